@@ -1,0 +1,28 @@
+"""HybridCloud live-migration engine: pure Python, deterministic, standard library only.
+
+Public API (benchmarks and outside validation call exactly this)::
+
+    from migration.engine import PrecopyParams, simulate_precopy, LinkSpec, plan_wave
+
+plus the steppable core used by the Celery driver: :class:`PrecopySimulation` (``advance``,
+``time_to_next_boundary``, ``to_state`` / ``from_state``). See docs/engine.md for the model.
+"""
+
+from .params import POLICIES, LinkSpec, PrecopyParams
+from .precopy import Event, PrecopyResult, PrecopySimulation, Round, simulate_precopy
+from .wave import WaveItem, WaveResult, fair_shares, plan_wave
+
+__all__ = [
+    "POLICIES",
+    "Event",
+    "LinkSpec",
+    "PrecopyParams",
+    "PrecopyResult",
+    "PrecopySimulation",
+    "Round",
+    "WaveItem",
+    "WaveResult",
+    "fair_shares",
+    "plan_wave",
+    "simulate_precopy",
+]

@@ -1,0 +1,167 @@
+"""Inputs of the live-migration engine: one migration's parameters and one WAN link.
+
+Units everywhere: bytes, bytes per second, seconds (1 Gbit/s = 125,000,000 B/s).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+#: What happens when pre-copy hits a cap without converging.
+POLICIES = ("throttle", "force", "abort")
+
+
+def _finite(name: str, value: float) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class PrecopyParams:
+    """Parameters of one pre-copy live migration.
+
+    Rules (see docs/engine.md):
+
+    - ``memory_bytes`` of guest RAM are copied in round 0; each next round copies what the guest
+      dirtied during the previous one, ``min(dirty_rate x round duration, working_set_bytes)``.
+    - Pre-copy stops and the guest is paused for the final stop-and-copy as soon as the remaining
+      dirty bytes fit the downtime budget: ``remaining <= bandwidth x max_downtime_s``.
+    - Caps: at most ``max_rounds`` pre-copy rounds, and no new round once more than
+      ``max_total_factor x memory_bytes`` of memory has been sent. A guest that hits a cap is
+      handled by ``on_no_convergence``: ``"throttle"`` (slow the guest down like QEMU auto-converge
+      / vMotion SDPS: ``throttle_initial``, then ``+throttle_increment`` per round, at most
+      ``throttle_max``; after ``max_throttle_rounds`` throttled rounds without converging the
+      stop-and-copy is forced), ``"force"`` (stop-and-copy anyway) or ``"abort"`` (the workload
+      stays on its source).
+    - ``compression_ratio`` c (WAN optimisation): a link of bandwidth B carries c x B bytes of
+      guest data per second; every rate in the model is the effective one.
+    - Storage: when ``disk_bytes > 0`` the disk is copied first (storage migration), while guest
+      writes (``disk_write_rate_bps``) are mirrored to the destination until the switchover. The
+      mirrored writes share the wire with the copy; a synchronous mirror slows the guest's writes
+      when the link is congested, so they never take more than half of the bandwidth.
+    - ``bandwidth_bps`` is the raw bandwidth available to this migration (its NIC or link). In
+      :func:`~migration.engine.plan_wave` it is a per-migration cap on the fair share of the link.
+    """
+
+    memory_bytes: float
+    bandwidth_bps: float
+    dirty_rate_bps: float = 0.0
+    max_downtime_s: float = 0.3
+    working_set_bytes: float | None = None
+    max_rounds: int = 30
+    max_total_factor: float = 3.0
+    compression_ratio: float = 1.0
+    switchover_overhead_s: float = 0.0
+    on_no_convergence: str = "throttle"
+    disk_bytes: float = 0.0
+    disk_write_rate_bps: float = 0.0
+    throttle_initial: float = 0.2
+    throttle_increment: float = 0.1
+    throttle_max: float = 0.99
+    max_throttle_rounds: int = 30
+
+    def __post_init__(self) -> None:
+        for name in (
+            "memory_bytes",
+            "bandwidth_bps",
+            "dirty_rate_bps",
+            "max_downtime_s",
+            "max_total_factor",
+            "compression_ratio",
+            "switchover_overhead_s",
+            "disk_bytes",
+            "disk_write_rate_bps",
+            "throttle_initial",
+            "throttle_increment",
+            "throttle_max",
+        ):
+            _finite(name, getattr(self, name))
+        if self.memory_bytes <= 0:
+            raise ValueError(f"memory_bytes must be positive, got {self.memory_bytes!r}")
+        if self.bandwidth_bps <= 0:
+            raise ValueError(f"bandwidth_bps must be positive, got {self.bandwidth_bps!r}")
+        if self.dirty_rate_bps < 0:
+            raise ValueError(f"dirty_rate_bps must be >= 0, got {self.dirty_rate_bps!r}")
+        if self.max_downtime_s < 0:
+            raise ValueError(f"max_downtime_s must be >= 0, got {self.max_downtime_s!r}")
+        if self.working_set_bytes is not None:
+            _finite("working_set_bytes", self.working_set_bytes)
+            if not 0 <= self.working_set_bytes <= self.memory_bytes:
+                raise ValueError(
+                    f"working_set_bytes must be between 0 and memory_bytes ({self.memory_bytes!r}), "
+                    f"got {self.working_set_bytes!r}"
+                )
+        for name in ("max_rounds", "max_throttle_rounds"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if self.max_total_factor <= 0:
+            raise ValueError(f"max_total_factor must be positive, got {self.max_total_factor!r}")
+        if self.compression_ratio < 1:
+            raise ValueError(
+                f"compression_ratio must be >= 1 (1 = no WAN optimisation), got {self.compression_ratio!r}"
+            )
+        if self.switchover_overhead_s < 0:
+            raise ValueError(f"switchover_overhead_s must be >= 0, got {self.switchover_overhead_s!r}")
+        if self.on_no_convergence not in POLICIES:
+            raise ValueError(f"on_no_convergence must be one of {', '.join(POLICIES)}, got {self.on_no_convergence!r}")
+        if self.disk_bytes < 0:
+            raise ValueError(f"disk_bytes must be >= 0, got {self.disk_bytes!r}")
+        if self.disk_write_rate_bps < 0:
+            raise ValueError(f"disk_write_rate_bps must be >= 0, got {self.disk_write_rate_bps!r}")
+        if not 0 < self.throttle_max < 1:
+            raise ValueError(f"throttle_max must be in (0, 1), got {self.throttle_max!r}")
+        if not 0 < self.throttle_initial <= self.throttle_max:
+            raise ValueError(f"throttle_initial must be in (0, throttle_max], got {self.throttle_initial!r}")
+        if self.throttle_increment < 0:
+            raise ValueError(f"throttle_increment must be >= 0, got {self.throttle_increment!r}")
+
+    @property
+    def working_set(self) -> float:
+        """The writable working set in bytes (``memory_bytes`` when not given)."""
+        return self.memory_bytes if self.working_set_bytes is None else self.working_set_bytes
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain JSON-able dict; ``PrecopyParams(**d)`` rebuilds the same params."""
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSpec:
+    """One WAN link shared by the migrations of a wave.
+
+    - ``bandwidth_bps``: raw capacity; ``loss`` (fraction of packets lost, 0 <= loss < 1) is paid
+      for by retransmissions, so the goodput shared by migrations is ``bandwidth_bps x (1 - loss)``.
+    - ``rtt_s``: round-trip time. Migration streams are assumed to keep the pipe full (window
+      scaling / several streams, as long-distance vMotion does), so RTT does not change throughput
+      here; it is validated and reported, and the pre-checks enforce the 150 ms limit.
+    - ``compression_ratio``: when set, the WAN optimiser's ratio replaces every migration's own
+      ``compression_ratio``; ``None`` keeps each migration's value.
+    """
+
+    bandwidth_bps: float
+    rtt_s: float = 0.0
+    compression_ratio: float | None = None
+    loss: float = 0.0
+
+    def __post_init__(self) -> None:
+        _finite("bandwidth_bps", self.bandwidth_bps)
+        _finite("rtt_s", self.rtt_s)
+        _finite("loss", self.loss)
+        if self.bandwidth_bps <= 0:
+            raise ValueError(f"link bandwidth_bps must be positive, got {self.bandwidth_bps!r}")
+        if self.rtt_s < 0:
+            raise ValueError(f"link rtt_s must be >= 0, got {self.rtt_s!r}")
+        if not 0 <= self.loss < 1:
+            raise ValueError(f"link loss must be in [0, 1), got {self.loss!r}")
+        if self.compression_ratio is not None:
+            _finite("compression_ratio", self.compression_ratio)
+            if self.compression_ratio < 1:
+                raise ValueError(f"link compression_ratio must be >= 1, got {self.compression_ratio!r}")
+
+    @property
+    def goodput_bps(self) -> float:
+        """Bytes per second the link delivers to migrations once retransmissions are paid for."""
+        return self.bandwidth_bps * (1.0 - self.loss)

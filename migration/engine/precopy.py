@@ -1,0 +1,612 @@
+"""Pre-copy live migration of one workload, as a steppable simulation.
+
+One core, :class:`PrecopySimulation`, does all the work. It can be advanced by any time step at a
+bandwidth that may change between steps (the Celery driver and :func:`plan_wave` do that), and
+:func:`simulate_precopy` is nothing more than that core stepped from boundary to boundary at the
+params' own bandwidth, so the closed run and the stepped run cannot disagree.
+
+Stages of one migration (``phase`` is what the outside sees)::
+
+    storage ──> precopy (round 0, 1, ...) ──> switchover (stop-and-copy, then overhead) ──> done
+                        └── abort policy ─────────────────────────────────────────────────> done
+
+Between two *boundaries* (end of the disk copy, end of a round, end of the stop-and-copy, end of
+the switchover overhead) every rate is constant for a constant bandwidth, so the time to the next
+boundary is one division: a scheduler can jump straight to the next event.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from .params import PrecopyParams
+
+STATE_VERSION = 1
+
+# Internal stages (ints: compared in the hot loop of plan_wave).
+_STORAGE, _DECIDE, _ROUND, _STOPCOPY, _OVERHEAD, _DONE = range(6)
+_STAGE_NAMES = ("storage", "decide", "round", "stopcopy", "overhead", "done")
+_PHASES = ("storage", "precopy", "precopy", "switchover", "switchover", "done")
+#: Stages during which the migration puts bytes on the wire (a zero-length decision counts: it
+#: is immediately followed by a round or a stop-and-copy).
+_CONSUMING = (True, True, True, True, False, False)
+
+#: Synchronous disk mirroring slows the guest's writes when the link is congested: mirrored
+#: writes never take more than this fraction of the migration's bandwidth, so the copy progresses.
+MIRROR_MAX_SHARE = 0.5
+
+
+class Round(NamedTuple):
+    """One pre-copy round (a NamedTuple: immutable and cheap, thousands are made per wave).
+
+    ``bytes`` of guest memory were sent in ``duration_s`` starting at ``start_s`` (seconds since
+    the migration started); meanwhile the guest dirtied ``dirtied_bytes`` at ``dirty_rate_bps``
+    (after ``throttle``, the fraction of the guest's speed taken away by auto-converge).
+    """
+
+    index: int
+    start_s: float
+    duration_s: float
+    bytes: float
+    dirty_rate_bps: float
+    throttle: float
+    dirtied_bytes: float
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something that happened during :meth:`PrecopySimulation.advance`.
+
+    ``kind`` is one of ``"phase_changed"`` (``phase`` is the new phase), ``"round_started"``,
+    ``"round_completed"`` (``round`` is set) and ``"finished"`` (``detail`` is the outcome).
+    ``time_s`` is the simulated time since the migration started.
+    """
+
+    kind: str
+    time_s: float
+    phase: str
+    round: Round | None = None
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain JSON-able dict."""
+        return {
+            "kind": self.kind,
+            "time_s": self.time_s,
+            "phase": self.phase,
+            "round": None if self.round is None else self.round._asdict(),
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PrecopyResult:
+    """The outcome of one migration; every figure is explained by ``reason``.
+
+    - ``rounds``: the pre-copy rounds only (the stop-and-copy is ``stop_copy_*``).
+    - ``outcome``: ``"converged"`` (the stop-and-copy fitted the budget), ``"forced"`` (the guest
+      was stopped anyway, downtime over budget) or ``"aborted"`` (workload left on its source).
+    - ``ended_by``: ``"converged"`` when pre-copy converged on its own, else the cap that stopped
+      it (``"max_rounds"`` or ``"max_total_factor"``); ``policy`` is then the policy applied and
+      ``throttle`` the final throttle fraction (0 when the guest was never slowed down).
+    - ``total_time_s`` = ``storage_time_s`` + ``precopy_time_s`` + ``downtime_s``;
+      ``downtime_s`` = ``stop_copy_time_s`` + switchover overhead (0 when aborted).
+    - ``bytes_sent`` = ``memory_bytes_sent`` (rounds + stop-and-copy) + ``storage_bytes`` (disk
+      copy + mirrored writes); ``wire_bytes`` is the same after compression.
+    """
+
+    rounds: tuple[Round, ...]
+    converged: bool
+    outcome: str
+    reason: str
+    ended_by: str
+    policy: str | None
+    throttle: float
+    throttled_rounds: int
+    total_time_s: float
+    downtime_s: float
+    bytes_sent: float
+    wire_bytes: float
+    memory_bytes: float
+    memory_bytes_sent: float
+    storage_bytes: float
+    storage_time_s: float
+    precopy_time_s: float
+    stop_copy_bytes: float
+    stop_copy_time_s: float
+    switchover_overhead_s: float
+
+    @property
+    def memory_sent_ratio(self) -> float:
+        """Memory bytes sent divided by guest memory (1.0 = each page once)."""
+        return self.memory_bytes_sent / self.memory_bytes
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain JSON-able dict (rounds as dicts)."""
+        d = {name: getattr(self, name) for name in self.__slots__}
+        d["rounds"] = [r._asdict() for r in self.rounds]
+        d["memory_sent_ratio"] = self.memory_sent_ratio
+        return d
+
+
+def _mb(x: float) -> str:
+    return f"{x / 1e6:.1f} MB"
+
+
+def _dur(x: float) -> str:
+    return f"{x * 1000:.1f} ms" if x < 1 else f"{x:.2f} s"
+
+
+class PrecopySimulation:
+    """A pre-copy live migration that can be advanced by any time step.
+
+    Rules: those of :class:`PrecopyParams`. The bandwidth given to :meth:`advance` is the raw
+    bandwidth this migration gets during the step (its share of the link); the engine applies
+    ``compression_ratio`` on top. Decisions (stop-and-copy or another round) are taken at round
+    boundaries with the bandwidth of the step in which the boundary falls.
+
+    Typical driver loop::
+
+        sim = PrecopySimulation(params)            # or PrecopySimulation.from_state(row.state)
+        events = sim.advance(dt_s, share_bps)      # persist sim.to_state(), push events
+        if sim.done: result = sim.result()
+
+    With a constant bandwidth, any sequence of steps gives the same rounds and times as
+    :func:`simulate_precopy` (up to float rounding).
+    """
+
+    __slots__ = (
+        "params",
+        "_c",
+        "_mem",
+        "_ws",
+        "_dirty_rate",
+        "_write_rate",
+        "_mirror",
+        "_stage",
+        "_elapsed",
+        "_disk_left",
+        "_mirrored",
+        "_storage_time",
+        "_dirty",
+        "_rounds",
+        "_mem_done",
+        "_r_bytes",
+        "_r_sent",
+        "_r_elapsed",
+        "_r_start",
+        "_r_throttle",
+        "_throttle_on",
+        "_throttled_rounds",
+        "_throttle",
+        "_ended_by",
+        "_policy",
+        "_converged",
+        "_outcome",
+        "_stop_bytes",
+        "_stop_sent",
+        "_stop_start",
+        "_stop_time",
+        "_overhead_left",
+        "_decision_bw",
+    )
+
+    # Fields persisted by to_state(), besides params, stage and rounds.
+    _SCALARS = tuple(name for name in __slots__[7:] if name not in ("_stage", "_rounds"))
+
+    def __init__(self, params: PrecopyParams) -> None:
+        self.params = params
+        self._setup()
+        self._stage = _STORAGE if params.disk_bytes > 0 else _DECIDE
+        self._elapsed = 0.0
+        self._disk_left = float(params.disk_bytes)
+        self._mirrored = 0.0
+        self._storage_time = 0.0
+        self._dirty = float(params.memory_bytes)  # before round 0 the remaining is all memory
+        self._rounds: list[Round] = []
+        self._mem_done = 0.0
+        self._r_bytes = self._r_sent = self._r_elapsed = self._r_start = self._r_throttle = 0.0
+        self._throttle_on = False
+        self._throttled_rounds = 0
+        self._throttle = 0.0
+        self._ended_by = "converged"
+        self._policy: str | None = None
+        self._converged = False
+        self._outcome = ""
+        self._stop_bytes = self._stop_sent = self._stop_start = self._stop_time = 0.0
+        self._overhead_left = 0.0
+        self._decision_bw = 0.0
+
+    def _setup(self) -> None:
+        # Derived constants, cached for the hot loop.
+        p = self.params
+        self._c = p.compression_ratio
+        self._mem = float(p.memory_bytes)
+        self._ws = float(p.working_set)
+        self._dirty_rate = float(p.dirty_rate_bps)
+        self._write_rate = float(p.disk_write_rate_bps)
+        self._mirror = p.disk_bytes > 0 and p.disk_write_rate_bps > 0
+
+    # ------------------------------------------------------------------ public state
+
+    @property
+    def phase(self) -> str:
+        """``"storage"``, ``"precopy"``, ``"switchover"`` or ``"done"``."""
+        return _PHASES[self._stage]
+
+    @property
+    def done(self) -> bool:
+        """True once the migration has finished (whatever its outcome)."""
+        return self._stage == _DONE
+
+    @property
+    def consumes_bandwidth(self) -> bool:
+        """False during the switchover overhead and once done: the link share can go to others."""
+        return _CONSUMING[self._stage]
+
+    @property
+    def elapsed_s(self) -> float:
+        """Simulated seconds since the migration started."""
+        return self._elapsed
+
+    @property
+    def memory_sent_bytes(self) -> float:
+        """Guest memory bytes sent so far (rounds + stop-and-copy); never decreases."""
+        extra = self._r_sent if self._stage == _ROUND else 0.0
+        return self._mem_done + extra + self._stop_sent
+
+    @property
+    def storage_bytes(self) -> float:
+        """Disk bytes copied plus mirrored writes so far."""
+        return (self.params.disk_bytes - self._disk_left) + self._mirrored
+
+    @property
+    def bytes_sent(self) -> float:
+        """All bytes sent so far (memory + storage), before compression; never decreases."""
+        return self.memory_sent_bytes + self.storage_bytes
+
+    @property
+    def dirty_remaining_bytes(self) -> float:
+        """Outstanding bytes of the current copy pass (all memory before round 0, 0 when done)."""
+        st = self._stage
+        if st == _ROUND:
+            return self._r_bytes - self._r_sent
+        if st == _STOPCOPY:
+            return self._stop_bytes - self._stop_sent
+        if st in (_STORAGE, _DECIDE):
+            return self._dirty
+        return 0.0
+
+    @property
+    def current_round(self) -> int | None:
+        """Index of the pre-copy round in progress, or None outside a round."""
+        return len(self._rounds) if self._stage == _ROUND else None
+
+    @property
+    def rounds(self) -> tuple[Round, ...]:
+        """The completed pre-copy rounds."""
+        return tuple(self._rounds)
+
+    @property
+    def throttle(self) -> float:
+        """The guest's current throttle fraction (0 = full speed)."""
+        return self._throttle
+
+    # ------------------------------------------------------------------ stepping
+
+    def time_to_next_boundary(self, bandwidth_bps: float) -> float:
+        """Seconds until the next boundary at a constant ``bandwidth_bps`` (``inf`` once done or
+        when the current stage cannot progress at that bandwidth; 0 when a decision is due)."""
+        return self._ttb(bandwidth_bps)
+
+    def advance(self, dt_s: float, bandwidth_bps: float) -> list[Event]:
+        """Advance by ``dt_s`` seconds at ``bandwidth_bps`` (this migration's raw share of the
+        link), crossing any number of boundaries; return what happened, in order.
+
+        A zero step processes a pending decision. Once done, time stops: the rest of the step is
+        ignored.
+        """
+        if not (math.isfinite(dt_s) and dt_s >= 0):
+            raise ValueError(f"dt_s must be a finite number >= 0, got {dt_s!r}")
+        if not (math.isfinite(bandwidth_bps) and bandwidth_bps >= 0):
+            raise ValueError(f"bandwidth_bps must be a finite number >= 0, got {bandwidth_bps!r}")
+        events: list[Event] = []
+        while self._stage != _DONE:
+            ttb = self._ttb(bandwidth_bps)
+            if ttb <= dt_s:
+                self._progress(ttb, bandwidth_bps)
+                dt_s -= ttb
+                self._boundary(bandwidth_bps, events)
+            else:
+                self._progress(dt_s, bandwidth_bps)
+                break
+        return events
+
+    def run_to_end(self, bandwidth_bps: float) -> PrecopyResult:
+        """Run to the end at a constant ``bandwidth_bps`` and return the result."""
+        if not (math.isfinite(bandwidth_bps) and bandwidth_bps > 0):
+            raise ValueError(f"bandwidth_bps must be a finite number > 0, got {bandwidth_bps!r}")
+        while self._stage != _DONE:
+            ttb = self._ttb(bandwidth_bps)
+            self._progress(ttb, bandwidth_bps)
+            self._boundary(bandwidth_bps, None)
+        return self.result()
+
+    # The three primitives below are the whole model; plan_wave calls them directly.
+
+    def _ttb(self, bw: float) -> float:
+        st = self._stage
+        if st == _ROUND:
+            b = bw * self._c
+            if self._mirror:
+                b -= min(self._write_rate, b * MIRROR_MAX_SHARE)
+            left = self._r_bytes - self._r_sent
+            if left <= 0.0:
+                return 0.0
+            return left / b if b > 0.0 else math.inf
+        if st == _DECIDE:
+            return 0.0
+        if st == _STOPCOPY:
+            left = self._stop_bytes - self._stop_sent
+            if left <= 0.0:
+                return 0.0
+            b = bw * self._c
+            return left / b if b > 0.0 else math.inf
+        if st == _OVERHEAD:
+            return self._overhead_left if self._overhead_left > 0.0 else 0.0
+        if st == _STORAGE:
+            b = bw * self._c
+            if self._mirror:
+                b -= min(self._write_rate, b * MIRROR_MAX_SHARE)
+            if self._disk_left <= 0.0:
+                return 0.0
+            return self._disk_left / b if b > 0.0 else math.inf
+        return math.inf
+
+    def _progress(self, dt: float, bw: float) -> None:
+        """Move time forward by ``dt`` without crossing a boundary."""
+        if dt <= 0.0:
+            return
+        st = self._stage
+        self._elapsed += dt
+        if st == _ROUND:
+            b = bw * self._c
+            if self._mirror:
+                w = min(self._write_rate, b * MIRROR_MAX_SHARE)
+                self._mirrored += w * dt
+                b -= w
+            self._r_sent += b * dt
+            self._r_elapsed += dt
+        elif st == _STOPCOPY:
+            self._stop_sent += bw * self._c * dt
+        elif st == _OVERHEAD:
+            self._overhead_left -= dt
+        elif st == _STORAGE:
+            b = bw * self._c
+            if self._mirror:
+                w = min(self._write_rate, b * MIRROR_MAX_SHARE)
+                self._mirrored += w * dt
+                b -= w
+            self._disk_left -= b * dt
+
+    def _boundary(self, bw: float, events: list[Event] | None) -> None:
+        """Complete the current stage (its remaining bytes or seconds are ~0) and move on."""
+        st = self._stage
+        if st == _ROUND:
+            dur = self._r_elapsed
+            rate = self._dirty_rate * (1.0 - self._r_throttle)
+            dirtied = rate * dur
+            if dirtied > self._ws:  # the guest keeps rewriting its working set
+                dirtied = self._ws
+            rnd = Round(len(self._rounds), self._r_start, dur, self._r_bytes, rate, self._r_throttle, dirtied)
+            self._rounds.append(rnd)
+            self._mem_done += self._r_bytes
+            self._r_sent = 0.0
+            self._dirty = dirtied
+            if events is not None:
+                events.append(Event("round_completed", self._elapsed, "precopy", rnd))
+            self._decide(bw, events)
+        elif st == _DECIDE:
+            self._decide(bw, events)
+        elif st == _STOPCOPY:
+            self._stop_sent = self._stop_bytes
+            self._stop_time = self._elapsed - self._stop_start
+            overhead = self.params.switchover_overhead_s
+            if overhead > 0.0:
+                self._stage = _OVERHEAD
+                self._overhead_left = overhead
+            else:
+                self._finish(events)
+        elif st == _OVERHEAD:
+            self._overhead_left = 0.0
+            self._finish(events)
+        elif st == _STORAGE:
+            self._disk_left = 0.0
+            self._storage_time = self._elapsed
+            self._stage = _DECIDE
+            if events is not None:
+                events.append(Event("phase_changed", self._elapsed, "precopy"))
+            self._decide(bw, events)
+
+    def _decide(self, bw: float, events: list[Event] | None) -> None:
+        """After each round (and before round 0): stop-and-copy, another round, or a policy."""
+        p = self.params
+        self._decision_bw = bw
+        # The guest is paused during the stop-and-copy: no mirrored writes, the whole bandwidth.
+        if self._dirty <= bw * self._c * p.max_downtime_s:
+            self._converged = True
+            self._start_stopcopy(events)
+            return
+        if self._throttle_on:
+            if self._throttled_rounds >= p.max_throttle_rounds:
+                self._start_stopcopy(events)  # hard bound: throttling alone could not converge
+                return
+            # Computed from the count (not accumulated) so that floats do not drift.
+            t = min(round(p.throttle_initial + p.throttle_increment * self._throttled_rounds, 12), p.throttle_max)
+            self._start_round(t, events)
+            return
+        if len(self._rounds) >= p.max_rounds:
+            cap = "max_rounds"
+        elif self._mem_done > p.max_total_factor * self._mem:
+            cap = "max_total_factor"
+        else:
+            self._start_round(0.0, events)
+            return
+        self._ended_by = cap
+        self._policy = p.on_no_convergence
+        if self._policy == "throttle":
+            self._throttle_on = True
+            self._start_round(p.throttle_initial, events)
+        elif self._policy == "force":
+            self._start_stopcopy(events)
+        else:
+            self._finish(events, aborted=True)
+
+    def _start_round(self, throttle: float, events: list[Event] | None) -> None:
+        self._stage = _ROUND
+        self._r_bytes = self._dirty
+        self._r_sent = 0.0
+        self._r_elapsed = 0.0
+        self._r_start = self._elapsed
+        self._r_throttle = throttle
+        if throttle > 0.0:
+            self._throttle = throttle
+            self._throttled_rounds += 1
+        if events is not None:
+            events.append(Event("round_started", self._elapsed, "precopy", detail=str(len(self._rounds))))
+
+    def _start_stopcopy(self, events: list[Event] | None) -> None:
+        self._stage = _STOPCOPY
+        self._stop_bytes = self._dirty
+        self._stop_sent = 0.0
+        self._stop_start = self._elapsed
+        if events is not None:
+            events.append(Event("phase_changed", self._elapsed, "switchover"))
+
+    def _finish(self, events: list[Event] | None, aborted: bool = False) -> None:
+        self._stage = _DONE
+        if aborted:
+            self._outcome = "aborted"
+        else:
+            self._outcome = "converged" if self._converged else "forced"
+        if events is not None:
+            events.append(Event("phase_changed", self._elapsed, "done"))
+            events.append(Event("finished", self._elapsed, "done", detail=self._outcome))
+
+    # ------------------------------------------------------------------ result
+
+    def result(self) -> PrecopyResult:
+        """The result; only once :attr:`done` (raises RuntimeError before)."""
+        if self._stage != _DONE:
+            raise RuntimeError(f"migration not finished (phase {self.phase!r}); advance it first")
+        p = self.params
+        aborted = self._outcome == "aborted"
+        downtime = 0.0 if aborted else self._elapsed - self._stop_start
+        precopy_time = (self._elapsed - downtime) - self._storage_time
+        storage = self.storage_bytes
+        mem_sent = self.memory_sent_bytes
+        sent = mem_sent + storage
+        return PrecopyResult(
+            rounds=tuple(self._rounds),
+            converged=self._converged,
+            outcome=self._outcome,
+            reason=self._reason(downtime),
+            ended_by=self._ended_by,
+            policy=self._policy,
+            throttle=self._throttle,
+            throttled_rounds=self._throttled_rounds,
+            total_time_s=self._elapsed,
+            downtime_s=downtime,
+            bytes_sent=sent,
+            wire_bytes=sent / self._c,
+            memory_bytes=self._mem,
+            memory_bytes_sent=mem_sent,
+            storage_bytes=storage,
+            storage_time_s=self._storage_time,
+            precopy_time_s=precopy_time,
+            stop_copy_bytes=0.0 if aborted else self._stop_bytes,
+            stop_copy_time_s=0.0 if aborted else self._stop_time,
+            switchover_overhead_s=0.0 if aborted else p.switchover_overhead_s,
+        )
+
+    def _reason(self, downtime: float) -> str:
+        p = self.params
+        n = len(self._rounds)
+        parts: list[str] = []
+        if p.disk_bytes > 0:
+            parts.append(
+                f"Storage moved first: {_mb(p.disk_bytes)} of disk copied in {_dur(self._storage_time)} "
+                f"with {_mb(self._mirrored)} of guest writes mirrored until the switchover."
+            )
+        budget = f"the {_dur(p.max_downtime_s)} downtime budget"
+        rate = f"{_mb(self._decision_bw * self._c)}/s"
+        if self._ended_by == "converged":
+            parts.append(
+                f"Converged after {n} pre-copy round{'s' if n != 1 else ''}: the last {_mb(self._stop_bytes)} "
+                f"fit {budget} at {rate}; downtime {_dur(downtime)}."
+            )
+            return " ".join(parts)
+        if self._ended_by == "max_rounds":
+            cap = f"Pre-copy reached max_rounds ({p.max_rounds} rounds) without converging"
+        else:
+            cap = (
+                f"Pre-copy sent {self._mem_done / self._mem:.2f} x memory, over max_total_factor "
+                f"({p.max_total_factor:g}), without converging"
+            )
+        cap += f" (the guest dirties {_mb(p.dirty_rate_bps)}/s against {rate})"
+        if self._policy == "abort":
+            parts.append(f"{cap}; policy 'abort' cancelled the migration: the workload stays on its source.")
+        elif self._policy == "force":
+            parts.append(
+                f"{cap}; policy 'force' stopped the guest anyway: {_mb(self._stop_bytes)} copied while paused, "
+                f"downtime {_dur(downtime)} exceeds {budget}."
+            )
+        elif self._converged:
+            parts.append(
+                f"{cap}; policy 'throttle' slowed the guest down (auto-converge) over {self._throttled_rounds} "
+                f"round{'s' if self._throttled_rounds != 1 else ''} up to {self._throttle:.0%} and it converged: "
+                f"the last {_mb(self._stop_bytes)} fit {budget}; downtime {_dur(downtime)}."
+            )
+        else:
+            parts.append(
+                f"{cap}; policy 'throttle' slowed the guest down up to {self._throttle:.0%} for "
+                f"{self._throttled_rounds} rounds (max_throttle_rounds) without converging, so the stop-and-copy "
+                f"was forced: downtime {_dur(downtime)} exceeds {budget}."
+            )
+        return " ".join(parts)
+
+    # ------------------------------------------------------------------ persistence
+
+    def to_state(self) -> dict[str, Any]:
+        """The whole simulation as a plain JSON-able dict (floats, ints, strings, lists)."""
+        state: dict[str, Any] = {name.lstrip("_"): getattr(self, name) for name in self._SCALARS}
+        state["version"] = STATE_VERSION
+        state["params"] = self.params.to_dict()
+        state["stage"] = _STAGE_NAMES[self._stage]
+        state["rounds"] = [list(r) for r in self._rounds]
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> PrecopySimulation:
+        """Rebuild a simulation saved by :meth:`to_state`; it continues exactly where it was."""
+        if state.get("version") != STATE_VERSION:
+            raise ValueError(f"unsupported simulation state version {state.get('version')!r}")
+        sim = cls.__new__(cls)
+        sim.params = PrecopyParams(**state["params"])
+        sim._setup()
+        for name in cls._SCALARS:
+            setattr(sim, name, state[name.lstrip("_")])
+        sim._stage = _STAGE_NAMES.index(state["stage"])
+        sim._rounds = [Round(*r) for r in state["rounds"]]
+        return sim
+
+
+def simulate_precopy(params: PrecopyParams) -> PrecopyResult:
+    """Simulate one migration alone at ``params.bandwidth_bps`` and return its result.
+
+    It is :class:`PrecopySimulation` stepped from boundary to boundary, so it agrees with any
+    stepped run at the same constant bandwidth.
+    """
+    return PrecopySimulation(params).run_to_end(params.bandwidth_bps)
