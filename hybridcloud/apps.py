@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class HybridCloudConfig(AppConfig):
+    name = "hybridcloud"
+    verbose_name = "HybridCloud platform"

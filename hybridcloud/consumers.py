@@ -1,0 +1,55 @@
+"""The base of every websocket consumer: signed-in users only, JSON in and out, a snapshot first."""
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+# Close codes in the 4000 range are the application's own (RFC 6455 leaves them to us).
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+
+
+class AuthenticatedJsonConsumer(AsyncJsonWebsocketConsumer):
+    """Refuses anonymous users, joins `group_names()` and sends `snapshot()` as the first message.
+
+    Subclasses implement `group_names()` and `snapshot()` (both may touch the database: they run
+    through `database_sync_to_async`), and may override `has_permission()`. Pushes are hints; the
+    snapshot is the truth, so a client that reconnects or sees a gap in `seq` asks for a new one by
+    sending `{"action": "resync"}`.
+    """
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated or not user.is_active:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        allowed = await database_sync_to_async(self.has_permission)(user)
+        if allowed is None:
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        if not allowed:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.joined_groups = list(self.group_names())
+        for group in self.joined_groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+        await self.send_json(await database_sync_to_async(self.snapshot)())
+
+    async def disconnect(self, code: int) -> None:
+        for group in getattr(self, "joined_groups", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive_json(self, content, **kwargs) -> None:
+        if isinstance(content, dict) and content.get("action") == "resync":
+            await self.send_json(await database_sync_to_async(self.snapshot)())
+
+    def has_permission(self, user) -> bool | None:
+        """True to accept, False to refuse (403), None when the object does not exist (404)."""
+        return True
+
+    def group_names(self) -> list[str]:
+        return []
+
+    def snapshot(self) -> dict:
+        raise NotImplementedError

@@ -1,0 +1,87 @@
+"""Choices for inventory fields, each with the colour the pages use for it."""
+
+from django.db import models
+
+
+class SiteKind(models.TextChoices):
+    PRIVATE = "private", "Private datacenter"
+    PUBLIC = "public", "Public cloud region"
+
+    @property
+    def colour(self) -> str:
+        return {"private": "indigo", "public": "teal"}[self.value]
+
+
+class CpuVendor(models.TextChoices):
+    INTEL = "intel", "Intel"
+    AMD = "amd", "AMD"
+
+
+class CpuBaseline(models.TextChoices):
+    """An EVC-like CPU feature baseline. A workload may move to a cluster of the same vendor whose
+    baseline is at least as new as the one it was started under."""
+
+    INTEL_SKYLAKE = "intel-skylake", "Intel Skylake"
+    INTEL_CASCADELAKE = "intel-cascadelake", "Intel Cascade Lake"
+    INTEL_ICELAKE = "intel-icelake", "Intel Ice Lake"
+    INTEL_SAPPHIRERAPIDS = "intel-sapphirerapids", "Intel Sapphire Rapids"
+    AMD_ZEN2 = "amd-zen2", "AMD Zen 2 (Rome)"
+    AMD_ZEN3 = "amd-zen3", "AMD Zen 3 (Milan)"
+    AMD_ZEN4 = "amd-zen4", "AMD Zen 4 (Genoa)"
+
+    @property
+    def vendor(self) -> str:
+        return self.value.split("-", 1)[0]
+
+    @property
+    def level(self) -> int:
+        return BASELINE_LEVELS[self.value]
+
+
+BASELINE_LEVELS = {
+    "intel-skylake": 1,
+    "intel-cascadelake": 2,
+    "intel-icelake": 3,
+    "intel-sapphirerapids": 4,
+    "amd-zen2": 1,
+    "amd-zen3": 2,
+    "amd-zen4": 3,
+}
+
+
+class HostState(models.TextChoices):
+    CONNECTED = "connected", "Connected"
+    MAINTENANCE = "maintenance", "Maintenance"
+    DOWN = "down", "Down"
+
+    @property
+    def colour(self) -> str:
+        return {"connected": "green", "maintenance": "amber", "down": "red"}[self.value]
+
+
+class DatastoreKind(models.TextChoices):
+    SHARED = "shared", "Shared (SAN/NFS/vSAN)"
+    LOCAL = "local", "Local disk"
+
+
+class WorkloadKind(models.TextChoices):
+    VM = "vm", "VM"
+    CONTAINER_VM = "container_vm", "Container-VM"
+
+    @property
+    def colour(self) -> str:
+        return {"vm": "indigo", "container_vm": "teal"}[self.value]
+
+
+class PowerState(models.TextChoices):
+    ON = "on", "Powered on"
+    OFF = "off", "Powered off"
+    SUSPENDED = "suspended", "Suspended"
+
+    @property
+    def colour(self) -> str:
+        return {"on": "green", "off": "grey", "suspended": "amber"}[self.value]
+
+
+# vCPUs may be overcommitted this many times over a host's physical cores; memory is never overcommitted.
+CPU_OVERCOMMIT_RATIO = 4

@@ -1,0 +1,357 @@
+"""The hybrid cloud's inventory: sites, the links between them, clusters, hosts, storage, networks and workloads."""
+
+import ipaddress
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q, Sum
+from django.db.models.functions import Greatest, Least
+from django.urls import reverse
+
+from inventory.choices import (
+    BASELINE_LEVELS,
+    CPU_OVERCOMMIT_RATIO,
+    CpuBaseline,
+    CpuVendor,
+    DatastoreKind,
+    HostState,
+    PowerState,
+    SiteKind,
+    WorkloadKind,
+)
+
+GIB = 2**30
+
+
+class Site(models.Model):
+    """A private datacenter or a public cloud region. Names are unique."""
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=16, choices=SiteKind.choices, default=SiteKind.PRIVATE)
+    provider = models.CharField(max_length=100, help_text="Who runs it: 'On-premises', 'AWS', 'Azure', ...")
+    region = models.CharField(max_length=64, blank=True, help_text="The provider's region code, e.g. us-east-1.")
+    location = models.CharField(max_length=100, help_text="City or area, e.g. 'Santa Clara, California'.")
+    latitude = models.FloatField(validators=[MinValueValidator(-90), MaxValueValidator(90)])
+    longitude = models.FloatField(validators=[MinValueValidator(-180), MaxValueValidator(180)])
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("inventory:site_detail", args=[self.pk])
+
+
+class CloudLink(models.Model):
+    """A symmetric WAN link between two different sites; at most one per pair of sites, in either order."""
+
+    site_a = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="links_as_a")
+    site_b = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="links_as_b")
+    bandwidth_mbit = models.PositiveIntegerField(
+        validators=[MinValueValidator(1)], help_text="Usable bandwidth in Mbit/s (1 Gbit/s = 1000)."
+    )
+    rtt_ms = models.FloatField(validators=[MinValueValidator(0)], help_text="Round-trip time in milliseconds.")
+    loss_percent = models.FloatField(
+        default=0, validators=[MinValueValidator(0), MaxValueValidator(100)], help_text="Packet loss, in percent."
+    )
+    compression_ratio = models.FloatField(
+        default=1.0,
+        validators=[MinValueValidator(1.0), MaxValueValidator(10.0)],
+        help_text="WAN optimization: memory bytes carried per byte on the wire (1.0 = none).",
+    )
+    encrypted = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["site_a__name", "site_b__name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(site_a=models.F("site_b")),
+                name="cloudlink_distinct_sites",
+                violation_error_message="A link joins two different sites.",
+            ),
+            models.UniqueConstraint(
+                Least("site_a", "site_b"),
+                Greatest("site_a", "site_b"),
+                name="cloudlink_one_per_site_pair",
+                violation_error_message="These two sites are already linked (links are symmetric: one per pair).",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.site_a} ↔ {self.site_b}"
+
+    @property
+    def bandwidth_bps(self) -> float:
+        """Bytes per second, the engine's unit."""
+        return self.bandwidth_mbit * 1_000_000 / 8
+
+    @property
+    def rtt_s(self) -> float:
+        return self.rtt_ms / 1000
+
+    def other_site(self, site: Site) -> Site:
+        return self.site_b if site.pk == self.site_a_id else self.site_a
+
+    def clean(self) -> None:
+        # A link joins two different sites.
+        if self.site_a_id and self.site_a_id == self.site_b_id:
+            raise ValidationError({"site_b": "A link joins two different sites."})
+        # One link per pair, whichever way round it was entered.
+        if self.site_a_id and self.site_b_id:
+            reverse_pair = CloudLink.objects.filter(site_a_id=self.site_b_id, site_b_id=self.site_a_id)
+            if reverse_pair.exclude(pk=self.pk).exists():
+                raise ValidationError(
+                    {"site_b": "These two sites are already linked (links are symmetric: one per pair)."}
+                )
+
+
+class Cluster(models.Model):
+    """A group of hosts on one site sharing a CPU vendor and feature baseline; names are unique per site."""
+
+    name = models.CharField(max_length=100)
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="clusters")
+    cpu_vendor = models.CharField(max_length=16, choices=CpuVendor.choices)
+    cpu_baseline = models.CharField(
+        max_length=32, choices=CpuBaseline.choices, help_text="EVC-like baseline: the CPU features guests see."
+    )
+
+    class Meta:
+        ordering = ["site__name", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "name"],
+                name="cluster_unique_name_per_site",
+                violation_error_message="A cluster with this name already exists on this site.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.site})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("inventory:cluster_detail", args=[self.pk])
+
+    @property
+    def baseline_level(self) -> int:
+        return BASELINE_LEVELS.get(self.cpu_baseline, 0)
+
+    def clean(self) -> None:
+        # The baseline belongs to the cluster's CPU vendor.
+        if self.cpu_baseline and self.cpu_vendor and not self.cpu_baseline.startswith(self.cpu_vendor + "-"):
+            raise ValidationError(
+                {"cpu_baseline": f"{self.get_cpu_baseline_display()} is not a {self.get_cpu_vendor_display()} baseline."}
+            )
+
+
+class Host(models.Model):
+    """A hypervisor host in a cluster. Names are unique; a host in maintenance or down takes no new workloads."""
+
+    name = models.CharField(max_length=100, unique=True)
+    cluster = models.ForeignKey(Cluster, on_delete=models.PROTECT, related_name="hosts")
+    cores = models.PositiveIntegerField(validators=[MinValueValidator(1)], help_text="Physical CPU cores.")
+    ghz = models.FloatField(validators=[MinValueValidator(0.1)], help_text="Clock speed in GHz.")
+    memory_bytes = models.BigIntegerField(validators=[MinValueValidator(GIB)])
+    migration_nic_gbps = models.PositiveIntegerField(
+        default=10, validators=[MinValueValidator(1)], help_text="Speed of the vMotion/migration NIC in Gbit/s."
+    )
+    state = models.CharField(max_length=16, choices=HostState.choices, default=HostState.CONNECTED)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("inventory:host_detail", args=[self.pk])
+
+    @property
+    def site(self) -> Site:
+        return self.cluster.site
+
+    @property
+    def migration_bandwidth_bps(self) -> float:
+        return self.migration_nic_gbps * 1_000_000_000 / 8
+
+    @property
+    def max_concurrent_migrations(self) -> int:
+        """vMotion's limits: 4 concurrent live migrations on a 1 GbE migration NIC, 8 on 10 GbE or faster."""
+        return 8 if self.migration_nic_gbps >= 10 else 4
+
+    @property
+    def vcpu_capacity(self) -> int:
+        return self.cores * CPU_OVERCOMMIT_RATIO
+
+
+class Datastore(models.Model):
+    """Storage on one site, seen by some of its hosts. Names are unique per site."""
+
+    name = models.CharField(max_length=100)
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="datastores")
+    kind = models.CharField(max_length=16, choices=DatastoreKind.choices, default=DatastoreKind.SHARED)
+    capacity_bytes = models.BigIntegerField(validators=[MinValueValidator(GIB)])
+    used_bytes = models.BigIntegerField(default=0, validators=[MinValueValidator(0)])
+    hosts = models.ManyToManyField(Host, related_name="datastores", blank=True, help_text="Hosts that see it.")
+
+    class Meta:
+        ordering = ["site__name", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "name"],
+                name="datastore_unique_name_per_site",
+                violation_error_message="A datastore with this name already exists on this site.",
+            ),
+            models.CheckConstraint(
+                condition=Q(used_bytes__lte=models.F("capacity_bytes")),
+                name="datastore_used_within_capacity",
+                violation_error_message="Used space cannot exceed the datastore's capacity.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.site})"
+
+    @property
+    def free_bytes(self) -> int:
+        return self.capacity_bytes - self.used_bytes
+
+
+class NetworkSegment(models.Model):
+    """A logical switch (overlay network) present on one or several sites. Stretched over two sites, it lets a
+    workload keep its IP address when it moves between them. Names and overlay ids are unique."""
+
+    name = models.CharField(max_length=100, unique=True)
+    overlay_id = models.PositiveIntegerField(
+        unique=True, validators=[MinValueValidator(1), MaxValueValidator(16_777_215)], help_text="VNI (24 bits)."
+    )
+    cidr = models.CharField(max_length=43, help_text="e.g. 10.20.0.0/16")
+    gateway = models.GenericIPAddressField()
+    sites = models.ManyToManyField(Site, related_name="segments", help_text="Sites the segment is present on.")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.cidr})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("inventory:segment_detail", args=[self.pk])
+
+    @property
+    def network(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+        return ipaddress.ip_network(self.cidr, strict=True)
+
+    def clean(self) -> None:
+        # The CIDR is a network address with a prefix length.
+        try:
+            network = ipaddress.ip_network(self.cidr, strict=True)
+        except ValueError as exc:
+            raise ValidationError({"cidr": f"'{self.cidr}' is not a network in CIDR form ({exc})."}) from None
+        # The gateway lives inside the segment.
+        if self.gateway and ipaddress.ip_address(self.gateway) not in network:
+            raise ValidationError({"gateway": f"The gateway {self.gateway} is outside {self.cidr}."})
+
+
+class Workload(models.Model):
+    """A VM or a container-VM: one model for both peers. Names are unique; an IP address is unique on its segment,
+    inside the segment's CIDR; the host, datastore and segment must all be reachable on one site."""
+
+    name = models.CharField(max_length=128, unique=True)
+    kind = models.CharField(max_length=16, choices=WorkloadKind.choices, default=WorkloadKind.VM, db_index=True)
+    vcpus = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    memory_bytes = models.BigIntegerField(validators=[MinValueValidator(2**20)])
+    disk_bytes = models.BigIntegerField(validators=[MinValueValidator(0)])
+    power_state = models.CharField(max_length=16, choices=PowerState.choices, default=PowerState.ON, db_index=True)
+    host = models.ForeignKey(Host, on_delete=models.PROTECT, related_name="workloads")
+    datastore = models.ForeignKey(Datastore, on_delete=models.PROTECT, related_name="workloads")
+    segment = models.ForeignKey(NetworkSegment, on_delete=models.PROTECT, related_name="workloads")
+    ip_address = models.GenericIPAddressField()
+    guest_os = models.CharField(max_length=100, blank=True)
+    dirty_rate_bps = models.BigIntegerField(
+        default=0, validators=[MinValueValidator(0)], help_text="Memory the guest dirties, bytes per second."
+    )
+    working_set_bytes = models.BigIntegerField(
+        validators=[MinValueValidator(0)], help_text="Writable working set: at most this much memory is ever dirty."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["segment", "ip_address"],
+                name="workload_unique_ip_per_segment",
+                violation_error_message="This IP address is already used on this segment.",
+            ),
+            models.CheckConstraint(
+                condition=Q(working_set_bytes__lte=models.F("memory_bytes")),
+                name="workload_working_set_within_memory",
+                violation_error_message="The writable working set cannot be larger than the memory.",
+            ),
+        ]
+        indexes = [models.Index(fields=["host", "power_state"], name="workload_host_power")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("inventory:workload_detail", args=[self.pk])
+
+    @property
+    def is_container_vm(self) -> bool:
+        return self.kind == WorkloadKind.CONTAINER_VM
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        host = self.host if self.host_id else None
+        site = host.cluster.site if host else None
+        # The IP address lies inside the segment's network.
+        if self.segment_id and self.ip_address:
+            try:
+                network = ipaddress.ip_network(self.segment.cidr, strict=False)
+                if ipaddress.ip_address(self.ip_address) not in network:
+                    errors["ip_address"] = f"{self.ip_address} is outside segment {self.segment.name} ({network})."
+                elif self.ip_address == self.segment.gateway:
+                    errors["ip_address"] = f"{self.ip_address} is the gateway of segment {self.segment.name}."
+            except ValueError:
+                errors["ip_address"] = f"Segment {self.segment.name} has an invalid CIDR."
+        # The datastore is on the host's site and the host sees it.
+        if host and self.datastore_id:
+            if self.datastore.site_id != site.pk:
+                errors["datastore"] = (
+                    f"Datastore {self.datastore.name} is on {self.datastore.site}, but host {host} is on {site}."
+                )
+            elif not self.datastore.hosts.filter(pk=host.pk).exists():
+                errors["datastore"] = f"Host {host} does not see datastore {self.datastore.name}."
+        # The segment is present on the host's site.
+        if host and self.segment_id and not self.segment.sites.filter(pk=site.pk).exists():
+            errors["segment"] = f"Segment {self.segment.name} is not present on {site}, where host {host} is."
+        # The working set fits in memory.
+        if self.working_set_bytes is not None and self.memory_bytes and self.working_set_bytes > self.memory_bytes:
+            errors["working_set_bytes"] = "The writable working set cannot be larger than the memory."
+        # The workload fits on its host: vCPUs within the host's (overcommitted) cores, memory never overcommitted.
+        if host and self.vcpus and self.memory_bytes:
+            if self.vcpus > host.cores:
+                errors["vcpus"] = f"{self.vcpus} vCPUs is more than host {host}'s {host.cores} cores."
+            if self.power_state == PowerState.ON:
+                others = host.workloads.filter(power_state=PowerState.ON).exclude(pk=self.pk)
+                used = others.aggregate(memory=Sum("memory_bytes"), vcpus=Sum("vcpus"))
+                used_memory = used["memory"] or 0
+                if used_memory + self.memory_bytes > host.memory_bytes:
+                    free_gib = max(host.memory_bytes - used_memory, 0) / GIB
+                    errors["memory_bytes"] = (
+                        f"Host {host} has {free_gib:.1f} GiB of memory free; this workload needs "
+                        f"{self.memory_bytes / GIB:.1f} GiB."
+                    )
+                if (used["vcpus"] or 0) + self.vcpus > host.vcpu_capacity:
+                    errors["vcpus"] = (
+                        f"Host {host} would run {(used['vcpus'] or 0) + self.vcpus} vCPUs, more than its limit of "
+                        f"{host.vcpu_capacity} ({CPU_OVERCOMMIT_RATIO}× its {host.cores} cores)."
+                    )
+        if errors:
+            raise ValidationError(errors)

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from migration import consumers
+
+websocket_urlpatterns = [
+    path("ws/activity/", consumers.ActivityConsumer.as_asgi()),
+]
