@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("inventory.api.urls")),
     path("", include("migration.api.urls")),
     path("", include("containers.api.urls")),
+    path("", include("migration.dr.api.urls")),
 ]

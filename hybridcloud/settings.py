@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "hybridcloud",
     "inventory",
     "migration",
+    "migration.dr",
     "containers",
 ]
 
@@ -109,7 +110,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     # Tests use a file, not :memory:, so that a live server and a Celery worker process share it.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    DATABASES["default"]["TEST"] = {"NAME": os.environ.get("HYBRIDCLOUD_TEST_DB", str(VAR_DIR / "test.sqlite3"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

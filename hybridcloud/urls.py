@@ -20,5 +20,6 @@ urlpatterns = [
     path("api/", include("hybridcloud.api_urls")),
     path("migrations/", include("migration.urls")),
     path("containers/", include("containers.urls")),
+    path("dr/", include("migration.dr.urls")),
     path("", include("inventory.urls")),
 ]
