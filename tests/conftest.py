@@ -144,7 +144,7 @@ class ManagedProcess:
     def __init__(self, name: str, args: list[str], env: dict[str, str]) -> None:
         self.name, self.args, self.env = name, args, env
         ARTIFACTS.mkdir(exist_ok=True)
-        self.log_path = ARTIFACTS / f"{name}.log"
+        self.log_path = ARTIFACTS / f"{name}-{os.getpid()}.log"
         self.process: subprocess.Popen | None = None
 
     def start(self) -> ManagedProcess:
@@ -272,6 +272,9 @@ def chromium():
         pytest.skip("Chromium is not installed (apt-get install -y chromium)")
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API runs an event loop in this thread; the tests' own ORM calls are still plain
+    # synchronous code (pytest-django's documented setting for Playwright).
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
