@@ -1,0 +1,141 @@
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from hybridcloud.roles import is_operator
+from migration.dr import selectors, services
+from migration.dr.forms import DAY_CHOICES, ScheduleForm
+from migration.dr.models import DrillRun, RecoveryPlan
+
+
+def _require_operator(request) -> None:
+    if not is_operator(request.user):
+        raise PermissionDenied("Only operators may do this; viewers have read-only access.")
+
+
+@require_GET
+def plan_list(request):
+    return render(
+        request,
+        "dr/plan_list.html",
+        {
+            "plans": selectors.plan_list(),
+            "coverage": selectors.site_coverage(),
+            "dr_alerts": selectors.failed_drill_alerts(),
+        },
+    )
+
+
+def _schedule_initial(plan: RecoveryPlan) -> dict:
+    crontab = plan.schedule.crontab if plan.schedule and plan.schedule.crontab else None
+    if crontab is None:
+        return {"enabled": True, "time": "02:00", "days": "*"}
+    try:
+        time = f"{int(crontab.hour):02d}:{int(crontab.minute):02d}"
+    except ValueError:
+        time = "02:00"
+    days = crontab.day_of_week if crontab.day_of_week in dict(DAY_CHOICES) else "*"
+    return {"enabled": plan.schedule.enabled, "time": time, "days": days}
+
+
+@require_GET
+def plan_detail(request, pk: int):
+    try:
+        plan = selectors.plan_detail(pk)
+    except RecoveryPlan.DoesNotExist:
+        raise Http404("No such recovery plan.") from None
+    return render(
+        request,
+        "dr/plan_detail.html",
+        {
+            "plan": plan,
+            "groups": list(plan.groups.all()),
+            "drills": selectors.plan_drills(plan),
+            "trend": selectors.rto_trend(plan),
+            "schedule_form": ScheduleForm(initial=_schedule_initial(plan)),
+            "active_drill": plan.drills.filter(state__in=["queued", "running"]).first(),
+        },
+    )
+
+
+@require_POST
+def plan_schedule(request, pk: int):
+    _require_operator(request)
+    plan = get_object_or_404(RecoveryPlan.objects.select_related("schedule"), pk=pk)
+    form = ScheduleForm(request.POST)
+    if form.is_valid():
+        if form.cleaned_data["remove"]:
+            services.plan_schedule_clear(plan=plan)
+            messages.success(request, f"The drill schedule of {plan.name} was removed.")
+        else:
+            at = form.cleaned_data["time"]
+            services.plan_schedule_set(
+                plan=plan,
+                hour=at.hour,
+                minute=at.minute,
+                day_of_week=form.cleaned_data["days"],
+                enabled=form.cleaned_data["enabled"],
+            )
+            state = "on" if form.cleaned_data["enabled"] else "paused"
+            messages.success(
+                request,
+                f"Drills of {plan.name} scheduled at {at:%H:%M} ({dict(DAY_CHOICES)[form.cleaned_data['days']]}), "
+                f"{state}.",
+            )
+    else:
+        messages.error(
+            request, "The schedule was not saved: " + "; ".join(e for es in form.errors.values() for e in es)
+        )
+    return redirect(plan)
+
+
+@require_POST
+def plan_start_drill(request, pk: int):
+    _require_operator(request)
+    plan = get_object_or_404(RecoveryPlan, pk=pk)
+    try:
+        run = services.drill_start(plan=plan, started_by=request.user)
+    except services.DrillNotStarted as exc:
+        messages.error(request, str(exc))
+        return redirect(plan)
+    return redirect(run)
+
+
+@require_GET
+def drill_detail(request, pk: int):
+    run = get_object_or_404(DrillRun.objects.select_related("plan__protected_site", "plan__recovery_site"), pk=pk)
+    return render(request, "dr/drill_detail.html", {"run": run, "state": selectors.drill_state(run)})
+
+
+@require_POST
+def drill_cancel(request, pk: int):
+    _require_operator(request)
+    run = get_object_or_404(DrillRun, pk=pk)
+    if services.drill_cancel(run=run):
+        messages.success(request, f"Drill #{run.pk} cancelled.")
+    else:
+        messages.warning(request, f"Drill #{run.pk} had already ended.")
+    return redirect(run)
+
+
+@require_GET
+def drill_report(request, pk: int):
+    try:
+        run, steps, results = selectors.drill_report(pk)
+    except DrillRun.DoesNotExist:
+        raise Http404("No such drill.") from None
+    recovered = [r for r in results if r.state == "recovered"]
+    return render(
+        request,
+        "dr/drill_report.html",
+        {
+            "run": run,
+            "steps": steps,
+            "results": results,
+            "recovered_count": len(recovered),
+            "rpo_violations": sum(1 for r in results if not r.rpo_met),
+            "timeline": selectors.drill_state(run),
+        },
+    )
