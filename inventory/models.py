@@ -142,9 +142,8 @@ class Cluster(models.Model):
     def clean(self) -> None:
         # The baseline belongs to the cluster's CPU vendor.
         if self.cpu_baseline and self.cpu_vendor and not self.cpu_baseline.startswith(self.cpu_vendor + "-"):
-            raise ValidationError(
-                {"cpu_baseline": f"{self.get_cpu_baseline_display()} is not a {self.get_cpu_vendor_display()} baseline."}
-            )
+            baseline, vendor = self.get_cpu_baseline_display(), self.get_cpu_vendor_display()
+            raise ValidationError({"cpu_baseline": f"{baseline} is not a {vendor} baseline."})
 
 
 class Host(models.Model):

@@ -6,4 +6,12 @@ app_name = "inventory"
 
 urlpatterns = [
     path("", views.overview, name="overview"),
+    path("workloads/", views.workload_list, name="workload_list"),
+    path("workloads/export.csv", views.workload_export, name="workload_export"),
+    path("workloads/<int:pk>/", views.workload_detail, name="workload_detail"),
+    path("sites/", views.site_list, name="site_list"),
+    path("sites/<int:pk>/", views.site_detail, name="site_detail"),
+    path("hosts/<int:pk>/", views.host_detail, name="host_detail"),
+    path("clusters/<int:pk>/", views.cluster_detail, name="cluster_detail"),
+    path("segments/<int:pk>/", views.segment_detail, name="segment_detail"),
 ]

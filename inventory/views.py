@@ -1,11 +1,203 @@
-from django.shortcuts import render
+import csv
 
-from inventory.models import Site, Workload
+from django.core.paginator import Paginator
+from django.http import StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from hybridcloud.roles import is_operator
+from inventory import selectors
+from inventory.choices import HostState, PowerState, SiteKind, WorkloadKind
+from inventory.filtersets import WorkloadFilterSet
+from inventory.panels import workload_panels
+
+WORKLOADS_PER_PAGE = 50
+
+# Columns of the workloads table: (sort key, label, numeric).
+WORKLOAD_COLUMNS = [
+    ("kind", "Kind", False),
+    ("name", "Name", False),
+    ("site", "Site", False),
+    ("host", "Host", False),
+    ("ip", "IP address", False),
+    ("segment", "Segment", False),
+    ("vcpus", "vCPUs", True),
+    ("memory", "Memory", True),
+    ("power", "Power", False),
+]
 
 
 def overview(request):
+    capacities = selectors.site_capacities()
+    links = selectors.link_list()
+    chart = {
+        "sites": [
+            {
+                "id": c.site.pk, "name": c.site.name, "kind": c.site.kind, "lat": c.site.latitude,
+                "lon": c.site.longitude, "location": c.site.location, "url": c.site.get_absolute_url(),
+                "vcpus": [c.vcpus_used, c.vcpu_capacity], "memory": [c.memory_used_bytes, c.memory_bytes],
+                "storage": [c.storage_used_bytes, c.storage_bytes], "workloads": c.workloads, "hosts": c.hosts,
+            }
+            for c in capacities
+        ],
+        "links": [
+            {"a": link.site_a_id, "b": link.site_b_id, "rtt_ms": link.rtt_ms, "mbit": link.bandwidth_mbit,
+             "compression": link.compression_ratio}
+            for link in links
+        ],
+    }  # fmt: skip
+    kinds = selectors.workload_counts_by_kind()
     return render(
         request,
         "inventory/overview.html",
-        {"site_count": Site.objects.count(), "workload_count": Workload.objects.count()},
+        {
+            "capacities": capacities,
+            "links": links,
+            "chart": chart,
+            "kind_counts": kinds,
+            "vm_count": kinds[WorkloadKind.VM],
+            "container_vm_count": kinds[WorkloadKind.CONTAINER_VM],
+            "power_counts": selectors.workload_counts_by_power_state(),
+            "host_states": [(HostState(s), n) for s, n in selectors.host_counts_by_state().items()],
+            "recent_changes": selectors.workload_recent_changes(),
+        },
+    )
+
+
+def workload_list(request):
+    filterset = WorkloadFilterSet(request.GET, queryset=selectors.workload_queryset())
+    page = Paginator(filterset.qs, WORKLOADS_PER_PAGE).get_page(request.GET.get("page"))
+    current = request.GET.get("ordering", "")
+    columns = [
+        {"key": key, "label": label, "numeric": numeric, "next": f"-{key}" if current == key else key,
+         "sorted": "asc" if current == key else "desc" if current == f"-{key}" else ""}
+        for key, label, numeric in WORKLOAD_COLUMNS
+    ]  # fmt: skip
+    data = filterset.form.data
+    return render(
+        request,
+        "inventory/workload_list.html",
+        {
+            "page": page,
+            "columns": columns,
+            "choices": selectors.filter_choices(),
+            "kinds": WorkloadKind.choices,
+            "power_states": PowerState.choices,
+            "selected": {name: data.get(name, "") for name in ("kind", "site", "host", "power_state", "segment")},
+            "search": data.get("q") or data.get("search") or "",
+            "filtered": any(
+                data.get(name) for name in ("kind", "site", "host", "power_state", "segment", "q", "search")
+            ),
+        },
+    )
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def workload_export(request):
+    """The filtered, ordered workloads as CSV, streamed (10,000 rows start arriving at once)."""
+    filterset = WorkloadFilterSet(request.GET, queryset=selectors.workload_queryset())
+    writer = csv.writer(_Echo())
+    header = [
+        "name", "kind", "site", "host", "ip_address", "segment", "vcpus", "memory_bytes", "disk_bytes", "power_state",
+        "guest_os", "dirty_rate_bps", "working_set_bytes",
+    ]  # fmt: skip
+
+    def rows():
+        yield writer.writerow(header)
+        for row in selectors.workload_export_rows(filterset.qs):
+            yield writer.writerow(row)
+
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="workloads-{stamp}.csv"'
+    return response
+
+
+def workload_detail(request, pk: int):
+    workload = selectors.workload_get(pk)
+    return render(
+        request,
+        "inventory/workload_detail.html",
+        {
+            "workload": workload,
+            "site": workload.host.cluster.site,
+            "can_migrate": is_operator(request.user),
+            "extra_panels": workload_panels(request, workload),
+        },
+    )
+
+
+def site_list(request):
+    return render(
+        request,
+        "inventory/site_list.html",
+        {"capacities": selectors.site_list(), "links": selectors.link_list(), "segments": selectors.segment_list()},
+    )
+
+
+def site_detail(request, pk: int):
+    site = selectors.site_get(pk)
+    capacity = selectors.site_capacities(site.pk)[0]
+    links = selectors.site_links(site)
+    return render(
+        request,
+        "inventory/site_detail.html",
+        {
+            "site": site,
+            "capacity": capacity,
+            "clusters": selectors.site_clusters(site),
+            "hosts": selectors.site_hosts(site),
+            "datastores": selectors.site_datastores(site),
+            "segments": selectors.site_segments(site),
+            "links": [(link, link.other_site(site)) for link in links],
+            "public": site.kind == SiteKind.PUBLIC,
+        },
+    )
+
+
+def host_detail(request, pk: int):
+    host = selectors.host_get(pk)
+    return render(
+        request,
+        "inventory/host_detail.html",
+        {
+            "host": host,
+            "site": host.cluster.site,
+            "workloads": selectors.host_workloads(host),
+            "datastores": list(host.datastores.all()),
+            "vcpu_percent": round(100 * host.used_vcpus / host.vcpu_capacity, 1) if host.vcpu_capacity else 0,
+            "memory_percent": round(100 * host.used_memory_bytes / host.memory_bytes, 1) if host.memory_bytes else 0,
+        },
+    )
+
+
+def cluster_detail(request, pk: int):
+    cluster = selectors.cluster_get(pk)
+    hosts = selectors.cluster_hosts(cluster)
+    return render(
+        request,
+        "inventory/cluster_detail.html",
+        {
+            "cluster": cluster,
+            "hosts": hosts,
+            "totals": {
+                "cores": sum(h.cores for h in hosts),
+                "memory": sum(h.memory_bytes for h in hosts),
+                "workloads": sum(h.workload_count for h in hosts),
+                "memory_used": sum(h.used_memory_bytes for h in hosts),
+            },
+        },
+    )
+
+
+def segment_detail(request, pk: int):
+    segment = selectors.segment_get(pk)
+    return render(
+        request,
+        "inventory/segment_detail.html",
+        {"segment": segment, "sites": list(segment.sites.all()), "workloads": selectors.segment_workloads(segment)},
     )
