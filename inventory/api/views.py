@@ -1,0 +1,76 @@
+from django.db.models import ProtectedError
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import filters, status, viewsets
+from rest_framework.response import Response
+
+from hybridcloud.permissions import AdminWritesOnly
+from inventory.api import serializers
+from inventory.filtersets import WorkloadFilterSet
+from inventory.models import CloudLink, Cluster, Datastore, Host, NetworkSegment, Site, Workload
+
+
+class InventoryViewSet(viewsets.ModelViewSet):
+    """Viewers read; staff (administrators) create, change and delete."""
+
+    permission_classes = [AdminWritesOnly]
+    filter_backends = [DjangoFilterBackend, filters.SearchFilter, filters.OrderingFilter]
+
+    def destroy(self, request, *args, **kwargs):
+        try:
+            return super().destroy(request, *args, **kwargs)
+        except ProtectedError as exc:
+            blockers = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
+            return Response(
+                {"detail": f"Cannot delete: {', '.join(blockers)} still depend on it."}, status=status.HTTP_409_CONFLICT
+            )
+
+
+class SiteViewSet(InventoryViewSet):
+    queryset = Site.objects.all()
+    serializer_class = serializers.SiteSerializer
+    filterset_fields = ["kind", "provider"]
+    search_fields = ["name", "location", "region"]
+
+
+class CloudLinkViewSet(InventoryViewSet):
+    queryset = CloudLink.objects.select_related("site_a", "site_b")
+    serializer_class = serializers.CloudLinkSerializer
+    filterset_fields = ["site_a", "site_b", "encrypted"]
+
+
+class ClusterViewSet(InventoryViewSet):
+    queryset = Cluster.objects.select_related("site")
+    serializer_class = serializers.ClusterSerializer
+    filterset_fields = ["site", "cpu_vendor", "cpu_baseline"]
+    search_fields = ["name"]
+
+
+class HostViewSet(InventoryViewSet):
+    queryset = Host.objects.select_related("cluster__site")
+    serializer_class = serializers.HostSerializer
+    filterset_fields = {"cluster": ["exact"], "cluster__site": ["exact"], "state": ["exact"]}
+    search_fields = ["name"]
+
+
+class DatastoreViewSet(InventoryViewSet):
+    queryset = Datastore.objects.select_related("site").prefetch_related("hosts")
+    serializer_class = serializers.DatastoreSerializer
+    filterset_fields = ["site", "kind"]
+    search_fields = ["name"]
+
+
+class NetworkSegmentViewSet(InventoryViewSet):
+    queryset = NetworkSegment.objects.prefetch_related("sites")
+    serializer_class = serializers.NetworkSegmentSerializer
+    filterset_fields = ["sites"]
+    search_fields = ["name", "cidr"]
+
+
+class WorkloadViewSet(InventoryViewSet):
+    """`GET /api/workloads/?kind=vm|container_vm&site=ID&host=ID&search=TEXT` (also power_state, segment, ordering):
+    the same filters as the workloads page."""
+
+    queryset = Workload.objects.select_related("host__cluster__site", "segment")
+    serializer_class = serializers.WorkloadSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = WorkloadFilterSet
