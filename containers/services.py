@@ -12,6 +12,7 @@ import ipaddress
 import math
 import re
 import shlex
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
@@ -20,7 +21,17 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from containers.choices import ContainerState, EventAction, Protocol, RestartPolicy
-from containers.models import ContainerEvent, ContainerHost, ContainerSpec, Image, Node, Pod, PublishedPort
+from containers.kubernetes import KubernetesDocumentError, parse_kubectl_list
+from containers.models import (
+    ContainerCluster,
+    ContainerEvent,
+    ContainerHost,
+    ContainerSpec,
+    Image,
+    Node,
+    Pod,
+    PublishedPort,
+)
 from containers.signals import container_changed
 from inventory.choices import HostState, PowerState, WorkloadKind
 from inventory.models import Datastore, Host, NetworkSegment, Workload
@@ -664,3 +675,151 @@ def pod_reschedule(*, pod: Pod, node: Node, user=None) -> Pod:
             message=f"Stopped on {previous}, started on {node.name} (cold move: its containers restarted)",
         )
     return pod
+
+
+# -- importing an orchestrated cluster ------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportReport:
+    """What an import changed. Node placements say where new node VMs went."""
+
+    created_nodes: list[str] = field(default_factory=list)
+    matched_nodes: list[str] = field(default_factory=list)
+    removed_nodes: list[str] = field(default_factory=list)
+    created_pods: list[str] = field(default_factory=list)
+    updated_pods: list[str] = field(default_factory=list)
+    unchanged_pods: list[str] = field(default_factory=list)
+    removed_pods: list[str] = field(default_factory=list)
+    placements: dict[str, str] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        text = (
+            f"Nodes: {len(self.created_nodes)} created, {len(self.matched_nodes)} matched to existing VMs, "
+            f"{len(self.removed_nodes)} removed. Pods: {len(self.created_pods)} created, {len(self.updated_pods)} "
+            f"updated, {len(self.unchanged_pods)} unchanged, {len(self.removed_pods)} removed."
+        )
+        if self.placements:
+            text += " New node VMs: " + "; ".join(f"{n} on {where}" for n, where in self.placements.items()) + "."
+        return text
+
+
+def _node_vm(cluster: ContainerCluster, record, report: ImportReport) -> Workload:
+    """The VM behind a node: the workload of that name, or a new VM placed on the cluster's site."""
+    existing = Workload.objects.filter(name=record.name).first()
+    if existing is not None:
+        report.matched_nodes.append(record.name)
+        return existing
+    segment = cluster.segment or NetworkSegment.objects.filter(sites=cluster.site).order_by("name").first()
+    if segment is None:
+        raise ContainerRefused(
+            f"items[{record.index}]: node {record.name} needs a VM, but no network segment is present on "
+            f"{cluster.site}.",
+            code="no_capacity",
+        )
+    try:
+        host, datastore = place_workload(
+            hosts=Host.objects.filter(cluster__site=cluster.site),
+            vcpus=record.cpus,
+            memory_bytes=record.memory_bytes,
+            disk_bytes=record.disk_bytes,
+            what=f"node VM {record.name} on {cluster.site}",
+        )
+    except ContainerRefused as exc:
+        raise ContainerRefused(f"items[{record.index}]: {exc.messages[0]}", code=exc.code) from None
+    workload = Workload(
+        name=record.name,
+        kind=WorkloadKind.VM,
+        vcpus=record.cpus,
+        memory_bytes=record.memory_bytes,
+        disk_bytes=record.disk_bytes,
+        power_state=PowerState.ON,
+        host=host,
+        datastore=datastore,
+        segment=segment,
+        ip_address=allocate_ip(segment, preferred=record.internal_ip),
+        guest_os=record.os_image or "Linux (Kubernetes node)",
+        dirty_rate_bps=min(record.memory_bytes // 50, 200_000_000),
+        working_set_bytes=record.memory_bytes // 4,
+    )
+    try:
+        workload.full_clean()
+    except ValidationError as exc:
+        raise ContainerRefused(
+            f"items[{record.index}]: cannot create the VM for node {record.name}: {_validation_messages(exc)}",
+            code="conflict",
+        ) from None
+    workload.save()
+    report.created_nodes.append(record.name)
+    report.placements[record.name] = f"host {host.name} ({cluster.site.name}), {workload.ip_address} on {segment.name}"
+    return workload
+
+
+def cluster_import_kubernetes(*, cluster: ContainerCluster, document: str | bytes | dict, user=None) -> ImportReport:
+    """Imports `kubectl get nodes,pods -o json`: nodes matched to VMs by name or created as VMs on the cluster's
+    site; pods created, updated, and removed when the document no longer has them. The document is validated in
+    full first; the import is one transaction, so a refused document changes nothing."""
+    try:
+        parsed = parse_kubectl_list(document)
+    except KubernetesDocumentError as exc:
+        raise ContainerRefused(str(exc), code="bad_document") from None
+    report = ImportReport()
+    with transaction.atomic():
+        existing_nodes = {node.name: node for node in cluster.nodes.all()}
+        nodes: dict[str, Node] = {}
+        for record in parsed.nodes:
+            vm = _node_vm(cluster, record, report)
+            node = existing_nodes.pop(record.name, None) or Node(cluster=cluster, name=record.name)
+            node.workload = vm
+            node.roles = record.roles
+            node.kubelet_version = record.kubelet_version
+            node.os_image = record.os_image
+            node.internal_ip = record.internal_ip
+            node.ready = record.ready
+            node.full_clean()
+            node.save()
+            nodes[record.name] = node
+        existing_pods = {(p.namespace, p.name): p for p in cluster.pods.all()}
+        for record in parsed.pods:
+            key = (record.namespace, record.name)
+            pod = existing_pods.pop(key, None)
+            values = {
+                "uid": record.uid,
+                "labels": record.labels,
+                "node": nodes.get(record.node_name) if record.node_name else None,
+                "phase": record.phase,
+                "pod_ip": record.pod_ip,
+                "restart_count": record.restart_count,
+                "containers": record.containers,
+                "started_at": record.started_at,
+            }
+            if pod is None:
+                pod = Pod(cluster=cluster, namespace=record.namespace, name=record.name, **values)
+                report.created_pods.append(f"{record.namespace}/{record.name}")
+            elif any(getattr(pod, name) != value for name, value in values.items()):
+                for name, value in values.items():
+                    setattr(pod, name, value)
+                report.updated_pods.append(f"{record.namespace}/{record.name}")
+            else:
+                report.unchanged_pods.append(f"{record.namespace}/{record.name}")
+                continue
+            try:
+                pod.full_clean()
+            except ValidationError as exc:
+                raise ContainerRefused(
+                    f"items[{record.index}] (Pod {record.namespace}/{record.name}): {_validation_messages(exc)}",
+                    code="bad_document",
+                ) from None
+            pod.save()
+        for pod in existing_pods.values():
+            report.removed_pods.append(str(pod))
+            pod.delete()
+        for node in existing_nodes.values():
+            report.removed_nodes.append(node.name)
+            node.delete()
+        versions = sorted({r.kubelet_version for r in parsed.nodes if r.kubelet_version})
+        ContainerCluster.objects.filter(pk=cluster.pk).update(
+            imported_at=timezone.now(), version=versions[-1] if versions else cluster.version
+        )
+        cluster.refresh_from_db()
+    return report
