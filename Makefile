@@ -22,7 +22,7 @@ run: $(VENV)/.installed
 	@DEBUG=$${DEBUG:-1} $(PY) manage.py run
 
 test: $(VENV)/.installed
-	$(PY) manage.py makemigrations --check --dry-run
+	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: $(VENV)/.installed
