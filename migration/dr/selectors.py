@@ -39,6 +39,10 @@ class SiteCoverage:
     unprotected: list[Workload] = field(default_factory=list)
 
     @property
+    def unprotected_count(self) -> int:
+        return self.total - self.protected
+
+    @property
     def percent(self) -> float:
         return 100.0 * self.protected / self.total if self.total else 0.0
 

@@ -1,5 +1,9 @@
 from rest_framework.routers import DefaultRouter
 
+from migration.dr.api import views
+
 router = DefaultRouter(trailing_slash=True)
+router.register("dr/plans", views.RecoveryPlanViewSet, basename="dr-plan")
+router.register("dr/drills", views.DrillRunViewSet, basename="dr-drill")
 
 urlpatterns = [*router.urls]
