@@ -1,0 +1,326 @@
+"""The driver: one short step of every running migration that shares a link, together.
+
+A link is a WAN `CloudLink` between sites, or a source host's migration NIC inside a site (`link_key`). A step
+covers the wall time since the link's previous step (at most `MAX_STEP_WALL_S`), scaled by each migration's
+`simulation_speed`; inside it the link's goodput is shared fairly (water-filling, each migration capped by the
+slower of its two hosts' NICs), re-shared at every boundary (a round, a switchover, an end), so bandwidth
+sharing is exact. Each migration's engine is restored from and saved to `Migration.engine_state`, so a step
+that dies half-way is simply taken again by the next worker. Writes are conditional on the row's state and
+`seq`: a cancel (or anything else) that got there first wins and the step's result for that row is dropped.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import math
+
+from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Greatest, Least
+from django.utils import timezone
+
+from inventory.choices import HostState
+from inventory.models import Datastore, Workload
+from migration import progress
+from migration.choices import RUNNING_STATES, EventKind, MigrationState
+from migration.engine import PrecopySimulation, fair_shares
+from migration.models import Migration, MigrationEvent, MigrationRound
+from migration.prechecks import engine_params
+from migration.services import migration_fail, migrations_admit_queued
+
+logger = logging.getLogger(__name__)
+
+#: Wall-clock seconds between two steps of a link.
+STEP_INTERVAL_S = 0.25
+#: A step never covers more wall time than this (a worker back from a pause does not jump ahead).
+MAX_STEP_WALL_S = 1.0
+
+
+class _WorkloadMovedElsewhere(Exception):
+    pass
+
+
+def nic_cap(migration: Migration) -> float:
+    return min(migration.source_host.migration_bandwidth_bps, migration.destination_host.migration_bandwidth_bps)
+
+
+def link_capacity(migration: Migration) -> float:
+    link = migration.cloud_link
+    if link is not None:
+        return link.bandwidth_bps * (1 - link.loss_percent / 100)
+    return migration.source_host.migration_bandwidth_bps
+
+
+def new_simulation(migration: Migration) -> PrecopySimulation:
+    link = migration.cloud_link
+    return PrecopySimulation(
+        engine_params(
+            workload=migration.workload,
+            bandwidth_bps=nic_cap(migration),
+            max_downtime_s=migration.max_downtime_s,
+            policy=migration.policy,
+            compression_ratio=link.compression_ratio if link is not None else 1.0,
+            disk_bytes=migration.disk_bytes,
+        )
+    )
+
+
+def advance_together(
+    sims: list[PrecopySimulation], caps: list[float], speeds: list[float], capacity: float, wall_s: float
+) -> list[list]:
+    """Advance `sims` over `wall_s` wall seconds, sharing `capacity` fairly and re-sharing at each boundary."""
+    events: list[list] = [[] for _ in sims]
+    active = [i for i, sim in enumerate(sims) if not sim.done]
+    remaining = wall_s
+    for _ in range(200_000):
+        if not active:
+            break
+        consumers = [i for i in active if sims[i].consumes_bandwidth]
+        shares = [0.0] * len(sims)
+        for i, share in zip(consumers, fair_shares(capacity, [caps[i] for i in consumers]), strict=True):
+            shares[i] = share
+        next_boundary = min(sims[i].time_to_next_boundary(shares[i]) / speeds[i] for i in active)
+        if next_boundary > 0 and remaining <= 0:
+            break
+        step = min(next_boundary, remaining) if math.isfinite(next_boundary) else remaining
+        for i in active:
+            events[i].extend(sims[i].advance(step * speeds[i], shares[i]))
+        remaining -= step
+        active = [i for i in active if not sims[i].done]
+    return events
+
+
+def step_link(link_key: str) -> int:
+    """Advance every running migration on `link_key` by one step; return how many still run on it."""
+    now = timezone.now()
+    migrations = list(
+        Migration.objects.filter(link_key=link_key, state__in=RUNNING_STATES)
+        .select_related("workload", "source_host", "destination_host", "cloud_link", "destination_segment")
+        .order_by("pk")
+    )
+    running: list[Migration] = []
+    sims: list[PrecopySimulation] = []
+    for migration in migrations:
+        # The destination must stay usable until the switchover commits.
+        dest = migration.destination_host
+        if migration.state != MigrationState.SWITCHOVER and dest.state != HostState.CONNECTED:
+            migration_fail(
+                migration_id=migration.pk,
+                from_states=(MigrationState.PRECHECKS, MigrationState.PRECOPY),
+                reason=f"Host {dest.name} went {dest.get_state_display().lower()} during the migration; "
+                f"{migration.workload.name} stays on its source host {migration.source_host.name}.",
+            )
+            continue
+        try:
+            sim = (
+                PrecopySimulation.from_state(migration.engine_state)
+                if migration.engine_state
+                else new_simulation(migration)
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            migration_fail(
+                migration_id=migration.pk,
+                from_states=RUNNING_STATES,
+                reason=f"The migration's saved progress could not be read ({exc}); the workload stays on its source.",
+            )
+            continue
+        running.append(migration)
+        sims.append(sim)
+    if not running:
+        migrations_admit_queued()
+        return 0
+
+    previous = [m.last_step_at for m in running if m.last_step_at is not None]
+    wall_s = 0.0
+    if previous:
+        wall_s = min(max((now - max(previous)).total_seconds(), 0.0), MAX_STEP_WALL_S)
+    before = [sim.bytes_sent for sim in sims]
+    elapsed_before = [sim.elapsed_s for sim in sims]
+    events = advance_together(
+        sims,
+        [nic_cap(m) for m in running],
+        [m.simulation_speed for m in running],
+        link_capacity(running[0]),
+        wall_s,
+    )
+    ended = 0
+    with progress.batch():
+        for migration, sim, evs, sent_before, t_before in zip(
+            running, sims, events, before, elapsed_before, strict=True
+        ):
+            try:
+                if _persist(migration, sim, evs, now, sent_before, t_before):
+                    ended += 1
+            except Exception:  # noqa: BLE001 - one broken row must not stop the others on the link
+                logger.exception("could not persist the step of migration %s", migration.pk)
+    if ended:
+        migrations_admit_queued()
+    return len(running) - ended
+
+
+def _persist(
+    migration: Migration, sim: PrecopySimulation, events: list, now, sent_before: float, t_before: float
+) -> bool:
+    """Write one migration's step (conditional on its state and seq) and push it after commit. Returns whether it
+    ended."""
+    old_state, old_seq = migration.state, migration.seq
+    state = old_state
+    fields: dict = {}
+    messages: list[tuple[str, str]] = []
+    db_events: list[MigrationEvent] = []
+
+    def event(kind: str, state_: str, message: str, time_s: float | None) -> None:
+        db_events.append(
+            MigrationEvent(
+                migration_id=migration.pk, at=now, kind=kind, state=state_, message=message, sim_time_s=time_s
+            )
+        )
+
+    if state == MigrationState.PRECHECKS:
+        state = MigrationState.PRECOPY
+        fields.update(started_at=now, precopy_started_at=now)
+        first = "copying the disk first" if migration.disk_bytes else "copying memory"
+        event(EventKind.PHASE, state, f"Pre-copy started, {first}.", 0.0)
+        messages.append(("phase", state))
+    throttled_before = any(r.throttle > 0 for r in sim.rounds[: migration.rounds_count])
+    result = None
+    for ev in events:
+        if ev.kind == "phase_changed" and ev.phase == "precopy" and migration.disk_bytes:
+            event(
+                EventKind.PHASE,
+                state,
+                f"Disk copied ({migration.disk_bytes / 2**30:.1f} GiB); memory pre-copy starts.",
+                ev.time_s,
+            )
+        elif ev.kind == "round_completed" and ev.round.throttle > 0 and not throttled_before:
+            throttled_before = True
+            event(
+                EventKind.THROTTLE,
+                state,
+                f"Pre-copy did not converge; the guest is slowed down by {ev.round.throttle:.0%} (auto-converge).",
+                ev.time_s,
+            )
+        elif ev.kind == "phase_changed" and ev.phase == "switchover" and state == MigrationState.PRECOPY:
+            state = MigrationState.SWITCHOVER
+            fields["switchover_started_at"] = now
+            event(
+                EventKind.PHASE,
+                state,
+                f"Switchover: the guest is paused to copy its last {sim.to_state()['stop_bytes'] / 1e6:.1f} MB.",
+                ev.time_s,
+            )
+            messages.append(("phase", state))
+        elif ev.kind == "finished":
+            result = sim.result()
+    if result is not None:
+        state = MigrationState.FAILED if result.outcome == "aborted" else MigrationState.COMPLETED
+        fields.update(
+            finished_at=now,
+            outcome=result.outcome,
+            outcome_reason=result.reason,
+            downtime_s=result.downtime_s,
+            total_time_s=result.total_time_s,
+        )
+        kind = EventKind.FAILED if state == MigrationState.FAILED else EventKind.COMPLETED
+        event(kind, state, result.reason, result.total_time_s)
+        messages.append(("completed" if state == MigrationState.COMPLETED else "failed", state))
+    if not messages and progress.due(migration.pk):
+        messages.append(("progress", state))
+
+    sim_dt = sim.elapsed_s - t_before
+    rate = (sim.bytes_sent - sent_before) / sim_dt if sim_dt > 0 else 0.0
+    new_rounds = [
+        MigrationRound(
+            migration_id=migration.pk,
+            index=r.index,
+            start_s=r.start_s,
+            duration_s=r.duration_s,
+            bytes=r.bytes,
+            dirty_rate_bps=r.dirty_rate_bps,
+            throttle=r.throttle,
+            dirtied_bytes=r.dirtied_bytes,
+        )
+        for r in sim.rounds[migration.rounds_count :]
+    ]
+    fields.update(
+        state=state,
+        seq=old_seq + len(messages),
+        phase=sim.phase,
+        engine_state=sim.to_state(),
+        rounds_count=len(sim.rounds),
+        bytes_sent=sim.bytes_sent,
+        memory_sent_bytes=sim.memory_sent_bytes,
+        dirty_remaining_bytes=sim.dirty_remaining_bytes,
+        transfer_rate_bps=rate if state in RUNNING_STATES else 0.0,
+        sim_elapsed_s=sim.elapsed_s,
+        last_step_at=now,
+    )
+    try:
+        with transaction.atomic():
+            applied = Migration.objects.filter(pk=migration.pk, state=old_state, seq=old_seq).update(**fields)
+            if not applied:
+                return False  # cancelled (or changed) meanwhile: that change wins
+            if state == MigrationState.COMPLETED:
+                _move_workload(migration)
+            MigrationRound.objects.bulk_create(new_rounds, ignore_conflicts=True)
+            MigrationEvent.objects.bulk_create(db_events)
+    except _WorkloadMovedElsewhere:
+        migration_fail(
+            migration_id=migration.pk,
+            from_states=RUNNING_STATES,
+            reason=f"{migration.workload.name} left host {migration.source_host.name} during the migration "
+            f"(moved by someone else); the migration stops.",
+        )
+        return True
+
+    for name, value in fields.items():
+        setattr(migration, name, value)
+    round_dicts = [r.as_dict() for r in new_rounds]
+
+    def push() -> None:
+        for offset, (kind, state_) in enumerate(messages):
+            last = offset == len(messages) - 1
+            progress.publish_progress(
+                migration, kind, seq=old_seq + 1 + offset, state=state_, new_rounds=round_dicts if last else None
+            )
+
+    transaction.on_commit(push)
+    return state not in RUNNING_STATES
+
+
+def _move_workload(migration: Migration) -> None:
+    """Put the workload on its destination host (and datastore, and segment when re-addressed). Part of the
+    transaction that marks the migration completed."""
+    changes: dict = {
+        "host_id": migration.destination_host_id,
+        "datastore_id": migration.destination_datastore_id,
+        "updated_at": timezone.now(),
+    }
+    if migration.destination_segment_id:
+        changes["segment_id"] = migration.destination_segment_id
+        changes["ip_address"] = _free_address(migration)
+    moved = Workload.objects.filter(pk=migration.workload_id, host_id=migration.source_host_id).update(**changes)
+    if not moved:
+        raise _WorkloadMovedElsewhere
+    if migration.destination_datastore_id != migration.source_datastore_id:
+        disk = migration.workload.disk_bytes
+        Datastore.objects.filter(pk=migration.source_datastore_id).update(
+            used_bytes=Greatest(F("used_bytes") - disk, 0)
+        )
+        Datastore.objects.filter(pk=migration.destination_datastore_id).update(
+            used_bytes=Least(F("used_bytes") + disk, F("capacity_bytes"))
+        )
+
+
+def _free_address(migration: Migration) -> str:
+    segment = migration.destination_segment
+    used = set(Workload.objects.filter(segment=segment).values_list("ip_address", flat=True))
+    network = ipaddress.ip_network(segment.cidr, strict=False)
+    for n, address in enumerate(network.hosts()):
+        if n > 1_000_000:
+            break
+        text = str(address)
+        if text != segment.gateway and text not in used:
+            return text
+    raise _WorkloadMovedElsewhere

@@ -1,0 +1,40 @@
+from django import forms
+
+from inventory.models import Host, Site
+from migration.choices import MigrationPolicy
+
+
+class MigrationForm(forms.Form):
+    """The migrate wizard: where to, how, and (when pre-checks warn) why go ahead anyway."""
+
+    destination_site = forms.ModelChoiceField(
+        queryset=Site.objects.order_by("name"), required=False, empty_label="— choose a host instead —",
+        help_text="Placement picks the best host of the site.",
+    )  # fmt: skip
+    destination_host = forms.ModelChoiceField(
+        queryset=Host.objects.select_related("cluster__site").order_by("cluster__site__name", "name"),
+        required=False, empty_label="— let placement choose —",
+    )  # fmt: skip
+    policy = forms.ChoiceField(choices=MigrationPolicy.choices, initial=MigrationPolicy.THROTTLE)
+    max_downtime_s = forms.FloatField(
+        min_value=0.001, max_value=600, initial=0.3, label="Downtime budget (s)",
+        help_text="The longest the guest may be paused for the switchover.",
+    )  # fmt: skip
+    accept_readdressing = forms.BooleanField(
+        required=False, label="Accept re-addressing", help_text="Let the IP change if the segment is not there."
+    )
+    reason = forms.CharField(required=False, max_length=500, label="Why move it (optional)")
+    override_reason = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Override reason",
+        help_text="Required to go ahead despite warnings; kept in the migration's audit log.",
+    )  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["destination_host"].label_from_instance = lambda h: f"{h.name} ({h.cluster.site.name})"
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("destination_site") and not data.get("destination_host"):
+            raise forms.ValidationError("Choose a destination site or host.")
+        return data

@@ -1,0 +1,421 @@
+"""Pre-checks of a proposed move: the one place that decides whether a workload may go somewhere, and how.
+
+`precheck_migration()` returns errors (the move cannot start), warnings (it may, with a written reason) and,
+when nothing blocks it, the engine's prediction of rounds, total time and downtime, with suggestions when the
+move would not converge within its downtime budget. VMs and container-VMs are checked the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import F, Q, Sum
+
+from inventory.choices import CPU_OVERCOMMIT_RATIO, HostState, PowerState
+from inventory.models import CloudLink, Datastore, Host, NetworkSegment, Site, Workload
+from migration.choices import ACTIVE_STATES, MigrationKind, MigrationPolicy
+from migration.engine import PrecopyParams, simulate_precopy
+
+GIB = 2**30
+MAX_RTT_MS = 150.0
+MIN_MBIT_PER_MIGRATION = 250.0
+
+
+@dataclass
+class PrecheckResult:
+    """What the pre-checks found. `errors` block the move; `warnings` need a written override reason."""
+
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    destination_host: Host | None = None
+    destination_datastore: Datastore | None = None
+    destination_segment: NetworkSegment | None = None
+    cloud_link: CloudLink | None = None
+    link_key: str = ""
+    kind: str = MigrationKind.LIVE
+    prediction: dict[str, Any] = field(default_factory=dict)
+    suggestions: list[dict[str, Any]] = field(default_factory=list)
+    placement_reason: str = ""
+    bandwidth_bps: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "errors": list(self.errors),
+            "warnings": list(self.warnings),
+            "prediction": dict(self.prediction),
+            "suggestions": list(self.suggestions),
+            "kind": self.kind,
+            "destination_host": self.destination_host.pk if self.destination_host else None,
+            "destination_host_name": self.destination_host.name if self.destination_host else None,
+            "destination_datastore": self.destination_datastore.pk if self.destination_datastore else None,
+            "placement_reason": self.placement_reason,
+        }
+
+
+def _gib(value: float) -> str:
+    return f"{value / GIB:.1f} GiB"
+
+
+def _mbit(bps: float) -> str:
+    return f"{bps * 8 / 1e6:,.0f} Mbit/s"
+
+
+def _secs(value: float) -> str:
+    if value < 1:
+        return f"{value * 1000:.0f} ms"
+    if value < 120:
+        return f"{value:.1f} s"
+    return f"{value / 60:.1f} min"
+
+
+def link_between(a: Site, b: Site) -> CloudLink | None:
+    return (
+        CloudLink.objects.filter(Q(site_a=a, site_b=b) | Q(site_a=b, site_b=a))
+        .select_related("site_a", "site_b")
+        .first()
+    )
+
+
+def link_key_for(*, source_host: Host, destination_host: Host, cloud_link: CloudLink | None) -> str:
+    """Migrations that share bandwidth share a key: a WAN link between sites, or the source host's NIC inside one."""
+    if cloud_link is not None:
+        return f"link:{cloud_link.pk}"
+    return f"host:{source_host.pk}"
+
+
+def active_migrations(exclude_pk: int | None = None):
+    from migration.models import Migration
+
+    qs = Migration.objects.filter(state__in=ACTIVE_STATES)
+    if exclude_pk is not None:
+        qs = qs.exclude(pk=exclude_pk)
+    return qs
+
+
+def host_load(host: Host, *, exclude_workload: Workload | None = None, exclude_migration: int | None = None) -> dict:
+    """Memory and vCPUs taken on `host`: its powered-on workloads plus those on their way to it."""
+    running = host.workloads.filter(power_state=PowerState.ON)
+    if exclude_workload is not None:
+        running = running.exclude(pk=exclude_workload.pk)
+    used = running.aggregate(memory=Sum("memory_bytes"), vcpus=Sum("vcpus"))
+    inbound = active_migrations(exclude_migration).filter(destination_host=host, workload__power_state=PowerState.ON)
+    if exclude_workload is not None:
+        inbound = inbound.exclude(workload=exclude_workload)
+    incoming = inbound.aggregate(memory=Sum("workload__memory_bytes"), vcpus=Sum("workload__vcpus"))
+    return {
+        "memory": (used["memory"] or 0) + (incoming["memory"] or 0),
+        "vcpus": (used["vcpus"] or 0) + (incoming["vcpus"] or 0),
+    }
+
+
+def host_checks(workload: Workload, host: Host, *, exclude_migration: int | None = None) -> tuple[list[str], dict]:
+    """The checks that depend on the destination host alone (used by placement to rank candidates)."""
+    errors: list[str] = []
+    source = workload.host
+    live = workload.power_state == PowerState.ON
+    # Not onto the host it already runs on.
+    if host.pk == source.pk:
+        errors.append(f"{workload.name} already runs on host {host.name}; choose another host.")
+    # The destination takes new workloads.
+    if host.state != HostState.CONNECTED:
+        errors.append(f"Host {host.name} is {host.get_state_display().lower()}: it takes no new workloads.")
+    # Same CPU vendor and a baseline at least as new (a running guest keeps the CPU features it saw at boot).
+    src_cluster, dst_cluster = source.cluster, host.cluster
+    if live and src_cluster.cpu_vendor != dst_cluster.cpu_vendor:
+        errors.append(
+            f"Host {host.name} has {dst_cluster.get_cpu_vendor_display()} CPUs but {workload.name} runs on "
+            f"{src_cluster.get_cpu_vendor_display()} ({src_cluster.get_cpu_baseline_display()}): a running guest "
+            f"cannot move between CPU vendors."
+        )
+    elif live and dst_cluster.baseline_level < src_cluster.baseline_level:
+        errors.append(
+            f"Cluster {dst_cluster.name}'s CPU baseline {dst_cluster.get_cpu_baseline_display()} is older than "
+            f"{src_cluster.name}'s {src_cluster.get_cpu_baseline_display()}: the guest uses CPU features host "
+            f"{host.name} lacks."
+        )
+    # Capacity: memory is never overcommitted, vCPUs up to CPU_OVERCOMMIT_RATIO x cores.
+    load = host_load(host, exclude_workload=workload, exclude_migration=exclude_migration)
+    free_memory = host.memory_bytes - load["memory"]
+    if live and workload.memory_bytes > free_memory:
+        errors.append(
+            f"Host {host.name} has {_gib(max(free_memory, 0))} of memory free (of {_gib(host.memory_bytes)}), "
+            f"counting migrations on their way to it; {workload.name} needs {_gib(workload.memory_bytes)}."
+        )
+    if workload.vcpus > host.cores:
+        errors.append(f"{workload.name} has {workload.vcpus} vCPUs, more than host {host.name}'s {host.cores} cores.")
+    elif live and load["vcpus"] + workload.vcpus > host.vcpu_capacity:
+        errors.append(
+            f"Host {host.name} would run {load['vcpus'] + workload.vcpus} vCPUs, more than its limit of "
+            f"{host.vcpu_capacity} ({CPU_OVERCOMMIT_RATIO}× its {host.cores} cores)."
+        )
+    return errors, {"free_memory_after": free_memory - (workload.memory_bytes if live else 0)}
+
+
+def precheck_migration(
+    *,
+    workload: Workload,
+    destination_host: Host | None = None,
+    destination_site: Site | None = None,
+    accept_readdressing: bool = False,
+    max_downtime_s: float = 0.3,
+    policy: str = MigrationPolicy.THROTTLE,
+    exclude_migration: int | None = None,
+) -> PrecheckResult:
+    """Check moving `workload` to `destination_host`, or to the best host of `destination_site` (placement).
+
+    `exclude_migration` is the migration being (re)checked itself, when a queued one is admitted.
+    """
+    from migration.placement import place_workload
+
+    result = PrecheckResult()
+    workload = Workload.objects.select_related("host__cluster__site", "datastore", "segment").get(pk=workload.pk)
+    source = workload.host
+    live = workload.power_state == PowerState.ON
+
+    # No other active migration of the same workload.
+    other = active_migrations(exclude_migration).filter(workload=workload).first()
+    if other is not None:
+        result.errors.append(
+            f"{workload.name} is already being migrated (migration #{other.pk}, {other.get_state_display().lower()}); "
+            f"wait for it to end or cancel it."
+        )
+
+    if destination_host is None:
+        if destination_site is None:
+            result.errors.append("Choose a destination: a host, or a site to let placement choose the host.")
+            return result
+        placement = place_workload(workload=workload, site=destination_site, exclude_migration=exclude_migration)
+        if placement.host is None:
+            result.errors.append(placement.reason)
+            return result
+        destination_host = placement.host
+        result.placement_reason = placement.reason
+    destination_host = Host.objects.select_related("cluster__site").get(pk=destination_host.pk)
+    result.destination_host = destination_host
+    dst_site, src_site = destination_host.cluster.site, source.cluster.site
+
+    errors, _ = host_checks(workload, destination_host, exclude_migration=exclude_migration)
+    result.errors.extend(errors)
+
+    # Powered off: nothing to copy live.
+    if not live:
+        result.kind = MigrationKind.COLD
+        result.warnings.append(
+            f"{workload.name} is {workload.get_power_state_display().lower()}: it will be moved cold (its disk and "
+            f"configuration), with no live pre-copy, and stays off at the destination."
+        )
+
+    # The network segment must be present at the destination, else the IP changes.
+    if not workload.segment.sites.filter(pk=dst_site.pk).exists():
+        candidate = dst_site.segments.order_by("name").first()
+        if candidate is None:
+            result.errors.append(
+                f"{dst_site.name} has no network segment at all: {workload.name} could not be addressed there."
+            )
+        elif not accept_readdressing:
+            result.errors.append(
+                f"Segment {workload.segment.name} is not present on {dst_site.name}: {workload.name}'s IP "
+                f"{workload.ip_address} would change. Accept re-addressing to move it onto {candidate.name} "
+                f"({candidate.cidr}) with a new address."
+            )
+        else:
+            result.destination_segment = candidate
+            result.warnings.append(
+                f"Segment {workload.segment.name} is not present on {dst_site.name}: {workload.name} will leave "
+                f"{workload.ip_address} and get a new address on {candidate.name} ({candidate.cidr}); clients must "
+                f"be told."
+            )
+
+    # Storage: the datastore must be visible from the destination, else the disk moves too.
+    disk_bytes = 0
+    if workload.datastore.hosts.filter(pk=destination_host.pk).exists():
+        result.destination_datastore = workload.datastore
+    else:
+        best = (
+            Datastore.objects.filter(hosts=destination_host)
+            .annotate(free=F("capacity_bytes") - F("used_bytes"))
+            .order_by("-free", "name")
+            .first()
+        )
+        if best is None:
+            result.errors.append(
+                f"Host {destination_host.name} sees no datastore, and it cannot see {workload.datastore.name}: "
+                f"there is nowhere to put {workload.name}'s disk."
+            )
+        elif best.free_bytes < workload.disk_bytes:
+            result.errors.append(
+                f"Host {destination_host.name} cannot see datastore {workload.datastore.name}, and the datastore it "
+                f"sees with the most room, {best.name}, has {_gib(best.free_bytes)} free; {workload.name}'s disk "
+                f"needs {_gib(workload.disk_bytes)}."
+            )
+        else:
+            result.destination_datastore = best
+            disk_bytes = workload.disk_bytes
+            if live:
+                result.kind = MigrationKind.LIVE_STORAGE
+
+    # Between sites: a link, its RTT and its bandwidth per concurrent migration (compression does not count).
+    link = None
+    if dst_site.pk != src_site.pk:
+        link = link_between(src_site, dst_site)
+        if link is None:
+            result.errors.append(
+                f"There is no cloud link between {src_site.name} and {dst_site.name}: a move between sites needs one."
+            )
+        else:
+            if live and link.rtt_ms > MAX_RTT_MS:
+                result.errors.append(
+                    f"The link {src_site.name} ↔ {dst_site.name} has a round-trip time of {link.rtt_ms:g} ms, above "
+                    f"the {MAX_RTT_MS:g} ms that long-distance live migration tolerates."
+                )
+            concurrent = active_migrations(exclude_migration).filter(cloud_link=link).exclude(workload=workload)
+            n = concurrent.count() + 1
+            per = link.bandwidth_mbit / n
+            if per < MIN_MBIT_PER_MIGRATION:
+                result.errors.append(
+                    f"The link {src_site.name} ↔ {dst_site.name} has {link.bandwidth_mbit:,} Mbit/s; with {n} "
+                    f"migrations on it (this one included) each would get {per:,.0f} Mbit/s, below the "
+                    f"{MIN_MBIT_PER_MIGRATION:g} Mbit/s a live migration needs (WAN optimization does not count)."
+                )
+    result.cloud_link = link
+    result.link_key = link_key_for(source_host=source, destination_host=destination_host, cloud_link=link)
+
+    if result.errors:
+        return result
+
+    # The engine's prediction with this move's share of the bandwidth.
+    nic_cap = min(source.migration_bandwidth_bps, destination_host.migration_bandwidth_bps)
+    sharing = active_migrations(exclude_migration).filter(link_key=result.link_key).exclude(workload=workload)
+    n = sharing.count() + 1
+    if link is not None:
+        capacity = link.bandwidth_bps * (1 - link.loss_percent / 100)
+        compression = link.compression_ratio
+    else:
+        capacity = source.migration_bandwidth_bps
+        compression = 1.0
+    share = min(nic_cap, capacity / n)
+    result.bandwidth_bps = share
+    params = engine_params(
+        workload=workload,
+        bandwidth_bps=share,
+        max_downtime_s=max_downtime_s,
+        policy=policy,
+        compression_ratio=compression,
+        disk_bytes=disk_bytes,
+    )
+    outcome = simulate_precopy(params)
+    result.prediction = prediction_dict(outcome, params, sharing=n)
+    if result.prediction["storage_time_s"] > 0:
+        result.warnings.append(
+            f"Host {destination_host.name} cannot see datastore {workload.datastore.name}, so the disk "
+            f"({_gib(disk_bytes)}) is copied to {result.destination_datastore.name} first: about "
+            f"{_secs(result.prediction['storage_time_s'])} of disk transfer before the memory pre-copy."
+        )
+    if live and (not outcome.converged or outcome.ended_by != "converged"):
+        result.suggestions = suggestions(params, outcome)
+        if not outcome.converged:
+            result.warnings.append(
+                f"Pre-copy would not converge within the {_secs(max_downtime_s)} downtime budget: {outcome.reason}"
+            )
+    return result
+
+
+def engine_params(
+    *,
+    workload: Workload,
+    bandwidth_bps: float,
+    max_downtime_s: float,
+    policy: str,
+    compression_ratio: float = 1.0,
+    disk_bytes: float = 0,
+) -> PrecopyParams:
+    """The engine's inputs for this workload. A powered-off workload dirties nothing (a cold move)."""
+    live = workload.power_state == PowerState.ON
+    return PrecopyParams(
+        memory_bytes=float(workload.memory_bytes),
+        bandwidth_bps=float(bandwidth_bps),
+        dirty_rate_bps=float(workload.dirty_rate_bps) if live else 0.0,
+        working_set_bytes=float(min(workload.working_set_bytes, workload.memory_bytes)) if live else None,
+        max_downtime_s=float(max_downtime_s),
+        compression_ratio=float(compression_ratio),
+        on_no_convergence=policy,
+        disk_bytes=float(disk_bytes),
+    )
+
+
+def prediction_dict(outcome, params: PrecopyParams, *, sharing: int = 1) -> dict[str, Any]:
+    return {
+        "rounds": len(outcome.rounds),
+        "total_time_s": round(outcome.total_time_s, 3),
+        "downtime_s": round(outcome.downtime_s, 4),
+        "bytes_sent": outcome.bytes_sent,
+        "storage_time_s": round(outcome.storage_time_s, 3),
+        "outcome": outcome.outcome,
+        "converged": outcome.converged,
+        "reason": outcome.reason,
+        "bandwidth_bps": params.bandwidth_bps,
+        "sharing": sharing,
+        "round_bytes": [r.bytes for r in outcome.rounds],
+    }
+
+
+def _short(outcome) -> dict[str, Any]:
+    return {
+        "rounds": len(outcome.rounds),
+        "total_time_s": round(outcome.total_time_s, 3),
+        "downtime_s": round(outcome.downtime_s, 4),
+        "outcome": outcome.outcome,
+        "converged": outcome.converged and outcome.ended_by == "converged",
+    }
+
+
+def suggestions(params: PrecopyParams, outcome) -> list[dict[str, Any]]:
+    """What would make a move converge within its budget, each with the engine's predicted outcome."""
+    from dataclasses import replace
+
+    found: list[dict[str, Any]] = []
+    # A larger downtime budget (the smallest that converges without slowing the guest).
+    for budget in (0.5, 1.0, 2.0, 5.0, 10.0, 30.0):
+        if budget <= params.max_downtime_s:
+            continue
+        r = simulate_precopy(replace(params, max_downtime_s=budget, on_no_convergence="abort"))
+        if r.converged:
+            found.append(
+                {
+                    "kind": "budget",
+                    "label": f"Raise the downtime budget to {_secs(budget)}",
+                    "change": {"max_downtime_s": budget},
+                    "prediction": _short(r),
+                }
+            )
+            break
+    # Throttle the guest (auto-converge).
+    if params.on_no_convergence != "throttle":
+        r = simulate_precopy(replace(params, on_no_convergence="throttle"))
+        found.append(
+            {
+                "kind": "throttle",
+                "label": "Throttle the guest when pre-copy stalls (policy 'throttle')",
+                "change": {"policy": "throttle"},
+                "prediction": _short(r) | {"converged": r.converged, "throttle": r.throttle},
+            }
+        )
+    # A faster link (more bandwidth for this move).
+    for factor in (2, 4, 10):
+        r = simulate_precopy(replace(params, bandwidth_bps=params.bandwidth_bps * factor, on_no_convergence="abort"))
+        if r.converged:
+            found.append(
+                {
+                    "kind": "link",
+                    "label": f"A link {factor}× as fast ({_mbit(params.bandwidth_bps * factor)} for this move)",
+                    "change": {"bandwidth_bps": params.bandwidth_bps * factor},
+                    "prediction": _short(r),
+                }
+            )
+            break
+    return found

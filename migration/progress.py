@@ -1,0 +1,211 @@
+"""Progress pushes: the one place that sends to the channel layer.
+
+Two groups: `migration.<id>` (one migration's page) and `activity` (the panel on every page). Every message
+carries `seq` and `state`. For a migration group `seq` is the row's own counter, raised in the same
+conditional UPDATE as the change it announces, so a push always follows its database write. The activity
+group mixes every migration, so its `seq` comes from one Redis counter (INCR, `ACTIVITY_SEQ_KEY`): it is
+monotonic for every connection, and the activity snapshot reports its current value.
+
+Pushes are hints: the database is the truth and a client that sees a gap asks for a snapshot. So a failed
+send is logged, never raised into the driver. Progress is throttled (at most ~10 messages a second per
+migration on its own group, ~1 a second on the activity group); state changes are always sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from contextlib import contextmanager
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+ACTIVITY_GROUP = "activity"
+ACTIVITY_SEQ_KEY = "hybridcloud:activity:seq"
+MIN_INTERVAL_S = 0.1
+ACTIVITY_MIN_INTERVAL_S = 1.0
+STATE_KINDS = frozenset({"created", "queued", "admitted", "phase", "completed", "failed", "cancelled"})
+
+_local = threading.local()
+_last_sent: dict[int, float] = {}
+_last_activity: dict[int, float] = {}
+_redis = None
+
+
+def migration_group(migration_id: int) -> str:
+    return f"migration.{migration_id}"
+
+
+def redis_client():
+    """A Redis client for the activity counter (one per process; redis-py reconnects after a fork)."""
+    global _redis
+    if _redis is None:
+        import redis
+
+        _redis = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+    return _redis
+
+
+def activity_seq() -> int:
+    """The activity group's current sequence number (0 when Redis cannot say)."""
+    try:
+        return int(redis_client().get(ACTIVITY_SEQ_KEY) or 0)
+    except Exception:  # noqa: BLE001 - a snapshot without a counter still works: the client resyncs on gaps
+        logger.warning("could not read the activity sequence", exc_info=True)
+        return 0
+
+
+def activity_item(migration) -> dict[str, Any]:
+    """One migration as the activity panel (static/js/app.js) shows it."""
+    workload = migration.workload
+    return {
+        "key": f"migration-{migration.pk}",
+        "id": migration.pk,
+        "title": f"{workload.name} → {migration.destination_host.name}",
+        "url": migration.get_absolute_url(),
+        "state": migration.state,
+        "percent": migration.percent,
+        "active": migration.is_active,
+    }
+
+
+def progress_fields(migration) -> dict[str, Any]:
+    """The numbers a live page shows, from the row."""
+    current_round = None
+    if migration.engine_state and migration.engine_state.get("stage") == "round":
+        current_round = len(migration.engine_state.get("rounds") or [])
+    return {
+        "id": migration.pk,
+        "state": migration.state,
+        "phase": migration.phase,
+        "percent": migration.percent,
+        "bytes_sent": migration.bytes_sent,
+        "memory_bytes": migration.memory_bytes,
+        "disk_bytes": migration.disk_bytes,
+        "memory_sent": migration.memory_sent_bytes,
+        "dirty_remaining": migration.dirty_remaining_bytes,
+        "rate_bps": migration.transfer_rate_bps,
+        "eta_s": migration.eta_s,
+        "round": current_round,
+        "rounds_count": migration.rounds_count,
+        "sim_elapsed_s": migration.sim_elapsed_s,
+        "downtime_s": migration.downtime_s,
+        "total_time_s": migration.total_time_s,
+        "outcome": migration.outcome,
+        "outcome_reason": migration.outcome_reason,
+    }
+
+
+def due(migration_id: int) -> bool:
+    """Whether a progress push for this migration would pass the throttle now (the driver asks before it
+    spends a sequence number on one)."""
+    return time.monotonic() - _last_sent.get(migration_id, 0.0) >= MIN_INTERVAL_S
+
+
+def publish_progress(
+    migration,
+    event_kind: str,
+    *,
+    seq: int | None = None,
+    state: str | None = None,
+    new_rounds: list[dict] | None = None,
+) -> bool:
+    """Push `migration`'s progress to its group and to the activity group; never raises.
+
+    `seq`/`state` default to the row's; the driver passes them when one step announces several state changes.
+    `new_rounds` are the rounds completed since the last push (the page's chart grows from them). Returns
+    whether a message was queued for sending (throttled progress is dropped: its seq was never used).
+    """
+    try:
+        now = time.monotonic()
+        is_change = event_kind in STATE_KINDS
+        if not is_change and now - _last_sent.get(migration.pk, 0.0) < MIN_INTERVAL_S:
+            return False
+        _last_sent[migration.pk] = now
+        message = {
+            "type": "progress" if not is_change else "state",
+            "event": event_kind,
+            **progress_fields(migration),
+            "seq": migration.seq if seq is None else seq,
+            "state": state or migration.state,
+            "rounds": new_rounds or [],
+            "sent_at": time.time(),
+        }
+        sends = [(migration_group(migration.pk), {"type": "migration.progress", "message": message})]
+        if is_change or now - _last_activity.get(migration.pk, 0.0) >= ACTIVITY_MIN_INTERVAL_S:
+            _last_activity[migration.pk] = now
+            item = activity_item(migration)
+            item["state"] = message["state"]
+            sends.append((ACTIVITY_GROUP, {"type": "activity.event", "message": {"type": "migration", "item": item}}))
+        if getattr(_local, "batch", None) is not None:
+            _local.batch.extend(sends)
+        else:
+            _flush(sends)
+        if not migration_is_active(message["state"]):
+            _last_sent.pop(migration.pk, None)
+            _last_activity.pop(migration.pk, None)
+        return True
+    except Exception:  # noqa: BLE001 - pushes are hints: log and carry on
+        logger.exception("progress push for migration %s failed", getattr(migration, "pk", None))
+        return False
+
+
+def migration_is_active(state: str) -> bool:
+    from migration.choices import ACTIVE_STATES
+
+    return state in ACTIVE_STATES
+
+
+@contextmanager
+def batch():
+    """Collect the pushes made inside the block and send them together at its end (one event loop, one Redis
+    connection), as the driver does for every migration of a link step."""
+    outer = getattr(_local, "batch", None)
+    if outer is not None:
+        yield
+        return
+    _local.batch = []
+    try:
+        yield
+    finally:
+        sends, _local.batch = _local.batch, None
+        if sends:
+            _flush(sends)
+
+
+def _flush(sends: list[tuple[str, dict]]) -> None:
+    try:
+        activity = [event for group, event in sends if group == ACTIVITY_GROUP]
+        if activity:
+            last = redis_client().incrby(ACTIVITY_SEQ_KEY, len(activity))
+            for offset, event in enumerate(activity):
+                event["message"]["seq"] = last - len(activity) + 1 + offset
+                event["message"]["state"] = event["message"]["item"]["state"]
+        async_to_sync(_send_all)(sends)
+    except Exception:  # noqa: BLE001
+        logger.exception("sending %d progress messages failed", len(sends))
+
+
+async def _send_all(sends: list[tuple[str, dict]]) -> None:
+    """Groups are sent to concurrently; each group's messages in order (their seq order)."""
+    layer = get_channel_layer()
+    by_group: dict[str, list[dict]] = {}
+    for group, event in sends:
+        by_group.setdefault(group, []).append(event)
+
+    async def send_in_order(group: str, events: list[dict]) -> None:
+        for event in events:
+            await layer.group_send(group, event)
+
+    results = await asyncio.gather(
+        *(send_in_order(group, events) for group, events in by_group.items()), return_exceptions=True
+    )
+    for result in results:
+        if isinstance(result, BaseException):
+            logger.warning("progress messages were not all sent: %r", result)

@@ -1,0 +1,124 @@
+"""Reads: migrations for the pages, the API and the websocket snapshots."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+
+from migration.choices import ACTIVE_STATES, PHASE_ORDER, MigrationState
+from migration.models import Migration
+from migration.progress import activity_item, activity_seq, progress_fields
+
+
+def migration_queryset() -> QuerySet[Migration]:
+    return Migration.objects.select_related(
+        "workload",
+        "source_host__cluster__site",
+        "destination_host__cluster__site",
+        "requested_by",
+        "cloud_link",
+    )
+
+
+def migration_list(*, state: str = "", site: str | int = "", kind: str = "") -> QuerySet[Migration]:
+    """Active migrations first (newest first), then history (newest first); filtered by state, site, kind."""
+    qs = migration_queryset().annotate(
+        active_first=Case(When(state__in=ACTIVE_STATES, then=Value(0)), default=Value(1), output_field=IntegerField())
+    )
+    if state:
+        qs = qs.filter(state=state)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if site:
+        qs = qs.filter(Q(source_host__cluster__site_id=site) | Q(destination_host__cluster__site_id=site))
+    return qs.order_by("active_first", "-created_at", "-pk")
+
+
+def migration_timeline(migration: Migration) -> list[dict[str, Any]]:
+    """The phase timeline: each phase with when it started and whether it is done, current or to come."""
+    starts = {
+        "queued": migration.created_at,
+        "prechecks": migration.created_at,
+        "precopy": migration.precopy_started_at,
+        "switchover": migration.switchover_started_at,
+        "completed": migration.finished_at if migration.state == MigrationState.COMPLETED else None,
+    }
+    current = migration.state
+    order = list(PHASE_ORDER)
+    index = order.index(current) if current in order else None
+    phases = []
+    for i, name in enumerate(order):
+        if (
+            name == "queued"
+            and migration.state != MigrationState.QUEUED
+            and not migration.events.filter(kind="queued").exists()
+        ):
+            continue
+        if index is not None:
+            status = "done" if i < index or current == "completed" else ("current" if i == index else "todo")
+        else:  # failed or cancelled: what started is done, the rest never happened
+            status = "done" if starts.get(name) else "skipped"
+        at = starts.get(name)
+        phases.append(
+            {
+                "name": name,
+                "label": MigrationState(name).label,
+                "status": status,
+                "at": at.isoformat() if at else None,
+            }
+        )
+    if current in ("failed", "cancelled"):
+        phases.append(
+            {
+                "name": current,
+                "label": MigrationState(current).label,
+                "status": "current",
+                "at": migration.finished_at.isoformat() if migration.finished_at else None,
+            }
+        )
+    return phases
+
+
+def migration_snapshot(migration: Migration) -> dict[str, Any]:
+    """Everything the live page needs, read from the database (the truth): the websocket's first message."""
+    workload = migration.workload
+    return {
+        "type": "snapshot",
+        **progress_fields(migration),
+        "seq": migration.seq,
+        "state": migration.state,
+        "kind": migration.kind,
+        "policy": migration.policy,
+        "max_downtime_s": migration.max_downtime_s,
+        "simulation_speed": migration.simulation_speed,
+        "workload": {"id": workload.pk, "name": workload.name, "ip_address": workload.ip_address},
+        "source_host": migration.source_host.name,
+        "destination_host": migration.destination_host.name,
+        "prediction": migration.prediction,
+        "cancellable": migration.is_cancellable,
+        "timings": {
+            "created_at": migration.created_at.isoformat(),
+            "started_at": migration.started_at.isoformat() if migration.started_at else None,
+            "precopy_started_at": migration.precopy_started_at.isoformat() if migration.precopy_started_at else None,
+            "switchover_started_at": migration.switchover_started_at.isoformat()
+            if migration.switchover_started_at
+            else None,
+            "finished_at": migration.finished_at.isoformat() if migration.finished_at else None,
+        },
+        "timeline": migration_timeline(migration),
+        "rounds": [r.as_dict() for r in migration.rounds.all()],
+        "events": [e.as_dict() for e in migration.events.all()],
+    }
+
+
+def activity_snapshot() -> dict[str, Any]:
+    """Active migrations for the activity panel; `seq` is the activity counter read before the rows."""
+    seq = activity_seq()
+    active = [
+        activity_item(m)
+        for m in Migration.objects.filter(state__in=ACTIVE_STATES)
+        .select_related("workload", "destination_host")
+        .order_by("created_at")[:200]
+    ]
+    return {"type": "snapshot", "seq": seq, "state": "connected", "active": active}

@@ -1,0 +1,253 @@
+"""Writes: start, cancel and admit migrations. Every change notifies (and enqueues) only after commit."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from inventory.models import Host, Site, Workload
+from migration.choices import CANCELLABLE_STATES, RUNNING_STATES, EventKind, MigrationPolicy, MigrationState, Outcome
+from migration.models import Migration, MigrationEvent
+from migration.prechecks import precheck_migration
+
+
+class MigrationRefused(ValidationError):
+    """The move cannot start (or be cancelled); `errors` lists why, one full sentence each."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__(list(errors))
+        self.errors = list(errors)
+
+
+def _running_on(host: Host) -> int:
+    return Migration.objects.filter(Q(source_host=host) | Q(destination_host=host), state__in=RUNNING_STATES).count()
+
+
+def _over_limit(hosts: list[Host]) -> list[str]:
+    """Hosts whose concurrent-migration limit is reached (4 on 1 GbE, 8 on 10 GbE+), as sentences."""
+    full = []
+    for host in hosts:
+        running = _running_on(host)
+        if running >= host.max_concurrent_migrations:
+            full.append(
+                f"Host {host.name} already runs {running} migrations, its limit on a {host.migration_nic_gbps} GbE "
+                f"migration NIC ({host.max_concurrent_migrations})."
+            )
+    return full
+
+
+def _event(migration: Migration, kind: str, message: str, *, state: str | None = None) -> MigrationEvent:
+    return MigrationEvent.objects.create(
+        migration=migration, kind=kind, state=state or migration.state, message=message, sim_time_s=None
+    )
+
+
+def _notify(migration_id: int, kind: str, *, kick: str | None = None) -> None:
+    """After commit: push the row's state, and start the link's driver when a migration became runnable."""
+
+    def send() -> None:
+        from migration import tasks
+        from migration.progress import publish_progress
+
+        migration = Migration.objects.filter(pk=migration_id).select_related("workload").first()
+        if migration is not None:
+            publish_progress(migration, kind)
+        if kick:
+            tasks.kick_link(kick)
+
+    transaction.on_commit(send)
+
+
+def migration_start(
+    *,
+    workload: Workload,
+    destination_host: Host | None = None,
+    destination_site: Site | None = None,
+    requested_by: AbstractBaseUser | None = None,
+    policy: str = MigrationPolicy.THROTTLE,
+    max_downtime_s: float = 0.3,
+    override_reason: str = "",
+    accept_readdressing: bool = False,
+    reason: str = "",
+    simulation_speed: float | None = None,
+) -> Migration:
+    """Start moving `workload` (pre-checks first; nothing is created when they fail).
+
+    Over a host's concurrency limit the migration is created `queued` and starts by itself when a slot frees.
+    Two concurrent starts for one workload give exactly one migration: the workload row is locked, and the
+    partial unique constraint holds even where locks are not (SQLite).
+    """
+    from django.conf import settings
+
+    if policy not in MigrationPolicy.values:
+        raise MigrationRefused([f"Unknown policy {policy!r}: choose one of {', '.join(MigrationPolicy.values)}."])
+    if not (0 < float(max_downtime_s) <= 600):
+        raise MigrationRefused([f"The downtime budget must be between 1 ms and 600 s, not {max_downtime_s!r}."])
+    override_reason = (override_reason or "").strip()
+    try:
+        with transaction.atomic():
+            # Lock the workload, then the hosts in a fixed order, so that concurrent starts queue up here.
+            workload = Workload.objects.select_for_update().get(pk=workload.pk)
+            check = precheck_migration(
+                workload=workload,
+                destination_host=destination_host,
+                destination_site=destination_site,
+                accept_readdressing=accept_readdressing,
+                max_downtime_s=float(max_downtime_s),
+                policy=policy,
+            )
+            if check.errors:
+                raise MigrationRefused(check.errors)
+            if check.warnings and not override_reason:
+                raise MigrationRefused(
+                    [
+                        "These warnings need a written override reason before the move can start: "
+                        + " ".join(check.warnings)
+                    ]
+                )
+            dest = check.destination_host
+            hosts = list(Host.objects.select_for_update().filter(pk__in=[workload.host_id, dest.pk]).order_by("pk"))
+            full = _over_limit(hosts)
+            migration = Migration(
+                workload=workload,
+                source_host_id=workload.host_id,
+                destination_host=dest,
+                source_datastore_id=workload.datastore_id,
+                destination_datastore=check.destination_datastore,
+                destination_segment=check.destination_segment,
+                cloud_link=check.cloud_link,
+                link_key=check.link_key,
+                kind=check.kind,
+                requested_by=requested_by if requested_by is not None and requested_by.is_authenticated else None,
+                reason=reason,
+                warnings=check.warnings,
+                override_reason=override_reason if check.warnings else "",
+                accept_readdressing=accept_readdressing,
+                placement_reason=check.placement_reason,
+                state=MigrationState.QUEUED if full else MigrationState.PRECHECKS,
+                policy=policy,
+                max_downtime_s=float(max_downtime_s),
+                simulation_speed=float(simulation_speed or settings.SIMULATION_SPEED),
+                prediction=check.prediction,
+                memory_bytes=workload.memory_bytes,
+                disk_bytes=workload.disk_bytes if check.destination_datastore.pk != workload.datastore_id else 0,
+            )
+            migration.full_clean(validate_constraints=False)
+            with transaction.atomic():
+                migration.save()
+            who = requested_by.get_username() if migration.requested_by else "the system"
+            _event(
+                migration,
+                EventKind.CREATED,
+                f"Requested by {who}: {workload.name} from {workload.host.name} to {dest.name} "
+                f"({migration.get_kind_display().lower()}); pre-checks passed"
+                + (f" with {len(check.warnings)} warning(s) overridden: {override_reason}" if check.warnings else "")
+                + ".",
+            )
+            if full:
+                _event(migration, EventKind.QUEUED, "Waiting for a free slot: " + " ".join(full))
+                _notify(migration.pk, "queued")
+            else:
+                _notify(migration.pk, "created", kick=migration.link_key)
+            return migration
+    except IntegrityError:
+        raise MigrationRefused(
+            [f"{workload.name} is already being migrated; wait for it to end or cancel it."]
+        ) from None
+
+
+def migration_cancel(*, migration: Migration, by: AbstractBaseUser | None = None) -> Migration:
+    """Cancel a migration before its switchover; the workload stays on its source. Cancelling twice is a no-op."""
+    who = by.get_username() if by is not None and by.is_authenticated else "the system"
+    with transaction.atomic():
+        applied = Migration.objects.transition(
+            migration.pk,
+            CANCELLABLE_STATES,
+            MigrationState.CANCELLED,
+            finished_at=timezone.now(),
+            outcome=Outcome.CANCELLED,
+            outcome_reason=f"Cancelled by {who}; the workload stays on its source host.",
+            engine_state=None,
+        )
+        migration.refresh_from_db()
+        if not applied:
+            if migration.state == MigrationState.CANCELLED:
+                return migration
+            state = migration.get_state_display().lower()
+            raise MigrationRefused([f"Migration #{migration.pk} is {state}: it can no longer be cancelled."])
+        _event(migration, EventKind.CANCELLED, f"Cancelled by {who}; {migration.workload.name} stays on its source.")
+        _notify(migration.pk, "cancelled")
+        transaction.on_commit(_kick_admission)
+    return migration
+
+
+def _kick_admission() -> None:
+    from migration import tasks
+
+    tasks.admit_queued_task.delay()
+
+
+def migration_fail(*, migration_id: int, from_states: tuple[str, ...], reason: str) -> bool:
+    """Fail a migration that has not switched over; the workload stays on its source."""
+    with transaction.atomic():
+        applied = Migration.objects.transition(
+            migration_id,
+            from_states,
+            MigrationState.FAILED,
+            finished_at=timezone.now(),
+            outcome=Outcome.FAILED,
+            outcome_reason=reason,
+            engine_state=None,
+        )
+        if applied:
+            migration = Migration.objects.get(pk=migration_id)
+            _event(migration, EventKind.FAILED, reason)
+            _notify(migration_id, "failed")
+            transaction.on_commit(_kick_admission)
+    return applied
+
+
+def migrations_admit_queued() -> list[int]:
+    """Start queued migrations, oldest first, whose hosts have a free slot; re-check each (things change while
+    one waits) and fail it, saying why, when it no longer passes. Returns the ids started."""
+    started: list[int] = []
+    for pk in (
+        Migration.objects.filter(state=MigrationState.QUEUED).order_by("created_at", "pk").values_list("pk", flat=True)
+    ):
+        with transaction.atomic():
+            migration = Migration.objects.select_related("workload", "destination_host").filter(pk=pk).first()
+            if migration is None or migration.state != MigrationState.QUEUED:
+                continue
+            hosts = list(
+                Host.objects.select_for_update()
+                .filter(pk__in=[migration.source_host_id, migration.destination_host_id])
+                .order_by("pk")
+            )
+            if _over_limit(hosts):
+                continue
+            check = precheck_migration(
+                workload=migration.workload,
+                destination_host=migration.destination_host,
+                accept_readdressing=migration.accept_readdressing,
+                max_downtime_s=migration.max_downtime_s,
+                policy=migration.policy,
+                exclude_migration=migration.pk,
+            )
+            if check.errors:
+                migration_fail(
+                    migration_id=pk,
+                    from_states=(MigrationState.QUEUED,),
+                    reason="While it waited, the move stopped passing its pre-checks: " + " ".join(check.errors),
+                )
+                continue
+            if Migration.objects.transition(
+                pk, MigrationState.QUEUED, MigrationState.PRECHECKS, prediction=check.prediction
+            ):
+                migration.refresh_from_db()
+                _event(migration, EventKind.ADMITTED, "A slot freed up: the migration starts.")
+                _notify(pk, "admitted", kick=migration.link_key)
+                started.append(pk)
+    return started

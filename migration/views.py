@@ -1,0 +1,151 @@
+import csv
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from hybridcloud.roles import is_operator
+from inventory.models import Site, Workload
+from migration import selectors
+from migration.choices import MigrationKind, MigrationState
+from migration.forms import MigrationForm
+from migration.prechecks import precheck_migration
+from migration.services import MigrationRefused, migration_cancel, migration_start
+
+PER_PAGE = 50
+
+
+def _filters(request) -> dict:
+    return {key: request.GET.get(key, "").strip() for key in ("state", "site", "kind")}
+
+
+def migration_list(request):
+    filters = _filters(request)
+    page = Paginator(selectors.migration_list(**filters), PER_PAGE).get_page(request.GET.get("page"))
+    query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
+    return render(
+        request,
+        "migration/migration_list.html",
+        {
+            "page": page,
+            "filters": filters,
+            "query": query,
+            "states": MigrationState.choices,
+            "kinds": MigrationKind.choices,
+            "sites": Site.objects.order_by("name"),
+            "can_operate": is_operator(request.user),
+        },
+    )
+
+
+def _iso(value) -> str:
+    return value.isoformat() if value else ""
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def migration_export(request):
+    writer = csv.writer(_Echo())
+    header = [
+        "id", "workload", "kind", "state", "outcome", "source_host", "destination_host", "source_site",
+        "destination_site", "requested_by", "created_at", "started_at", "finished_at", "rounds", "bytes_sent",
+        "downtime_s", "total_time_s", "predicted_rounds", "predicted_downtime_s", "predicted_total_time_s",
+        "override_reason", "outcome_reason",
+    ]  # fmt: skip
+
+    def rows():
+        yield writer.writerow(header)
+        for m in selectors.migration_list(**_filters(request)).iterator(chunk_size=500):
+            p = m.prediction or {}
+            yield writer.writerow(
+                [
+                    m.pk, m.workload.name, m.kind, m.state, m.outcome, m.source_host.name, m.destination_host.name,
+                    m.source_host.cluster.site.name, m.destination_host.cluster.site.name,
+                    m.requested_by.get_username() if m.requested_by else "", m.created_at.isoformat(),
+                    _iso(m.started_at), _iso(m.finished_at),
+                    m.rounds_count, round(m.bytes_sent), m.downtime_s if m.downtime_s is not None else "",
+                    m.total_time_s if m.total_time_s is not None else "", p.get("rounds", ""),
+                    p.get("downtime_s", ""), p.get("total_time_s", ""), m.override_reason, m.outcome_reason,
+                ]
+            )  # fmt: skip
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="migrations-{stamp}.csv"'
+    return response
+
+
+def migration_detail(request, pk: int):
+    migration = get_object_or_404(selectors.migration_queryset(), pk=pk)
+    return render(
+        request,
+        "migration/migration_detail.html",
+        {
+            "migration": migration,
+            "snapshot": selectors.migration_snapshot(migration),
+            "can_operate": is_operator(request.user),
+        },
+    )
+
+
+def migration_new(request):
+    if not is_operator(request.user):
+        raise PermissionDenied("Only operators may start migrations.")
+    workload = get_object_or_404(
+        Workload.objects.select_related("host__cluster__site", "segment", "datastore"),
+        pk=request.GET.get("workload") or request.POST.get("workload") or 0,
+    )
+    form = MigrationForm(request.POST or None)
+    check = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        options = {
+            "workload": workload,
+            "destination_host": data["destination_host"],
+            "destination_site": None if data["destination_host"] else data["destination_site"],
+            "accept_readdressing": data["accept_readdressing"],
+            "max_downtime_s": data["max_downtime_s"],
+            "policy": data["policy"],
+        }
+        if request.POST.get("action") == "start":
+            try:
+                migration = migration_start(
+                    **options,
+                    requested_by=request.user,
+                    override_reason=data["override_reason"],
+                    reason=data["reason"],
+                )
+            except MigrationRefused as refused:
+                form.add_error(None, refused.errors)
+            else:
+                messages.success(request, f"Migration of {workload.name} started.")
+                return redirect(migration.get_absolute_url())
+        check = precheck_migration(**options)
+    return render(
+        request,
+        "migration/migration_new.html",
+        {"workload": workload, "form": form, "check": check, "prediction": check.prediction if check else None},
+    )
+
+
+@require_POST
+def migration_cancel_view(request, pk: int):
+    if not is_operator(request.user):
+        raise PermissionDenied("Only operators may cancel migrations.")
+    migration = get_object_or_404(selectors.migration_queryset(), pk=pk)
+    try:
+        migration_cancel(migration=migration, by=request.user)
+    except MigrationRefused as refused:
+        messages.error(request, " ".join(refused.errors))
+    else:
+        messages.success(
+            request, f"Migration #{migration.pk} cancelled; {migration.workload.name} stays on its source."
+        )
+    return redirect(migration.get_absolute_url())

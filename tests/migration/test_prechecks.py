@@ -1,0 +1,165 @@
+"""Pre-checks: each rule refuses (or warns about) a move with a sentence a person understands."""
+
+import pytest
+
+from inventory.choices import CpuBaseline, HostState, PowerState
+from migration.choices import MigrationKind
+from migration.placement import place_workload
+from migration.prechecks import precheck_migration
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def topo():
+    return factories.topology()
+
+
+def test_move_between_sites_over_stretched_segment_passes_with_a_prediction(topo):
+    vm = factories.workload(topo.ca_hosts[0], segment=topo.stretched)
+    result = precheck_migration(workload=vm, destination_host=topo.va_hosts[0])
+    assert result.errors == []
+    assert result.kind == MigrationKind.LIVE_STORAGE  # va hosts do not see ca-vsan
+    assert result.prediction["rounds"] >= 1
+    assert result.prediction["total_time_s"] > 0
+    assert 0 < result.prediction["downtime_s"] < 0.3
+    assert result.link_key == f"link:{topo.ca_link_va.pk}"
+
+
+def test_same_site_move_on_shared_datastore_is_plain_live(topo):
+    vm = factories.workload(topo.ca_hosts[0])
+    result = precheck_migration(workload=vm, destination_host=topo.ca_hosts[1])
+    assert result.errors == [] and result.warnings == []
+    assert result.kind == MigrationKind.LIVE
+    assert result.link_key == f"host:{topo.ca_hosts[0].pk}"
+
+
+def test_segment_missing_at_destination_is_an_error_unless_readdressing_accepted(topo):
+    vm = factories.workload(topo.ca_hosts[0], segment=topo.ca_local)
+    refused = precheck_migration(workload=vm, destination_host=topo.va_hosts[0])
+    assert any("IP" in e and "would change" in e and vm.ip_address in e for e in refused.errors)
+    accepted = precheck_migration(workload=vm, destination_host=topo.va_hosts[0], accept_readdressing=True)
+    assert accepted.errors == []
+    assert any("new address" in w for w in accepted.warnings)
+    assert accepted.destination_segment == topo.va_local
+
+
+def test_rtt_above_150_ms_is_refused_with_the_number(topo):
+    vm = factories.workload(topo.ca_hosts[0], segment=topo.stretched)
+    result = precheck_migration(workload=vm, destination_host=topo.far_hosts[0])
+    assert any("160 ms" in e and "150 ms" in e for e in result.errors)
+
+
+def test_no_link_between_sites_is_refused(topo):
+    vm = factories.workload(topo.va_hosts[0], segment=topo.stretched)
+    result = precheck_migration(workload=vm, destination_host=topo.far_hosts[0])
+    assert any("no cloud link between Virginia DC and Sydney region" in e for e in result.errors)
+
+
+def test_link_bandwidth_per_concurrent_migration_below_250_mbit_is_refused(topo):
+    topo.ca_link_va.bandwidth_mbit = 400
+    topo.ca_link_va.save()
+    busy = factories.workload(topo.ca_hosts[1], segment=topo.stretched)
+    from migration.services import migration_start
+
+    migration_start(workload=busy, destination_host=topo.va_hosts[1], override_reason="test")
+    vm = factories.workload(topo.ca_hosts[0], segment=topo.stretched)
+    result = precheck_migration(workload=vm, destination_host=topo.va_hosts[0])
+    assert any("400 Mbit/s" in e and "2 migrations" in e and "200 Mbit/s" in e for e in result.errors)
+
+
+def test_cpu_vendor_mismatch_is_refused(topo):
+    amd = factories.cluster(topo.va, "va-amd", CpuBaseline.AMD_ZEN3)
+    amd_host = factories.host(amd, "va-amd-01")
+    topo.va_datastore.hosts.add(amd_host)
+    vm = factories.workload(topo.ca_hosts[0], segment=topo.stretched)
+    result = precheck_migration(workload=vm, destination_host=amd_host)
+    assert any("AMD CPUs" in e and "Intel" in e for e in result.errors)
+
+
+def test_older_cpu_baseline_is_refused(topo):
+    old = factories.cluster(topo.ca, "ca-old", CpuBaseline.INTEL_SKYLAKE)
+    old_host = factories.host(old, "ca-old-01")
+    topo.ca_datastore.hosts.add(old_host)
+    vm = factories.workload(topo.ca_hosts[0])
+    result = precheck_migration(workload=vm, destination_host=old_host)
+    assert any("Intel Skylake is older than" in e for e in result.errors)
+
+
+def test_destination_without_memory_is_refused_with_numbers(topo):
+    small = factories.host(topo.ca_cluster, "ca-small", memory_gib=8)
+    topo.ca_datastore.hosts.add(small)
+    factories.workload(small, memory_gib=6)
+    vm = factories.workload(topo.ca_hosts[0], memory_gib=4)
+    result = precheck_migration(workload=vm, destination_host=small)
+    assert any("2.0 GiB of memory free" in e and "needs 4.0 GiB" in e for e in result.errors)
+
+
+def test_destination_in_maintenance_is_refused(topo):
+    topo.ca_hosts[1].state = HostState.MAINTENANCE
+    topo.ca_hosts[1].save()
+    vm = factories.workload(topo.ca_hosts[0])
+    result = precheck_migration(workload=vm, destination_host=topo.ca_hosts[1])
+    assert any("is maintenance" in e or "in maintenance" in e or "maintenance" in e for e in result.errors)
+
+
+def test_same_host_is_refused(topo):
+    vm = factories.workload(topo.ca_hosts[0])
+    result = precheck_migration(workload=vm, destination_host=topo.ca_hosts[0])
+    assert any("already runs on host" in e for e in result.errors)
+
+
+def test_second_active_migration_of_a_workload_is_refused(topo):
+    from migration.services import migration_start
+
+    vm = factories.workload(topo.ca_hosts[0])
+    first = migration_start(workload=vm, destination_host=topo.ca_hosts[1])
+    result = precheck_migration(workload=vm, destination_host=topo.ca_hosts[1])
+    assert any(f"migration #{first.pk}" in e for e in result.errors)
+
+
+def test_powered_off_workload_moves_cold_with_a_warning(topo):
+    vm = factories.workload(topo.ca_hosts[0], power_state=PowerState.OFF)
+    result = precheck_migration(workload=vm, destination_host=topo.ca_hosts[1])
+    assert result.errors == []
+    assert result.kind == MigrationKind.COLD
+    assert any("moved cold" in w for w in result.warnings)
+
+
+def test_storage_move_warns_and_predicts_disk_transfer_time(topo):
+    vm = factories.workload(topo.ca_hosts[0], segment=topo.stretched, disk_gib=100)
+    result = precheck_migration(workload=vm, destination_host=topo.va_hosts[0])
+    assert result.prediction["storage_time_s"] > 80  # 100 GiB at 1.25 GB/s
+    assert any("cannot see datastore ca-vsan" in w and "100.0 GiB" in w for w in result.warnings)
+
+
+def test_non_converging_move_gets_suggestions_with_predicted_outcomes(topo):
+    vm = factories.workload(topo.ca_hosts[0], memory_gib=64, dirty_rate_bps=2_000_000_000)
+    vm.working_set_bytes = vm.memory_bytes
+    vm.save()
+    result = precheck_migration(workload=vm, destination_host=topo.ca_hosts[1], policy="abort")
+    assert result.errors == []
+    assert result.prediction["converged"] is False
+    kinds = {s["kind"] for s in result.suggestions}
+    assert {"throttle", "link"} <= kinds
+    for suggestion in result.suggestions:
+        assert suggestion["prediction"]["rounds"] >= 1
+        assert suggestion["prediction"]["total_time_s"] > 0
+
+
+def test_placement_picks_the_host_with_most_free_memory_and_says_why(topo):
+    factories.workload(topo.va_hosts[0], memory_gib=200, segment=topo.stretched)
+    vm = factories.workload(topo.ca_hosts[0], segment=topo.stretched)
+    placement = place_workload(workload=vm, site=topo.va)
+    assert placement.host == topo.va_hosts[1]
+    assert "most memory free" in placement.reason
+    result = precheck_migration(workload=vm, destination_site=topo.va)
+    assert result.destination_host == topo.va_hosts[1]
+    assert result.placement_reason == placement.reason
+
+
+def test_placement_on_a_site_without_room_says_why(topo):
+    vm = factories.workload(topo.ca_hosts[0], segment=topo.stretched, memory_gib=600)
+    result = precheck_migration(workload=vm, destination_site=topo.va)
+    assert result.errors and "No host on Virginia DC" in result.errors[0]
