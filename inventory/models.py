@@ -143,7 +143,7 @@ class Cluster(models.Model):
         # The baseline belongs to the cluster's CPU vendor.
         if self.cpu_baseline and self.cpu_vendor and not self.cpu_baseline.startswith(self.cpu_vendor + "-"):
             baseline, vendor = self.get_cpu_baseline_display(), self.get_cpu_vendor_display()
-            raise ValidationError({"cpu_baseline": f"{baseline} is not a {vendor} baseline."})
+            raise ValidationError({"cpu_baseline": f"{baseline} is not a baseline for {vendor} CPUs."})
 
 
 class Host(models.Model):
