@@ -412,7 +412,9 @@ def plan_schedule_set(
     task = plan.schedule
     with transaction.atomic():
         if task is None:
-            task = PeriodicTask(name=f"DR drill: {plan.name}"[:200])
+            name = f"DR drill: {plan.name}"[:200]
+            # A task left behind by a deleted plan of the same name is taken over, not duplicated.
+            task = PeriodicTask.objects.filter(name=name).first() or PeriodicTask(name=name)
         task.task = SCHEDULED_DRILL_TASK
         task.crontab = crontab
         task.interval = None
