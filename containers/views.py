@@ -1,0 +1,172 @@
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from containers import selectors, services
+from containers.forms import ContainerCreateForm, ImagePullForm, KubernetesImportForm, PodRescheduleForm
+from containers.models import ContainerCluster, ContainerSpec, Image, Pod
+from containers.services import POD_CANNOT_MOVE_LIVE, ContainerRefused
+from hybridcloud.roles import is_operator
+
+ACTIONS = {
+    "start": services.container_start,
+    "stop": services.container_stop,
+    "restart": services.container_restart,
+}
+
+
+def _require_operator(request) -> None:
+    if not is_operator(request.user):
+        raise PermissionDenied("Only operators may change containers; viewers have read-only access.")
+
+
+def index(request):
+    return render(
+        request,
+        "containers/index.html",
+        {
+            "hosts": selectors.container_host_list(),
+            "clusters": selectors.cluster_list(),
+            "images": Image.objects.annotate(container_count=Count("containers")).order_by("repository", "tag"),
+            "pull_form": ImagePullForm(),
+        },
+    )
+
+
+@require_POST
+def image_pull(request):
+    _require_operator(request)
+    form = ImagePullForm(request.POST)
+    if form.is_valid():
+        repository, tag, _ = services.parse_image_ref(form.cleaned_data["reference"])
+        try:
+            image = services.image_pull(repository=repository, tag=tag)
+            messages.success(request, f"Pulled {image.reference} ({image.short_id}).")
+        except ContainerRefused as exc:
+            messages.error(request, exc.messages[0])
+    return redirect("containers:index")
+
+
+def host_detail(request, name: str):
+    container_host = get_object_or_404(selectors.container_host_list(), name=name)
+    form = ContainerCreateForm()
+    if request.method == "POST":
+        _require_operator(request)
+        form = ContainerCreateForm(request.POST)
+        if form.is_valid():
+            try:
+                workload = services.container_create(
+                    container_host=container_host, user=request.user, **form.service_arguments()
+                )
+            except ContainerRefused as exc:
+                form.add_error(None, exc.messages[0])
+            else:
+                messages.success(
+                    request, f"Created container-VM {workload.name} on {workload.host.name} ({workload.ip_address})."
+                )
+                return redirect("containers:container_detail", pk=workload.pk)
+    return render(
+        request,
+        "containers/host_detail.html",
+        {"container_host": container_host, "containers": selectors.containers_of_host(container_host), "form": form},
+    )
+
+
+@require_POST
+def container_action(request, pk: int, action: str):
+    _require_operator(request)
+    spec = get_object_or_404(ContainerSpec.objects.select_related("workload", "container_host"), workload_id=pk)
+    workload = spec.workload
+    try:
+        if action == "remove":
+            services.container_remove(workload=workload, user=request.user, force=request.POST.get("force") == "1")
+            messages.success(request, f"Removed container-VM {workload.name}.")
+            return redirect("containers:host_detail", name=spec.container_host.name)
+        if action not in ACTIONS:
+            raise Http404("No such action.")
+        ACTIONS[action](workload=workload, user=request.user)
+        messages.success(request, f"{workload.name}: {action} done.")
+    except ContainerRefused as exc:
+        messages.error(request, exc.messages[0])
+    return redirect(_safe_next(request) or spec.get_absolute_url())
+
+
+def _safe_next(request) -> str | None:
+    """Where a button on a list page sends the user back to: a path on this site only."""
+    target = request.POST.get("next", "")
+    return target if target.startswith("/") and not target.startswith("//") else None
+
+
+def container_detail(request, pk: int):
+    try:
+        spec = selectors.container_detail(pk)
+    except ContainerSpec.DoesNotExist:
+        raise Http404("No container-VM with this id.") from None
+    return render(
+        request,
+        "containers/container_detail.html",
+        {
+            "spec": spec,
+            "workload": spec.workload,
+            "events": selectors.container_events(pk),
+            "migrating": services.active_migration_of(spec.workload),
+        },
+    )
+
+
+def cluster_detail(request, name: str):
+    cluster = get_object_or_404(ContainerCluster.objects.select_related("site", "segment"), name=name)
+    form = KubernetesImportForm()
+    report = None
+    if request.method == "POST":
+        _require_operator(request)
+        form = KubernetesImportForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                report = services.cluster_import_kubernetes(
+                    cluster=cluster, document=form.cleaned_data["document"].read(), user=request.user
+                )
+            except ContainerRefused as exc:
+                form.add_error("document", f"Import refused, nothing changed: {exc.messages[0]}")
+            else:
+                messages.success(request, f"Imported. {report.summary()}")
+                return redirect("containers:cluster_detail", name=cluster.name)
+    return render(
+        request,
+        "containers/cluster_detail.html",
+        {
+            "cluster": cluster,
+            "nodes": selectors.cluster_nodes(cluster),
+            "namespaces": selectors.pods_by_namespace(cluster),
+            "form": form,
+        },
+    )
+
+
+def pod_detail(request, pk: int):
+    pod = get_object_or_404(Pod.objects.select_related("cluster__site", "node__workload"), pk=pk)
+    form = PodRescheduleForm(pod=pod)
+    if request.method == "POST":
+        _require_operator(request)
+        form = PodRescheduleForm(request.POST, pod=pod)
+        if form.is_valid():
+            try:
+                services.pod_reschedule(pod=pod, node=form.cleaned_data["node"], user=request.user)
+            except ContainerRefused as exc:
+                form.add_error(None, exc.messages[0])
+            else:
+                messages.success(request, f"Rescheduled {pod} on {form.cleaned_data['node'].name} (cold move).")
+                return redirect("containers:pod_detail", pk=pod.pk)
+    return render(
+        request,
+        "containers/pod_detail.html",
+        {
+            "pod": pod,
+            "form": form,
+            "events": pod.events.select_related("user")[:50],
+            "cannot_move_live": POD_CANNOT_MOVE_LIVE,
+        },
+    )
