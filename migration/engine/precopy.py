@@ -191,6 +191,7 @@ class PrecopySimulation:
         "_stop_time",
         "_overhead_left",
         "_decision_bw",
+        "_cap_sent",
     )
 
     # Fields persisted by to_state(), besides params, stage and rounds.
@@ -218,6 +219,7 @@ class PrecopySimulation:
         self._stop_bytes = self._stop_sent = self._stop_start = self._stop_time = 0.0
         self._overhead_left = 0.0
         self._decision_bw = 0.0
+        self._cap_sent = 0.0  # memory sent when a cap stopped the normal pre-copy
 
     def _setup(self) -> None:
         # Derived constants, cached for the hot loop.
@@ -455,6 +457,7 @@ class PrecopySimulation:
             self._start_round(0.0, events)
             return
         self._ended_by = cap
+        self._cap_sent = self._mem_done
         self._policy = p.on_no_convergence
         if self._policy == "throttle":
             self._throttle_on = True
@@ -552,7 +555,7 @@ class PrecopySimulation:
             cap = f"Pre-copy reached max_rounds ({p.max_rounds} rounds) without converging"
         else:
             cap = (
-                f"Pre-copy sent {self._mem_done / self._mem:.2f} x memory, over max_total_factor "
+                f"Pre-copy sent {self._cap_sent / self._mem:.2f} x memory, over max_total_factor "
                 f"({p.max_total_factor:g}), without converging"
             )
         cap += f" (the guest dirties {_mb(p.dirty_rate_bps)}/s against {rate})"
