@@ -1,0 +1,103 @@
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from migration import selectors
+from migration.api.serializers import (
+    ErrorsSerializer,
+    MigrationDetailSerializer,
+    MigrationSerializer,
+    MoveRequestSerializer,
+    PrecheckResponseSerializer,
+)
+from migration.prechecks import precheck_migration
+from migration.services import MigrationRefused, migration_cancel, migration_start
+
+
+def _errors(serializer_errors) -> list[str]:
+    """DRF's field errors as sentences."""
+    out = []
+    for field, messages in serializer_errors.items():
+        for message in messages if isinstance(messages, list) else [messages]:
+            out.append(str(message) if field == "non_field_errors" else f"{field}: {message}")
+    return out
+
+
+def _move_request(request):
+    serializer = MoveRequestSerializer(data=request.data)
+    if not serializer.is_valid():
+        return None, Response({"errors": _errors(serializer.errors)}, status=status.HTTP_400_BAD_REQUEST)
+    data = dict(serializer.validated_data)
+    if data.get("destination_host"):
+        data["destination_site"] = None
+    return data, None
+
+
+class PrecheckView(APIView):
+    @extend_schema(request=MoveRequestSerializer, responses={200: PrecheckResponseSerializer, 400: ErrorsSerializer})
+    def post(self, request):
+        data, error = _move_request(request)
+        if error:
+            return error
+        result = precheck_migration(
+            workload=data["workload"],
+            destination_host=data.get("destination_host"),
+            destination_site=data.get("destination_site"),
+            accept_readdressing=data["accept_readdressing"],
+            max_downtime_s=data["max_downtime_s"],
+            policy=data["policy"],
+        )
+        return Response(result.as_dict())
+
+
+class MigrationListCreateView(generics.ListAPIView):
+    serializer_class = MigrationSerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        params = self.request.query_params
+        return selectors.migration_list(
+            state=params.get("state", ""), site=params.get("site", ""), kind=params.get("kind", "")
+        )
+
+    @extend_schema(request=MoveRequestSerializer, responses={201: MigrationSerializer, 400: ErrorsSerializer})
+    def post(self, request):
+        data, error = _move_request(request)
+        if error:
+            return error
+        try:
+            migration = migration_start(
+                workload=data["workload"],
+                destination_host=data.get("destination_host"),
+                destination_site=data.get("destination_site"),
+                requested_by=request.user,
+                policy=data["policy"],
+                max_downtime_s=data["max_downtime_s"],
+                override_reason=data["override_reason"],
+                accept_readdressing=data["accept_readdressing"],
+                reason=data["reason"],
+            )
+        except MigrationRefused as refused:
+            return Response({"errors": refused.errors}, status=status.HTTP_400_BAD_REQUEST)
+        migration = selectors.migration_queryset().get(pk=migration.pk)
+        return Response(MigrationSerializer(migration).data, status=status.HTTP_201_CREATED)
+
+
+class MigrationDetailView(generics.RetrieveAPIView):
+    serializer_class = MigrationDetailSerializer
+
+    def get_queryset(self):
+        return selectors.migration_queryset().prefetch_related("rounds", "events")
+
+
+class MigrationCancelView(APIView):
+    @extend_schema(request=None, responses={200: MigrationSerializer, 400: ErrorsSerializer})
+    def post(self, request, pk: int):
+        migration = get_object_or_404(selectors.migration_queryset(), pk=pk)
+        try:
+            migration = migration_cancel(migration=migration, by=request.user)
+        except MigrationRefused as refused:
+            return Response({"errors": refused.errors}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(MigrationSerializer(selectors.migration_queryset().get(pk=pk)).data)

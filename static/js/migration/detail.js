@@ -1,0 +1,157 @@
+/* The live migration page: a snapshot from the server, then pushes over /ws/migrations/<id>/.
+ * Progress never runs backwards: the "data sent" bar only moves forward, whatever arrives. */
+(function () {
+  "use strict";
+  const HC = window.HC;
+  const initial = JSON.parse(document.getElementById("migration-snapshot").textContent);
+  const id = initial.id;
+  const FINAL = ["completed", "failed", "cancelled"];
+  const COLOURS = { queued: "grey", prechecks: "indigo", precopy: "indigo", switchover: "amber", completed: "green", failed: "red", cancelled: "grey" };
+  const LABELS = { queued: "Queued", prechecks: "Pre-checks", precopy: "Pre-copy", switchover: "Switchover", completed: "Completed", failed: "Failed", cancelled: "Cancelled" };
+  let shownPercent = 0;
+  let rounds = new Map();
+  let current = initial;
+
+  const $ = (sel) => document.getElementById(sel);
+  function text(idName, value) { const el = $(idName); if (el) el.textContent = value; }
+  function bar(idName, fraction) {
+    const el = $(idName);
+    if (el) el.firstElementChild.style.width = Math.max(0, Math.min(100, fraction * 100)).toFixed(1) + "%";
+  }
+  function rate(bps) { return bps ? HC.formatBytes(bps) + "/s" : "–"; }
+
+  function renderTimeline(timeline) {
+    const list = $("timeline");
+    list.replaceChildren();
+    for (const phase of timeline || []) {
+      const li = document.createElement("li");
+      li.dataset.status = phase.status;
+      li.dataset.phase = phase.name;
+      const name = document.createElement("strong");
+      name.textContent = phase.label;
+      li.appendChild(name);
+      const when = document.createElement("span");
+      when.className = "muted small";
+      when.textContent = phase.at ? new Date(phase.at).toLocaleTimeString() : "";
+      li.appendChild(when);
+      list.appendChild(li);
+    }
+  }
+
+  function timelineFrom(state, snapshotTimeline) {
+    // Pushes carry the state only; advance the snapshot's timeline to it.
+    const order = ["queued", "prechecks", "precopy", "switchover", "completed"];
+    const timeline = (snapshotTimeline || []).map((p) => Object.assign({}, p));
+    const idx = order.indexOf(state);
+    if (idx >= 0) {
+      for (const p of timeline) {
+        const i = order.indexOf(p.name);
+        if (i < 0) continue;
+        p.status = state === "completed" || i < idx ? "done" : i === idx ? "current" : "todo";
+        if (i <= idx && !p.at) p.at = new Date().toISOString();
+      }
+    } else if (FINAL.includes(state) && !timeline.some((p) => p.name === state)) {
+      for (const p of timeline) if (p.status !== "done") p.status = "skipped";
+      timeline.push({ name: state, label: LABELS[state], status: "current", at: new Date().toISOString() });
+    }
+    return timeline;
+  }
+
+  function renderChart() {
+    const sorted = Array.from(rounds.values()).sort((a, b) => a.index - b.index);
+    const el = $("rounds-chart");
+    el.dataset.points = String(sorted.length);
+    const trace = {
+      type: "bar", x: sorted.map((r) => r.index), y: sorted.map((r) => r.bytes / 1e6),
+      marker: { color: sorted.map((r) => (r.throttle > 0 ? "#f59e0b" : "#3f51b5")) },
+      hovertemplate: "Round %{x}: %{y:.1f} MB<extra></extra>",
+    };
+    const predicted = (current.prediction && current.prediction.round_bytes) || [];
+    const traces = [trace];
+    if (predicted.length) {
+      traces.push({ type: "scatter", mode: "markers", name: "predicted", x: predicted.map((_, i) => i), y: predicted.map((b) => b / 1e6), marker: { color: "#9e9e9e", symbol: "line-ew-open", size: 18 }, hovertemplate: "Predicted round %{x}: %{y:.1f} MB<extra></extra>" });
+    }
+    Plotly.react(el, traces, {
+      margin: { t: 10, r: 10, b: 40, l: 60 }, showlegend: false, bargap: 0.25,
+      xaxis: { title: "Round", dtick: 1, rangemode: "tozero" }, yaxis: { title: "MB sent", rangemode: "tozero" },
+    }, { displayModeBar: false, responsive: true });
+  }
+
+  function renderNumbers(m) {
+    const badge = $("state-badge");
+    badge.textContent = LABELS[m.state] || m.state;
+    badge.className = "badge " + (COLOURS[m.state] || "grey");
+    badge.dataset.state = m.state;
+    const expected = (current.prediction && current.prediction.bytes_sent) || (m.memory_bytes + (m.disk_bytes || 0));
+    const percent = m.state === "completed" ? 100 : Math.min(99, (100 * m.bytes_sent) / (expected || 1));
+    shownPercent = Math.max(shownPercent, percent);
+    bar("sent-bar", shownPercent / 100);
+    text("sent-label", HC.formatBytes(m.bytes_sent) + " · " + Math.round(shownPercent) + " %");
+    bar("memory-bar", Math.min(1, m.memory_sent / (m.memory_bytes || 1) / 3));
+    text("memory-label", HC.formatBytes(m.memory_sent) + " (" + (m.memory_sent / (m.memory_bytes || 1)).toFixed(2) + "× memory)");
+    bar("dirty-bar", Math.min(1, (m.dirty_remaining || 0) / (m.memory_bytes || 1)));
+    text("dirty-label", HC.formatBytes(m.dirty_remaining || 0));
+    const active = !FINAL.includes(m.state);
+    text("stat-rate", active ? rate(m.rate_bps) : "–");
+    text("stat-eta", active && m.eta_s !== null && m.eta_s !== undefined ? HC.formatSeconds(m.eta_s) : FINAL.includes(m.state) ? "done" : "–");
+    text("stat-round", m.round !== null && m.round !== undefined ? String(m.round) : String(m.rounds_count || 0) + (active ? "" : " rounds"));
+    text("stat-elapsed", HC.formatSeconds(m.sim_elapsed_s));
+    const p = current.prediction || {};
+    text("pred-rounds", p.rounds !== undefined ? p.rounds : "–");
+    text("pred-total", p.total_time_s !== undefined ? HC.formatSeconds(p.total_time_s) : "–");
+    text("pred-downtime", p.downtime_s !== undefined ? HC.formatSeconds(p.downtime_s) : "–");
+    text("pred-outcome", p.outcome || "–");
+    text("act-rounds", active ? "…" : String(m.rounds_count));
+    text("act-total", m.total_time_s !== null && m.total_time_s !== undefined ? HC.formatSeconds(m.total_time_s) : active ? "…" : "–");
+    text("act-downtime", m.downtime_s !== null && m.downtime_s !== undefined ? HC.formatSeconds(m.downtime_s) : active ? "…" : "–");
+    text("act-outcome", m.outcome || (active ? "…" : "–"));
+    text("outcome-reason", m.outcome_reason || "");
+    const cancel = $("cancel-form");
+    if (cancel) cancel.hidden = !["queued", "prechecks", "precopy"].includes(m.state);
+  }
+
+  function renderEvents(events) {
+    const list = $("events");
+    list.replaceChildren();
+    for (const e of events || []) {
+      const li = document.createElement("li");
+      const when = document.createElement("span");
+      when.className = "muted small";
+      when.textContent = new Date(e.at).toLocaleTimeString() + (e.sim_time_s !== null && e.sim_time_s !== undefined ? " · t=" + HC.formatSeconds(e.sim_time_s) : "");
+      li.appendChild(when);
+      li.appendChild(document.createElement("br"));
+      li.appendChild(document.createTextNode(e.message));
+      list.appendChild(li);
+    }
+  }
+
+  function applySnapshot(snapshot) {
+    current = snapshot;
+    rounds = new Map((snapshot.rounds || []).map((r) => [r.index, r]));
+    renderTimeline(snapshot.timeline);
+    renderNumbers(snapshot);
+    renderChart();
+    renderEvents(snapshot.events);
+  }
+
+  let refetching = false;
+  function onMessage(message) {
+    for (const r of message.rounds || []) rounds.set(r.index, r);
+    const stateChanged = message.state !== current.state;
+    current = Object.assign({}, current, message, { prediction: current.prediction, rounds: Array.from(rounds.values()) });
+    if (stateChanged) { current.timeline = timelineFrom(message.state, current.timeline); renderTimeline(current.timeline); }
+    renderNumbers(current);
+    if ((message.rounds || []).length || stateChanged) renderChart();
+    if (stateChanged && !refetching) {
+      // Events (and the final figures) are read from the API: the database is the truth.
+      refetching = true;
+      fetch("/api/migrations/" + id + "/", { credentials: "same-origin" })
+        .then((r) => (r.ok ? r.json() : null))
+        .then((data) => { if (data && data.events) renderEvents(data.events); })
+        .finally(() => { refetching = false; });
+    }
+  }
+
+  applySnapshot(initial);
+  HC.live("/ws/migrations/" + id + "/", { onSnapshot: applySnapshot, onMessage: onMessage });
+})();
