@@ -16,7 +16,7 @@
     const traces = [
       {
         type: "bar", name: "used", x: names, y: used, marker: { color: data.sites.map((s) => (s.kind === "public" ? TEAL : INDIGO)) },
-        text: used.map(fmt), textposition: "inside", insidetextanchor: "middle",
+        text: used.map(fmt), textposition: "inside", insidetextanchor: "middle", textfont: { color: "#fff" },
         hovertemplate: "%{x}<br>used: %{y:.1f} " + unit + "<extra></extra>",
       },
       {
@@ -25,7 +25,7 @@
       },
     ];
     const layout = {
-      title: { text: title, font: { size: 14 }, x: 0.02 }, barmode: "stack", font,
+      title: { text: title, font: { size: 14 }, x: 0.02 }, barmode: "stack", font, uniformtext: { minsize: 10, mode: "hide" },
       margin: { l: 50, r: 10, t: 36, b: 60 }, showlegend: false, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
       yaxis: { title: { text: unit, font: { size: 11, color: MUTED } }, gridcolor: "#eef1f5" }, xaxis: { tickfont: { size: 11 } },
     };
@@ -42,7 +42,7 @@
       const width = 1.5 + Math.log10(link.mbit / 100) * 1.5;
       traces.push({
         type: "scatter", mode: "lines", x: [a.lon, b.lon], y: [a.lat, b.lat], hoverinfo: "skip", showlegend: false,
-        line: { color: link.compression > 1 ? "#7986cb" : "#9aa5b8", width, dash: link.rtt_ms > 50 ? "solid" : "solid" },
+        line: { color: link.compression > 1 ? "#7986cb" : "#9aa5b8", width },
       });
       const bw = link.mbit >= 1000 ? link.mbit / 1000 + " Gbit/s" : link.mbit + " Mbit/s";
       const label = link.rtt_ms + " ms · " + bw + (link.compression > 1 ? " · WAN " + link.compression + "×" : "");
