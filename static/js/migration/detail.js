@@ -62,18 +62,19 @@
     const el = $("rounds-chart");
     el.dataset.points = String(sorted.length);
     const trace = {
-      type: "bar", x: sorted.map((r) => r.index), y: sorted.map((r) => r.bytes / 1e6),
+      type: "bar", x: sorted.map((r) => r.index), y: sorted.map((r) => r.bytes / 1e9),
       marker: { color: sorted.map((r) => (r.throttle > 0 ? "#f59e0b" : "#3f51b5")) },
-      hovertemplate: "Round %{x}: %{y:.1f} MB<extra></extra>",
+      hovertemplate: "Round %{x}: %{y:.3f} GB<extra></extra>",
     };
     const predicted = (current.prediction && current.prediction.round_bytes) || [];
     const traces = [trace];
     if (predicted.length) {
-      traces.push({ type: "scatter", mode: "markers", name: "predicted", x: predicted.map((_, i) => i), y: predicted.map((b) => b / 1e6), marker: { color: "#9e9e9e", symbol: "line-ew-open", size: 18 }, hovertemplate: "Predicted round %{x}: %{y:.1f} MB<extra></extra>" });
+      traces.push({ type: "scatter", mode: "markers", name: "predicted", x: predicted.map((_, i) => i), y: predicted.map((b) => b / 1e9), marker: { color: "#9e9e9e", symbol: "line-ew-open", size: 18 }, hovertemplate: "Predicted round %{x}: %{y:.3f} GB<extra></extra>" });
     }
     Plotly.react(el, traces, {
-      margin: { t: 10, r: 10, b: 40, l: 60 }, showlegend: false, bargap: 0.25,
-      xaxis: { title: "Round", dtick: 1, rangemode: "tozero" }, yaxis: { title: "MB sent", rangemode: "tozero" },
+      margin: { t: 10, r: 10, b: 50, l: 65 }, showlegend: false, bargap: 0.25,
+      xaxis: { title: { text: "Pre-copy round" }, dtick: 1, rangemode: "tozero" },
+      yaxis: { title: { text: "GB sent" }, rangemode: "tozero" },
     }, { displayModeBar: false, responsive: true });
   }
 
