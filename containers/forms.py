@@ -11,7 +11,10 @@ class ContainerCreateForm(forms.Form):
     image = forms.ModelChoiceField(queryset=Image.objects.none(), to_field_name="pk", empty_label=None)
     command = forms.CharField(required=False, help_text="As you would type it, e.g. redis-server --appendonly yes")
     env = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="One NAME=value per line."
+        required=False,
+        label="Environment",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One NAME=value per line.",
     )
     ports = forms.CharField(required=False, help_text="Comma-separated HOST:CONTAINER[/PROTOCOL], e.g. 8080:80")
     cpus = forms.DecimalField(min_value=0.01, max_digits=6, decimal_places=2, initial=1, label="CPUs")

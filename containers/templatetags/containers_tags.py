@@ -13,6 +13,8 @@ def size(value) -> str:
     if value in (None, ""):
         return "–"
     value = int(value)
+    if value == 0:
+        return "0"
     if value >= 2**30:
         return f"{value / 2**30:.1f} GiB"
     if value >= 2**20:
