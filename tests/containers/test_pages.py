@@ -175,3 +175,13 @@ def test_pod_page_says_it_cannot_move_live_and_reschedules(operator_client, k8s)
 
 def test_sample_is_valid_json():
     assert json.loads(SAMPLE.read_text())["kind"] == "List"
+
+
+def test_workload_page_shows_the_container_panel_for_container_vms_only(viewer_client, web, topo):
+    from tests import factories
+
+    factories.workload(topo.ca_hosts[0], name="plain-vm", segment=topo.stretched)
+    body = viewer_client.get(f"/workloads/{web.pk}/").content.decode()
+    assert 'id="container-panel"' in body and "nginx:1.27" in body and "8080→80/tcp" in body
+    vm = Workload.objects.get(name="plain-vm")
+    assert 'id="container-panel"' not in viewer_client.get(f"/workloads/{vm.pk}/").content.decode()
