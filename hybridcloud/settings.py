@@ -209,6 +209,37 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `kind` or a `state`: name each enum after its choices class.
+    "ENUM_NAME_OVERRIDES": {
+        f"{path.rsplit('.', 1)[1]}Enum": path
+        for path in (
+            "inventory.choices.SiteKind",
+            "inventory.choices.CpuVendor",
+            "inventory.choices.CpuBaseline",
+            "inventory.choices.HostState",
+            "inventory.choices.DatastoreKind",
+            "inventory.choices.WorkloadKind",
+            "inventory.choices.PowerState",
+            "migration.choices.MigrationState",
+            "migration.choices.MigrationKind",
+            "migration.choices.MigrationPolicy",
+            "migration.choices.Outcome",
+            "migration.choices.EventKind",
+            "containers.choices.ContainerState",
+            "containers.choices.RestartPolicy",
+            "containers.choices.Protocol",
+            "containers.choices.EventAction",
+            "containers.choices.Orchestrator",
+            "containers.choices.PodPhase",
+            "migration.dr.choices.DrillKind",
+            "migration.dr.choices.DrillTrigger",
+            "migration.dr.choices.DrillState",
+            "migration.dr.choices.Verdict",
+            "migration.dr.choices.StepKind",
+            "migration.dr.choices.StepState",
+            "migration.dr.choices.ResultState",
+        )
+    },
 }
 
 # Failed-login throttling (django-axes): lock a username from one address after repeated failures.

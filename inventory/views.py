@@ -47,12 +47,15 @@ def overview(request):
         ],
     }  # fmt: skip
     kinds = selectors.workload_counts_by_kind()
+    from migration.dr.selectors import failed_drill_alerts
+
     return render(
         request,
         "inventory/overview.html",
         {
             "capacities": capacities,
             "links": links,
+            "dr_alerts": failed_drill_alerts(),
             "chart": chart,
             "kind_counts": kinds,
             "vm_count": kinds[WorkloadKind.VM],

@@ -88,3 +88,16 @@ def test_runs_the_seed_hooks_of_other_apps_when_they_exist(monkeypatch):
     monkeypatch.setattr(seed_demo, "call_command", lambda name, **kw: calls.append((name, kw["seed"])))
     call_command("seed_demo", "--workloads", "5", "--seed", "3", stdout=StringIO())
     assert calls == [("seed_containers", 3)]
+
+
+def test_reset_wipes_containers_and_dr_plans_and_seeds_again():
+    from containers.models import ContainerHost
+    from migration.dr.models import RecoveryPlan
+
+    call_command("seed_demo", workloads=120, seed=3, stdout=StringIO())
+    assert ContainerHost.objects.exists() and RecoveryPlan.objects.exists()
+    out = StringIO()
+    call_command("seed_demo", workloads=120, seed=3, reset=True, stdout=out)
+    assert "Wiped the existing inventory." in out.getvalue()
+    assert Workload.objects.count() >= 120
+    assert RecoveryPlan.objects.count() == 1

@@ -19,6 +19,7 @@ import random
 import time
 from dataclasses import dataclass
 
+from django.apps import apps
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -174,6 +175,19 @@ class PlannedWorkload:
     working_set: int
 
 
+# Models of other apps that refer to the inventory, deleted (in this order) by --reset when installed.
+DEPENDENT_MODELS = (
+    "dr.RecoveryPlan",
+    "capacity.Evacuation",
+    "capacity.Recommendation",
+    "migration.Migration",
+    "containers.ContainerCluster",
+    "containers.ContainerSpec",
+    "containers.ContainerHost",
+    "containers.Image",
+)
+
+
 class Command(BaseCommand):
     help = "Seeds a realistic, deterministic demo hybrid cloud (4 sites, links, clusters, hosts, workloads)."
 
@@ -211,10 +225,21 @@ class Command(BaseCommand):
     def wipe(self) -> None:
         try:
             with transaction.atomic():
+                # Other apps' records that point at the inventory go first: DR plans (and their schedules),
+                # migrations, evacuations and recommendations, containers.
+                for label in DEPENDENT_MODELS:
+                    try:
+                        model = apps.get_model(label)
+                    except LookupError:
+                        continue
+                    if label == "dr.RecoveryPlan":
+                        PeriodicTask = apps.get_model("django_celery_beat.PeriodicTask")
+                        PeriodicTask.objects.filter(pk__in=model.objects.values("schedule")).delete()
+                    model.objects.all().delete()
                 for model in (Workload, Datastore, NetworkSegment, Host, Cluster, CloudLink, Site):
                     model.objects.all().delete()
         except ProtectedError as exc:
-            blockers = sorted({obj._meta.verbose_name_plural for obj in exc.protected_objects})
+            blockers = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
             raise CommandError(
                 f"Cannot wipe the inventory: other records still point at it ({', '.join(blockers)}). "
                 "Delete those first."
