@@ -8,19 +8,20 @@ monotonic for every connection, and the activity snapshot reports its current va
 
 Pushes are hints: the database is the truth and a client that sees a gap asks for a snapshot. So a failed
 send is logged, never raised into the driver. Progress is throttled (at most ~10 messages a second per
-migration on its own group, ~1 a second on the activity group); state changes are always sent.
+migration on its own group, one every 5 s on the activity group); state changes are always sent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import random
 import threading
 import time
 from contextlib import contextmanager
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 
@@ -29,7 +30,7 @@ logger = logging.getLogger(__name__)
 ACTIVITY_GROUP = "activity"
 ACTIVITY_SEQ_KEY = "hybridcloud:activity:seq"
 MIN_INTERVAL_S = 0.1
-ACTIVITY_MIN_INTERVAL_S = 1.0
+ACTIVITY_MIN_INTERVAL_S = 5.0
 STATE_KINDS = frozenset({"created", "queued", "admitted", "phase", "completed", "failed", "cancelled"})
 
 _local = threading.local()
@@ -138,11 +139,16 @@ def publish_progress(
             "sent_at": time.time(),
         }
         sends = [(migration_group(migration.pk), {"type": "migration.progress", "message": message})]
-        if is_change or now - _last_activity.get(migration.pk, 0.0) >= ACTIVITY_MIN_INTERVAL_S:
+        if migration.pk not in _last_activity:
+            # Spread the migrations' activity pushes over the interval: all at once would be a burst that every
+            # client's socket pays for at the same moment.
+            _last_activity[migration.pk] = now - random.uniform(0.0, ACTIVITY_MIN_INTERVAL_S)
+        if is_change or now - _last_activity[migration.pk] >= ACTIVITY_MIN_INTERVAL_S:
             _last_activity[migration.pk] = now
             item = activity_item(migration)
             item["state"] = message["state"]
-            sends.append((ACTIVITY_GROUP, {"type": "activity.event", "message": {"type": "migration", "item": item}}))
+            activity = {"type": "migration", "item": item, "sent_at": message["sent_at"]}
+            sends.append((ACTIVITY_GROUP, {"type": "activity.event", "message": activity}))
         if getattr(_local, "batch", None) is not None:
             _local.batch.extend(sends)
         else:
@@ -179,6 +185,31 @@ def batch():
             _flush(sends)
 
 
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_pid: int | None = None
+_loop_lock = threading.Lock()
+
+
+def _sender_loop() -> asyncio.AbstractEventLoop:
+    """One event loop per process, in a daemon thread, that keeps the channel layer's Redis connection open:
+    `async_to_sync` per batch would open a new loop and a new connection every time (several ms each)."""
+    global _loop, _loop_pid
+    with _loop_lock:
+        if _loop is None or _loop_pid != os.getpid() or not _loop.is_running():
+            loop = asyncio.new_event_loop()
+            started = threading.Event()
+
+            def run() -> None:
+                asyncio.set_event_loop(loop)
+                loop.call_soon(started.set)
+                loop.run_forever()
+
+            threading.Thread(target=run, name="progress-sender", daemon=True).start()
+            started.wait(5)
+            _loop, _loop_pid = loop, os.getpid()
+        return _loop
+
+
 def _flush(sends: list[tuple[str, dict]]) -> None:
     try:
         activity = [event for group, event in sends if group == ACTIVITY_GROUP]
@@ -187,7 +218,7 @@ def _flush(sends: list[tuple[str, dict]]) -> None:
             for offset, event in enumerate(activity):
                 event["message"]["seq"] = last - len(activity) + 1 + offset
                 event["message"]["state"] = event["message"]["item"]["state"]
-        async_to_sync(_send_all)(sends)
+        asyncio.run_coroutine_threadsafe(_send_all(sends), _sender_loop()).result(timeout=10)
     except Exception:  # noqa: BLE001
         logger.exception("sending %d progress messages failed", len(sends))
 
