@@ -1,10 +1,18 @@
 """The REST API under /api/: each app contributes its routes from `<app>/api/urls.py`."""
 
 from django.urls import include, path
+from rest_framework.routers import DefaultRouter
+
+from hybridcloud.api import AuditEntryViewSet
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("audit", AuditEntryViewSet, basename="audit")
 
 urlpatterns = [
     path("", include("inventory.api.urls")),
     path("", include("migration.api.urls")),
     path("", include("containers.api.urls")),
     path("", include("migration.dr.api.urls")),
+    path("", include(router.urls)),
 ]

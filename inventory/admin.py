@@ -6,6 +6,7 @@ from django.db.models import Count, Q, Sum
 from django.urls import reverse
 from django.utils.html import format_html
 
+from hybridcloud.audit import AuditedModelAdmin
 from inventory import services
 from inventory.choices import HostState, PowerState
 from inventory.models import GIB, CloudLink, Cluster, Datastore, Host, NetworkSegment, Site, Workload
@@ -69,7 +70,7 @@ class WorkloadInline(admin.TabularInline):
 
 
 @admin.register(Site)
-class SiteAdmin(admin.ModelAdmin):
+class SiteAdmin(AuditedModelAdmin, admin.ModelAdmin):
     list_display = ("name", "kind", "provider", "region", "location", "latitude", "longitude", "cluster_count")
     list_filter = ("kind", "provider")
     search_fields = ("name", "provider", "region", "location")
@@ -84,7 +85,7 @@ class SiteAdmin(admin.ModelAdmin):
 
 
 @admin.register(CloudLink)
-class CloudLinkAdmin(admin.ModelAdmin):
+class CloudLinkAdmin(AuditedModelAdmin, admin.ModelAdmin):
     list_display = ("__str__", "bandwidth_mbit", "rtt_ms", "loss_percent", "compression_ratio", "encrypted")
     list_filter = ("encrypted", "site_a", "site_b")
     search_fields = ("site_a__name", "site_b__name")
@@ -96,7 +97,7 @@ class CloudLinkAdmin(admin.ModelAdmin):
 
 
 @admin.register(Cluster)
-class ClusterAdmin(admin.ModelAdmin):
+class ClusterAdmin(AuditedModelAdmin, admin.ModelAdmin):
     list_display = ("name", "site", "cpu_vendor", "cpu_baseline", "host_count")
     list_filter = ("site", "cpu_vendor", "cpu_baseline")
     search_fields = ("name", "site__name")
@@ -112,7 +113,7 @@ class ClusterAdmin(admin.ModelAdmin):
 
 
 @admin.register(Host)
-class HostAdmin(admin.ModelAdmin):
+class HostAdmin(AuditedModelAdmin, admin.ModelAdmin):
     list_display = (
         "name", "cluster", "site_name", "cores", "ghz", "memory", "migration_nic_gbps", "state", "workload_count",
         "memory_used",
@@ -180,7 +181,7 @@ class DatastoreAdminForm(forms.ModelForm):
 
 
 @admin.register(Datastore)
-class DatastoreAdmin(admin.ModelAdmin):
+class DatastoreAdmin(AuditedModelAdmin, admin.ModelAdmin):
     form = DatastoreAdminForm
     list_display = ("name", "site", "kind", "capacity", "used", "percent_used", "host_count")
     list_filter = ("site", "kind")
@@ -209,7 +210,7 @@ class DatastoreAdmin(admin.ModelAdmin):
 
 
 @admin.register(NetworkSegment)
-class NetworkSegmentAdmin(admin.ModelAdmin):
+class NetworkSegmentAdmin(AuditedModelAdmin, admin.ModelAdmin):
     list_display = ("name", "overlay_id", "cidr", "gateway", "site_names", "workload_count")
     list_filter = ("sites",)
     search_fields = ("name", "cidr", "overlay_id")
@@ -236,7 +237,7 @@ class NetworkSegmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Workload)
-class WorkloadAdmin(admin.ModelAdmin):
+class WorkloadAdmin(AuditedModelAdmin, admin.ModelAdmin):
     list_display = ("name", "kind", "host", "site_name", "ip_address", "segment", "vcpus", "memory", "power_state")
     list_filter = ("kind", "power_state", "host__cluster__site", "segment")
     search_fields = ("name", "ip_address", "guest_os")

@@ -3,6 +3,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import filters, status, viewsets
 from rest_framework.response import Response
 
+from hybridcloud.audit import audit_record, model_snapshot
 from hybridcloud.permissions import AdminWritesOnly
 from inventory.api import serializers
 from inventory.filtersets import WorkloadFilterSet
@@ -14,6 +15,24 @@ class InventoryViewSet(viewsets.ModelViewSet):
 
     permission_classes = [AdminWritesOnly]
     filter_backends = [DjangoFilterBackend, filters.SearchFilter, filters.OrderingFilter]
+
+    # Every write is on the audit trail, with the values before and after.
+    def perform_create(self, serializer):
+        obj = serializer.save()
+        audit_record(action="inventory.create", target=obj, after=model_snapshot(obj), request=self.request)
+
+    def perform_update(self, serializer):
+        before = model_snapshot(type(serializer.instance)._default_manager.get(pk=serializer.instance.pk))
+        obj = serializer.save()
+        audit_record(
+            action="inventory.change", target=obj, before=before, after=model_snapshot(obj), request=self.request
+        )
+
+    def perform_destroy(self, instance):
+        before, pk = model_snapshot(instance), instance.pk
+        instance.delete()
+        instance.pk = pk
+        audit_record(action="inventory.delete", target=instance, before=before, request=self.request)
 
     def destroy(self, request, *args, **kwargs):
         try:

@@ -25,6 +25,7 @@ from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
+from hybridcloud.audit import audit_record
 from inventory.choices import HostState, PowerState
 from inventory.models import CloudLink, Host, NetworkSegment, Workload
 from migration.dr import drills
@@ -83,6 +84,14 @@ def drill_start(
         raise DrillNotStarted(f"A drill of {plan.name} is already running{detail}.") from None
     DrillRun.objects.filter(pk=run.pk).update(test_network=f"drill-{run.pk}-bubble")
     run.test_network = f"drill-{run.pk}-bubble"
+    audit_record(
+        action="drill.run",
+        target=run,
+        actor=run.started_by,
+        after={"plan": plan.pk, "plan_name": plan.name, "kind": kind, "trigger": trigger, "drill": run.pk},
+        via="schedule" if trigger == DrillTrigger.SCHEDULE else None,
+        message=f"Test drill of {plan.name} ({trigger}).",
+    )
     if enqueue:
         from migration.dr.tasks import run_drill
 

@@ -1,0 +1,45 @@
+"""`/api/audit/`: the audit trail, read-only, with the page's filters; operators and administrators only."""
+
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import permissions, serializers, viewsets
+
+from hybridcloud.audit_views import can_read_audit
+from hybridcloud.filtersets import AuditEntryFilterSet
+from hybridcloud.models import AuditEntry
+
+
+class CanReadAudit(permissions.BasePermission):
+    message = "Only operators and administrators may read the audit trail."
+
+    def has_permission(self, request, view) -> bool:
+        return request.method in permissions.SAFE_METHODS and can_read_audit(request.user)
+
+
+class AuditEntrySerializer(serializers.ModelSerializer):
+    object_type = serializers.SerializerMethodField()
+    before = serializers.JSONField(allow_null=True)
+    after = serializers.JSONField(allow_null=True)
+
+    class Meta:
+        model = AuditEntry
+        fields = [
+            "id", "at", "actor", "actor_label", "action", "object_type", "object_id", "object_repr", "before",
+            "after", "source_ip", "user_agent", "via", "message",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_object_type(self, entry: AuditEntry) -> str | None:
+        """`app_label.model`, e.g. "migration.migration"."""
+        ct = entry.object_type
+        return f"{ct.app_label}.{ct.model}" if ct else None
+
+
+class AuditEntryViewSet(viewsets.ReadOnlyModelViewSet):
+    """The audit trail, newest first. Filters: actor, action (exact or a prefix like "migration"), object_type
+    (content type id), object_id, via, since/until (dates), search."""
+
+    queryset = AuditEntry.objects.select_related("object_type")
+    serializer_class = AuditEntrySerializer
+    permission_classes = [CanReadAudit]
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = AuditEntryFilterSet
