@@ -1,5 +1,6 @@
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -52,6 +53,16 @@ class ImageViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return Response(ImageSerializer(image).data, status=status.HTTP_201_CREATED)
 
 
+# A container-VM's primary key is its workload's id (ContainerSpec has no `id` field): say so in the schema.
+_WORKLOAD_ID = extend_schema(
+    parameters=[OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The workload id.")]
+)
+
+
+@extend_schema_view(
+    retrieve=_WORKLOAD_ID, destroy=_WORKLOAD_ID, start=_WORKLOAD_ID, stop=_WORKLOAD_ID, restart=_WORKLOAD_ID,
+    remove=_WORKLOAD_ID, events=_WORKLOAD_ID,
+)  # fmt: skip
 class ContainerViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
     """Container-VMs. POST takes a Docker-style body; start, stop, restart are actions; DELETE removes
     (?force=1 removes a running one)."""
