@@ -33,6 +33,7 @@ from containers.models import (
     PublishedPort,
 )
 from containers.signals import container_changed
+from hybridcloud.audit import audit_record
 from inventory.choices import HostState, PowerState, WorkloadKind
 from inventory.models import Datastore, Host, NetworkSegment, Workload
 
@@ -337,6 +338,13 @@ def _record(
         container_host=container_host,
         pod=pod,
         subject=workload.name if workload else str(pod),
+    )
+    audit_record(
+        action=f"container.{action}",
+        target=workload if workload is not None else pod,
+        actor=user if user is not None and user.is_authenticated else None,
+        after={"container_host": container_host.pk if container_host else None, "event": event.pk},
+        message=message[:500],
     )
     if workload is not None or container_host is not None:
         workload_id = workload.pk if workload else None
