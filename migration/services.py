@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from hybridcloud.audit import audit_record
 from inventory.models import Host, Site, Workload
 from migration.choices import CANCELLABLE_STATES, RUNNING_STATES, EventKind, MigrationPolicy, MigrationState, Outcome
 from migration.models import Migration, MigrationEvent
@@ -147,6 +148,20 @@ def migration_start(
                 + (f" with {len(check.warnings)} warning(s) overridden: {override_reason}" if check.warnings else "")
                 + ".",
             )
+            audited = {
+                "workload": workload.pk, "workload_name": workload.name, "source_host": workload.host_id,
+                "destination_host": dest.pk, "kind": migration.kind, "policy": policy,
+                "max_downtime_s": float(max_downtime_s), "state": migration.state, "warnings": check.warnings,
+                "override_reason": migration.override_reason,
+            }  # fmt: skip
+            audit_record(
+                action="migration.override" if check.warnings else "migration.start",
+                target=migration,
+                actor=migration.requested_by,
+                after=audited,
+                message=f"{workload.name}: {workload.host.name} → {dest.name}"
+                + (f"; {len(check.warnings)} warning(s) overridden: {override_reason}" if check.warnings else ""),
+            )
             if full:
                 _event(migration, EventKind.QUEUED, "Waiting for a free slot: " + " ".join(full))
                 _notify(migration.pk, "queued")
@@ -179,6 +194,13 @@ def migration_cancel(*, migration: Migration, by: AbstractBaseUser | None = None
             state = migration.get_state_display().lower()
             raise MigrationRefused([f"Migration #{migration.pk} is {state}: it can no longer be cancelled."])
         _event(migration, EventKind.CANCELLED, f"Cancelled by {who}; {migration.workload.name} stays on its source.")
+        audit_record(
+            action="migration.cancel",
+            target=migration,
+            actor=by if by is not None and by.is_authenticated else None,
+            after={"state": migration.state, "outcome_reason": migration.outcome_reason},
+            message=f"Cancelled; {migration.workload.name} stays on its source.",
+        )
         _notify(migration.pk, "cancelled")
         transaction.on_commit(_kick_admission)
     return migration
