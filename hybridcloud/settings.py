@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "inventory",
     "migration",
     "migration.dr",
+    "migration.capacity",
     "containers",
 ]
 

@@ -1,0 +1,345 @@
+"""Reads and pure computation behind recommendations and evacuations: where each workload could go.
+
+`TargetIndex.load()` reads everything a decision needs in a fixed number of queries (hosts with what is allocated
+on them and on its way to them, which datastores they see, where segments are, links and how many migrations use
+each, and every host's simulated use at the basis instant); `blocker()` then mirrors the host pre-checks in memory,
+so thousands of candidates cost no query. The real `precheck_migration` runs once per chosen move only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from django.db.models import Count, Sum
+
+from inventory.choices import BASELINE_LEVELS, HostState, PowerState
+from inventory.models import CloudLink, Datastore, Host, NetworkSegment, Workload
+from migration.capacity import telemetry
+from migration.capacity.sampling import load_fleet, tick_of
+from migration.choices import ACTIVE_STATES
+from migration.engine import LinkSpec, plan_wave
+from migration.models import Migration
+from migration.prechecks import MAX_RTT_MS, MIN_MBIT_PER_MIGRATION, engine_params
+
+GIB = 2**30
+
+
+@dataclass
+class TargetHost:
+    pk: int
+    name: str
+    site_id: int
+    site_name: str
+    site_kind: str
+    vendor: str
+    baseline_level: int
+    cores: int
+    memory_bytes: float
+    nic_gbps: int
+    state: str
+    alloc_memory: float = 0.0
+    alloc_vcpus: int = 0
+    busy_cores: float = 0.0
+    used_memory: float = 0.0
+    datastores: set[int] = field(default_factory=set)
+
+    @property
+    def vcpu_capacity(self) -> int:
+        from inventory.choices import CPU_OVERCOMMIT_RATIO
+
+        return self.cores * CPU_OVERCOMMIT_RATIO
+
+    @property
+    def cpu_pct(self) -> float:
+        return telemetry.pct(min(self.busy_cores, self.cores), self.cores)
+
+    @property
+    def mem_pct(self) -> float:
+        return telemetry.pct(self.used_memory, self.memory_bytes)
+
+    @property
+    def nic_bps(self) -> float:
+        return self.nic_gbps * 1e9 / 8
+
+    @property
+    def max_concurrent(self) -> int:
+        return 8 if self.nic_gbps >= 10 else 4
+
+
+@dataclass
+class LinkInfo:
+    pk: int
+    bandwidth_mbit: int
+    rtt_ms: float
+    loss_percent: float
+    compression_ratio: float
+    active: int = 0
+    planned: int = 0
+
+    @property
+    def slots(self) -> int:
+        """Concurrent migrations the link still takes at 250 Mbit/s each (pre-check rule)."""
+        return int(self.bandwidth_mbit // MIN_MBIT_PER_MIGRATION) - self.active - self.planned
+
+    def spec(self) -> LinkSpec:
+        return LinkSpec(
+            bandwidth_bps=self.bandwidth_mbit * 1e6 / 8,
+            rtt_s=self.rtt_ms / 1000,
+            loss=self.loss_percent / 100,
+            compression_ratio=self.compression_ratio,
+        )
+
+
+@dataclass
+class Candidate:
+    """A workload as the planner sees it, with its simulated use at the basis instant."""
+
+    workload: Workload
+    busy_cores: float
+    used_memory: float
+
+    @property
+    def live(self) -> bool:
+        return self.workload.power_state == PowerState.ON
+
+
+CANDIDATE_FIELDS = (
+    "id", "name", "kind", "vcpus", "memory_bytes", "disk_bytes", "power_state", "host_id", "datastore_id",
+    "segment_id", "ip_address", "dirty_rate_bps", "working_set_bytes",
+)  # fmt: skip
+
+
+def next_peak(longitude: float, after: datetime) -> datetime:
+    """The next weekday 13:30 local time (the middle of the business-hours peak) at or after `after`, on the hour
+    or half hour in UTC."""
+    offset = timedelta(hours=longitude / 15.0)
+    local = after + offset
+    candidate = local.replace(hour=13, minute=30, second=0, microsecond=0)
+    if candidate < local:
+        candidate += timedelta(days=1)
+    while candidate.weekday() >= 5:
+        candidate += timedelta(days=1)
+    return (candidate - offset).astimezone(UTC)
+
+
+@dataclass
+class TargetIndex:
+    """Every host (as a possible destination) and the facts pre-checks need, at one basis instant."""
+
+    at: datetime
+    hosts: dict[int, TargetHost]
+    site_segments: dict[int, set[int]]
+    links: dict[frozenset, LinkInfo]
+    use: dict[int, tuple[float, float]]  # workload id -> (busy cores, memory in use)
+
+    @classmethod
+    def load(cls, *, seed: int, at: datetime) -> TargetIndex:
+        hosts: dict[int, TargetHost] = {}
+        rows = Host.objects.values_list(
+            "pk", "name", "cluster__site_id", "cluster__site__name", "cluster__site__kind", "cluster__cpu_vendor",
+            "cluster__cpu_baseline", "cores", "memory_bytes", "migration_nic_gbps", "state",
+        )  # fmt: skip
+        for pk, name, site, site_name, kind, vendor, baseline, cores, memory, nic, state in rows:
+            hosts[pk] = TargetHost(
+                pk, name, site, site_name, kind, vendor, BASELINE_LEVELS.get(baseline, 0), cores, float(memory), nic,
+                state,
+            )  # fmt: skip
+        alloc = (
+            Workload.objects.filter(power_state=PowerState.ON)
+            .order_by()
+            .values_list("host_id")
+            .annotate(mem=Sum("memory_bytes"), vcpus=Sum("vcpus"))
+        )
+        for host_id, mem, vcpus in alloc:
+            hosts[host_id].alloc_memory += mem
+            hosts[host_id].alloc_vcpus += vcpus
+        inbound = (
+            Migration.objects.filter(state__in=ACTIVE_STATES, workload__power_state=PowerState.ON)
+            .order_by()
+            .values_list("destination_host_id")
+            .annotate(mem=Sum("workload__memory_bytes"), vcpus=Sum("workload__vcpus"))
+        )
+        for host_id, mem, vcpus in inbound:
+            hosts[host_id].alloc_memory += mem
+            hosts[host_id].alloc_vcpus += vcpus
+        for ds_id, host_id in Datastore.hosts.through.objects.values_list("datastore_id", "host_id"):
+            if host_id in hosts:
+                hosts[host_id].datastores.add(ds_id)
+        site_segments: dict[int, set[int]] = defaultdict(set)
+        for seg_id, site_id in NetworkSegment.sites.through.objects.values_list("networksegment_id", "site_id"):
+            site_segments[site_id].add(seg_id)
+        active = dict(
+            Migration.objects.filter(state__in=ACTIVE_STATES, cloud_link__isnull=False)
+            .order_by()
+            .values_list("cloud_link_id")
+            .annotate(n=Count("id"))
+        )
+        links = {}
+        for pk, a, b, mbit, rtt, loss, ratio in CloudLink.objects.values_list(
+            "pk", "site_a_id", "site_b_id", "bandwidth_mbit", "rtt_ms", "loss_percent", "compression_ratio"
+        ):
+            links[frozenset((a, b))] = LinkInfo(pk, mbit, rtt, loss, ratio, active=active.get(pk, 0))
+        fleet = load_fleet(seed)
+        tick = tick_of(at)
+        from migration.capacity.sampling import fleet_use
+
+        use = {}
+        for p, host_id, (cpu, mem) in zip(fleet.profiles, fleet.host_of, fleet_use(fleet, at, tick), strict=True):
+            use[p.workload_id] = (cpu, mem)
+            host = hosts[host_id]
+            host.busy_cores += cpu
+            host.used_memory += mem
+        return cls(at=at, hosts=hosts, site_segments=site_segments, links=links, use=use)
+
+    def candidate(self, workload: Workload) -> Candidate:
+        cpu, mem = self.use.get(workload.pk, (0.0, 0.0))
+        return Candidate(workload, cpu, mem)
+
+    def link(self, a: int, b: int) -> LinkInfo | None:
+        return self.links.get(frozenset((a, b)))
+
+    def blocker(self, c: Candidate, target: TargetHost) -> str | None:
+        """The first reason `target` cannot take the workload (the host pre-checks, in memory), or None."""
+        w = c.workload
+        source = self.hosts[w.host_id]
+        if target.pk == source.pk:
+            return "its own host"
+        if target.state != HostState.CONNECTED:
+            return f"host {target.name} is {target.state}"
+        if c.live and (target.vendor != source.vendor or target.baseline_level < source.baseline_level):
+            return f"host {target.name}'s CPUs are not compatible"
+        if w.vcpus > target.cores:
+            return f"host {target.name} has too few cores"
+        if c.live and w.memory_bytes > target.memory_bytes - target.alloc_memory:
+            return f"host {target.name} has {max(target.memory_bytes - target.alloc_memory, 0) / GIB:.0f} GiB free"
+        if c.live and target.alloc_vcpus + w.vcpus > target.vcpu_capacity:
+            return f"host {target.name} has no vCPUs to spare"
+        if w.segment_id not in self.site_segments.get(target.site_id, ()):
+            return f"its segment is not present on {target.site_name}"
+        if target.site_id != source.site_id:
+            link = self.link(source.site_id, target.site_id)
+            if link is None:
+                return f"no link to {target.site_name}"
+            if c.live and link.rtt_ms > MAX_RTT_MS:
+                return f"the link to {target.site_name} is {link.rtt_ms:g} ms"
+            if link.slots <= 0:
+                return f"the link to {target.site_name} carries as many migrations as it can"
+        return None
+
+    def commit(self, c: Candidate, target: TargetHost) -> None:
+        """Account for a planned move: the target takes the workload's allocation and use; the source loses it."""
+        w = c.workload
+        source = self.hosts[w.host_id]
+        if c.live:
+            target.alloc_memory += w.memory_bytes
+            target.alloc_vcpus += w.vcpus
+            source.alloc_memory -= w.memory_bytes
+            source.alloc_vcpus -= w.vcpus
+        target.busy_cores += c.busy_cores
+        target.used_memory += c.used_memory
+        source.busy_cores -= c.busy_cores
+        source.used_memory -= c.used_memory
+        if target.site_id != source.site_id:
+            link = self.link(source.site_id, target.site_id)
+            if link is not None:
+                link.planned += 1
+
+    def site_load(self, site_id: int) -> tuple[float, float]:
+        cores = busy = mem = used = 0.0
+        for h in self.hosts.values():
+            if h.site_id == site_id:
+                cores += h.cores
+                busy += min(h.busy_cores, h.cores)
+                mem += h.memory_bytes
+                used += h.used_memory
+        return telemetry.pct(busy, cores), telemetry.pct(used, mem)
+
+
+def link_key(index: TargetIndex, source: TargetHost, target: TargetHost) -> tuple[str, LinkInfo | None]:
+    if source.site_id == target.site_id:
+        return f"host:{source.pk}", None
+    link = index.link(source.site_id, target.site_id)
+    return f"link:{link.pk}", link
+
+
+def predict_wave(index: TargetIndex, moves: list[tuple[Workload, TargetHost]], *, max_downtime_s: float = 0.3,
+                 policy: str = "throttle") -> dict:  # fmt: skip
+    """The engine's plan of a wave: moves grouped by what their bandwidth is shared on (a WAN link, or the source
+    host's migration NIC), each group planned by `plan_wave` under its concurrency limit, groups side by side.
+    Returns the makespan and, per move (in input order), start, end and downtime in simulated seconds."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    specs: dict[str, tuple[LinkSpec, int]] = {}
+    params = []
+    for i, (w, target) in enumerate(moves):
+        source = index.hosts[w.host_id]
+        key, link = link_key(index, source, target)
+        groups[key].append(i)
+        disk = 0 if w.datastore_id in target.datastores else w.disk_bytes
+        params.append(
+            engine_params(
+                workload=w, bandwidth_bps=min(source.nic_bps, target.nic_bps), max_downtime_s=max_downtime_s,
+                policy=policy, compression_ratio=link.compression_ratio if link else 1.0, disk_bytes=disk,
+            )
+        )  # fmt: skip
+        if key not in specs:
+            if link is None:
+                specs[key] = (LinkSpec(bandwidth_bps=source.nic_bps), source.max_concurrent)
+            else:
+                specs[key] = (link.spec(), max(1, int(link.bandwidth_mbit // MIN_MBIT_PER_MIGRATION) - link.active))
+    items: list[dict] = [{} for _ in moves]
+    makespan = 0.0
+    for key, members in groups.items():
+        spec, limit = specs[key]
+        if key.startswith("link:"):
+            sources = {moves[i][0].host_id for i in members}
+            targets = {moves[i][1].pk for i in members}
+            limit = min(
+                limit,
+                sum(index.hosts[s].max_concurrent for s in sources),
+                sum(index.hosts[t].max_concurrent for t in targets),
+            )
+        wave = plan_wave(spec, [params[i] for i in members], max_concurrent=max(1, limit))
+        makespan = max(makespan, wave.makespan_s)
+        for i, item in zip(members, wave.items, strict=True):
+            items[i] = {
+                "start_s": round(item.start_s, 2),
+                "end_s": round(item.end_s, 2),
+                "downtime_s": round(item.downtime_s, 4),
+                "outcome": item.outcome,
+                "group": key,
+                "max_concurrent": limit,
+            }
+    return {"makespan_s": round(makespan, 2), "items": items, "groups": len(groups)}
+
+
+def window_fit(prediction: dict, *, start: datetime, window_start: datetime | None,
+               window_end: datetime | None) -> dict:  # fmt: skip
+    """Whether a predicted wave fits a maintenance window; which moves would run over (indexes)."""
+    begin = max(start, window_start) if window_start else start
+    if window_end is None:
+        return {"has_window": False, "fits": True, "over": [], "ends_at": (begin + timedelta(
+            seconds=prediction["makespan_s"])).isoformat()}  # fmt: skip
+    over = [
+        i for i, item in enumerate(prediction["items"])
+        if item and begin + timedelta(seconds=item["end_s"]) > window_end
+    ]  # fmt: skip
+    available = (window_end - begin).total_seconds()
+    return {
+        "has_window": True,
+        "fits": not over and available >= 0,
+        "over": over,
+        "available_s": round(available, 1),
+        "ends_at": (begin + timedelta(seconds=prediction["makespan_s"])).isoformat(),
+    }
+
+
+def cost_of_moving(w: Workload) -> float:
+    """How expensive a live move is, roughly: the memory to copy, inflated by how fast the guest dirties it."""
+    return w.memory_bytes * (1.0 + w.dirty_rate_bps / 50e6)
+
+
+def max_slots(link: LinkInfo | None) -> float:
+    return math.inf if link is None else link.slots

@@ -1,0 +1,100 @@
+"""Telemetry: deterministic with a seed, believable shape, retention (hourly means beyond a week, deletion)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from migration.capacity import telemetry
+from migration.capacity.choices import Scope
+from migration.capacity.models import CapacitySettings, UtilisationSample
+from migration.capacity.sampling import apply_retention, backfill, sample_tick
+from tests import factories
+
+NOW = datetime(2025, 3, 12, 21, 0, tzinfo=UTC)  # a Wednesday: 13:00 in California
+
+
+def _profile(seed: int = 7, workload_id: int = 1):
+    return telemetry.profile_for(
+        seed=seed, workload_id=workload_id, host_id=3, vcpus=4, memory_bytes=8 * 2**30, longitude=-122.0
+    )
+
+
+def test_generator_gives_the_same_values_for_the_same_seed_and_different_ones_for_another():
+    t = NOW.timestamp()
+    a = [telemetry.use_at(_profile(7), 7, t + 300 * k, k) for k in range(50)]
+    b = [telemetry.use_at(_profile(7), 7, t + 300 * k, k) for k in range(50)]
+    c = [telemetry.use_at(_profile(8), 8, t + 300 * k, k) for k in range(50)]
+    assert a == b
+    assert a != c
+
+
+def test_business_hours_are_busier_than_night_and_weekdays_busier_than_weekends():
+    california = -122.0 / 15
+    wednesday_noon = datetime(2025, 3, 12, 20, 0, tzinfo=UTC).timestamp()
+    wednesday_3am = datetime(2025, 3, 12, 11, 0, tzinfo=UTC).timestamp()
+    saturday_noon = datetime(2025, 3, 15, 20, 0, tzinfo=UTC).timestamp()
+    assert telemetry.activity(wednesday_noon, california) > 0.8
+    assert telemetry.activity(wednesday_3am, california) == 0
+    assert telemetry.activity(saturday_noon, california) < 0.4
+    # Virginia's noon comes three hours earlier in UTC than California's.
+    assert telemetry.activity(datetime(2025, 3, 12, 17, 0, tzinfo=UTC).timestamp(), -77.5 / 15) > 0.8
+    assert telemetry.activity(datetime(2025, 3, 12, 17, 0, tzinfo=UTC).timestamp(), california) < 0.6
+
+
+@pytest.mark.django_db
+def test_sampler_stores_hosts_and_sites_every_tick_and_is_deterministic_with_a_seed():
+    topo = factories.topology()
+    for _ in range(3):
+        factories.workload(topo.ca_hosts[0], vcpus=8, memory_gib=32)
+    CapacitySettings.objects.update_or_create(pk=1, defaults={"seed": 11})
+    sample_tick(now=NOW)
+    sample_tick(now=NOW)  # the same tick twice writes nothing new
+    hosts = UtilisationSample.objects.filter(scope=Scope.HOST)
+    assert hosts.count() == 5 and UtilisationSample.objects.filter(scope=Scope.SITE).count() == 3
+    first = list(UtilisationSample.objects.values_list("scope", "object_id", "cpu_pct", "mem_pct"))
+    busy = hosts.get(object_id=topo.ca_hosts[0].pk)
+    assert 0 < busy.cpu_pct <= 100 and 10 < busy.mem_pct < 20  # 96 GiB of 512 GiB, mostly touched
+    assert hosts.get(object_id=topo.ca_hosts[1].pk).cpu_pct == 0
+    UtilisationSample.objects.all().delete()
+    sample_tick(now=NOW)
+    assert list(UtilisationSample.objects.values_list("scope", "object_id", "cpu_pct", "mem_pct")) == first
+
+
+@pytest.mark.django_db
+def test_backfill_writes_a_week_at_five_minutes_for_hosts_and_hourly_for_workloads():
+    topo = factories.topology()
+    wl = factories.workload(topo.va_hosts[0])
+    written = backfill(days=7, seed=3, now=NOW)
+    assert UtilisationSample.objects.filter(scope=Scope.HOST, object_id=topo.va_hosts[0].pk).count() == 7 * 288
+    assert UtilisationSample.objects.filter(scope=Scope.WORKLOAD, object_id=wl.pk).count() == 7 * 24
+    assert written == UtilisationSample.objects.count()
+    assert CapacitySettings.get().seed == 3
+
+
+@pytest.mark.django_db
+def test_retention_keeps_a_week_at_full_resolution_downsamples_older_to_hourly_means_and_deletes_the_oldest():
+    topo = factories.topology()
+    host = topo.ca_hosts[0].pk
+    rows = []
+    # 100 days of 30-minute samples: 10 % then 30 % in each hour.
+    start = NOW - timedelta(days=100)
+    at = start
+    while at < NOW:
+        rows.append(UtilisationSample(scope=Scope.HOST, object_id=host, at=at, cpu_pct=10 if at.minute == 0 else 30,
+                                      mem_pct=50))  # fmt: skip
+        at += timedelta(minutes=30)
+    UtilisationSample.objects.bulk_create(rows)
+    result = apply_retention(now=NOW)
+    samples = UtilisationSample.objects.filter(object_id=host)
+    assert not samples.filter(at__lt=NOW - timedelta(days=90)).exists()
+    recent = samples.filter(at__gte=NOW - timedelta(days=7))
+    assert recent.count() == 7 * 48 and not recent.filter(hourly=True).exists()
+    old = samples.filter(at__lt=NOW - timedelta(days=7))
+    assert old.exists() and not old.filter(hourly=False).exists()
+    assert set(old.values_list("cpu_pct", flat=True)) == {20.0}  # the hourly mean of 10 and 30
+    assert old.count() == 83 * 24
+    assert result["hourly_written"] == 83 * 24
+    again = apply_retention(now=NOW)
+    assert again == {"downsampled": 0, "hourly_written": 0, "deleted": 0}
