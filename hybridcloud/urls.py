@@ -25,5 +25,6 @@ urlpatterns = [
     path("containers/", include("containers.urls")),
     path("dr/", include("migration.dr.urls")),
     path("docker/<str:host_name>/", include("containers.docker_api.urls")),
+    path("docker/<str:host_name>/", include("containers.docker_api.urls")),
     path("", include("inventory.urls")),
 ]
