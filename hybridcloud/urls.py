@@ -25,6 +25,5 @@ urlpatterns = [
     path("containers/", include("containers.urls")),
     path("dr/", include("migration.dr.urls")),
     path("docker/<str:host_name>/", include("containers.docker_api.urls")),
-    path("docker/<str:host_name>/", include("containers.docker_api.urls")),
     path("", include("inventory.urls")),
 ]
