@@ -1,0 +1,78 @@
+"""Evacuation: a host emptied through a real worker goes to maintenance; an immovable workload stays, with why."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from inventory.choices import HostState
+from inventory.models import Host, Workload
+from migration.capacity.choices import EvacuationState, ItemState
+from migration.capacity.models import Evacuation
+from migration.capacity.services import evacuation_plan, host_evacuate
+from tests import factories
+
+
+def _wait_for_end(evacuation: Evacuation, timeout: float = 90.0) -> Evacuation:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        evacuation.refresh_from_db()
+        if evacuation.state != EvacuationState.RUNNING:
+            return evacuation
+        time.sleep(0.5)
+    raise AssertionError(f"evacuation still running: {list(evacuation.items.values_list('state', 'reason'))}")
+
+
+@pytest.mark.django_db
+def test_plan_predicts_the_wave_and_names_the_workloads_that_would_run_past_the_window():
+    topo = factories.topology()
+    for _ in range(6):
+        factories.workload(topo.ca_hosts[0], memory_gib=64, segment=topo.stretched)
+    now = timezone.now()
+    plan = evacuation_plan(host=topo.ca_hosts[0], window_start=now, window_end=now + timedelta(seconds=120))
+    assert len(plan.movable) == 6 and not plan.blocked
+    assert plan.prediction["makespan_s"] > 120  # 384 GiB over one 10 GbE NIC takes minutes
+    assert not plan.fit["fits"] and plan.fit["over"]
+    assert all(i.over_window == (n in plan.fit["over"]) for n, i in enumerate(plan.movable))
+    roomy = evacuation_plan(host=topo.ca_hosts[0], window_start=now, window_end=now + timedelta(hours=2))
+    assert roomy.fit["fits"] and roomy.fit["over"] == []
+
+
+@pytest.mark.integration
+def test_host_evacuation_through_a_real_worker_empties_the_host_and_puts_it_in_maintenance(celery_worker, operator):
+    topo = factories.topology()
+    source = topo.ca_hosts[0]
+    moved = [factories.workload(source, memory_gib=2, segment=topo.stretched) for _ in range(3)]
+    evacuation = host_evacuate(host=source, user=operator)
+    assert evacuation.prediction["makespan_s"] > 0
+    evacuation = _wait_for_end(evacuation)
+    assert evacuation.state == EvacuationState.COMPLETED, evacuation.message
+    assert not Workload.objects.filter(host=source).exists()
+    assert set(Workload.objects.filter(pk__in=[w.pk for w in moved]).values_list("host", flat=True)) == {
+        topo.ca_hosts[1].pk
+    }
+    assert Host.objects.get(pk=source.pk).state == HostState.MAINTENANCE
+    assert all(i.migration_id and i.state == ItemState.MOVED for i in evacuation.items.all())
+
+
+@pytest.mark.integration
+def test_an_immovable_workload_is_reported_with_its_reason_and_the_host_stays_connected(celery_worker, operator):
+    topo = factories.topology()
+    source, other = topo.ca_hosts
+    # Its segment exists only in California, and the only other California host has no room for it.
+    stuck = factories.workload(source, memory_gib=300, segment=topo.ca_local, name="db-big")
+    factories.workload(other, memory_gib=300, segment=topo.ca_local, name="db-other")
+    small = factories.workload(source, memory_gib=2, segment=topo.stretched)
+    evacuation = _wait_for_end(host_evacuate(host=source, user=operator))
+    assert evacuation.state == EvacuationState.PARTIAL
+    blocked = evacuation.items.get(workload=stuck)
+    assert blocked.state == ItemState.BLOCKED and blocked.migration_id is None
+    assert "memory" in blocked.reason and "db-big" in blocked.reason
+    assert "segment" in blocked.reason  # and why not another site
+    assert Workload.objects.get(pk=stuck.pk).host_id == source.pk
+    assert Workload.objects.get(pk=small.pk).host_id == other.pk
+    assert Host.objects.get(pk=source.pk).state == HostState.CONNECTED
+    assert "keeps its state" in evacuation.message
