@@ -216,6 +216,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The schema and its documentation page are for signed-in users (session or token), like the rest of the API.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Several models have a `kind` or a `state`: name each enum after its choices class.
     "ENUM_NAME_OVERRIDES": {
         f"{path.rsplit('.', 1)[1]}Enum": path
