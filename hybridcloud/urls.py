@@ -24,6 +24,7 @@ urlpatterns = [
     path("migrations/", include("migration.urls")),
     path("containers/", include("containers.urls")),
     path("dr/", include("migration.dr.urls")),
+    path("capacity/", include("migration.capacity.urls")),
     path("docker/<str:host_name>/", include("containers.docker_api.urls")),
     path("", include("inventory.urls")),
 ]

@@ -1,0 +1,156 @@
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from hybridcloud.roles import is_operator
+from inventory.models import Host, Site
+from inventory.selectors import site_list
+from migration.capacity import selectors, services
+from migration.capacity.forms import SiteEvacuationForm, WindowForm
+from migration.capacity.models import CapacitySettings
+
+
+def _require_operator(request) -> None:
+    if not is_operator(request.user):
+        raise PermissionDenied("Only operators may do this; viewers have read-only access.")
+
+
+@require_GET
+def index(request):
+    charts = selectors.overview_charts(request.GET.get("range"))
+    return render(
+        request,
+        "capacity/index.html",
+        {
+            "charts": charts,
+            "range": charts["range"],
+            "ranges": list(selectors.RANGES),
+            "settings": CapacitySettings.get(),
+            "sites": site_list(),
+            "recommendations": selectors.recommendation_list(),
+            "evacuations": selectors.evacuation_list(),
+        },
+    )
+
+
+@require_GET
+def host_detail(request, pk: int):
+    host = get_object_or_404(Host.objects.select_related("cluster__site"), pk=pk)
+    chart = selectors.host_chart(host, request.GET.get("range"))
+    return render(
+        request,
+        "capacity/host_detail.html",
+        {"host": host, "chart": chart, "range": chart["range"], "ranges": list(selectors.RANGES)},
+    )
+
+
+@require_POST
+def site_recommend(request, pk: int):
+    _require_operator(request)
+    site = get_object_or_404(Site, pk=pk)
+    recs = services.recommendations_compute(site=site)
+    if recs:
+        messages.success(request, f"{len(recs)} proposal(s) for {site.name} at its next peak.")
+    else:
+        messages.info(request, f"{site.name} stays under the thresholds at its next peak: nothing to move.")
+    return redirect("capacity:index")
+
+
+@require_GET
+def recommendation_detail(request, pk: int):
+    return render(request, "capacity/recommendation_detail.html", {"rec": selectors.recommendation_get(pk)})
+
+
+@require_POST
+def recommendation_apply(request, pk: int):
+    _require_operator(request)
+    rec = selectors.recommendation_get(pk)
+    try:
+        results = services.recommendation_apply(recommendation=rec, user=request.user)
+    except services.CapacityActionRefused as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(rec)
+    started = sum(r["outcome"] == "started" for r in results)
+    queued = sum(r["outcome"] == "queued" for r in results)
+    refused = sum(r["outcome"] == "refused" for r in results)
+    messages.success(request, f"Applied: {started} started, {queued} queued, {refused} refused.")
+    return redirect(rec)
+
+
+@require_POST
+def recommendation_dismiss(request, pk: int):
+    _require_operator(request)
+    rec = selectors.recommendation_get(pk)
+    try:
+        services.recommendation_dismiss(recommendation=rec, user=request.user)
+        messages.success(request, f"Recommendation #{rec.pk} dismissed.")
+    except services.CapacityActionRefused as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("capacity:index")
+
+
+@require_http_methods(["GET", "POST"])
+def host_evacuate(request, pk: int):
+    host = get_object_or_404(Host.objects.select_related("cluster__site"), pk=pk)
+    form = WindowForm(request.POST if request.method == "POST" else (request.GET or None))
+    window = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    if request.method == "POST":
+        _require_operator(request)
+        if form.is_valid():
+            try:
+                evacuation = services.host_evacuate(
+                    host=host, user=request.user, window_start=window.get("window_start"),
+                    window_end=window.get("window_end"),
+                )  # fmt: skip
+            except services.CapacityActionRefused as exc:
+                messages.error(request, " ".join(exc.messages))
+                return redirect("capacity:host_evacuate", pk=host.pk)
+            return redirect(evacuation)
+    plan = services.evacuation_plan(host=host, window_start=window.get("window_start"),
+                                    window_end=window.get("window_end"))  # fmt: skip
+    return render(request, "capacity/evacuate_confirm.html", {"plan": plan, "form": form, "subject": host.name})
+
+
+@require_http_methods(["GET", "POST"])
+def site_evacuate(request, pk: int):
+    site = get_object_or_404(Site, pk=pk)
+    data = request.POST if request.method == "POST" else (request.GET or None)
+    form = SiteEvacuationForm(data, site=site)
+    plan = None
+    if form.is_bound and form.is_valid():
+        window = form.cleaned_data
+        if request.method == "POST":
+            _require_operator(request)
+            try:
+                evacuation = services.site_evacuate(
+                    site=site, destination_site=window["destination"], user=request.user,
+                    window_start=window.get("window_start"), window_end=window.get("window_end"),
+                )  # fmt: skip
+            except services.CapacityActionRefused as exc:
+                messages.error(request, " ".join(exc.messages))
+                return redirect("capacity:index")
+            return redirect(evacuation)
+        plan = services.evacuation_plan(
+            site=site, destination_site=window["destination"], window_start=window.get("window_start"),
+            window_end=window.get("window_end"),
+        )  # fmt: skip
+    return render(
+        request, "capacity/evacuate_confirm.html", {"plan": plan, "form": form, "subject": site.name, "site": site}
+    )
+
+
+@require_GET
+def evacuation_detail(request, pk: int):
+    evacuation = selectors.evacuation_get(pk)
+    return render(
+        request,
+        "capacity/evacuation_detail.html",
+        {"evacuation": evacuation, "progress": selectors.evacuation_progress(evacuation)},
+    )
+
+
+@require_GET
+def evacuation_progress(request, pk: int):
+    return JsonResponse(selectors.evacuation_progress(selectors.evacuation_get(pk)))
