@@ -10,9 +10,13 @@ import subprocess
 from urllib.parse import urlparse
 
 import pytest
+from django.apps import apps
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.db.models import F
 from rest_framework.authtoken.models import Token
 
-from containers.models import ContainerEvent, ContainerSpec
+from containers.models import ContainerEvent, ContainerSpec, Image
 from inventory.choices import PowerState
 from inventory.models import Workload
 
@@ -47,6 +51,24 @@ class DockerCLI:
         if check and result.returncode != 0:
             raise AssertionError(f"docker {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
         return result
+
+
+@pytest.fixture(autouse=True)
+def content_type_ids_as_migrated(live_server_url):
+    """Each transactional test's flush recreates the content types with new ids, while the long-lived Daphne keeps
+    the ids it cached (ContentType.objects.get_for_model); the audit trail then writes a stale id and the insert
+    fails. Shift them back to the ids migrate gave them (they are recreated in the same order)."""
+    offset = (ContentType.objects.order_by("id").values_list("id", flat=True).first() or 1) - 1
+    if offset:
+        with transaction.atomic():
+            for model in apps.get_models():
+                for field in model._meta.concrete_fields:
+                    if field.is_relation and field.related_model is ContentType:
+                        model.objects.filter(**{f"{field.name}__isnull": False}).update(
+                            **{field.attname: F(field.attname) - offset}
+                        )
+            ContentType.objects.update(id=F("id") - offset)
+        ContentType.objects.clear_cache()
 
 
 @pytest.fixture
@@ -123,3 +145,57 @@ def test_without_a_token_the_cli_gets_401_and_nothing_is_created(live_server_url
     assert "Unauthorized" in result.stderr
     assert not Workload.objects.exists()
     assert "Unauthorized" in anonymous("ps", check=False).stderr
+
+
+def test_pull_draws_progress_then_images_lists_it(docker):
+    pulled = docker("pull", "alpine:3.20")
+    lines = pulled.stdout.splitlines()
+    assert lines[0] == "3.20: Pulling from library/alpine"
+    assert any(line.endswith(": Pulling fs layer") for line in lines)
+    assert any(line.endswith(": Pull complete") for line in lines)
+    assert "Status: Downloaded newer image for alpine:3.20" in lines and lines[-1] == "docker.io/library/alpine:3.20"
+    image = Image.objects.get(repository="alpine", tag="3.20")
+    assert f"Digest: {image.digest}" in lines
+    listed = docker("images").stdout
+    assert any(row.split()[:3] == ["alpine", "3.20", image.short_id] for row in listed.splitlines())
+    assert "Image is up to date for alpine:3.20" in docker("pull", "alpine:3.20").stdout
+
+
+def test_version_info_inspect_logs_rename_and_create(docker):
+    version = docker("version").stdout
+    assert "Server: HybridCloud" in version and "minimum version 1.41" in version
+    docker("run", "-d", "--name", "web", "-p", "8080:80", "nginx:1.27")
+    info = docker("info").stdout
+    assert "Name: ca-docker" in info and "Operating System: HybridCloud container host" in info
+    assert "Containers: 1" in info and "Running: 1" in info and "CPUs: 16" in info and "Total Memory: 64GiB" in info
+    inspected = json.loads(docker("inspect", "web").stdout)[0]
+    assert inspected["Name"] == "/web" and inspected["State"]["Running"] is True
+    assert inspected["NetworkSettings"]["IPAddress"] == Workload.objects.get(name="web").ip_address
+    logs = docker("logs", "web").stdout.splitlines()
+    assert (
+        logs[0].startswith("Created: Created from nginx:1.27 on host ca-esx-")
+        and logs[1] == "Started: Started (by otto)"
+    )
+    docker("rename", "web", "front")
+    assert Workload.objects.filter(name="front").exists() and "front" in docker("ps").stdout
+    created = docker("create", "--name", "idle", "redis:7.4").stdout.strip()
+    assert ContainerSpec.objects.get(workload__name="idle").state == "created" and power("idle") == PowerState.OFF
+    everything = docker("ps", "-a", "--filter", "name=idle", "--format", "{{.ID}} {{.Names}} {{.Status}}").stdout
+    assert everything.strip() == f"{created[:12]} idle Created"
+
+
+def test_run_of_an_image_not_pulled_yet_pulls_it_first(docker):
+    result = docker("run", "-d", "--name", "cache", "memcached:1.6")
+    assert "Unable to find image 'memcached:1.6' locally" in result.stderr
+    assert "Status: Downloaded newer image for memcached:1.6" in result.stderr
+    assert Workload.objects.get(name="cache").container.image.reference == "memcached:1.6"
+    never = docker("run", "-d", "--name", "other", "--pull", "never", "nginx:9.8", check=False)
+    assert "Error response from daemon: No such image: nginx:9.8" in never.stderr
+
+
+def test_a_viewer_may_list_but_not_run(live_server_url, container_host, viewer, tmp_path):
+    cli = DockerCLI(live_server_url, container_host.name, tmp_path / "viewer", Token.objects.create(user=viewer).key)
+    assert "CONTAINER ID" in cli("ps").stdout
+    refused = cli("run", "-d", "--name", "web", "nginx:1.27", check=False)
+    assert refused.returncode != 0 and "Forbidden" in refused.stderr and "only operators" in refused.stderr
+    assert not Workload.objects.exists()
