@@ -438,3 +438,10 @@ def test_token_page_creates_and_shows_the_users_token_and_the_cli_command(viewer
 def test_token_page_needs_a_login(client, container_host):
     response = client.get("/docker/ca-docker/token/")
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_container_host_page_shows_the_docker_command_and_config_snippet(viewer_client, container_host):
+    text = viewer_client.get("/containers/hosts/ca-docker/").content.decode()
+    assert "docker -H tcp://testserver/docker/ca-docker run -d --name web -p 8080:80 nginx:1.27" in text
+    assert '{"HttpHeaders": {"Authorization": "Token &lt;your-token&gt;"}}' in text
+    assert 'href="/docker/ca-docker/token/"' in text
