@@ -199,3 +199,26 @@ def test_a_viewer_may_list_but_not_run(live_server_url, container_host, viewer, 
     refused = cli("run", "-d", "--name", "web", "nginx:1.27", check=False)
     assert refused.returncode != 0 and "Forbidden" in refused.stderr and "only operators" in refused.stderr
     assert not Workload.objects.exists()
+
+
+@pytest.mark.browser
+def test_token_from_the_host_page_lets_the_cli_run_a_container(
+    page, live_server_url, container_host, operator, tmp_path
+):
+    from tests.conftest import browser_login, screenshot
+
+    browser_login(page, live_server_url, operator.username)
+    page.goto(f"{live_server_url}/containers/hosts/{container_host.name}/")
+    command = page.inner_text("#docker-command")
+    assert f"docker -H tcp://{urlparse(live_server_url).netloc}/docker/ca-docker" in command
+    screenshot(page, "docker-cli-host-page")
+    page.click("#docker-token-link")
+    page.click("#create-token")
+    key = page.inner_text("#docker-token").strip()
+    assert key == Token.objects.get(user=operator).key
+    assert f'"Token {key}"' in page.inner_text("#docker-config-snippet")
+    screenshot(page, "docker-cli-token-page")
+    cli = DockerCLI(live_server_url, container_host.name, tmp_path / "from-page", key)
+    cli("run", "-d", "--name", "web", "nginx:1.27")
+    page.goto(f"{live_server_url}/containers/hosts/{container_host.name}/")
+    assert page.locator("#containers tr[data-name=web]").count() == 1
