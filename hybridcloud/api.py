@@ -1,7 +1,10 @@
 """`/api/audit/`: the audit trail, read-only, with the page's filters; operators and administrators only."""
 
+from django.db import DataError
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import permissions, serializers, viewsets
+from rest_framework.exceptions import NotFound
+from rest_framework.views import exception_handler as drf_exception_handler
 
 from hybridcloud.audit_views import can_read_audit
 from hybridcloud.filtersets import AuditEntryFilterSet
@@ -43,3 +46,11 @@ class AuditEntryViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [CanReadAudit]
     filter_backends = [DjangoFilterBackend]
     filterset_class = AuditEntryFilterSet
+
+
+def exception_handler(exc, context):
+    """DRF's handler, plus: an id too large for the database (SQLite raises OverflowError, PostgreSQL a DataError
+    "out of range") names no object, so it answers 404 rather than a server error."""
+    if isinstance(exc, OverflowError) or (isinstance(exc, DataError) and "out of range" in str(exc)):
+        exc = NotFound("No such object: the id is out of range.")
+    return drf_exception_handler(exc, context)

@@ -109,7 +109,7 @@ class ContainerClusterSerializer(serializers.ModelSerializer):
 
 class PodSerializer(serializers.ModelSerializer):
     cluster = serializers.CharField(source="cluster.name", read_only=True)
-    node = serializers.CharField(source="node.name", default=None, read_only=True)
+    node = serializers.CharField(source="node.name", default=None, allow_null=True, read_only=True)
 
     class Meta:
         model = Pod
