@@ -48,6 +48,7 @@ from migration.prechecks import MIN_MBIT_PER_MIGRATION, precheck_migration
 from migration.services import MigrationRefused, migration_start
 
 MAX_MOVES_PER_PROPOSAL = 60
+MOVE_OVERHEAD_BYTES = 8 * 2**30
 
 
 class CapacityActionRefused(ValidationError):
@@ -91,11 +92,20 @@ def _choose_moves(
             r = max(r, c.used_memory / excess_mem)
         return min(1.0, r)
 
-    ordered = sorted(candidates, key=lambda c: (cost_of_moving(c.workload) / max(relief(c), 1e-3), c.workload.pk))
+    # Only targets with room under the thresholds, dropped as they fill up: a hot fleet costs no wasted checks.
+    tiers = [
+        [t for t in tier if t.state == HostState.CONNECTED and t.cpu_pct < thr_cpu and t.mem_pct < thr_mem]
+        for tier in tiers
+    ]
+    # Each migration also has a fixed cost (a switchover, an operator's attention): fewer, meatier moves win ties.
+    ordered = sorted(
+        candidates,
+        key=lambda c: ((cost_of_moving(c.workload) + MOVE_OVERHEAD_BYTES) / max(relief(c), 1e-3), c.workload.pk),
+    )
     chosen: list[_Chosen] = []
     refused = 0
     for c in ordered:
-        if not is_over() or len(chosen) >= MAX_MOVES_PER_PROPOSAL or refused > 50:
+        if not any(tiers) or not is_over() or len(chosen) >= MAX_MOVES_PER_PROPOSAL or refused > 50:
             break
         best: tuple | None = None
         for tier in tiers:
@@ -120,6 +130,8 @@ def _choose_moves(
             continue
         index.commit(c, target)
         chosen.append(_Chosen(c, target, check.prediction, list(check.warnings)))
+        if target.cpu_pct >= thr_cpu - 1 or target.mem_pct >= thr_mem - 1:
+            tiers = [[t for t in tier if t is not target] for tier in tiers]
     return chosen
 
 
