@@ -165,7 +165,8 @@ def main() -> int:
     t0 = time.perf_counter()
     TargetIndex.load(seed=42, at=at)
     print(
-        f"  of which reading the fleet (TargetIndex.load, {args.workloads:,}+ workloads): {time.perf_counter() - t0:.2f} s"
+        f"  of which reading the fleet (TargetIndex.load, {args.workloads:,}+ workloads): "
+        f"{time.perf_counter() - t0:.2f} s"
     )
     from migration.prechecks import precheck_migration
 
