@@ -31,7 +31,7 @@ from inventory.models import GIB, CloudLink, Cluster, Datastore, Host, NetworkSe
 
 MB = 1_000_000
 TARGET_USE = 0.65  # hosts are sized so that workloads fill about this much of them
-EXTENSION_COMMANDS = ("seed_containers", "seed_dr")
+EXTENSION_COMMANDS = ("seed_containers", "seed_dr", "seed_capacity")
 
 # name, kind, provider, region, location, latitude, longitude, share of the workloads
 SITES = [
