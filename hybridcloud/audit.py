@@ -111,7 +111,10 @@ def audit_record(
         message=message,
     )
     if target is not None:
-        entry.object_type = ContentType.objects.get_for_model(target, for_concrete_model=False)
+        # Not get_for_model(): its process-wide cache outlives a database flush (tests against a long-lived
+        # server), and a stale id would make the insert fail. One indexed lookup per entry is cheap.
+        meta = target._meta
+        entry.object_type = ContentType.objects.filter(app_label=meta.app_label, model=meta.model_name).first()
         entry.object_id = str(target.pk) if target.pk is not None else ""
         entry.object_repr = str(target)[:200]
     if http_request is not None:

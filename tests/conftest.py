@@ -7,6 +7,7 @@ the test database (a SQLite file, or PostgreSQL when DATABASE_URL says so).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -166,20 +167,16 @@ class ManagedProcess:
         """SIGKILL the whole group at once, as a crashed machine would."""
         if self.process is None:
             return
-        try:
+        with contextlib.suppress(OSError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except OSError:
-            pass
         self.process.wait()
 
     def stop(self, timeout: float = 10.0) -> None:
         if not self.alive():
             return
         self.process.send_signal(signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            pass
         self.kill()
 
     def log_tail(self, lines: int = 40) -> str:
@@ -192,7 +189,8 @@ class ManagedProcess:
 def start_celery_worker(name: str = "worker", concurrency: int = 2, beat: bool = False) -> ManagedProcess:
     args = [
         sys.executable, "-m", "celery", "-A", "hybridcloud", "worker", "--loglevel", "INFO",
-        "--concurrency", str(concurrency), "--without-gossip", "--without-mingle", "--hostname", f"{name}-{os.getpid()}@%h",
+        "--concurrency", str(concurrency), "--without-gossip", "--without-mingle",
+        "--hostname", f"{name}-{os.getpid()}@%h",
     ]  # fmt: skip
     if beat:
         args += ["--beat", "--schedule", str(ARTIFACTS / f"{name}-beat-schedule")]

@@ -8,6 +8,7 @@ others are stopped too. A second `run` while one is up says so and exits.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -68,7 +69,8 @@ class Command(BaseCommand):
             signal.signal(signal.SIGTERM, self.on_signal)
 
             python = sys.executable
-            self.spawn("web", [python, "-m", "daphne", "-b", host, "-p", str(port), "hybridcloud.asgi:application"], env)
+            asgi_server = [python, "-m", "daphne", "-b", host, "-p", str(port), "hybridcloud.asgi:application"]
+            self.spawn("web", asgi_server, env)
             self.spawn(
                 "worker",
                 [python, "-m", "celery", "-A", "hybridcloud", "worker", "--loglevel", "INFO",
@@ -206,10 +208,8 @@ class Command(BaseCommand):
                     process.kill()
                 process.wait()
             # A process group per child: reap anything it left behind (Celery's pool processes).
-            try:
+            with contextlib.suppress(OSError):
                 os.killpg(process.pid, signal.SIGKILL)
-            except OSError:
-                pass
         if getattr(self, "redis", None):
             self.redis.stop()
         if getattr(self, "children", None):
