@@ -16,11 +16,21 @@ def container_panel(request, workload):
     return {"spec": spec} if spec else None
 
 
+def push_workload_change(sender, *, workload_id=None, action: str = "", **kwargs) -> None:
+    """A container-VM changed (sent on commit): hint the live pages on the activity channel."""
+    from migration.progress import publish_workload_change
+
+    publish_workload_change(workload_id=workload_id, action=action)
+
+
 class ContainersConfig(AppConfig):
     name = "containers"
     verbose_name = "Containers"
 
     def ready(self) -> None:
+        from containers.signals import container_changed
+
+        container_changed.connect(push_workload_change, dispatch_uid="containers.push_workload_change")
         try:
             from inventory.panels import register_workload_panel
         except ImportError:  # the inventory app has no panel registry

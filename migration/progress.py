@@ -162,6 +162,31 @@ def publish_progress(
         return False
 
 
+def publish_workload_change(*, workload_id: int | None, action: str) -> bool:
+    """Tell the activity group that a workload was created, changed or removed (the workloads page refetches its
+    table on it): `{"type": "workload", "seq", "state": action, "workload": {"id", "name", "kind"}}`. Never raises.
+    A removed workload is announced by id alone (its row is gone)."""
+    try:
+        from inventory.models import Workload
+
+        row = Workload.objects.filter(pk=workload_id).values("id", "name", "kind").first() if workload_id else None
+        message = {
+            "type": "workload",
+            "state": action,
+            "workload": row or {"id": workload_id, "name": None, "kind": None},
+            "sent_at": time.time(),
+        }
+        sends = [(ACTIVITY_GROUP, {"type": "activity.event", "message": message})]
+        if getattr(_local, "batch", None) is not None:
+            _local.batch.extend(sends)
+        else:
+            _flush(sends)
+        return True
+    except Exception:  # noqa: BLE001 - pushes are hints: log and carry on
+        logger.exception("workload push for workload %s failed", workload_id)
+        return False
+
+
 def migration_is_active(state: str) -> bool:
     from migration.choices import ACTIVE_STATES
 
@@ -217,7 +242,8 @@ def _flush(sends: list[tuple[str, dict]]) -> None:
             last = redis_client().incrby(ACTIVITY_SEQ_KEY, len(activity))
             for offset, event in enumerate(activity):
                 event["message"]["seq"] = last - len(activity) + 1 + offset
-                event["message"]["state"] = event["message"]["item"]["state"]
+                if "item" in event["message"]:
+                    event["message"]["state"] = event["message"]["item"]["state"]
         asyncio.run_coroutine_threadsafe(_send_all(sends), _sender_loop()).result(timeout=10)
     except Exception:  # noqa: BLE001
         logger.exception("sending %d progress messages failed", len(sends))
