@@ -26,6 +26,7 @@ from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from hybridcloud.audit import audit_record
+from hybridcloud.roles import is_operator
 from inventory.choices import HostState, PowerState
 from inventory.models import CloudLink, Host, NetworkSegment, Workload
 from migration.dr import drills
@@ -64,8 +65,12 @@ def drill_start(
     With `enqueue`, `run_drill` is sent to Celery once the row is committed; without, the caller runs
     `drill_execute(run_id=...)` itself (the management command and the scheduled task do).
     """
-    if kind != DrillKind.TEST:
-        raise DrillNotStarted("Only test drills can be started: planned migrations are not available yet.")
+    if kind not in DrillKind.values:
+        raise DrillNotStarted(f"Unknown drill kind {kind!r}.")
+    planned = kind == DrillKind.PLANNED_MIGRATION
+    if planned and (started_by is None or not is_operator(started_by)):
+        # A planned migration really moves production: an operator starts it, never the schedule.
+        raise DrillNotStarted("Only an operator can start a planned migration.")
     run = DrillRun(
         plan=plan,
         kind=kind,
@@ -82,15 +87,16 @@ def drill_start(
         active = plan.drills.filter(state__in=[DrillState.QUEUED, DrillState.RUNNING]).first()
         detail = f" (drill #{active.pk}, {active.get_state_display().lower()})" if active else ""
         raise DrillNotStarted(f"A drill of {plan.name} is already running{detail}.") from None
-    DrillRun.objects.filter(pk=run.pk).update(test_network=f"drill-{run.pk}-bubble")
-    run.test_network = f"drill-{run.pk}-bubble"
+    if not planned:  # a planned migration moves the real workloads: no isolated network
+        DrillRun.objects.filter(pk=run.pk).update(test_network=f"drill-{run.pk}-bubble")
+        run.test_network = f"drill-{run.pk}-bubble"
     audit_record(
         action="drill.run",
         target=run,
         actor=run.started_by,
         after={"plan": plan.pk, "plan_name": plan.name, "kind": kind, "trigger": trigger, "drill": run.pk},
         via="schedule" if trigger == DrillTrigger.SCHEDULE else None,
-        message=f"Test drill of {plan.name} ({trigger}).",
+        message=f"{'Planned migration' if planned else 'Test drill'} of {plan.name} ({trigger}).",
     )
     if enqueue:
         from migration.dr.tasks import run_drill
@@ -283,7 +289,12 @@ def drill_execute(*, run_id: int, observer: StepObserver | None = None, pace: bo
         return None
     run = DrillRun.objects.select_related("plan__protected_site", "plan__recovery_site").get(pk=run_id)
     try:
-        _play(run, observer, pace)
+        if run.kind == DrillKind.PLANNED_MIGRATION:
+            from migration.dr.planned import play_planned_migration
+
+            play_planned_migration(run, publish_drill, observer)
+        else:
+            _play(run, observer, pace)
     except Exception as exc:
         logger.exception("Drill %s crashed", run_id)
         DrillRun.objects.filter(pk=run_id, state=DrillState.RUNNING).update(
