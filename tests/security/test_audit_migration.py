@@ -51,3 +51,22 @@ def test_cancel_from_the_page_is_recorded_with_the_operator_and_the_ui_channel(o
     entry = AuditEntry.objects.get(action="migration.cancel")
     assert entry.actor == operator and entry.via == "ui" and entry.source_ip == "192.0.2.44"
     assert entry.after["state"] == "cancelled" and entry.object_id == str(migration.pk)
+
+
+def test_overriding_a_warning_from_the_api_is_recorded_with_the_written_reason(client, operator, topo):
+    vm = factories.workload(topo.ca_hosts[0], segment=topo.stretched)
+    token = Token.objects.create(user=operator)
+    body = {"workload": vm.pk, "destination_host": topo.va_hosts[0].pk}
+    headers = {"authorization": f"Token {token.key}"}
+
+    refused = client.post("/api/migrations/", body, "application/json", headers=headers)
+    assert refused.status_code == 400
+    assert not AuditEntry.objects.filter(action__startswith="migration").exists()
+
+    reason = "Datacenter exit: storage moves with the VM (change CHG-1042)."
+    response = client.post("/api/migrations/", {**body, "override_reason": reason}, "application/json", headers=headers)
+    assert response.status_code == 201, response.content
+    entry = AuditEntry.objects.get(action="migration.override")
+    assert entry.actor == operator and entry.via == "api"
+    assert reason in entry.message or reason in str(entry.after)
+    assert "ca-vsan" in str(entry.after) or "ca-vsan" in entry.message  # the overridden warning is on record
