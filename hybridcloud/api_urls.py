@@ -14,5 +14,6 @@ urlpatterns = [
     path("", include("migration.api.urls")),
     path("", include("containers.api.urls")),
     path("", include("migration.dr.api.urls")),
+    path("", include("migration.capacity.api.urls")),
     path("", include(router.urls)),
 ]
