@@ -219,6 +219,14 @@ class DrillRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     seq = models.PositiveIntegerField(default=0)
+    step_token = models.PositiveIntegerField(
+        default=0,
+        help_text="A planned migration's step counter: each step task claims the next value, so a duplicate "
+        "delivery of a step finds it taken and does nothing.",
+    )
+    ips_before = models.JSONField(
+        default=dict, blank=True, help_text="A planned migration's workload IPs before it began (verify compares)."
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -266,6 +274,9 @@ class DrillStep(models.Model):
     wall_duration_s = models.FloatField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    migrations = models.ManyToManyField(
+        "migration.Migration", blank=True, related_name="+", help_text="The live migrations a planned step started."
+    )
 
     class Meta:
         ordering = ["run", "order"]

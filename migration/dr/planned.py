@@ -2,38 +2,62 @@
 
 Unlike a test drill, nothing is simulated here and production really changes: each group, in priority
 order, is moved with the live-migration service (`migration.services.migration_start`, pre-checks and
-all), the runner waits for the group's migrations to end, and the run stops at the first error of the
-protected site — a workload the pre-checks refuse (for example one on a segment that is not stretched to
-the recovery site), or a migration that fails — skipping every later step with "stopped after the first
-error". The verify step checks that every moved workload now runs on the recovery site with the IP it
-had; it does not compare production before and after (a planned migration is meant to change it).
+all), and the run stops at the first error of the protected site — a workload the pre-checks refuse (for
+example one on a segment that is not stretched to the recovery site), or a migration that fails — skipping
+every later step with "stopped after the first error". The verify step checks that every moved workload now
+runs on the recovery site with the IP it had; it does not compare production before and after (a planned
+migration is meant to change it).
+
+No worker process waits for a migration here (hundreds run at once, a prefork process runs one task at a
+time): the run is a state machine that `planned_migration_step` advances by one short step per task
+(start a group's migrations, or look at them and finish the group when they have all ended), then
+re-enqueues itself with a countdown. Each step claims the run's `step_token` (n → n+1) in the same
+transaction as its work, so a duplicate delivery of step n finds the token taken and does nothing, and a
+worker killed mid-step rolls back and leaves step n to its redelivery. Cancelling the run cancels the
+migrations that have not switched over yet (`cancel_planned_migrations`); those workloads stay on their
+source.
 """
 
 from __future__ import annotations
 
-import time
+import logging
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
-from migration.choices import FINAL_STATES, MigrationState
+from migration.choices import CANCELLABLE_STATES, FINAL_STATES, MigrationState
 from migration.dr.choices import DrillState, ResultState, StepKind, StepState, Verdict
 from migration.dr.models import DrillRun, DrillStep, DrillWorkloadResult, ProtectedWorkload
 from migration.models import Migration
-from migration.services import MigrationRefused, migration_start
+from migration.services import MigrationRefused, migration_cancel, migration_start
+
+logger = logging.getLogger(__name__)
 
 STOPPED = "Not run: stopped after the first error."
-POLL_S = 0.2
+CANCELLED = "Not run: the planned migration was cancelled."
 #: Wall-clock allowance per group on top of its predicted time scaled by the simulation speed.
 WAIT_BASE_S = 60.0
 WAIT_FACTOR = 3.0
+#: Bounds of the countdown before a group's migrations are looked at again (wall seconds).
+CHECK_MIN_S = 0.25
+CHECK_MAX_S = 5.0
+
+
+def _scaled_s(migrations: list[Migration]) -> float:
+    """The group's predicted time, run one after the other in the worst case, in wall seconds."""
+    predicted = sum(float(m.prediction.get("total_time_s") or 0) for m in migrations)
+    return predicted / max(float(settings.SIMULATION_SPEED), 1e-9)
 
 
 def _wait_cap_s(migrations: list[Migration]) -> float:
-    """How long to wait (wall seconds) for a group's migrations: their predicted time, run one after the
-    other in the worst case, scaled by the simulation speed, times a margin, plus a fixed allowance."""
-    predicted = sum(float(m.prediction.get("total_time_s") or 0) for m in migrations)
-    return WAIT_BASE_S + WAIT_FACTOR * predicted / max(float(settings.SIMULATION_SPEED), 1e-9)
+    """How long (wall seconds) a group's migrations may take before the step gives up on them."""
+    return WAIT_BASE_S + WAIT_FACTOR * _scaled_s(migrations)
+
+
+def _check_after_s(migrations: list[Migration]) -> float:
+    """When to look again: a tenth of the group's scaled predicted time, within bounds."""
+    return min(max(_scaled_s(migrations) / 10, CHECK_MIN_S), CHECK_MAX_S)
 
 
 def _result(run: DrillRun, member: ProtectedWorkload, state: str, reason: str, **extra) -> DrillWorkloadResult:
@@ -55,71 +79,147 @@ def _result(run: DrillRun, member: ProtectedWorkload, state: str, reason: str, *
     )
 
 
-def _migrate_group(
-    run: DrillRun, members: list[ProtectedWorkload], sim_start_s: float
-) -> tuple[str, str, float, list[DrillWorkloadResult]]:
-    """Move one group; returns (step state, reason, simulated duration, results)."""
-    plan = run.plan
-    override = f"Planned migration of plan {plan.name} (drill run #{run.pk})"
-    started: list[tuple[ProtectedWorkload, Migration]] = []
-    for member in members:
-        try:
-            migration = migration_start(
-                workload=member.workload,
-                destination_site=plan.recovery_site,
-                requested_by=run.started_by,
-                override_reason=override,
-                reason=override,
-            )
-        except MigrationRefused as exc:
-            message = " ".join(exc.errors)
-            # Those started before the refusal are still moving: wait for them so the record is true.
-            done = _results_for(run, started, _wait(started), sim_start_s)
-            rest = members[members.index(member) + 1 :]
-            results = [
-                *done,
-                _result(run, member, ResultState.FAILED, message),
-                *(_result(run, m, ResultState.SKIPPED, STOPPED) for m in rest),
-            ]
-            duration = max((r.recovery_time_s or 0.0 for r in done), default=0.0)
-            return StepState.FAILED, f"{member.workload.name}: {message}", duration, results
-        started.append((member, migration))
-    finished = _wait(started)
-    results = _results_for(run, started, finished, sim_start_s)
-    duration = max((r.recovery_time_s or 0.0 for r in results), default=0.0)
-    failed = [r for r in results if r.state != ResultState.RECOVERED]
-    if failed:
-        reason = f"{len(failed)} of {len(results)} migrations did not complete: " + " ".join(
-            f"{r.workload_name}: {r.reason}" for r in failed
-        )
-        return StepState.FAILED, reason, duration, results
-    return (
-        StepState.DONE,
-        f"{len(results)} workloads moved live to {plan.recovery_site.name} in {duration:.0f} s.",
-        duration,
-        results,
+def _members(run: DrillRun) -> list[ProtectedWorkload]:
+    return list(
+        ProtectedWorkload.objects.filter(plan_id=run.plan_id)
+        .select_related("workload__host", "group")
+        .order_by("group__priority", "workload__name")
     )
 
 
-def _wait(started: list[tuple[ProtectedWorkload, Migration]]) -> dict[int, Migration]:
-    """Poll until every migration has reached a final state, or the wall-clock cap passes."""
-    ids = [m.pk for _, m in started]
-    if not ids:
-        return {}
-    deadline = time.monotonic() + _wait_cap_s([m for _, m in started])
+# -- beginning -----------------------------------------------------------------------------------------------------
+
+
+def planned_migration_begin(run: DrillRun, publish) -> None:
+    """Lay out the steps of a claimed (running) planned migration and enqueue its first step after commit."""
+    plan = run.plan
+    groups = list(plan.groups.order_by("priority"))
+    specs = [(StepKind.MIGRATE, f"Migrate group {g.priority}: {g.name}", g) for g in groups]
+    specs.append((StepKind.VERIFY, "Verify", None))
+    ips = {str(m.workload_id): m.workload.ip_address for m in _members(run)}
+    with transaction.atomic():
+        DrillStep.objects.bulk_create(
+            [
+                DrillStep(run=run, order=i, kind=kind, name=name, group=group)
+                for i, (kind, name, group) in enumerate(specs, start=1)
+            ]
+        )
+        DrillRun.objects.filter(pk=run.pk).update(ips_before=ips)
+        token = DrillRun.objects.values_list("step_token", flat=True).get(pk=run.pk)
+        run_id = run.pk
+        transaction.on_commit(lambda: _enqueue(run_id, token, 0.0))
+    publish(run.pk)
+
+
+def _enqueue(run_id: int, token: int, countdown: float) -> None:
+    from migration.dr.tasks import planned_migration_step
+
+    planned_migration_step.apply_async((run_id, token), countdown=countdown)
+
+
+# -- one step ------------------------------------------------------------------------------------------------------
+
+
+def planned_migration_step(*, run_id: int, token: int, publish) -> float | None:
+    """Advance the run by one step if `token` is still its current one; the countdown of the next step, or None
+    when the run has nothing left to do (or the token was taken: a duplicate delivery does nothing)."""
+    with transaction.atomic():
+        claimed = DrillRun.objects.filter(
+            pk=run_id, step_token=token, state__in=[DrillState.RUNNING, DrillState.CANCELLED]
+        ).update(step_token=token + 1)
+        if not claimed:
+            return None
+        run = DrillRun.objects.select_related("plan__protected_site", "plan__recovery_site", "started_by").get(
+            pk=run_id
+        )
+        countdown = _advance(run)
+        if countdown is not None:
+            transaction.on_commit(lambda: _enqueue(run_id, token + 1, countdown))
+    publish(run_id)
+    return countdown
+
+
+def _advance(run: DrillRun) -> float | None:
+    """Do what the run's first unfinished step needs; steps that finish at once (an empty group, a group refused
+    before anything started, verify) are chained within this call."""
+    members = _members(run)
     while True:
-        rows = {m.pk: m for m in Migration.objects.filter(pk__in=ids).select_related("destination_host")}
-        if all(m.state in FINAL_STATES for m in rows.values()) or time.monotonic() > deadline:
-            return rows
-        time.sleep(POLL_S)
+        steps = list(run.steps.select_related("group").order_by("order"))
+        step = next((s for s in steps if s.state in (StepState.PENDING, StepState.RUNNING)), None)
+        if step is None:
+            _finish_run(run, steps)
+            return None
+        sim_now = sum(s.sim_duration_s for s in steps if s.order < step.order)
+        if run.state == DrillState.CANCELLED and step.state == StepState.PENDING:
+            pending = {s.group_id for s in steps if s.state == StepState.PENDING and s.group_id}
+            DrillStep.objects.filter(run=run, state=StepState.PENDING).update(state=StepState.SKIPPED, reason=CANCELLED)
+            DrillWorkloadResult.objects.bulk_create(
+                [_result(run, m, ResultState.SKIPPED, CANCELLED) for m in members if m.group_id in pending]
+            )
+            continue
+        if step.kind == StepKind.VERIFY:
+            _verify(run, step, sim_now)
+            continue
+        group_members = [m for m in members if m.group_id == step.group_id]
+        if step.state == StepState.PENDING:
+            started = _start_group(run, step, group_members, sim_now)
+            if started:
+                return _check_after_s(started)
+            continue  # nothing is moving: the group can be finished now
+        countdown = _check_group(run, step, group_members, members)
+        if countdown is not None:
+            return countdown
 
 
-def _results_for(
-    run: DrillRun, started: list[tuple[ProtectedWorkload, Migration]], rows: dict[int, Migration], sim_start_s: float
-) -> list[DrillWorkloadResult]:
+def _start_group(run: DrillRun, step: DrillStep, members: list[ProtectedWorkload], sim_now: float) -> list[Migration]:
+    """Start the live migration of every workload of the group; stop at the first one the pre-checks refuse
+    (its result says why, the rest of the group is not attempted). Returns the migrations started."""
+    DrillStep.objects.filter(pk=step.pk, state=StepState.PENDING).update(
+        state=StepState.RUNNING, started_at=timezone.now(), sim_start_s=sim_now
+    )
+    plan = run.plan
+    override = f"Planned migration of plan {plan.name} (drill run #{run.pk})"
+    started: list[Migration] = []
+    refused: list[DrillWorkloadResult] = []
+    for i, member in enumerate(members):
+        try:
+            started.append(
+                migration_start(
+                    workload=member.workload,
+                    destination_site=plan.recovery_site,
+                    requested_by=run.started_by,
+                    override_reason=override,
+                    reason=override,
+                )
+            )
+        except MigrationRefused as exc:
+            refused = [
+                _result(run, member, ResultState.FAILED, " ".join(exc.errors)),
+                *(_result(run, m, ResultState.SKIPPED, STOPPED) for m in members[i + 1 :]),
+            ]
+            break
+    step.migrations.add(*started)
+    DrillWorkloadResult.objects.bulk_create(refused)
+    return started
+
+
+def _check_group(
+    run: DrillRun, step: DrillStep, members: list[ProtectedWorkload], all_members: list[ProtectedWorkload]
+) -> float | None:
+    """Look at the group's migrations: the countdown to look again while any is moving, else finish the step."""
+    migrations = list(step.migrations.select_related("destination_host", "source_host").order_by("pk"))
+    moving = [m for m in migrations if m.state not in FINAL_STATES]
+    waited = (timezone.now() - step.started_at).total_seconds() if step.started_at else 0.0
+    if moving and waited < _wait_cap_s(migrations):
+        return _check_after_s(moving)
+
+    by_workload = {m.workload_id: m for m in migrations}
+    cancelled_run = run.state == DrillState.CANCELLED
     results = []
-    for member, migration in started:
-        m = rows[migration.pk]
+    for member in members:
+        m = by_workload.get(member.workload_id)
+        if m is None:
+            continue  # refused or not attempted: its result was written when the group started
         if m.state == MigrationState.COMPLETED:
             total = float(m.total_time_s or 0.0)
             results.append(
@@ -129,93 +229,94 @@ def _results_for(
                     ResultState.RECOVERED,
                     f"Moved live by migration #{m.pk}.",
                     transfer_s=total,
-                    up_at_s=sim_start_s + total,
+                    up_at_s=step.sim_start_s + total,
                     recovery_time_s=total,
                     recovered_on=m.destination_host.name,
                     test_ip=member.workload.ip_address,
                 )
             )
+        elif m.state == MigrationState.CANCELLED and cancelled_run:
+            why = f"Cancelled with the planned migration before its switchover; stays on {m.source_host.name}."
+            results.append(_result(run, member, ResultState.SKIPPED, why))
         elif m.state in FINAL_STATES:
             why = m.outcome_reason or f"Migration #{m.pk} ended {m.get_state_display().lower()}."
             results.append(_result(run, member, ResultState.FAILED, why))
         else:
             why = f"Migration #{m.pk} was still {m.get_state_display().lower()} when the wait ran out."
             results.append(_result(run, member, ResultState.FAILED, why))
-    return results
 
-
-def play_planned_migration(run: DrillRun, publish, observer=None) -> None:
-    """Run a claimed planned migration to its end (see the module docstring)."""
-    plan = run.plan
-    groups = list(plan.groups.order_by("priority"))
-    members = list(
-        ProtectedWorkload.objects.filter(plan=plan)
-        .select_related("workload", "group")
-        .order_by("group__priority", "workload__name")
-    )
-    by_group: dict[int, list[ProtectedWorkload]] = {g.pk: [] for g in groups}
-    for member in members:
-        by_group[member.group_id].append(member)
-    ips = {m.workload_id: m.workload.ip_address for m in members}
-
-    specs = [(StepKind.MIGRATE, f"Migrate group {g.priority}: {g.name}", g) for g in groups]
-    specs.append((StepKind.VERIFY, "Verify", None))
-    steps = DrillStep.objects.bulk_create(
-        [
-            DrillStep(run=run, order=i, kind=kind, name=name, group=group)
-            for i, (kind, name, group) in enumerate(specs, start=1)
-        ]
-    )
-    publish(run.pk)
-    sim_now = 0.0
-    moved: list[DrillWorkloadResult] = []
-    failed_step: DrillStep | None = None
-    for step, (kind, _name, group) in zip(steps, specs, strict=True):
-        if not DrillRun.objects.filter(pk=run.pk, state=DrillState.RUNNING).exists():
-            DrillStep.objects.filter(run=run, state__in=[StepState.PENDING, StepState.RUNNING]).update(
-                state=StepState.SKIPPED, reason="Not run: the planned migration was cancelled."
-            )
-            publish(run.pk)
-            return
-        if failed_step is not None:
-            step.state, step.reason = StepState.SKIPPED, STOPPED
-            step.save(update_fields=["state", "reason"])
-            continue
-        wall_start = time.monotonic()
-        step.state, step.started_at, step.sim_start_s = StepState.RUNNING, timezone.now(), sim_now
-        step.save(update_fields=["state", "started_at", "sim_start_s"])
-        publish(run.pk)
-        if kind == StepKind.MIGRATE:
-            group_members = by_group[group.pk]
-            if not group_members:
-                state, reason, duration, results = StepState.SKIPPED, "No workloads in this group.", 0.0, []
-            else:
-                state, reason, duration, results = _migrate_group(run, group_members, sim_now)
-            DrillWorkloadResult.objects.bulk_create(results)
-            moved += [r for r in results if r.state == ResultState.RECOVERED]
-        else:
-            state, reason, duration = _verify(plan, moved, ips)
-        step.state, step.reason, step.sim_duration_s = state, reason, duration
-        step.finished_at, step.wall_duration_s = timezone.now(), time.monotonic() - wall_start
-        step.save(update_fields=["state", "reason", "sim_duration_s", "finished_at", "wall_duration_s"])
-        sim_now += duration
-        if state == StepState.FAILED:
-            failed_step = step
-        publish(run.pk)
-        if observer:
-            observer(step)
-    if failed_step is not None:
-        DrillWorkloadResult.objects.bulk_create(
-            [
-                _result(run, m, ResultState.SKIPPED, STOPPED)
-                for m in members
-                if m.group.priority > failed_step.group.priority
-            ]
-            if failed_step.group is not None
-            else []
+    earlier = list(DrillWorkloadResult.objects.filter(run=run, group_id=step.group_id))
+    every = earlier + results
+    failed = [r for r in every if r.state == ResultState.FAILED]
+    moved = [r for r in every if r.state == ResultState.RECOVERED]
+    duration = max((r.recovery_time_s or 0.0 for r in moved), default=0.0)
+    site = run.plan.recovery_site.name
+    if not every:
+        state, reason = StepState.SKIPPED, "No workloads in this group."
+    elif failed:
+        state = StepState.FAILED
+        reason = f"{len(failed)} of {len(every)} workloads did not move: " + " ".join(
+            f"{r.workload_name}: {r.reason}" for r in failed
         )
+    elif cancelled_run and len(moved) < len(every):
+        state = StepState.SKIPPED
+        reason = (
+            f"Cancelled: {len(moved)} of {len(every)} workloads had already switched over to {site}; "
+            f"{len(every) - len(moved)} stay on {run.plan.protected_site.name}."
+        )
+    else:
+        state = StepState.DONE
+        reason = f"{len(moved)} workloads moved live to {site} in {duration:.0f} s."
+    finished = DrillStep.objects.filter(pk=step.pk, state=StepState.RUNNING).update(
+        state=state,
+        reason=reason,
+        sim_duration_s=duration,
+        finished_at=timezone.now(),
+        wall_duration_s=waited,
+    )
+    if not finished:
+        return None
+    DrillWorkloadResult.objects.bulk_create(results)
+    if state == StepState.FAILED:
+        # Stop at the first error: nothing after this group is attempted.
+        DrillStep.objects.filter(run=run, state=StepState.PENDING).update(state=StepState.SKIPPED, reason=STOPPED)
+        later = [m for m in all_members if m.group.priority > step.group.priority]
+        DrillWorkloadResult.objects.bulk_create([_result(run, m, ResultState.SKIPPED, STOPPED) for m in later])
+    return None
 
-    rto = max((r.up_at_s for r in moved), default=None)
+
+def _verify(run: DrillRun, step: DrillStep, sim_now: float) -> None:
+    """Every moved workload runs on the recovery site with the IP it had before the move."""
+    from inventory.models import Workload
+
+    plan = run.plan
+    moved = list(run.results.filter(state=ResultState.RECOVERED).values_list("workload_id", flat=True))
+    if not moved:
+        state, reason = StepState.SKIPPED, "Nothing was moved: nothing to verify."
+    else:
+        rows = Workload.objects.filter(pk__in=moved).select_related("host__cluster")
+        wrong = [
+            w.name
+            for w in rows
+            if w.host.cluster.site_id != plan.recovery_site_id
+            or w.ip_address != run.ips_before.get(str(w.pk), w.ip_address)
+        ]
+        if wrong:
+            state, reason = StepState.FAILED, f"Not on {plan.recovery_site.name} with their IP: {', '.join(wrong)}."
+        else:
+            state = StepState.DONE
+            reason = f"{len(moved)} workloads run on {plan.recovery_site.name} with their IPs unchanged."
+    now = timezone.now()
+    DrillStep.objects.filter(pk=step.pk, state=StepState.PENDING).update(
+        state=state, reason=reason, started_at=now, finished_at=now, sim_start_s=sim_now, wall_duration_s=0.0
+    )
+
+
+def _finish_run(run: DrillRun, steps: list[DrillStep]) -> None:
+    """Every step has ended: the run's verdict (a cancelled run keeps its state)."""
+    failed_step = next((s for s in steps if s.state == StepState.FAILED), None)
+    up_at = run.results.filter(state=ResultState.RECOVERED).values_list("up_at_s", flat=True)
+    rto = max(up_at, default=None)
     met = failed_step is None and rto is not None and rto <= run.target_rto_s
     if failed_step is not None:
         reason = f"{failed_step.name} failed: {failed_step.reason}"
@@ -230,25 +331,23 @@ def play_planned_migration(run: DrillRun, publish, observer=None) -> None:
         reason=reason,
         finished_at=timezone.now(),
     )
-    publish(run.pk)
+    DrillRun.objects.filter(pk=run.pk, state=DrillState.CANCELLED).update(measured_rto_s=rto)
 
 
-def _verify(plan, moved: list[DrillWorkloadResult], ips: dict[int, str]) -> tuple[str, str, float]:
-    """Every moved workload runs on the recovery site with the IP it had before the move."""
-    from inventory.models import Workload
+# -- cancelling ----------------------------------------------------------------------------------------------------
 
-    if not moved:
-        return StepState.SKIPPED, "Nothing was moved: nothing to verify.", 0.0
-    rows = Workload.objects.filter(pk__in=[r.workload_id for r in moved]).select_related("host__cluster")
-    wrong = [
-        w.name
-        for w in rows
-        if w.host.cluster.site_id != plan.recovery_site_id or w.ip_address != ips.get(w.pk, w.ip_address)
-    ]
-    if wrong:
-        return StepState.FAILED, f"Not on {plan.recovery_site.name} with their IP: {', '.join(wrong)}.", 0.0
-    return (
-        StepState.DONE,
-        f"{len(moved)} workloads run on {plan.recovery_site.name} with their IPs unchanged.",
-        0.0,
-    )
+
+def cancel_planned_migrations(*, run: DrillRun, by=None) -> list[int]:
+    """Cancel the run's migrations that have not switched over yet (their workloads stay on their source);
+    the ids cancelled. Those already switching over finish their move."""
+    cancelled = []
+    for m in Migration.objects.filter(
+        pk__in=DrillStep.migrations.through.objects.filter(drillstep__run=run).values("migration_id"),
+        state__in=CANCELLABLE_STATES,
+    ).select_related("workload"):
+        try:
+            migration_cancel(migration=m, by=by)
+        except MigrationRefused:
+            continue  # it reached its switchover meanwhile: it completes
+        cancelled.append(m.pk)
+    return cancelled

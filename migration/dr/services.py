@@ -106,11 +106,24 @@ def drill_start(
     return run
 
 
-def drill_cancel(*, run: DrillRun) -> bool:
-    """Cancel a queued or running drill; the runner stops at its next step. True when it was active."""
-    cancelled = DrillRun.objects.filter(pk=run.pk, state__in=[DrillState.QUEUED, DrillState.RUNNING]).update(
-        state=DrillState.CANCELLED, finished_at=timezone.now(), reason="Cancelled."
-    )
+def drill_cancel(*, run: DrillRun, by=None) -> bool:
+    """Cancel a queued or running drill; the runner stops at its next step. True when it was active.
+
+    A planned migration also cancels its live migrations that have not switched over yet: those workloads stay
+    on the protected site (the ones already switching over finish their move)."""
+    with transaction.atomic():
+        cancelled = DrillRun.objects.filter(pk=run.pk, state__in=[DrillState.QUEUED, DrillState.RUNNING]).update(
+            state=DrillState.CANCELLED, finished_at=timezone.now(), reason="Cancelled."
+        )
+        if cancelled and run.kind == DrillKind.PLANNED_MIGRATION:
+            from migration.dr.planned import cancel_planned_migrations
+
+            stopped = cancel_planned_migrations(run=run, by=by)
+            if stopped:
+                DrillRun.objects.filter(pk=run.pk).update(
+                    reason=f"Cancelled; {len(stopped)} live migration(s) stopped before their switchover, "
+                    "their workloads stay on the protected site."
+                )
     if cancelled:
         run.refresh_from_db()
         transaction.on_commit(lambda: publish_drill(run.pk))
@@ -290,25 +303,44 @@ def drill_execute(*, run_id: int, observer: StepObserver | None = None, pace: bo
     run = DrillRun.objects.select_related("plan__protected_site", "plan__recovery_site").get(pk=run_id)
     try:
         if run.kind == DrillKind.PLANNED_MIGRATION:
-            from migration.dr.planned import play_planned_migration
+            from migration.dr.planned import planned_migration_begin
 
-            play_planned_migration(run, publish_drill, observer)
+            # Only lays the steps out: `planned_migration_step` tasks carry the run from here.
+            planned_migration_begin(run, publish_drill)
         else:
             _play(run, observer, pace)
     except Exception as exc:
-        logger.exception("Drill %s crashed", run_id)
-        DrillRun.objects.filter(pk=run_id, state=DrillState.RUNNING).update(
-            state=DrillState.FAILED,
-            verdict=Verdict.MISSED,
-            finished_at=timezone.now(),
-            reason=f"The drill stopped on an internal error: {exc}",
-        )
-        DrillStep.objects.filter(run_id=run_id, state__in=[StepState.PENDING, StepState.RUNNING]).update(
-            state=StepState.SKIPPED, reason="Not run: the drill stopped on an internal error."
-        )
-        publish_drill(run_id)
+        _crashed(run_id, exc)
     run.refresh_from_db()
     return run
+
+
+def _crashed(run_id: int, exc: Exception) -> None:
+    logger.exception("Drill %s crashed", run_id)
+    DrillRun.objects.filter(pk=run_id, state=DrillState.RUNNING).update(
+        state=DrillState.FAILED,
+        verdict=Verdict.MISSED,
+        finished_at=timezone.now(),
+        reason=f"The drill stopped on an internal error: {exc}",
+    )
+    DrillStep.objects.filter(run_id=run_id, state__in=[StepState.PENDING, StepState.RUNNING]).update(
+        state=StepState.SKIPPED, reason="Not run: the drill stopped on an internal error."
+    )
+    publish_drill(run_id)
+
+
+def planned_migration_advance(*, run_id: int, token: int) -> float | None:
+    """One step of a planned migration (see migration.dr.planned): the countdown of the next one, or None.
+
+    A step whose token was already taken (a duplicate delivery) does nothing; an internal error fails the run
+    (its migrations already moving carry on: they are the migration driver's)."""
+    from migration.dr.planned import planned_migration_step
+
+    try:
+        return planned_migration_step(run_id=run_id, token=token, publish=publish_drill)
+    except Exception as exc:
+        _crashed(run_id, exc)
+        return None
 
 
 def _play(run: DrillRun, observer: StepObserver | None, pace: bool) -> None:

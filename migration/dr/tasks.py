@@ -1,4 +1,4 @@
-"""Celery tasks of the DR app: each takes ids and calls a service; both are safe to deliver twice."""
+"""Celery tasks of the DR app: each takes ids and calls a service; each is safe to deliver twice."""
 
 from celery import shared_task
 
@@ -15,3 +15,10 @@ def run_drill(run_id: int) -> None:
 def scheduled_drill(plan_id: int) -> None:
     """Fired by django-celery-beat: one test drill of the plan, unless one is already running."""
     services.scheduled_drill_run(plan_id=plan_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def planned_migration_step(run_id: int, token: int) -> None:
+    """One short step of a planned migration; it re-enqueues itself (after commit) while the run goes on. A
+    duplicate delivery finds its token taken and does nothing."""
+    services.planned_migration_advance(run_id=run_id, token=token)

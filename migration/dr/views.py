@@ -113,7 +113,7 @@ def drill_detail(request, pk: int):
 def drill_cancel(request, pk: int):
     _require_operator(request)
     run = get_object_or_404(DrillRun, pk=pk)
-    if services.drill_cancel(run=run):
+    if services.drill_cancel(run=run, by=request.user):
         messages.success(request, f"Drill #{run.pk} cancelled.")
     else:
         messages.warning(request, f"Drill #{run.pk} had already ended.")

@@ -107,3 +107,67 @@ def test_only_an_operator_can_start_a_planned_migration(viewer):
         with pytest.raises(services.DrillNotStarted, match="Only an operator"):
             services.drill_start(plan=plan, kind=DrillKind.PLANNED_MIGRATION, started_by=who)
     assert not plan.drills.exists()
+
+
+def started_planned_migration(topo, operator):
+    """A planned migration of two groups, claimed and laid out, its steps not yet run (no worker here)."""
+    plan, groups = plan_with_groups(topo, ["app tier", "web tier"])
+    ca1, ca2 = topo.ca_hosts
+    apps = [small(ca1, f"ca-app-{i:02d}", topo.stretched) for i in (1, 2)]
+    web = small(ca2, "ca-web-01", topo.stretched)
+    for w in apps:
+        protect(plan, groups[0], w, rpo_s=900)
+    protect(plan, groups[1], web, rpo_s=900)
+    run = services.drill_start(plan=plan, kind=DrillKind.PLANNED_MIGRATION, started_by=operator, enqueue=False)
+    services.drill_execute(run_id=run.pk)
+    return run, apps, web
+
+
+@pytest.mark.django_db
+def test_a_duplicate_delivery_of_a_planned_migration_step_starts_no_migration_twice(operator):
+    topo = factories.topology()
+    run, apps, web = started_planned_migration(topo, operator)
+
+    first = services.planned_migration_advance(run_id=run.pk, token=0)
+    again = services.planned_migration_advance(run_id=run.pk, token=0)  # the same message, delivered twice
+
+    assert first is not None and 0 < first <= 5  # it looks again shortly, without sleeping
+    assert again is None
+    assert Migration.objects.filter(workload__in=apps).count() == 2
+    assert sorted(Migration.objects.values_list("workload__name", flat=True)) == ["ca-app-01", "ca-app-02"]
+    assert not Migration.objects.filter(workload=web).exists()  # the web tier waits for the app tier
+    run.refresh_from_db()
+    assert run.step_token == 1 and run.state == DrillState.RUNNING
+    assert [s.state for s in run.steps.order_by("order")] == ["running", "pending", "pending"]
+    # While the app tier moves, the next step only looks: nothing more is started, nothing is finished.
+    assert services.planned_migration_advance(run_id=run.pk, token=1) is not None
+    assert Migration.objects.count() == 2
+    assert run.steps.get(order=1).state == "running"
+
+
+@pytest.mark.django_db
+def test_cancelling_a_planned_migration_cancels_its_moves_and_leaves_the_workloads_on_their_source(operator):
+    topo = factories.topology()
+    run, apps, web = started_planned_migration(topo, operator)
+    services.planned_migration_advance(run_id=run.pk, token=0)  # the app tier starts moving
+    hosts = {w.pk: w.host_id for w in apps}
+
+    assert services.drill_cancel(run=run, by=operator)
+
+    moves = list(Migration.objects.filter(workload__in=apps))
+    assert [m.state for m in moves] == ["cancelled", "cancelled"]
+    assert all("Cancelled by otto" in m.outcome_reason for m in moves)
+    assert services.planned_migration_advance(run_id=run.pk, token=1) is None  # the run winds down
+    run.refresh_from_db()
+    assert run.state == DrillState.CANCELLED
+    assert "2 live migration(s) stopped before their switchover" in run.reason
+    steps = list(run.steps.order_by("order"))
+    assert [s.state for s in steps] == ["skipped", "skipped", "skipped"]
+    assert "0 of 2 workloads had already switched over" in steps[0].reason
+    assert "cancelled" in steps[1].reason
+    for w in Workload.objects.filter(pk__in=hosts):
+        assert w.host_id == hosts[w.pk] and w.host.cluster.site == topo.ca
+    assert not Migration.objects.filter(workload=web).exists()
+    results = {r.workload_name: r for r in run.results.all()}
+    assert results["ca-app-01"].state == "skipped" and "stays on ca-esx-" in results["ca-app-01"].reason
+    assert results["ca-web-01"].state == "skipped" and "cancelled" in results["ca-web-01"].reason
