@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from inventory.choices import HostState
 from inventory.models import Host, Site, Workload
+
+if TYPE_CHECKING:
+    from migration.prechecks import PrecheckContext
 
 GIB = 2**30
 
@@ -18,17 +22,22 @@ class Placement:
     reason: str
 
 
-def place_workload(*, workload: Workload, site: Site, exclude_migration: int | None = None) -> Placement:
+def place_workload(
+    *, workload: Workload, site: Site, exclude_migration: int | None = None, context: PrecheckContext | None = None
+) -> Placement:
     """The host of `site` that passes the host pre-checks and keeps the most memory free after the move,
-    preferring the source's CPU baseline (no feature difference at all)."""
-    from migration.prechecks import host_checks
+    preferring the source's CPU baseline (no feature difference at all). Hosts in maintenance, down or being
+    evacuated are refused by those checks. `context` shares what the checks read (see `PrecheckContext`)."""
+    from migration.prechecks import PrecheckContext, host_checks
+
+    context = context or PrecheckContext()
 
     source_cluster = workload.host.cluster
     candidates = Host.objects.filter(cluster__site=site).exclude(pk=workload.host_id).select_related("cluster")
     passing: list[tuple[Host, float, bool]] = []
     refused: list[str] = []
     for host in candidates:
-        errors, facts = host_checks(workload, host, exclude_migration=exclude_migration)
+        errors, facts = host_checks(workload, host, exclude_migration=exclude_migration, context=context)
         if errors:
             refused.append(errors[0])
             continue

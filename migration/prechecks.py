@@ -14,7 +14,7 @@ from django.db.models import F, Q, Sum
 
 from inventory.choices import CPU_OVERCOMMIT_RATIO, HostState, PowerState
 from inventory.models import CloudLink, Datastore, Host, NetworkSegment, Site, Workload
-from migration.choices import ACTIVE_STATES, MigrationKind, MigrationPolicy
+from migration.choices import ACTIVE_STATES, MigrationKind, MigrationPolicy, MigrationState
 from migration.engine import PrecopyParams, simulate_precopy
 
 GIB = 2**30
@@ -97,24 +97,154 @@ def active_migrations(exclude_pk: int | None = None):
     return qs
 
 
-def host_load(host: Host, *, exclude_workload: Workload | None = None, exclude_migration: int | None = None) -> dict:
+@dataclass(frozen=True)
+class ActiveMigration:
+    """What the pre-checks need of a migration in flight."""
+
+    pk: int
+    state: str
+    workload_id: int
+    workload_live: bool
+    memory_bytes: int
+    vcpus: int
+    destination_host_id: int
+    cloud_link_id: int | None
+    link_key: str
+
+
+class PrecheckContext:
+    """Facts the pre-checks read, each read once and kept: the migrations in flight, hosts, their load, which
+    sites carry a segment, which hosts see a datastore, links, hosts being evacuated.
+
+    Each `precheck_migration()` call makes a fresh one by default. A caller that checks many moves while nothing
+    is written in between (a planner weighing proposals) passes one context to all of them, so that each fact is
+    read once instead of once per check; after starting a migration, make a new context."""
+
+    def __init__(self) -> None:
+        self._active: list[ActiveMigration] | None = None
+        self._evacuating: tuple[dict[int, int], dict[int, int]] | None = None
+        self._hosts: dict[int, Host] = {}
+        self._running: dict[int, tuple[int, int]] = {}
+        self._segment_sites: dict[int, set[int]] = {}
+        self._site_first_segment: dict[int, NetworkSegment | None] = {}
+        self._datastore_hosts: dict[int, set[int]] = {}
+        self._best_datastore: dict[int, Datastore | None] = {}
+        self._links: dict[frozenset, CloudLink | None] = {}
+
+    def active(self, exclude_migration: int | None = None) -> list[ActiveMigration]:
+        if self._active is None:
+            rows = active_migrations().values_list(
+                "pk", "state", "workload_id", "workload__power_state", "workload__memory_bytes", "workload__vcpus",
+                "destination_host_id", "cloud_link_id", "link_key",
+            )  # fmt: skip
+            self._active = [
+                ActiveMigration(pk, state, w, power == PowerState.ON, mem, vcpus, dst, link, key)
+                for pk, state, w, power, mem, vcpus, dst, link, key in rows
+            ]
+        return [m for m in self._active if m.pk != exclude_migration]
+
+    def evacuation_of(self, host: Host) -> int | None:
+        """The running evacuation that empties `host` (of the host itself, or of its whole site), if any."""
+        if self._evacuating is None:
+            from migration.capacity.choices import EvacuationState, Scope
+            from migration.capacity.models import Evacuation
+
+            by_host: dict[int, int] = {}
+            by_site: dict[int, int] = {}
+            rows = Evacuation.objects.filter(state=EvacuationState.RUNNING).order_by("pk")
+            for pk, scope, host_id, site_id in rows.values_list("pk", "scope", "host_id", "site_id"):
+                if scope == Scope.HOST and host_id is not None:
+                    by_host.setdefault(host_id, pk)
+                elif scope == Scope.SITE:
+                    by_site.setdefault(site_id, pk)
+            self._evacuating = (by_host, by_site)
+        by_host, by_site = self._evacuating
+        if host.pk in by_host:
+            return by_host[host.pk]
+        return by_site.get(host.cluster.site_id) if by_site else None
+
+    def host(self, pk: int) -> Host:
+        if pk not in self._hosts:
+            self._hosts[pk] = Host.objects.select_related("cluster__site").get(pk=pk)
+        return self._hosts[pk]
+
+    def running(self, host_id: int) -> tuple[int, int]:
+        """Memory and vCPUs of the powered-on workloads on the host."""
+        if host_id not in self._running:
+            used = Workload.objects.filter(host_id=host_id, power_state=PowerState.ON).aggregate(
+                memory=Sum("memory_bytes"), vcpus=Sum("vcpus")
+            )
+            self._running[host_id] = (used["memory"] or 0, used["vcpus"] or 0)
+        return self._running[host_id]
+
+    def segment_sites(self, segment_id: int) -> set[int]:
+        if segment_id not in self._segment_sites:
+            through = NetworkSegment.sites.through.objects.filter(networksegment_id=segment_id)
+            self._segment_sites[segment_id] = set(through.values_list("site_id", flat=True))
+        return self._segment_sites[segment_id]
+
+    def first_segment(self, site: Site) -> NetworkSegment | None:
+        if site.pk not in self._site_first_segment:
+            self._site_first_segment[site.pk] = site.segments.order_by("name").first()
+        return self._site_first_segment[site.pk]
+
+    def datastore_hosts(self, datastore_id: int) -> set[int]:
+        if datastore_id not in self._datastore_hosts:
+            through = Datastore.hosts.through.objects.filter(datastore_id=datastore_id)
+            self._datastore_hosts[datastore_id] = set(through.values_list("host_id", flat=True))
+        return self._datastore_hosts[datastore_id]
+
+    def best_datastore(self, host: Host) -> Datastore | None:
+        """The datastore the host sees with the most room."""
+        if host.pk not in self._best_datastore:
+            self._best_datastore[host.pk] = (
+                Datastore.objects.filter(hosts=host)
+                .annotate(free=F("capacity_bytes") - F("used_bytes"))
+                .order_by("-free", "name")
+                .first()
+            )
+        return self._best_datastore[host.pk]
+
+    def link(self, a: Site, b: Site) -> CloudLink | None:
+        key = frozenset((a.pk, b.pk))
+        if key not in self._links:
+            self._links[key] = link_between(a, b)
+        return self._links[key]
+
+
+def host_load(
+    host: Host,
+    *,
+    exclude_workload: Workload | None = None,
+    exclude_migration: int | None = None,
+    context: PrecheckContext | None = None,
+) -> dict:
     """Memory and vCPUs taken on `host`: its powered-on workloads plus those on their way to it."""
-    running = host.workloads.filter(power_state=PowerState.ON)
-    if exclude_workload is not None:
-        running = running.exclude(pk=exclude_workload.pk)
-    used = running.aggregate(memory=Sum("memory_bytes"), vcpus=Sum("vcpus"))
-    inbound = active_migrations(exclude_migration).filter(destination_host=host, workload__power_state=PowerState.ON)
-    if exclude_workload is not None:
-        inbound = inbound.exclude(workload=exclude_workload)
-    incoming = inbound.aggregate(memory=Sum("workload__memory_bytes"), vcpus=Sum("workload__vcpus"))
-    return {
-        "memory": (used["memory"] or 0) + (incoming["memory"] or 0),
-        "vcpus": (used["vcpus"] or 0) + (incoming["vcpus"] or 0),
-    }
+    context = context or PrecheckContext()
+    memory, vcpus = context.running(host.pk)
+    # The workload itself does not count against the host it runs on.
+    if (
+        exclude_workload is not None
+        and exclude_workload.host_id == host.pk
+        and exclude_workload.power_state == PowerState.ON
+    ):
+        memory -= exclude_workload.memory_bytes
+        vcpus -= exclude_workload.vcpus
+    for m in context.active(exclude_migration):
+        if m.destination_host_id != host.pk or not m.workload_live:
+            continue
+        if exclude_workload is not None and m.workload_id == exclude_workload.pk:
+            continue
+        memory += m.memory_bytes
+        vcpus += m.vcpus
+    return {"memory": memory, "vcpus": vcpus}
 
 
-def host_checks(workload: Workload, host: Host, *, exclude_migration: int | None = None) -> tuple[list[str], dict]:
+def host_checks(
+    workload: Workload, host: Host, *, exclude_migration: int | None = None, context: PrecheckContext | None = None
+) -> tuple[list[str], dict]:
     """The checks that depend on the destination host alone (used by placement to rank candidates)."""
+    context = context or PrecheckContext()
     errors: list[str] = []
     source = workload.host
     live = workload.power_state == PowerState.ON
@@ -124,6 +254,11 @@ def host_checks(workload: Workload, host: Host, *, exclude_migration: int | None
     # The destination takes new workloads.
     if host.state != HostState.CONNECTED:
         errors.append(f"Host {host.name} is {host.get_state_display().lower()}: it takes no new workloads.")
+    else:
+        # A host being emptied takes nothing new, or its evacuation would never end.
+        evacuation = context.evacuation_of(host)
+        if evacuation is not None:
+            errors.append(f"Host {host.name} is being evacuated (evacuation #{evacuation}); it takes no new workloads.")
     # Same CPU vendor and a baseline at least as new (a running guest keeps the CPU features it saw at boot).
     src_cluster, dst_cluster = source.cluster, host.cluster
     if live and src_cluster.cpu_vendor != dst_cluster.cpu_vendor:
@@ -139,7 +274,7 @@ def host_checks(workload: Workload, host: Host, *, exclude_migration: int | None
             f"{host.name} lacks."
         )
     # Capacity: memory is never overcommitted, vCPUs up to CPU_OVERCOMMIT_RATIO x cores.
-    load = host_load(host, exclude_workload=workload, exclude_migration=exclude_migration)
+    load = host_load(host, exclude_workload=workload, exclude_migration=exclude_migration, context=context)
     free_memory = host.memory_bytes - load["memory"]
     if live and workload.memory_bytes > free_memory:
         errors.append(
@@ -165,41 +300,46 @@ def precheck_migration(
     max_downtime_s: float = 0.3,
     policy: str = MigrationPolicy.THROTTLE,
     exclude_migration: int | None = None,
+    context: PrecheckContext | None = None,
 ) -> PrecheckResult:
     """Check moving `workload` to `destination_host`, or to the best host of `destination_site` (placement).
 
-    `exclude_migration` is the migration being (re)checked itself, when a queued one is admitted.
+    `exclude_migration` is the migration being (re)checked itself, when a queued one is admitted. `context` shares
+    what the checks read across many calls made while nothing is written (see `PrecheckContext`).
     """
     from migration.placement import place_workload
 
+    context = context or PrecheckContext()
     result = PrecheckResult()
     workload = Workload.objects.select_related("host__cluster__site", "datastore", "segment").get(pk=workload.pk)
     source = workload.host
     live = workload.power_state == PowerState.ON
 
     # No other active migration of the same workload.
-    other = active_migrations(exclude_migration).filter(workload=workload).first()
+    other = next((m for m in context.active(exclude_migration) if m.workload_id == workload.pk), None)
     if other is not None:
         result.errors.append(
-            f"{workload.name} is already being migrated (migration #{other.pk}, {other.get_state_display().lower()}); "
-            f"wait for it to end or cancel it."
+            f"{workload.name} is already being migrated (migration #{other.pk}, "
+            f"{MigrationState(other.state).label.lower()}); wait for it to end or cancel it."
         )
 
     if destination_host is None:
         if destination_site is None:
             result.errors.append("Choose a destination: a host, or a site to let placement choose the host.")
             return result
-        placement = place_workload(workload=workload, site=destination_site, exclude_migration=exclude_migration)
+        placement = place_workload(
+            workload=workload, site=destination_site, exclude_migration=exclude_migration, context=context
+        )
         if placement.host is None:
             result.errors.append(placement.reason)
             return result
         destination_host = placement.host
         result.placement_reason = placement.reason
-    destination_host = Host.objects.select_related("cluster__site").get(pk=destination_host.pk)
+    destination_host = context.host(destination_host.pk)
     result.destination_host = destination_host
     dst_site, src_site = destination_host.cluster.site, source.cluster.site
 
-    errors, _ = host_checks(workload, destination_host, exclude_migration=exclude_migration)
+    errors, _ = host_checks(workload, destination_host, exclude_migration=exclude_migration, context=context)
     result.errors.extend(errors)
 
     # Powered off: nothing to copy live.
@@ -211,8 +351,8 @@ def precheck_migration(
         )
 
     # The network segment must be present at the destination, else the IP changes.
-    if not workload.segment.sites.filter(pk=dst_site.pk).exists():
-        candidate = dst_site.segments.order_by("name").first()
+    if dst_site.pk not in context.segment_sites(workload.segment_id):
+        candidate = context.first_segment(dst_site)
         if candidate is None:
             result.errors.append(
                 f"{dst_site.name} has no network segment at all: {workload.name} could not be addressed there."
@@ -233,15 +373,10 @@ def precheck_migration(
 
     # Storage: the datastore must be visible from the destination, else the disk moves too.
     disk_bytes = 0
-    if workload.datastore.hosts.filter(pk=destination_host.pk).exists():
+    if destination_host.pk in context.datastore_hosts(workload.datastore_id):
         result.destination_datastore = workload.datastore
     else:
-        best = (
-            Datastore.objects.filter(hosts=destination_host)
-            .annotate(free=F("capacity_bytes") - F("used_bytes"))
-            .order_by("-free", "name")
-            .first()
-        )
+        best = context.best_datastore(destination_host)
         if best is None:
             result.errors.append(
                 f"Host {destination_host.name} sees no datastore, and it cannot see {workload.datastore.name}: "
@@ -262,7 +397,7 @@ def precheck_migration(
     # Between sites: a link, its RTT and its bandwidth per concurrent migration (compression does not count).
     link = None
     if dst_site.pk != src_site.pk:
-        link = link_between(src_site, dst_site)
+        link = context.link(src_site, dst_site)
         if link is None:
             result.errors.append(
                 f"There is no cloud link between {src_site.name} and {dst_site.name}: a move between sites needs one."
@@ -273,8 +408,12 @@ def precheck_migration(
                     f"The link {src_site.name} ↔ {dst_site.name} has a round-trip time of {link.rtt_ms:g} ms, above "
                     f"the {MAX_RTT_MS:g} ms that long-distance live migration tolerates."
                 )
-            concurrent = active_migrations(exclude_migration).filter(cloud_link=link).exclude(workload=workload)
-            n = concurrent.count() + 1
+            concurrent = [
+                m
+                for m in context.active(exclude_migration)
+                if m.cloud_link_id == link.pk and m.workload_id != workload.pk
+            ]
+            n = len(concurrent) + 1
             per = link.bandwidth_mbit / n
             if per < MIN_MBIT_PER_MIGRATION:
                 result.errors.append(
@@ -290,8 +429,10 @@ def precheck_migration(
 
     # The engine's prediction with this move's share of the bandwidth.
     nic_cap = min(source.migration_bandwidth_bps, destination_host.migration_bandwidth_bps)
-    sharing = active_migrations(exclude_migration).filter(link_key=result.link_key).exclude(workload=workload)
-    n = sharing.count() + 1
+    sharing = [
+        m for m in context.active(exclude_migration) if m.link_key == result.link_key and m.workload_id != workload.pk
+    ]
+    n = len(sharing) + 1
     if link is not None:
         capacity = link.bandwidth_bps * (1 - link.loss_percent / 100)
         compression = link.compression_ratio

@@ -18,6 +18,7 @@ from django.db.models import Count, Sum
 from inventory.choices import BASELINE_LEVELS, HostState, PowerState
 from inventory.models import CloudLink, Datastore, Host, NetworkSegment, Workload
 from migration.capacity import telemetry
+from migration.capacity.choices import EvacuationState, Scope
 from migration.capacity.sampling import load_fleet, tick_of
 from migration.choices import ACTIVE_STATES
 from migration.engine import LinkSpec, plan_wave
@@ -45,6 +46,7 @@ class TargetHost:
     busy_cores: float = 0.0
     used_memory: float = 0.0
     datastores: set[int] = field(default_factory=set)
+    evacuation: int | None = None  # the running evacuation emptying this host: it takes nothing new
 
     @property
     def vcpu_capacity(self) -> int:
@@ -182,6 +184,13 @@ class TargetIndex:
             "pk", "site_a_id", "site_b_id", "bandwidth_mbit", "rtt_ms", "loss_percent", "compression_ratio"
         ):
             links[frozenset((a, b))] = LinkInfo(pk, mbit, rtt, loss, ratio, active=active.get(pk, 0))
+        from migration.capacity.models import Evacuation
+
+        running = Evacuation.objects.filter(state=EvacuationState.RUNNING).order_by("-pk")
+        for pk, scope, host_id, site_id in running.values_list("pk", "scope", "host_id", "site_id"):
+            for host in hosts.values():
+                if (host.pk == host_id if scope == Scope.HOST else host.site_id == site_id) and not host.evacuation:
+                    host.evacuation = pk
         fleet = load_fleet(seed)
         tick = tick_of(at)
         from migration.capacity.sampling import fleet_use
@@ -209,6 +218,8 @@ class TargetIndex:
             return "its own host"
         if target.state != HostState.CONNECTED:
             return f"host {target.name} is {target.state}"
+        if target.evacuation is not None:
+            return f"host {target.name} is being evacuated (evacuation #{target.evacuation})"
         if c.live and (target.vendor != source.vendor or target.baseline_level < source.baseline_level):
             return f"host {target.name}'s CPUs are not compatible"
         if w.vcpus > target.cores:

@@ -44,7 +44,7 @@ from migration.capacity.planning import (
 )
 from migration.choices import ACTIVE_STATES, MigrationState
 from migration.models import Migration
-from migration.prechecks import MIN_MBIT_PER_MIGRATION, precheck_migration
+from migration.prechecks import MIN_MBIT_PER_MIGRATION, PrecheckContext, precheck_migration
 from migration.services import MigrationRefused, migration_start
 
 MAX_MOVES_PER_PROPOSAL = 60
@@ -79,6 +79,7 @@ def _choose_moves(
     excess: tuple[float, float],
     thr_cpu: float,
     thr_mem: float,
+    context: PrecheckContext,
 ) -> list[_Chosen]:
     """Greedy: cheapest relief first (memory to copy, dirty rate, over how much of the excess it removes); each to
     the target of the earliest tier with the most room after the move, under the thresholds; each pre-checked."""
@@ -94,7 +95,11 @@ def _choose_moves(
 
     # Only targets with room under the thresholds, dropped as they fill up: a hot fleet costs no wasted checks.
     tiers = [
-        [t for t in tier if t.state == HostState.CONNECTED and t.cpu_pct < thr_cpu and t.mem_pct < thr_mem]
+        [
+            t
+            for t in tier
+            if t.state == HostState.CONNECTED and t.evacuation is None and t.cpu_pct < thr_cpu and t.mem_pct < thr_mem
+        ]
         for tier in tiers
     ]
     # Each migration also has a fixed cost (a switchover, an operator's attention): fewer, meatier moves win ties.
@@ -124,7 +129,8 @@ def _choose_moves(
         if best is None:
             continue
         target = best[0]
-        check = precheck_migration(workload=c.workload, destination_host=Host(pk=target.pk))
+        # The real pre-checks, sharing what they read across the proposal (nothing is written while planning).
+        check = precheck_migration(workload=c.workload, destination_host=Host(pk=target.pk), context=context)
         if check.errors:
             refused += 1
             continue
@@ -147,6 +153,7 @@ def recommendations_compute(*, site: Site, at: datetime | None = None, persist: 
     thr_cpu, thr_mem = config.threshold_cpu_pct, config.threshold_mem_pct
     basis = at or next_peak(site.longitude, timezone.now())
     index = TargetIndex.load(seed=config.seed, at=basis)
+    context = PrecheckContext()
     workloads = Workload.objects.filter(host__cluster__site=site, power_state=PowerState.ON).only(*CANDIDATE_FIELDS)
     by_host: dict[int, list[Candidate]] = defaultdict(list)
     for w in workloads:
@@ -169,7 +176,7 @@ def recommendations_compute(*, site: Site, at: datetime | None = None, persist: 
         chosen = _choose_moves(
             index, by_host[host.pk], [same_site, elsewhere],
             is_over=lambda h=host: h.cpu_pct > thr_cpu or h.mem_pct > thr_mem,
-            excess=excess, thr_cpu=thr_cpu, thr_mem=thr_mem,
+            excess=excess, thr_cpu=thr_cpu, thr_mem=thr_mem, context=context,
         )  # fmt: skip
         for ch in chosen:
             by_host[host.pk].remove(ch.candidate)
@@ -190,8 +197,9 @@ def recommendations_compute(*, site: Site, at: datetime | None = None, persist: 
 
         candidates = [c for cs in by_host.values() for c in cs]
         chosen = _choose_moves(
-            index, candidates, [elsewhere], is_over=site_over, excess=excess, thr_cpu=thr_cpu, thr_mem=thr_mem
-        )
+            index, candidates, [elsewhere], is_over=site_over, excess=excess, thr_cpu=thr_cpu, thr_mem=thr_mem,
+            context=context,
+        )  # fmt: skip
         after_cpu, after_mem = index.site_load(site.pk)
         proposals.append(
             ({"scope": Scope.SITE, "host": None, "before": {"name": site.name, "cpu_pct": cpu, "mem_pct": mem},
@@ -359,6 +367,7 @@ def evacuation_plan(
         tiers = [[h for h in index.hosts.values() if h.site_id == destination_site.pk]]
     workloads = list(workloads.only(*CANDIDATE_FIELDS).order_by("-memory_bytes", "name"))
     items: list[PlannedItem] = []
+    context = PrecheckContext()  # reads only: every blocked workload's pre-checks share what they read
     for w in workloads:
         c = index.candidate(w)
         best = None
@@ -377,7 +386,7 @@ def evacuation_plan(
             if best is not None:
                 break
         if best is None:
-            items.append(PlannedItem(w, None, _blocked_reason(w, site, reasons)))
+            items.append(PlannedItem(w, None, _blocked_reason(w, site, reasons, context)))
             continue
         index.commit(c, best[1])
         items.append(PlannedItem(w, best[1]))
@@ -393,9 +402,9 @@ def evacuation_plan(
     return EvacuationPlan(scope, site, host, destination_site, items, prediction, fit, max(now, window_start or now))
 
 
-def _blocked_reason(w: Workload, site: Site, reasons: list[str]) -> str:
+def _blocked_reason(w: Workload, site: Site, reasons: list[str], context: PrecheckContext) -> str:
     """Why a workload has nowhere to go: the pre-checks' own sentences for its site's placement, then the rest."""
-    check = precheck_migration(workload=w, destination_site=site)
+    check = precheck_migration(workload=w, destination_site=site, context=context)
     first = " ".join(check.errors) if check.errors else ""
     others = sorted(set(r for r in reasons if r != "its own host"))[:6]
     text = first or f"No host can take {w.name}."
