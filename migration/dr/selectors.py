@@ -200,3 +200,61 @@ def failed_drill_alerts() -> list[DrillRun]:
         .select_related("plan")
         .order_by("-finished_at")
     )
+
+
+@dataclass
+class PlannedGroupPreview:
+    priority: int
+    name: str
+    workloads: list[str]
+    memory_bytes: int
+    vcpus: int
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.workloads)
+
+
+@dataclass
+class PlannedMigrationPreview:
+    """What a planned migration of a plan would do now: its groups in order and the pre-check errors (each
+    "workload: sentence") that would stop it, checked against placement on the recovery site."""
+
+    plan: RecoveryPlan
+    groups: list[PlannedGroupPreview]
+
+    @property
+    def errors(self) -> list[str]:
+        return [e for g in self.groups for e in g.errors]
+
+    @property
+    def workload_count(self) -> int:
+        return sum(g.count for g in self.groups)
+
+    @property
+    def stops_at(self) -> PlannedGroupPreview | None:
+        return next((g for g in self.groups if g.errors), None)
+
+
+def planned_migration_preview(plan: RecoveryPlan) -> PlannedMigrationPreview:
+    """Pre-check every protected workload's move to the plan's recovery site (placement chooses the host)."""
+    from migration.prechecks import precheck_migration
+
+    members = list(
+        ProtectedWorkload.objects.filter(plan=plan)
+        .select_related("workload", "group")
+        .order_by("group__priority", "workload__name")
+    )
+    groups = {
+        g.pk: PlannedGroupPreview(priority=g.priority, name=g.name, workloads=[], memory_bytes=0, vcpus=0)
+        for g in plan.groups.order_by("priority")
+    }
+    for member in members:
+        group, w = groups[member.group_id], member.workload
+        group.workloads.append(w.name)
+        group.memory_bytes += w.memory_bytes
+        group.vcpus += w.vcpus
+        check = precheck_migration(workload=w, destination_site=plan.recovery_site)
+        group.errors += [f"{w.name}: {e}" for e in check.errors]
+    return PlannedMigrationPreview(plan=plan, groups=list(groups.values()))

@@ -45,6 +45,14 @@ class DrillNotStarted(Exception):
     """The drill could not start (already running, plan disabled, ...); the message says why."""
 
 
+class PlannedMigrationRefused(Exception):
+    """A planned migration was not started: pre-checks found errors that would stop it; `errors` lists them."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__(" ".join(errors))
+        self.errors = list(errors)
+
+
 def drill_group_name(run_id: int) -> str:
     return f"drill.{run_id}"
 
@@ -104,6 +112,27 @@ def drill_start(
         run_id = run.pk
         transaction.on_commit(lambda: run_drill.delay(run_id))
     return run
+
+
+def planned_migration_start(*, plan: RecoveryPlan, started_by) -> DrillRun:
+    """Start the real, live move of the plan's workloads to its recovery site, group by group.
+
+    Refused (PlannedMigrationRefused, nothing moved) when pre-checks against placement on the recovery site
+    find an error that would stop it part-way; DrillNotStarted when the caller is not an operator or a drill
+    of the plan is already running.
+    """
+    from migration.dr.selectors import planned_migration_preview
+
+    if started_by is None or not is_operator(started_by):
+        raise DrillNotStarted("Only an operator can start a planned migration.")
+    if plan.drills.filter(state__in=[DrillState.QUEUED, DrillState.RUNNING]).exists():
+        return drill_start(plan=plan, kind=DrillKind.PLANNED_MIGRATION, started_by=started_by)  # says which one
+    preview = planned_migration_preview(plan)
+    if not preview.workload_count:
+        raise PlannedMigrationRefused([f"{plan.name} protects no workload: there is nothing to move."])
+    if preview.errors:
+        raise PlannedMigrationRefused(preview.errors)
+    return drill_start(plan=plan, kind=DrillKind.PLANNED_MIGRATION, started_by=started_by)
 
 
 def drill_cancel(*, run: DrillRun, by=None) -> bool:

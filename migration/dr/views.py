@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from hybridcloud.roles import is_operator
 from migration.dr import selectors, services
@@ -101,6 +101,32 @@ def plan_start_drill(request, pk: int):
         messages.error(request, str(exc))
         return redirect(plan)
     return redirect(run)
+
+
+@require_http_methods(["GET", "POST"])
+def plan_planned_migration(request, pk: int):
+    """GET: what a planned migration would move and what would stop it; POST: start it (operators only)."""
+    _require_operator(request)
+    plan = get_object_or_404(RecoveryPlan.objects.select_related("protected_site", "recovery_site"), pk=pk)
+    if request.method == "POST":
+        try:
+            run = services.planned_migration_start(plan=plan, started_by=request.user)
+        except services.PlannedMigrationRefused as exc:
+            messages.error(request, "The planned migration was not started: " + " ".join(exc.errors))
+            return redirect("dr:plan_planned_migration", pk=plan.pk)
+        except services.DrillNotStarted as exc:
+            messages.error(request, str(exc))
+            return redirect(plan)
+        return redirect(run)
+    return render(
+        request,
+        "dr/planned_migration_confirm.html",
+        {
+            "plan": plan,
+            "preview": selectors.planned_migration_preview(plan),
+            "active_drill": plan.drills.filter(state__in=["queued", "running"]).first(),
+        },
+    )
 
 
 @require_GET

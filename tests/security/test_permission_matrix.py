@@ -144,6 +144,10 @@ def operations(o) -> dict[str, list[tuple[str, str, str, dict | None]]]:
         "dr:plan_detail": [("GET", f"/dr/plans/{plan.pk}/", "page", None)],
         "dr:plan_schedule": [("POST", f"/dr/plans/{plan.pk}/schedule/", "page_action", {"remove": "on"})],
         "dr:plan_start_drill": [("POST", f"/dr/plans/{plan.pk}/drills/", "page_action", None)],
+        "dr:plan_planned_migration": [
+            ("GET", f"/dr/plans/{plan.pk}/planned-migration/", "page_op", None),
+            ("POST", f"/dr/plans/{plan.pk}/planned-migration/", "page_action", None),
+        ],
         "dr:drill_detail": [("GET", f"/dr/drills/{drill.pk}/", "page", None)],
         "dr:drill_cancel": [("POST", f"/dr/drills/{drill.pk}/cancel/", "page_action", None)],
         "dr:drill_report": [("GET", f"/dr/drills/{drill.pk}/report/", "page", None)],
@@ -198,6 +202,7 @@ def operations(o) -> dict[str, list[tuple[str, str, str, dict | None]]]:
         "dr-plan-list": [("GET", "/api/dr/plans/", "api_read", None)],
         "dr-plan-detail": [("GET", f"/api/dr/plans/{plan.pk}/", "api_read", None)],
         "dr-plan-start-drill": [("POST", f"/api/dr/plans/{plan.pk}/drills/", "api_action", {})],
+        "dr-plan-start-planned-migration": [("POST", f"/api/dr/plans/{plan.pk}/planned-migrations/", "api_action", {})],
         "dr-drill-list": [("GET", "/api/dr/drills/", "api_read", None)],
         "dr-drill-detail": [("GET", f"/api/dr/drills/{drill.pk}/", "api_read", None)],
     }
@@ -225,6 +230,9 @@ OPERATOR_SUCCESS = {
     ("POST", "dr-plan-start-drill"): {200, 201, 202},
     ("POST", "migration:cancel"): {302},
     ("POST", "dr:plan_start_drill"): {302},
+    # Started (201), refused by pre-checks (400) or behind the test drill started just before (409).
+    ("POST", "dr-plan-start-planned-migration"): {201, 400, 409},
+    ("POST", "dr:plan_planned_migration"): {302},
 }
 
 

@@ -15,7 +15,8 @@ from migration.dr.models import DrillRun, DrillStep, DrillWorkloadResult, Protec
 
 
 class RecoveryPlanViewSet(viewsets.ReadOnlyModelViewSet):
-    """Recovery plans; `POST /api/dr/plans/<id>/drills/` starts a test drill (operators)."""
+    """Recovery plans; `POST /api/dr/plans/<id>/drills/` starts a test drill and `POST .../planned-migrations/` a
+    planned migration (operators)."""
 
     filterset_fields = ["protected_site", "recovery_site", "enabled"]
     search_fields = ["name", "description"]
@@ -37,6 +38,20 @@ class RecoveryPlanViewSet(viewsets.ReadOnlyModelViewSet):
         plan = self.get_object()
         try:
             run = services.drill_start(plan=plan, started_by=request.user)
+        except services.DrillNotStarted as exc:
+            return Response({"errors": [str(exc)]}, status=status.HTTP_409_CONFLICT)
+        return Response(DrillRunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={201: DrillRunSerializer})
+    @action(detail=True, methods=["post"], url_path="planned-migrations")
+    def start_planned_migration(self, request, pk=None):
+        """Really move the plan's workloads, live, to its recovery site: 400 with the pre-check errors that would
+        stop it (nothing moved), 409 when a drill of the plan is already running."""
+        plan = self.get_object()
+        try:
+            run = services.planned_migration_start(plan=plan, started_by=request.user)
+        except services.PlannedMigrationRefused as exc:
+            return Response({"errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
         except services.DrillNotStarted as exc:
             return Response({"errors": [str(exc)]}, status=status.HTTP_409_CONFLICT)
         return Response(DrillRunSerializer(run).data, status=status.HTTP_201_CREATED)
