@@ -54,7 +54,9 @@ def test_operator_views_charts_applies_a_recommendation_and_watches_an_evacuatio
     screenshot(page, "capacity-evacuation-running")
     page.wait_for_selector("#evac-state.badge.green", timeout=60_000)
     assert page.locator("#evac-state").inner_text() == "Completed"
-    assert page.locator("#evac-items tbody tr[data-state=moved]").count() == 3
+    # Every workload on the host moved (three of ours, plus any the recommendation just placed there).
+    moved = page.locator("#evac-items tbody tr[data-state=moved]").count()
+    assert moved >= 3 and moved == page.locator("#evac-items tbody tr").count()
     screenshot(page, "capacity-evacuation-done")
     assert Host.objects.get(pk=topo.va_hosts[0].pk).state == HostState.MAINTENANCE
     assert page.console_errors == []
