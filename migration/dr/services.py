@@ -317,12 +317,20 @@ def _finish_step(step: DrillStep, state: str, reason: str, wall_start: float) ->
     step.save(update_fields=["state", "reason", "finished_at", "wall_duration_s"])
 
 
-def drill_execute(*, run_id: int, observer: StepObserver | None = None, pace: bool = True) -> DrillRun | None:
+def drill_execute(
+    *,
+    run_id: int,
+    observer: StepObserver | None = None,
+    pace: bool = True,
+    conditions: Callable[[drills.DrillInputs], drills.DrillInputs] | None = None,
+) -> DrillRun | None:
     """Run a queued drill to its end in this process; None when there was nothing to claim.
 
     The claim is a conditional update (queued → running), so a task delivered twice, or a command and a
     task racing for the same run, run it once. `pace` sleeps each step's simulated time scaled by
     settings.SIMULATION_SPEED (at most MAX_STEP_WALL_S per step); `observer` sees each finished step.
+    `conditions`, for a test drill, maps the inputs read from the database to those of the night it stands for
+    (the demo's past drills: other traffic on the link, replication running behind); the drill code is the same.
     """
     claimed = DrillRun.objects.filter(pk=run_id, state=DrillState.QUEUED).update(
         state=DrillState.RUNNING, started_at=timezone.now()
@@ -337,7 +345,7 @@ def drill_execute(*, run_id: int, observer: StepObserver | None = None, pace: bo
             # Only lays the steps out: `planned_migration_step` tasks carry the run from here.
             planned_migration_begin(run, publish_drill)
         else:
-            _play(run, observer, pace)
+            _play(run, observer, pace, conditions)
     except Exception as exc:
         _crashed(run_id, exc)
     run.refresh_from_db()
@@ -372,11 +380,12 @@ def planned_migration_advance(*, run_id: int, token: int) -> float | None:
         return None
 
 
-def _play(run: DrillRun, observer: StepObserver | None, pace: bool) -> None:
+def _play(run: DrillRun, observer: StepObserver | None, pace: bool, conditions=None) -> None:
     plan = run.plan
     site_ids = [plan.protected_site_id, plan.recovery_site_id]
     fingerprint_before = production_fingerprint(site_ids)
-    outcome = drills.compute_drill(drill_inputs(plan=plan, run=run))
+    inputs = drill_inputs(plan=plan, run=run)
+    outcome = drills.compute_drill(conditions(inputs) if conditions else inputs)
     steps = DrillStep.objects.bulk_create(
         [
             DrillStep(

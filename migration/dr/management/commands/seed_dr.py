@@ -8,6 +8,7 @@ points. Run by `seed_demo` after the inventory; a no-op with a message when thos
 
 import ipaddress
 import random
+from dataclasses import replace
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand
@@ -17,7 +18,7 @@ from django.utils import timezone
 
 from inventory.choices import PowerState, SiteKind
 from inventory.models import NetworkSegment, Site, Workload
-from migration.dr import services
+from migration.dr import drills, services
 from migration.dr.choices import DrillTrigger
 from migration.dr.models import DrillRun, DrillStep, ProtectedWorkload, ProtectionGroup, RecoveryPlan
 
@@ -29,6 +30,43 @@ GROUPS = [
     ("web tier", ("web", "frontend", "nginx"), 6, 60 * 60),
 ]
 PAST_DRILLS = 7
+#: How many of the earlier nights (never the latest) had a bad night: a backup saturating the link while
+#: replication ran behind; their drills show in the trend as misses.
+BAD_NIGHTS = 2
+
+
+def night_conditions(seed: int, days_ago: int, bad: bool):
+    """The conditions of one past night, deterministic in (seed, night), as a map over the drill's inputs.
+
+    The drill code is unchanged; only what it reads differs from night to night, as it would have: the share of
+    the WAN link left to replication (other traffic), how far behind each replica was (lag relative to its
+    RPO), and the recovery hosts' headroom (other tenants' load). A bad night has a backup window on the link
+    and replication running behind.
+    """
+    rng = random.Random(f"{seed}:night:{days_ago}")
+    link_share = rng.uniform(0.02, 0.05) if bad else rng.uniform(0.3, 1.0)
+    lag_factor = rng.uniform(2.0, 4.0) if bad else rng.uniform(0.3, 1.0)
+    headroom = rng.uniform(0.85, 1.0)
+
+    def apply(inputs: drills.DrillInputs) -> drills.DrillInputs:
+        jitter = random.Random(f"{seed}:lag:{days_ago}")
+        link = replace(inputs.link, bandwidth_bps=inputs.link.bandwidth_bps * link_share) if inputs.link else None
+        groups = tuple(
+            replace(
+                g,
+                workloads=tuple(
+                    replace(w, replication_lag_s=w.rpo_s * lag_factor * jitter.uniform(0.8, 1.2)) for w in g.workloads
+                ),
+            )
+            for g in inputs.groups
+        )
+        hosts = tuple(
+            replace(h, free_memory_bytes=int(h.free_memory_bytes * headroom), free_vcpus=int(h.free_vcpus * headroom))
+            for h in inputs.hosts
+        )
+        return replace(inputs, link=link, groups=groups, hosts=hosts)
+
+    return apply
 
 
 def _site(fragment: str) -> Site | None:
@@ -67,12 +105,16 @@ class Command(BaseCommand):
         if count == 0:
             self.stdout.write("seed_dr: no powered-on workload in California to protect.")
         services.plan_schedule_set(plan=plan, hour=2, minute=0)
-        runs = self.past_drills(plan)
+        runs = self.past_drills(plan, seed)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Seeded recovery plan {plan.name}: {count} workloads in {plan.groups.count()} groups, nightly "
                 f"drill at 02:00, {len(runs)} past drills (RTO "
-                + ", ".join(f"{r.measured_rto_s:.0f} s" for r in runs if r.measured_rto_s is not None)
+                + ", ".join(
+                    f"{r.measured_rto_s:.0f} s{'' if r.verdict == 'met' else ' missed'}"
+                    for r in runs
+                    if r.measured_rto_s is not None
+                )
                 + f"; target {plan.target_rto_s} s)."
             )
         )
@@ -112,14 +154,17 @@ class Command(BaseCommand):
                 count += 1
         return count
 
-    def past_drills(self, plan: RecoveryPlan) -> list[DrillRun]:
-        """Drills of the last nights at 02:00 (the first one started by hand), run by the drill code, back-dated."""
+    def past_drills(self, plan: RecoveryPlan, seed: int) -> list[DrillRun]:
+        """Drills of the last nights at 02:00 (the first one started by hand), run by the drill code under each
+        night's conditions, back-dated. The latest night is an ordinary one, so the overview is calm by default."""
         today = timezone.localtime().replace(hour=2, minute=0, second=0, microsecond=0)
+        bad = set(random.Random(f"{seed}:bad-nights").sample(range(2, PAST_DRILLS + 1), BAD_NIGHTS))
         runs = []
         for days_ago in range(PAST_DRILLS, 0, -1):
             trigger = DrillTrigger.MANUAL if days_ago == PAST_DRILLS else DrillTrigger.SCHEDULE
             run = services.drill_start(plan=plan, trigger=trigger, enqueue=False)
-            run = services.drill_execute(run_id=run.pk, pace=False)
+            conditions = night_conditions(seed, days_ago, days_ago in bad)
+            run = services.drill_execute(run_id=run.pk, pace=False, conditions=conditions)
             shift = (today - timedelta(days=days_ago)) - run.started_at
             DrillRun.objects.filter(pk=run.pk).update(
                 created_at=run.created_at + shift,
