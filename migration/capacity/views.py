@@ -94,20 +94,20 @@ def recommendation_dismiss(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def host_evacuate(request, pk: int):
     host = get_object_or_404(Host.objects.select_related("cluster__site"), pk=pk)
-    form = WindowForm(request.POST if request.method == "POST" else (request.GET or None))
-    window = form.cleaned_data if form.is_bound and form.is_valid() else {}
     if request.method == "POST":
         _require_operator(request)
-        if form.is_valid():
-            try:
-                evacuation = services.host_evacuate(
-                    host=host, user=request.user, window_start=window.get("window_start"),
-                    window_end=window.get("window_end"),
-                )  # fmt: skip
-            except services.CapacityActionRefused as exc:
-                messages.error(request, " ".join(exc.messages))
-                return redirect("capacity:host_evacuate", pk=host.pk)
-            return redirect(evacuation)
+    form = WindowForm(request.POST if request.method == "POST" else (request.GET or None))
+    window = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    if request.method == "POST" and form.is_valid():
+        try:
+            evacuation = services.host_evacuate(
+                host=host, user=request.user, window_start=window.get("window_start"),
+                window_end=window.get("window_end"),
+            )  # fmt: skip
+        except services.CapacityActionRefused as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("capacity:host_evacuate", pk=host.pk)
+        return redirect(evacuation)
     plan = services.evacuation_plan(host=host, window_start=window.get("window_start"),
                                     window_end=window.get("window_end"))  # fmt: skip
     return render(request, "capacity/evacuate_confirm.html", {"plan": plan, "form": form, "subject": host.name})
@@ -116,13 +116,14 @@ def host_evacuate(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def site_evacuate(request, pk: int):
     site = get_object_or_404(Site, pk=pk)
+    if request.method == "POST":
+        _require_operator(request)  # before the form: a viewer's POST is refused whatever it carries
     data = request.POST if request.method == "POST" else (request.GET or None)
     form = SiteEvacuationForm(data, site=site)
     plan = None
     if form.is_bound and form.is_valid():
         window = form.cleaned_data
         if request.method == "POST":
-            _require_operator(request)
             try:
                 evacuation = services.site_evacuate(
                     site=site, destination_site=window["destination"], user=request.user,
