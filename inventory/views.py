@@ -47,6 +47,7 @@ def overview(request):
         ],
     }  # fmt: skip
     kinds = selectors.workload_counts_by_kind()
+    from migration.capacity.selectors import overview_hot_hosts
     from migration.dr.selectors import failed_drill_alerts
 
     return render(
@@ -56,6 +57,7 @@ def overview(request):
             "capacities": capacities,
             "links": links,
             "dr_alerts": failed_drill_alerts(),
+            "capacity_card": overview_hot_hosts(),
             "chart": chart,
             "kind_counts": kinds,
             "vm_count": kinds[WorkloadKind.VM],

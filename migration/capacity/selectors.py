@@ -198,3 +198,36 @@ def evacuation_progress(evacuation: Evacuation) -> dict:
         "makespan_s": (evacuation.prediction or {}).get("makespan_s"),
         "items": rows,
     }
+
+
+def overview_hot_hosts(limit: int = 5) -> dict:
+    """For the overview card: how many hosts are above a threshold in their latest sample, and the hottest few.
+
+    Three queries (settings, the last hour's host samples, the hosts). Template: templates/capacity/_overview_card.html
+    (expects `capacity_card`)."""
+    config = CapacitySettings.get()
+    load = latest_host_load()
+    hosts = Host.objects.filter(pk__in=list(load)).select_related("cluster__site").only("name", "cluster__site__name")
+    rows = []
+    for host in hosts:
+        cpu, mem = load[host.pk]
+        rows.append(
+            {
+                "name": host.name,
+                "site": host.cluster.site.name,
+                "url": f"/capacity/hosts/{host.pk}/",
+                "cpu_pct": round(cpu, 1),
+                "mem_pct": round(mem, 1),
+                "peak_pct": round(max(cpu, mem), 1),
+                "above": cpu > config.threshold_cpu_pct or mem > config.threshold_mem_pct,
+            }
+        )
+    rows.sort(key=lambda r: (-r["peak_pct"], r["name"]))
+    return {
+        "sampled": bool(rows),
+        "above": sum(r["above"] for r in rows),
+        "hosts": len(rows),
+        "hottest": rows[:limit],
+        "threshold_cpu": config.threshold_cpu_pct,
+        "threshold_mem": config.threshold_mem_pct,
+    }
