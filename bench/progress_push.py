@@ -102,6 +102,7 @@ def publisher(db_path: str, seconds: float, burst: bool, out: str) -> None:
     from migration.driver import STEP_INTERVAL_S
     from migration.models import Migration
 
+    progress.warm_up()  # as a worker process does when it starts (migration.tasks)
     migrations = list(
         Migration.objects.select_related("workload", "source_host", "destination_host", "cloud_link").order_by("pk")
     )

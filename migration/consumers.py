@@ -4,11 +4,22 @@ from hybridcloud.consumers import AuthenticatedJsonConsumer
 from migration.progress import ACTIVITY_GROUP, migration_group
 
 
+async def send_pushed(consumer: AuthenticatedJsonConsumer, event: dict) -> None:
+    """Forward a push: `migration.progress` encodes each message to JSON once (`text`) for every socket of the
+    group, so it is sent as it is (no database, no re-encoding); a plain `message` dict is encoded here."""
+    text = event.get("text")
+    if text is not None:
+        await consumer.send(text_data=text)
+    else:
+        await consumer.send_json(event["message"])
+
+
 class ActivityConsumer(AuthenticatedJsonConsumer):
     """Everything that happens: migrations starting, progressing and ending, for the activity panel.
 
-    The snapshot lists the active migrations; each push is `{"type": "migration", "seq", "state", "item"}` with
-    `seq` from one Redis counter shared by every publisher (see migration.progress)."""
+    The snapshot lists the active migrations; each push is `{"type": "migration", "seq", "state", "items": [...]}`
+    (the items of one driver step; with `"item"` too when there is one) or `{"type": "workload", ...}`, with `seq`
+    from one Redis counter shared by every publisher (see migration.progress)."""
 
     def group_names(self) -> list[str]:
         return [ACTIVITY_GROUP]
@@ -19,7 +30,7 @@ class ActivityConsumer(AuthenticatedJsonConsumer):
         return activity_snapshot()
 
     async def activity_event(self, event: dict) -> None:
-        await self.send_json(event["message"])
+        await send_pushed(self, event)
 
 
 class MigrationConsumer(AuthenticatedJsonConsumer):
@@ -40,4 +51,4 @@ class MigrationConsumer(AuthenticatedJsonConsumer):
         return migration_snapshot(migration_queryset().get(pk=self.migration_id))
 
     async def migration_progress(self, event: dict) -> None:
-        await self.send_json(event["message"])
+        await send_pushed(self, event)

@@ -9,11 +9,21 @@ monotonic for every connection, and the activity snapshot reports its current va
 Pushes are hints: the database is the truth and a client that sees a gap asks for a snapshot. So a failed
 send is logged, never raised into the driver. Progress is throttled (at most ~10 messages a second per
 migration on its own group, one every 5 s on the activity group); state changes are always sent.
+
+The push path is built for latency (bench/progress_push.py: 100 migrations, 20 clients, p99 under 100 ms):
+- one long-lived event loop and channel-layer connection per process (`warm_up()` opens them when a worker
+  process starts, so the first push does not pay for them);
+- the activity items of one flush (a driver step) go out as ONE activity message,
+  `{"type": "migration", "seq", "state", "items": [...]}` (plus `"item"` when there is only one): every client
+  receives every activity message, so 100 migrations' items must not cost 100 fan-outs;
+- each message is encoded to JSON once, here (`"text"`); the consumers send that text as it is, without
+  touching the database or re-encoding it per socket.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import random
@@ -235,18 +245,68 @@ def _sender_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
+def _coalesce(sends: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
+    """The activity items of one flush merged into one activity message (at the place of the first one; other
+    activity messages, such as workload changes, keep their own)."""
+    items = [
+        event["message"]["item"] for group, event in sends if group == ACTIVITY_GROUP and "item" in event["message"]
+    ]
+    if len(items) <= 1:
+        return sends
+    merged: list[tuple[str, dict]] = []
+    placed = False
+    for group, event in sends:
+        if group == ACTIVITY_GROUP and "item" in event["message"]:
+            if placed:
+                continue
+            placed = True
+            # The latest state of each migration (a step may announce several for one).
+            latest = {item["key"]: item for item in items}
+            message = {"type": "migration", "items": list(latest.values()), "sent_at": event["message"]["sent_at"]}
+            event = {"type": "activity.event", "message": message}
+        merged.append((group, event))
+    return merged
+
+
 def _flush(sends: list[tuple[str, dict]]) -> None:
     try:
+        sends = _coalesce(sends)
         activity = [event for group, event in sends if group == ACTIVITY_GROUP]
         if activity:
             last = redis_client().incrby(ACTIVITY_SEQ_KEY, len(activity))
             for offset, event in enumerate(activity):
-                event["message"]["seq"] = last - len(activity) + 1 + offset
-                if "item" in event["message"]:
-                    event["message"]["state"] = event["message"]["item"]["state"]
+                message = event["message"]
+                message["seq"] = last - len(activity) + 1 + offset
+                if "items" in message and len(message["items"]) == 1:
+                    message["item"] = message["items"][0]
+                elif "item" in message:
+                    message["items"] = [message["item"]]
+                if "item" in message:
+                    message["state"] = message["item"]["state"]
+                elif "items" in message:
+                    message["state"] = "progress"
+        for _, event in sends:
+            # Encoded once here, sent as is by every consumer of the group.
+            event["text"] = json.dumps(event.pop("message"), separators=(",", ":"))
         asyncio.run_coroutine_threadsafe(_send_all(sends), _sender_loop()).result(timeout=10)
     except Exception:  # noqa: BLE001
         logger.exception("sending %d progress messages failed", len(sends))
+
+
+def warm_up() -> None:
+    """Open this process's sender loop, channel-layer connection and counter connection, and load the URLconf,
+    now (a worker process calls it when it starts), so that the first progress push is as fast as the others.
+    Never raises."""
+    try:
+        from django.urls import reverse
+
+        reverse("migration:detail", args=[1])  # loads the URLconf (activity items carry a URL): ~0.4 s the first time
+        redis_client().ping()
+        asyncio.run_coroutine_threadsafe(
+            get_channel_layer().group_send("warm-up", {"type": "noop"}), _sender_loop()
+        ).result(timeout=10)
+    except Exception:  # noqa: BLE001 - the first push will open them instead
+        logger.warning("could not warm the progress sender up", exc_info=True)
 
 
 async def _send_all(sends: list[tuple[str, dict]]) -> None:

@@ -16,14 +16,14 @@ import uuid
 from datetime import timedelta
 
 from celery import shared_task
-from celery.signals import worker_ready
+from celery.signals import worker_process_init, worker_ready
 from django.db.models import Q
 from django.utils import timezone
 
 from migration.choices import RUNNING_STATES
 from migration.driver import STEP_INTERVAL_S, step_link
 from migration.models import Migration
-from migration.progress import redis_client
+from migration.progress import redis_client, warm_up
 from migration.services import migrations_admit_queued
 
 logger = logging.getLogger(__name__)
@@ -116,3 +116,9 @@ def resume_after_restart(sender=None, **kwargs) -> None:
         watchdog.delay(force=True)
     except Exception:  # noqa: BLE001
         logger.exception("could not enqueue the migration watchdog")
+
+
+@worker_process_init.connect
+def warm_progress_sender(sender=None, **kwargs) -> None:
+    """Each worker process opens its progress sender (event loop and Redis connections) once, when it starts."""
+    warm_up()

@@ -121,12 +121,13 @@
         document.dispatchEvent(new CustomEvent("hc:activity-snapshot", { detail: message }));
       },
       onMessage: function (message) {
-        const item = message.item;
-        if (item) {
+        // One driver step's migrations come together in `items` (`item` alone from older publishers).
+        const items = message.items || (message.item ? [message.item] : []);
+        for (const item of items) {
           const key = item.key || item.id;
           if (item.active) activity.items.set(key, item); else activity.items.delete(key);
-          renderActivity(Array.from(activity.items.values()));
         }
+        if (items.length) renderActivity(Array.from(activity.items.values()));
         document.dispatchEvent(new CustomEvent("hc:activity", { detail: message }));
       },
     });

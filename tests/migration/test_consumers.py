@@ -106,3 +106,57 @@ async def test_activity_snapshot_lists_active_migrations_and_pushes_items(ws_hea
     assert pushed["type"] == "migration" and pushed["seq"] > snapshot["seq"]
     assert pushed["state"] == "cancelled" and pushed["item"]["active"] is False and pushed["item"]["id"] == m.pk
     await communicator.disconnect()
+
+
+async def test_one_driver_step_reaches_the_activity_panel_as_one_message_with_every_migration(ws_headers, viewer):
+    first = await make_migration()
+
+    @database_sync_to_async
+    def another():
+        vm = factories.workload(first.source_host, name="second-vm")
+        return migration_start(workload=vm, destination_host=first.destination_host)
+
+    second = await another()
+    communicator, connected, _ = await connect("/ws/activity/", await database_sync_to_async(ws_headers)(viewer))
+    assert connected
+    snapshot = await communicator.receive_json_from(timeout=5)
+
+    @database_sync_to_async
+    def step():
+        with progress.batch():
+            for m in (first, second):
+                Migration.objects.transition(m.pk, "prechecks", "precopy")
+                row = Migration.objects.select_related("workload", "destination_host").get(pk=m.pk)
+                assert progress.publish_progress(row, "phase")
+
+    await step()
+    pushed = await communicator.receive_json_from(timeout=5)
+    assert pushed["type"] == "migration" and pushed["seq"] == snapshot["seq"] + 1
+    assert {item["id"] for item in pushed["items"]} == {first.pk, second.pk}
+    assert {item["state"] for item in pushed["items"]} == {"precopy"}
+    assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.disconnect()
+
+
+async def test_pushes_carry_their_publish_time(ws_headers, viewer):
+    import time
+
+    m = await make_migration()
+    communicator, connected, _ = await connect(
+        f"/ws/migrations/{m.pk}/", await database_sync_to_async(ws_headers)(viewer)
+    )
+    assert connected
+    await communicator.receive_json_from(timeout=5)
+    before = time.time()
+
+    @database_sync_to_async
+    def advance():
+        Migration.objects.transition(m.pk, "prechecks", "precopy")
+        progress.publish_progress(
+            Migration.objects.select_related("workload", "destination_host").get(pk=m.pk), "phase"
+        )
+
+    await advance()
+    pushed = await communicator.receive_json_from(timeout=5)
+    assert before <= pushed["sent_at"] <= time.time()
+    await communicator.disconnect()

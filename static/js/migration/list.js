@@ -4,15 +4,16 @@
   "use strict";
   let timer = null;
   document.addEventListener("hc:activity", function (event) {
-    const item = event.detail && event.detail.item;
-    if (!item) return;
-    const row = document.querySelector('#migration-table tr[data-id="' + item.id + '"]');
-    if (row && row.dataset.state === item.state) {
-      const cell = row.children[6];
-      if (cell && item.percent !== undefined) cell.textContent = Math.round(item.percent) + " %";
-      return;
+    const detail = event.detail || {};
+    const items = detail.items || (detail.item ? [detail.item] : []);
+    for (const item of items) {
+      const row = document.querySelector('#migration-table tr[data-id="' + item.id + '"]');
+      if (row && row.dataset.state === item.state) {
+        const cell = row.children[6];
+        if (cell && item.percent !== undefined) cell.textContent = Math.round(item.percent) + " %";
+        continue;
+      }
+      if (!timer) timer = setTimeout(function () { window.location.reload(); }, 1500);
     }
-    if (timer) return;
-    timer = setTimeout(function () { window.location.reload(); }, 1500);
   });
 })();
