@@ -147,6 +147,7 @@ class ManagedProcess:
         ARTIFACTS.mkdir(exist_ok=True)
         self.log_path = ARTIFACTS / f"{name}-{os.getpid()}.log"
         self.process: subprocess.Popen | None = None
+        self.node = ""  # the Celery node name, for workers
 
     def start(self) -> ManagedProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it
@@ -186,39 +187,52 @@ class ManagedProcess:
             return ""
 
 
-def start_celery_worker(name: str = "worker", concurrency: int = 2, beat: bool = False) -> ManagedProcess:
+def start_celery_worker(
+    name: str = "worker", concurrency: int = 2, beat: bool = False, consume: bool = True
+) -> ManagedProcess:
+    """A worker subprocess; with consume=False it listens to no real queue until `add_consumer` is called."""
     args = [
         sys.executable, "-m", "celery", "-A", "hybridcloud", "worker", "--loglevel", "INFO",
         "--concurrency", str(concurrency), "--without-gossip", "--without-mingle",
         "--hostname", f"{name}-{os.getpid()}@%h",
     ]  # fmt: skip
+    if not consume:
+        args += ["--queues", f"idle-{name}-{os.getpid()}"]
     if beat:
         args += ["--beat", "--schedule", str(ARTIFACTS / f"{name}-beat-schedule")]
     worker = ManagedProcess(name, args, process_env()).start()
-    wait_for_worker(worker)
+    worker.node = wait_for_worker(worker)
     return worker
 
 
-def wait_for_worker(worker: ManagedProcess, timeout: float = 60.0) -> None:
+def wait_for_worker(worker: ManagedProcess, timeout: float = 60.0) -> str:
+    """Waits until the worker answers a ping; returns its node name."""
     from hybridcloud.celery import app
 
     deadline = time.monotonic() + timeout
+    prefix = f"{worker.name}-{os.getpid()}@"
     while time.monotonic() < deadline:
         if not worker.alive():
             raise RuntimeError(f"Celery worker exited early:\n{worker.log_tail()}")
         replies = app.control.ping(timeout=0.5) or []
-        if any(name.startswith(worker.name) for reply in replies for name in reply):
-            return
+        for reply in replies:
+            for node in reply:
+                if node.startswith(prefix):
+                    return node
     raise RuntimeError(f"Celery worker did not answer within {timeout:.0f} s:\n{worker.log_tail()}")
 
 
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker):
-    """One real Celery worker (prefork, 2 processes) for the session, against the test database and Redis."""
+    """One real Celery worker (prefork, 2 processes) for the session, against the test database and Redis.
+
+    It consumes the task queue only while a test holds `celery_worker`, so tasks that other tests enqueue on
+    commit never run behind their backs.
+    """
     from hybridcloud.celery import app
 
     app.control.purge()
-    worker = start_celery_worker("worker")
+    worker = start_celery_worker("worker", consume=False)
     yield worker
     worker.stop()
 
@@ -226,9 +240,15 @@ def celery_worker_process(django_db_setup, django_db_blocker):
 @pytest.fixture
 def celery_worker(celery_worker_process, transactional_db):
     """A live worker for one test; the queue starts empty."""
+    from hybridcloud.celery import app
+
     if not celery_worker_process.alive():
         raise RuntimeError(f"The Celery worker died:\n{celery_worker_process.log_tail()}")
+    queue = app.conf.task_default_queue
+    app.control.purge()
+    app.control.add_consumer(queue, destination=[celery_worker_process.node], reply=True, timeout=10)
     yield celery_worker_process
+    app.control.cancel_consumer(queue, destination=[celery_worker_process.node], reply=True, timeout=10)
 
 
 @pytest.fixture(scope="session")
