@@ -177,6 +177,8 @@ def drill_state(run: DrillRun) -> dict:
             "started_at": run.started_at.isoformat() if run.started_at else None,
             "finished_at": run.finished_at.isoformat() if run.finished_at else None,
             "report_url": reverse("dr:drill_report", args=[run.pk]),
+            # Results arrive group by group: the live page counts up against the plan's protected workloads.
+            "workload_count": max(len(results), run.plan.protected_workloads.count()),
         },
         "steps": [_step_dict(s) for s in steps],
         "results": [_result_dict(r) for r in results],

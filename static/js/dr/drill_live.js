@@ -31,7 +31,7 @@
     }
   }
 
-  function renderResults(results) {
+  function renderResults(results, expected) {
     const body = document.querySelector("#results tbody");
     body.replaceChildren();
     for (const r of results) {
@@ -48,7 +48,7 @@
       body.appendChild(tr);
     }
     document.getElementById("results-empty").hidden = results.length > 0;
-    document.getElementById("stat-up").textContent = results.filter(function (r) { return r.state === "recovered"; }).length + " / " + results.length;
+    document.getElementById("stat-up").textContent = results.filter(function (r) { return r.state === "recovered"; }).length + " / " + Math.max(results.length, expected || 0);
   }
 
   function render(message) {
@@ -66,7 +66,7 @@
     const cancel = document.getElementById("cancel-form");
     if (cancel && finished) cancel.hidden = true;
     renderSteps(message.steps);
-    renderResults(message.results);
+    renderResults(message.results, message.drill.workload_count);
   }
 
   render(initial);

@@ -10,7 +10,14 @@
     el.textContent = "No finished drill yet: run one to start the trend.";
     return;
   }
-  const x = points.map(function (p) { return p.at; });
+  // One evenly spaced point per drill, labelled with its number and time: drills minutes apart (by hand)
+  // and nights apart (the schedule) both read clearly, which a time axis does not.
+  const x = points.map(function (p) {
+    const at = p.at ? new Date(p.at) : null;
+    const when = at ? at.toLocaleDateString(undefined, { month: "short", day: "numeric" }) + " " +
+      at.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" }) : "";
+    return "#" + p.id + "<br>" + when;
+  });
   const colours = points.map(function (p) { return p.verdict === "met" ? "#2e7d32" : "#c62828"; });
   const trace = {
     x: x, y: points.map(function (p) { return p.rto_s; }),
@@ -19,17 +26,16 @@
     customdata: points.map(function (p) { return ["#" + p.id, p.verdict === "met" ? "RTO met" : "RTO missed", p.url]; }),
     hovertemplate: "Drill %{customdata[0]}<br>%{y:.0f} s · %{customdata[1]}<extra></extra>",
   };
-  const first = x[0]; const last = x[x.length - 1];
   const target = {
-    x: [first, last], y: [data.target_rto_s, data.target_rto_s], type: "scatter", mode: "lines",
+    x: x, y: x.map(function () { return data.target_rto_s; }), type: "scatter", mode: "lines",
     name: "target " + HC.formatSeconds(data.target_rto_s), line: { color: "#c62828", dash: "dash", width: 2 },
     hoverinfo: "skip",
   };
   const maxY = Math.max(data.target_rto_s, ...points.map(function (p) { return p.rto_s; }));
   Plotly.newPlot(el, [trace, target], {
-    margin: { l: 60, r: 20, t: 10, b: 40 }, height: 280,
+    margin: { l: 60, r: 20, t: 10, b: 50 }, height: 280,
     yaxis: { title: { text: "seconds" }, rangemode: "tozero", range: [0, maxY * 1.15] },
-    xaxis: { type: points.length > 1 ? "date" : "date" },
+    xaxis: { type: "category", automargin: true },
     legend: { orientation: "h", y: 1.12 }, hovermode: "closest",
   }, { displayModeBar: false, responsive: true });
   el.on("plotly_click", function (event) {
