@@ -529,6 +529,30 @@ def _spec(workload: Workload) -> ContainerSpec:
         raise ContainerRefused(f"{workload.name} is not a container-VM.", code="not_found") from None
 
 
+def container_moved(*, workload: Workload, migration) -> ContainerEvent | None:
+    """Records that a live migration moved the container-VM `workload` to another host (called by the migration
+    driver after the move commits). Returns the "move" event, or None when `workload` is not a container-VM.
+    Recording it twice for one migration records it once."""
+    spec = ContainerSpec.objects.select_related("container_host").filter(workload=workload).first()
+    if spec is None:
+        return None
+    marker = f"(migration #{migration.pk})"
+    existing = ContainerEvent.objects.filter(
+        workload=workload, action=EventAction.MOVE, message__endswith=marker
+    ).first()
+    if existing is not None:
+        return existing
+    message = f"Moved live from host {migration.source_host.name} to host {migration.destination_host.name} {marker}"
+    with transaction.atomic():
+        return _record(
+            EventAction.MOVE,
+            workload=workload,
+            container_host=spec.container_host,
+            user=migration.requested_by,
+            message=message,
+        )
+
+
 def container_start(*, workload: Workload, user=None) -> Workload:
     """Starts a created or exited container-VM on its host, within the container host's limits and the host's
     capacity. Starting a running container changes nothing."""

@@ -20,7 +20,7 @@ from django.db.models import F
 from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 
-from inventory.choices import HostState
+from inventory.choices import HostState, WorkloadKind
 from inventory.models import Datastore, Workload
 from migration import progress
 from migration.choices import RUNNING_STATES, EventKind, MigrationState
@@ -263,6 +263,7 @@ def _persist(
                 return False  # cancelled (or changed) meanwhile: that change wins
             if state == MigrationState.COMPLETED:
                 _move_workload(migration)
+                transaction.on_commit(lambda: _announce_move(migration))
             MigrationRound.objects.bulk_create(new_rounds, ignore_conflicts=True)
             MigrationEvent.objects.bulk_create(db_events)
     except _WorkloadMovedElsewhere:
@@ -311,6 +312,22 @@ def _move_workload(migration: Migration) -> None:
         Datastore.objects.filter(pk=migration.destination_datastore_id).update(
             used_bytes=Least(F("used_bytes") + disk, F("capacity_bytes"))
         )
+
+
+def _announce_move(migration: Migration) -> None:
+    """After the move commits: the workloads pages refresh (a workload push on the activity channel), and a
+    container-VM's history records the move. Neither may fail the (already committed) migration."""
+    progress.publish_workload_change(workload_id=migration.workload_id, action="moved")
+    if migration.workload.kind != WorkloadKind.CONTAINER_VM:
+        return
+    try:
+        from containers.services import container_moved
+    except ImportError:  # the containers app is optional to the driver
+        return
+    try:
+        container_moved(workload=migration.workload, migration=migration)
+    except Exception:  # noqa: BLE001 - the history is a record, the move itself is done
+        logger.exception("could not record the move of container-VM %s", migration.workload_id)
 
 
 def _free_address(migration: Migration) -> str:
