@@ -29,6 +29,8 @@ def test_wizard_starts_migration_and_live_page_reaches_completed(live_server_url
     page.wait_for_selector("#prediction")
     predicted_rounds = int(page.text_content("#pred-rounds"))
     assert predicted_rounds >= 3
+    # Read like the live page: minutes and seconds, not thousands of seconds.
+    assert re.fullmatch(r"\d+ min \d+ s", page.text_content("#pred-total").strip())
     screenshot(page, "migration-wizard-prediction")
     page.click("#start-button")
     page.wait_for_url(re.compile(r"/migrations/\d+/$"))
@@ -49,9 +51,7 @@ def test_wizard_starts_migration_and_live_page_reaches_completed(live_server_url
     if before.state != "completed":
         assert int(page.get_attribute("#rounds-chart", "data-points")) >= before.rounds_count
 
-    page.wait_for_function(
-        "() => document.getElementById('state-badge').dataset.state === 'completed'", timeout=60_000
-    )
+    page.wait_for_function("() => document.getElementById('state-badge').dataset.state === 'completed'", timeout=60_000)
     migration.refresh_from_db()
     assert migration.state == "completed"
     page.wait_for_function(
@@ -62,6 +62,14 @@ def test_wizard_starts_migration_and_live_page_reaches_completed(live_server_url
     assert page.text_content("#act-outcome").strip() == "converged"
     assert "%" in page.text_content("#sent-label") and "100" in page.text_content("#sent-label")
     assert Workload.objects.get(pk=vm.pk).host == dst
+    # At the end: the average rate over the migration; memory sent fills its bar at one full copy and says how many.
+    assert page.text_content("#stat-rate-label").strip() == "Average transfer rate"
+    average = migration.bytes_sent / migration.total_time_s / 2**20
+    assert page.text_content("#stat-rate").strip() == f"{average:.1f} MiB/s"
+    assert page.get_attribute("#memory-bar > span", "style").replace(" ", "") == "width:100%;"
+    assert f"{migration.memory_sent_bytes / migration.memory_bytes:.2f}×" in page.text_content("#memory-label")
+    assert page.get_attribute("#rounds-chart", "data-unit") == "GiB"
+    assert page.locator("#rounds-chart .ytitle").text_content() == "Sent in the round (GiB)"
     screenshot(page, "migration-live-completed")
     page.goto(f"{live_server_url}/migrations/")
     page.wait_for_selector(f'#migration-table tr[data-id="{migration.pk}"]')

@@ -61,20 +61,24 @@
     const sorted = Array.from(rounds.values()).sort((a, b) => a.index - b.index);
     const el = $("rounds-chart");
     el.dataset.points = String(sorted.length);
-    const trace = {
-      type: "bar", x: sorted.map((r) => r.index), y: sorted.map((r) => r.bytes / 1e9),
-      marker: { color: sorted.map((r) => (r.throttle > 0 ? "#f59e0b" : "#3f51b5")) },
-      hovertemplate: "Round %{x}: %{y:.3f} GB<extra></extra>",
-    };
     const predicted = (current.prediction && current.prediction.round_bytes) || [];
+    // Binary units, as everywhere on the page (HC.formatBytes): GiB when a round reaches one, else MiB.
+    const largest = Math.max(0, ...sorted.map((r) => r.bytes), ...predicted);
+    const unit = largest >= 2 ** 30 ? { name: "GiB", size: 2 ** 30 } : { name: "MiB", size: 2 ** 20 };
+    el.dataset.unit = unit.name;
+    const trace = {
+      type: "bar", x: sorted.map((r) => r.index), y: sorted.map((r) => r.bytes / unit.size),
+      marker: { color: sorted.map((r) => (r.throttle > 0 ? "#f59e0b" : "#3f51b5")) },
+      hovertemplate: "Round %{x}: %{y:.2f} " + unit.name + "<extra></extra>",
+    };
     const traces = [trace];
     if (predicted.length) {
-      traces.push({ type: "scatter", mode: "markers", name: "predicted", x: predicted.map((_, i) => i), y: predicted.map((b) => b / 1e9), marker: { color: "#9e9e9e", symbol: "line-ew-open", size: 18 }, hovertemplate: "Predicted round %{x}: %{y:.3f} GB<extra></extra>" });
+      traces.push({ type: "scatter", mode: "markers", name: "predicted", x: predicted.map((_, i) => i), y: predicted.map((b) => b / unit.size), marker: { color: "#9e9e9e", symbol: "line-ew-open", size: 18 }, hovertemplate: "Predicted round %{x}: %{y:.2f} " + unit.name + "<extra></extra>" });
     }
     Plotly.react(el, traces, {
       margin: { t: 10, r: 10, b: 50, l: 65 }, showlegend: false, bargap: 0.25,
       xaxis: { title: { text: "Pre-copy round" }, dtick: 1, rangemode: "tozero" },
-      yaxis: { title: { text: "GB sent" }, rangemode: "tozero" },
+      yaxis: { title: { text: "Sent in the round (" + unit.name + ")" }, rangemode: "tozero", automargin: true },
     }, { displayModeBar: false, responsive: true });
   }
 
@@ -87,13 +91,18 @@
     const percent = m.state === "completed" ? 100 : Math.min(99, (100 * m.bytes_sent) / (expected || 1));
     shownPercent = Math.max(shownPercent, percent);
     bar("sent-bar", shownPercent / 100);
-    text("sent-label", HC.formatBytes(m.bytes_sent) + " · " + Math.round(shownPercent) + " %");
-    bar("memory-bar", Math.min(1, m.memory_sent / (m.memory_bytes || 1) / 3));
-    text("memory-label", HC.formatBytes(m.memory_sent) + " (" + (m.memory_sent / (m.memory_bytes || 1)).toFixed(2) + "× memory)");
-    bar("dirty-bar", Math.min(1, (m.dirty_remaining || 0) / (m.memory_bytes || 1)));
-    text("dirty-label", HC.formatBytes(m.dirty_remaining || 0));
+    text("sent-label", HC.formatBytes(m.bytes_sent) + " of ~" + HC.formatBytes(expected) + " · " + Math.round(shownPercent) + " %");
+    const copies = (m.memory_sent || 0) / (m.memory_bytes || 1);
+    bar("memory-bar", Math.min(1, copies));
+    text("memory-label", HC.formatBytes(m.memory_sent) + " of " + HC.formatBytes(m.memory_bytes) + " · " + copies.toFixed(2) + "×");
+    const dirty = (m.dirty_remaining || 0) / (m.memory_bytes || 1);
+    bar("dirty-bar", Math.min(1, dirty));
+    text("dirty-label", HC.formatBytes(m.dirty_remaining || 0) + " · " + (100 * dirty).toFixed(1) + " %");
     const active = !FINAL.includes(m.state);
-    text("stat-rate", active ? rate(m.rate_bps) : "–");
+    // While it runs: the current rate. At the end: the average over the whole (simulated) migration.
+    const average = m.total_time_s ? m.bytes_sent / m.total_time_s : null;
+    text("stat-rate", active ? rate(m.rate_bps) : rate(average));
+    text("stat-rate-label", active ? "Transfer rate" : "Average transfer rate");
     text("stat-eta", active && m.eta_s !== null && m.eta_s !== undefined ? HC.formatSeconds(m.eta_s) : FINAL.includes(m.state) ? "done" : "–");
     text("stat-round", m.round !== null && m.round !== undefined ? String(m.round) : String(m.rounds_count || 0) + (active ? "" : " rounds"));
     text("stat-elapsed", HC.formatSeconds(m.sim_elapsed_s));
