@@ -43,8 +43,14 @@ class CapacitySettingsAdmin(admin.ModelAdmin):
     ]
 
     def has_add_permission(self, request) -> bool:
-        # One row (pk 1), created on first use.
-        return not CapacitySettings.objects.exists()
+        # One row (pk 1): its change page edits the defaults until they are first saved.
+        return False
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None and str(object_id) == "1":
+            return CapacitySettings.get()
+        return obj
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -36,8 +36,8 @@ class CapacitySettings(models.Model):
 
     @classmethod
     def get(cls) -> CapacitySettings:
-        obj, _ = cls.objects.get_or_create(pk=1)
-        return obj
+        """The settings row, or the defaults (unsaved, pk 1) until an admin saves it: reading never writes."""
+        return cls.objects.filter(pk=1).first() or cls(pk=1)
 
 
 class UtilisationSample(models.Model):

@@ -139,7 +139,7 @@ def backfill(*, days: float, seed: int | None = None, now: datetime | None = Non
     if seed is not None and seed != config.seed:
         config.seed = seed
         config.full_clean()
-        config.save(update_fields=["seed"])
+        config.save()
     end = _aligned(now or timezone.now(), interval_s)
     start = end - timedelta(days=days)
     fleet = load_fleet(config.seed)
