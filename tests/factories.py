@@ -10,8 +10,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from inventory.choices import CpuBaseline, CpuVendor, HostState, PowerState, SiteKind, WorkloadKind
-from inventory.models import Cluster, CloudLink, Datastore, Host, NetworkSegment, Site, Workload
+from inventory.choices import CpuBaseline, HostState, PowerState, SiteKind, WorkloadKind
+from inventory.models import CloudLink, Cluster, Datastore, Host, NetworkSegment, Site, Workload
 
 GIB = 2**30
 _counter = itertools.count(1)
@@ -48,9 +48,22 @@ def cluster(site: Site, name: str, baseline: str = CpuBaseline.INTEL_CASCADELAKE
     return Cluster.objects.create(site=site, name=name, cpu_vendor=baseline.split("-")[0], cpu_baseline=baseline)
 
 
-def host(cluster: Cluster, name: str, *, cores: int = 32, memory_gib: int = 512, nic_gbps: int = 10, state=HostState.CONNECTED) -> Host:
+def host(
+    cluster: Cluster,
+    name: str,
+    *,
+    cores: int = 32,
+    memory_gib: int = 512,
+    nic_gbps: int = 10,
+    state=HostState.CONNECTED,
+) -> Host:
     return Host.objects.create(
-        cluster=cluster, name=name, cores=cores, ghz=2.6, memory_bytes=memory_gib * GIB, migration_nic_gbps=nic_gbps,
+        cluster=cluster,
+        name=name,
+        cores=cores,
+        ghz=2.6,
+        memory_bytes=memory_gib * GIB,
+        migration_nic_gbps=nic_gbps,
         state=state,
     )
 
@@ -62,13 +75,17 @@ def datastore(site: Site, name: str, hosts: list[Host], capacity_gib: int = 100_
 
 
 def segment(name: str, cidr: str, gateway: str, sites: list[Site], overlay_id: int | None = None) -> NetworkSegment:
-    seg = NetworkSegment.objects.create(name=name, cidr=cidr, gateway=gateway, overlay_id=overlay_id or 5000 + next(_counter))
+    seg = NetworkSegment.objects.create(
+        name=name, cidr=cidr, gateway=gateway, overlay_id=overlay_id or 5000 + next(_counter)
+    )
     seg.sites.set(sites)
     return seg
 
 
 def link(a: Site, b: Site, *, mbit: int = 10_000, rtt_ms: float = 65.0, compression: float = 1.0) -> CloudLink:
-    return CloudLink.objects.create(site_a=a, site_b=b, bandwidth_mbit=mbit, rtt_ms=rtt_ms, compression_ratio=compression)
+    return CloudLink.objects.create(
+        site_a=a, site_b=b, bandwidth_mbit=mbit, rtt_ms=rtt_ms, compression_ratio=compression
+    )
 
 
 def topology() -> Topology:

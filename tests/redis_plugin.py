@@ -17,7 +17,8 @@ os.environ.setdefault("SIMULATION_SPEED", "1000")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 # One test database file per pytest run, so that two runs on one machine never share one.
 os.environ.setdefault(
-    "HYBRIDCLOUD_TEST_DB", os.path.join(os.path.dirname(os.path.dirname(__file__)), "var", f"test-{os.getpid()}.sqlite3")
+    "HYBRIDCLOUD_TEST_DB",
+    os.path.join(os.path.dirname(os.path.dirname(__file__)), "var", f"test-{os.getpid()}.sqlite3"),
 )
 
 if not os.environ.get("REDIS_URL"):

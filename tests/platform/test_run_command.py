@@ -55,7 +55,9 @@ class StackProcess:
         raise AssertionError(f"{pattern!r} not printed within {timeout} s:\n" + "\n".join(self.lines))
 
 
-def sign_in(base_url: str, username: str, password: str) -> tuple[urllib.request.OpenerDirector, http.cookiejar.CookieJar]:  # noqa: E501
+def sign_in(
+    base_url: str, username: str, password: str
+) -> tuple[urllib.request.OpenerDirector, http.cookiejar.CookieJar]:
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     login_page = opener.open(base_url + "login/").read().decode()
