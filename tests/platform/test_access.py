@@ -76,3 +76,27 @@ def test_logout_requires_post_with_csrf(viewer, client):
     csrf_client = Client(enforce_csrf_checks=True)
     csrf_client.force_login(viewer)
     assert csrf_client.post(reverse("logout")).status_code == 403
+
+
+def test_admin_login_is_throttled_too(client, admin_user, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    url = reverse("admin:login")
+    for _ in range(3):
+        client.post(url, {"username": "ada", "password": "wrong"})
+    response = client.post(url, {"username": "ada", "password": "correct-horse-battery"})
+    assert response.status_code == 429
+    assert not client.get(reverse("admin:index")).wsgi_request.user.is_authenticated
+
+
+def test_lockout_ends_after_the_cool_off(client, viewer, settings):
+    import time
+    from datetime import timedelta
+
+    settings.AXES_FAILURE_LIMIT = 2
+    settings.AXES_COOLOFF_TIME = timedelta(seconds=1)
+    for _ in range(2):
+        client.post(reverse("login"), {"username": "vera", "password": "wrong"})
+    assert client.post(reverse("login"), {"username": "vera", "password": "correct-horse-battery"}).status_code == 429
+    time.sleep(1.2)
+    response = client.post(reverse("login"), {"username": "vera", "password": "correct-horse-battery"})
+    assert response.status_code == 302
