@@ -58,31 +58,37 @@ def overview_charts(range_key: str | None) -> dict:
     since = timezone.now() - span
     bucket = 300 if key == "24h" else 3600
     config = CapacitySettings.get()
-    hosts = list(Host.objects.select_related("cluster__site").order_by("cluster__site__name", "name"))
     sites = list(Site.objects.order_by("name"))
-    host_rows = _series(Scope.HOST, [h.pk for h in hosts], since)
     site_rows = _series(Scope.SITE, [s.pk for s in sites], since)
-    times = sorted({t for h in hosts for t, _, _ in _bucket(host_rows.get(h.pk, []), bucket)})
-    index = {t: i for i, t in enumerate(times)}
-    z_cpu, z_mem = [], []
-    for h in hosts:
-        cpu_row, mem_row = [None] * len(times), [None] * len(times)
-        for t, cpu, mem in _bucket(host_rows.get(h.pk, []), bucket):
-            cpu_row[index[t]], mem_row[index[t]] = cpu, mem
-        z_cpu.append(cpu_row)
-        z_mem.append(mem_row)
     return {
         "range": key,
         "threshold_cpu": config.threshold_cpu_pct,
         "threshold_mem": config.threshold_mem_pct,
-        "heatmap": {
-            "hosts": [f"{h.name} · {h.cluster.site.name}" for h in hosts],
-            "host_urls": [f"/capacity/hosts/{h.pk}/" for h in hosts],
-            "times": times,
-            "cpu": z_cpu,
-            "mem": z_mem,
-        },
+        "heatmap": host_heatmap(since, bucket),
         "sites": [{"name": s.name, "kind": s.kind, "points": _bucket(site_rows.get(s.pk, []), bucket)} for s in sites],
+    }
+
+
+def host_heatmap(since, bucket: int) -> dict:
+    """Hosts × time: each host's CPU and memory use per bucket of `bucket` seconds since `since` (two queries)."""
+    hosts = list(Host.objects.select_related("cluster__site").order_by("cluster__site__name", "name"))
+    host_rows = _series(Scope.HOST, [h.pk for h in hosts], since)
+    bucketed = {h.pk: _bucket(host_rows.get(h.pk, []), bucket) for h in hosts}
+    times = sorted({t for rows in bucketed.values() for t, _, _ in rows})
+    index = {t: i for i, t in enumerate(times)}
+    z_cpu, z_mem = [], []
+    for h in hosts:
+        cpu_row, mem_row = [None] * len(times), [None] * len(times)
+        for t, cpu, mem in bucketed[h.pk]:
+            cpu_row[index[t]], mem_row[index[t]] = cpu, mem
+        z_cpu.append(cpu_row)
+        z_mem.append(mem_row)
+    return {
+        "hosts": [f"{h.name} · {h.cluster.site.name}" for h in hosts],
+        "host_urls": [f"/capacity/hosts/{h.pk}/" for h in hosts],
+        "times": times,
+        "cpu": z_cpu,
+        "mem": z_mem,
     }
 
 
@@ -203,7 +209,7 @@ def evacuation_progress(evacuation: Evacuation) -> dict:
 def overview_hot_hosts(limit: int = 5) -> dict:
     """For the overview card: how many hosts are above a threshold in their latest sample, and the hottest few.
 
-    Three queries (settings, the last hour's host samples, the hosts). Template: templates/capacity/_overview_card.html
+    Five queries (settings, the last hour's host samples, the hosts; for the last day's heat map, hosts and samples). Template: templates/capacity/_overview_card.html
     (expects `capacity_card`)."""
     config = CapacitySettings.get()
     load = latest_host_load()
@@ -224,6 +230,10 @@ def overview_hot_hosts(limit: int = 5) -> dict:
         )
     rows.sort(key=lambda r: (-r["peak_pct"], r["name"]))
     return {
+        "heatmap": {
+            **host_heatmap(timezone.now() - timedelta(hours=24), 3600),
+            "threshold_cpu": config.threshold_cpu_pct,
+        },
         "sampled": bool(rows),
         "above": sum(r["above"] for r in rows),
         "hosts": len(rows),

@@ -1,5 +1,6 @@
 """The overview's capacity card: hosts above the threshold in their latest sample, the hottest first."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -25,9 +26,14 @@ def test_overview_card_counts_hosts_above_threshold_and_lists_the_hottest_first(
     page = viewer_client.get("/").content.decode()
     assert "Capacity: 2 hosts above threshold" in page
     card = page[page.index('id="capacity-card"') :]
-    order = [card.index(h.name) for h in (topo.ca_hosts[0], topo.va_hosts[0], topo.ca_hosts[1])]
+    table = card[card.index("<table") : card.index("</table>")]
+    order = [table.index(h.name) for h in (topo.ca_hosts[0], topo.va_hosts[0], topo.ca_hosts[1])]
     assert order == sorted(order)
-    assert topo.va_hosts[1].name not in card[: card.index("</section>")]
+    assert topo.va_hosts[1].name not in table
+    # The last day's heat map has a row per host, the old sample included.
+    heatmap = json.loads(card[card.index('id="overview-heatmap-data"') :].split(">", 1)[1].split("</script>")[0])
+    row = heatmap["hosts"].index(f"{topo.va_hosts[1].name} · {topo.va.name}")
+    assert 99 in heatmap["cpu"][row] and len(heatmap["times"]) == 2  # two hourly buckets sampled
 
 
 def test_overview_card_says_when_nothing_is_sampled(viewer_client):

@@ -18,7 +18,7 @@ def test_overview_and_workloads_on_the_demo_cloud(live_server_url, page):
 
     # Overview: the topology and the three capacity charts render as Plotly SVG.
     page.goto(live_server_url + "/")
-    for chart in ("#topology-chart", "#capacity-vcpus", "#capacity-memory", "#capacity-storage"):
+    for chart in ("#topology-chart", "#capacity-vcpus", "#capacity-memory", "#capacity-storage", "#overview-heatmap"):
         page.wait_for_selector(f"{chart}.js-plotly-plot .main-svg")
     topology = page.locator("#topology-chart").inner_text()
     assert "65 ms · 10 Gbit/s" in topology and "2 ms · 5 Gbit/s" in topology
