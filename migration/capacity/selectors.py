@@ -209,7 +209,8 @@ def evacuation_progress(evacuation: Evacuation) -> dict:
 def overview_hot_hosts(limit: int = 5) -> dict:
     """For the overview card: how many hosts are above a threshold in their latest sample, and the hottest few.
 
-    Five queries (settings, the last hour's host samples, the hosts; for the last day's heat map, hosts and samples). Template: templates/capacity/_overview_card.html
+    Five queries (settings, the last hour's host samples, the hosts; for the last day's heat map, hosts and
+    samples). Template: templates/capacity/_overview_card.html
     (expects `capacity_card`)."""
     config = CapacitySettings.get()
     load = latest_host_load()
