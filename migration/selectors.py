@@ -17,7 +17,8 @@ def migration_queryset() -> QuerySet[Migration]:
         "source_host__cluster__site",
         "destination_host__cluster__site",
         "requested_by",
-        "cloud_link",
+        "cloud_link__site_a",
+        "cloud_link__site_b",
     )
 
 

@@ -145,7 +145,11 @@ def migration_start(
                 EventKind.CREATED,
                 f"Requested by {who}: {workload.name} from {workload.host.name} to {dest.name} "
                 f"({migration.get_kind_display().lower()}); pre-checks passed"
-                + (f" with {len(check.warnings)} warning(s) overridden: {override_reason}" if check.warnings else "")
+                + (
+                    f" with {len(check.warnings)} warning(s) overridden: {override_reason.rstrip('.')}"
+                    if check.warnings
+                    else ""
+                )
                 + ".",
             )
             audited = {

@@ -154,3 +154,14 @@ def test_api_viewers_read_but_may_not_act(viewer_client, topo):
     m = migration_start(workload=vm, destination_host=topo.ca_hosts[1])
     assert viewer_client.get(f"/api/migrations/{m.pk}/").status_code == 200
     assert viewer_client.post(f"/api/migrations/{m.pk}/cancel/").status_code == 403
+
+
+def test_live_page_says_the_rate_is_memory_carried_through_wan_compression(viewer_client, topo, operator):
+    topo.ca_link_va.compression_ratio = 2.0
+    topo.ca_link_va.save()
+    vm = factories.workload(topo.ca_hosts[0], segment=topo.stretched)
+    migration = migration_start(
+        workload=vm, destination_host=topo.va_hosts[0], requested_by=operator, override_reason="Storage moves too."
+    )
+    body = viewer_client.get(f"/migrations/{migration.pk}/").content.decode()
+    assert "WAN optimization on California DC ↔ Virginia DC compresses 2×" in body
