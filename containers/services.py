@@ -553,6 +553,19 @@ def container_moved(*, workload: Workload, migration) -> ContainerEvent | None:
         )
 
 
+def _check_can_start(spec: ContainerSpec, workload: Workload) -> None:
+    """Refuses (no_capacity) a start that the container host's limits or the host's capacity cannot take."""
+    _check_container_host_limits(spec.container_host, spec.cpus, workload.memory_bytes, name=workload.name)
+    workload.power_state = PowerState.ON
+    try:
+        workload.full_clean()
+    except ValidationError as exc:
+        raise ContainerRefused(
+            f"No capacity to start {workload.name} on host {workload.host.name}: {_validation_messages(exc)}",
+            code="no_capacity",
+        ) from None
+
+
 def container_start(*, workload: Workload, user=None) -> Workload:
     """Starts a created or exited container-VM on its host, within the container host's limits and the host's
     capacity. Starting a running container changes nothing."""
@@ -561,15 +574,7 @@ def container_start(*, workload: Workload, user=None) -> Workload:
         workload.refresh_from_db()
         if workload.power_state == PowerState.ON:
             return workload
-        _check_container_host_limits(spec.container_host, spec.cpus, workload.memory_bytes, name=workload.name)
-        workload.power_state = PowerState.ON
-        try:
-            workload.full_clean()
-        except ValidationError as exc:
-            raise ContainerRefused(
-                f"No capacity to start {workload.name} on host {workload.host.name}: {_validation_messages(exc)}",
-                code="no_capacity",
-            ) from None
+        _check_can_start(spec, workload)
         # Conditional: only the request that finds it off turns it on.
         if (
             not Workload.objects.filter(pk=workload.pk)
@@ -615,15 +620,7 @@ def container_restart(*, workload: Workload, user=None) -> Workload:
         spec = _spec(workload)
         workload.refresh_from_db()
         if workload.power_state != PowerState.ON:
-            _check_container_host_limits(spec.container_host, spec.cpus, workload.memory_bytes, name=workload.name)
-            workload.power_state = PowerState.ON
-            try:
-                workload.full_clean()
-            except ValidationError as exc:
-                raise ContainerRefused(
-                    f"No capacity to start {workload.name} on host {workload.host.name}: {_validation_messages(exc)}",
-                    code="no_capacity",
-                ) from None
+            _check_can_start(spec, workload)
             Workload.objects.filter(pk=workload.pk).update(power_state=PowerState.ON, updated_at=timezone.now())
         ContainerSpec.objects.filter(pk=spec.pk).update(
             state=ContainerState.RUNNING, started_at=timezone.now(), finished_at=None, exit_code=None
