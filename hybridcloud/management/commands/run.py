@@ -129,7 +129,13 @@ class Command(BaseCommand):
             return
         if "seed_demo" in get_commands():
             self.stdout.write("Loading the demo hybrid cloud (first run)…")
-            call_command("seed_demo", verbosity=0)
+            log = Path(settings.VAR_DIR) / "log" / "seed_demo.log"
+            with open(log, "w") as output:
+                call_command("seed_demo", stdout=output, stderr=output)
+            from inventory.models import Workload
+
+            sites, workloads = Site.objects.count(), Workload.objects.count()
+            self.stdout.write(f"Loaded {sites} sites and {workloads} workloads (details in {log}).")
 
     def ensure_admin(self, var_dir: Path) -> str:
         """Create `admin` with a random password when no superuser exists; say how to sign in either way."""
