@@ -40,6 +40,8 @@ from inventory.models import Datastore, Host, NetworkSegment, Workload
 GIB = 2**30
 MIB = 2**20
 DEFAULT_MEMORY_BYTES = 512 * MIB
+CONTAINER_DISK_WRITE_BPS = 1_000_000  # a container-VM's disk writes (logs, writable layer), mirrored on storage moves
+NODE_DISK_WRITE_BPS = 5_000_000  # a Kubernetes node VM's disk writes (images, logs, emptyDir volumes)
 MIN_MEMORY_BYTES = 6 * MIB  # Docker refuses less: "Minimum memory limit allowed is 6MB".
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 REPOSITORY_RE = re.compile(
@@ -451,6 +453,7 @@ def container_create(
             guest_os=f"Container-VM ({image.reference})"[:100],
             dirty_rate_bps=dirty_rate,
             working_set_bytes=working_set,
+            disk_write_rate_bps=CONTAINER_DISK_WRITE_BPS,
         )
         try:
             workload.full_clean()
@@ -770,6 +773,7 @@ def _node_vm(cluster: ContainerCluster, record, report: ImportReport) -> Workloa
         guest_os=record.os_image or "Linux (Kubernetes node)",
         dirty_rate_bps=min(record.memory_bytes // 50, 200_000_000),
         working_set_bytes=record.memory_bytes // 4,
+        disk_write_rate_bps=NODE_DISK_WRITE_BPS,
     )
     try:
         workload.full_clean()

@@ -250,7 +250,10 @@ class WorkloadAdmin(AuditedModelAdmin, admin.ModelAdmin):
         (None, {"fields": ("name", "kind", "guest_os", "power_state")}),
         ("Placement", {"fields": ("host", "datastore", "segment", "ip_address")}),
         ("Size", {"fields": ("vcpus", "memory_bytes", "disk_bytes")}),
-        ("Memory behaviour (migration inputs)", {"fields": ("dirty_rate_bps", "working_set_bytes")}),
+        (
+            "Memory and disk behaviour (migration inputs)",
+            {"fields": ("dirty_rate_bps", "working_set_bytes", "disk_write_rate_bps")},
+        ),
         ("History", {"fields": ("created_at", "updated_at")}),
     )
 

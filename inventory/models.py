@@ -276,6 +276,11 @@ class Workload(models.Model):
     working_set_bytes = models.BigIntegerField(
         validators=[MinValueValidator(0)], help_text="Writable working set: at most this much memory is ever dirty."
     )
+    disk_write_rate_bps = models.BigIntegerField(
+        default=0,
+        validators=[MinValueValidator(0)],
+        help_text="Bytes per second the guest writes to its disk (mirrored during a storage move).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -475,7 +475,8 @@ def engine_params(
     compression_ratio: float = 1.0,
     disk_bytes: float = 0,
 ) -> PrecopyParams:
-    """The engine's inputs for this workload. A powered-off workload dirties nothing (a cold move)."""
+    """The engine's inputs for this workload. A powered-off workload dirties nothing and writes nothing to its disk
+    (a cold move); a live one's disk writes are mirrored while a storage move (``disk_bytes > 0``) copies the disk."""
     live = workload.power_state == PowerState.ON
     return PrecopyParams(
         memory_bytes=float(workload.memory_bytes),
@@ -486,6 +487,7 @@ def engine_params(
         compression_ratio=float(compression_ratio),
         on_no_convergence=policy,
         disk_bytes=float(disk_bytes),
+        disk_write_rate_bps=float(workload.disk_write_rate_bps) if live and disk_bytes else 0.0,
     )
 
 

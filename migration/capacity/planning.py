@@ -110,7 +110,7 @@ class Candidate:
 
 CANDIDATE_FIELDS = (
     "id", "name", "kind", "vcpus", "memory_bytes", "disk_bytes", "power_state", "host_id", "datastore_id",
-    "segment_id", "ip_address", "dirty_rate_bps", "working_set_bytes",
+    "segment_id", "ip_address", "dirty_rate_bps", "working_set_bytes", "disk_write_rate_bps",
 )  # fmt: skip
 
 

@@ -23,7 +23,7 @@ def workload_form(topo, **overrides) -> dict:
         "name": "web-frontend-42", "kind": "vm", "guest_os": "Ubuntu 24.04 LTS", "power_state": "on",
         "host": topo.ca_hosts[0].pk, "datastore": topo.ca_datastore.pk, "segment": topo.stretched.pk,
         "ip_address": "10.10.0.42", "vcpus": 2, "memory_bytes": 4 * GIB, "disk_bytes": 40 * GIB,
-        "dirty_rate_bps": 20_000_000, "working_set_bytes": GIB,
+        "dirty_rate_bps": 20_000_000, "working_set_bytes": GIB, "disk_write_rate_bps": 2_000_000,
     }  # fmt: skip
     data.update(overrides)
     return data
@@ -53,6 +53,7 @@ def test_admin_saves_a_good_workload(admin_client, topo):
     response = admin_client.post("/admin/inventory/workload/add/", workload_form(topo))
     assert response.status_code == 302
     assert Workload.objects.get().ip_address == "10.10.0.42"
+    assert Workload.objects.get().disk_write_rate_bps == 2_000_000
 
 
 def test_admin_refuses_a_reversed_duplicate_link(admin_client, topo):

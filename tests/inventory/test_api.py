@@ -141,3 +141,16 @@ def test_api_patch_runs_the_rules_against_the_other_fields(admin_client, topo):
 def test_deleting_a_site_in_use_answers_409(admin_client, topo):
     response = admin_client.delete(f"/api/sites/{topo.ca.pk}/")
     assert response.status_code == 409 and "clusters" in response.json()["detail"]
+
+
+def test_api_sets_and_shows_the_disk_write_rate_and_refuses_a_negative_one(admin_client, topo):
+    response = admin_client.post(
+        "/api/workloads/", body(topo, disk_write_rate_bps=3_000_000), content_type="application/json"
+    )
+    assert response.status_code == 201, response.json()
+    assert admin_client.get(f"/api/workloads/{response.json()['id']}/").json()["disk_write_rate_bps"] == 3_000_000
+    refused = admin_client.post(
+        "/api/workloads/", body(topo, name="api-made-02", ip_address="10.10.3.4", disk_write_rate_bps=-1),
+        content_type="application/json",
+    )  # fmt: skip
+    assert refused.status_code == 400 and "disk_write_rate_bps" in refused.json()

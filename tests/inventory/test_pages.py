@@ -176,3 +176,11 @@ def test_overview_query_count_does_not_grow_with_workloads(viewer_client, topo):
 def test_pages_require_login(client, topo):
     response = client.get("/workloads/")
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_workload_page_shows_the_disk_write_rate_next_to_the_dirty_rate(viewer_client, topo):
+    wl = factories.workload(topo.ca_hosts[0], dirty_rate_bps=20_000_000)
+    Workload.objects.filter(pk=wl.pk).update(disk_write_rate_bps=12_500_000)
+    html = viewer_client.get(f"/workloads/{wl.pk}/").content.decode()
+    assert "<dt>Dirty rate</dt><dd>20.0 MB/s</dd>" in html
+    assert "<dt>Disk write rate</dt><dd>12.5 MB/s</dd>" in html

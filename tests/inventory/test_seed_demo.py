@@ -20,7 +20,15 @@ def seed(*args: str) -> str:
 def snapshot() -> list[tuple]:
     return list(
         Workload.objects.order_by("name").values_list(
-            "name", "kind", "vcpus", "memory_bytes", "host__name", "segment__name", "ip_address", "dirty_rate_bps"
+            "name",
+            "kind",
+            "vcpus",
+            "memory_bytes",
+            "host__name",
+            "segment__name",
+            "ip_address",
+            "dirty_rate_bps",
+            "disk_write_rate_bps",
         )
     )
 
@@ -59,6 +67,19 @@ def test_same_seed_gives_the_same_cloud_and_another_seed_a_different_one():
     assert snapshot() == first
     seed("--workloads", "120", "--seed", "8", "--reset")
     assert snapshot() != first
+
+
+def test_every_workload_writes_to_its_disk_databases_and_batch_more_than_web_servers():
+    seed("--workloads", "400", "--seed", "11")
+    assert not Workload.objects.filter(disk_write_rate_bps__lte=0).exists()
+    rates = dict(Workload.objects.values_list("name", "disk_write_rate_bps"))
+    by_prefix: dict[str, list[int]] = {}
+    for name, rate in rates.items():
+        by_prefix.setdefault(name.rsplit("-", 1)[0], []).append(rate)
+    for prefix in ("pg-primary", "mssql", "kafka-broker", "batch-worker"):
+        assert all(5_000_000 <= r <= 80_000_000 for r in by_prefix[prefix]), prefix
+    assert all(200_000 <= r <= 5_000_000 for r in by_prefix["web-frontend"])
+    assert min(by_prefix["batch-worker"]) > max(by_prefix["web-frontend"])
 
 
 def test_refuses_to_seed_over_existing_inventory_without_reset():

@@ -3,6 +3,7 @@
 import pytest
 
 from inventory.choices import CpuBaseline, HostState, PowerState
+from inventory.models import Workload
 from migration.choices import MigrationKind
 from migration.placement import place_workload
 from migration.prechecks import precheck_migration
@@ -163,3 +164,32 @@ def test_placement_on_a_site_without_room_says_why(topo):
     vm = factories.workload(topo.ca_hosts[0], segment=topo.stretched, memory_gib=600)
     result = precheck_migration(workload=vm, destination_site=topo.va)
     assert result.errors and "No host on Virginia DC" in result.errors[0]
+
+
+def test_storage_move_of_a_disk_writer_predicts_mirrored_writes_more_bytes_and_a_longer_move(topo):
+    quiet = factories.workload(topo.ca_hosts[0], segment=topo.stretched, disk_gib=100)
+    writer = factories.workload(topo.ca_hosts[0], segment=topo.stretched, disk_gib=100)
+    Workload.objects.filter(pk=writer.pk).update(disk_write_rate_bps=200_000_000)
+    writer.refresh_from_db()
+    calm = precheck_migration(workload=quiet, destination_host=topo.va_hosts[0]).prediction
+    busy = precheck_migration(workload=writer, destination_host=topo.va_hosts[0]).prediction
+    assert calm["storage_time_s"] > 80
+    # About 86 s of disk copy while the guest writes 200 MB/s: gigabytes of mirrored writes on top.
+    assert busy["bytes_sent"] > calm["bytes_sent"] + 10e9
+    assert busy["storage_time_s"] > calm["storage_time_s"] * 1.1
+    assert busy["total_time_s"] > calm["total_time_s"] * 1.1
+
+
+def test_disk_write_rate_changes_nothing_without_a_storage_move_or_when_powered_off(topo):
+    quiet = factories.workload(topo.ca_hosts[0])
+    writer = factories.workload(topo.ca_hosts[0])
+    Workload.objects.filter(pk=writer.pk).update(disk_write_rate_bps=200_000_000)
+    writer.refresh_from_db()
+    shared = [precheck_migration(workload=vm, destination_host=topo.ca_hosts[1]).prediction for vm in (quiet, writer)]
+    assert shared[0]["bytes_sent"] == shared[1]["bytes_sent"]
+    Workload.objects.filter(pk__in=[quiet.pk, writer.pk]).update(power_state=PowerState.OFF, segment=topo.stretched)
+    quiet.refresh_from_db()
+    writer.refresh_from_db()
+    cold = [precheck_migration(workload=vm, destination_host=topo.va_hosts[0]).prediction for vm in (quiet, writer)]
+    assert cold[0]["storage_time_s"] > 0
+    assert cold[0]["bytes_sent"] == cold[1]["bytes_sent"]

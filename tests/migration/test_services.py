@@ -188,3 +188,25 @@ def test_step_resumes_from_saved_engine_state(topo):
     m.refresh_from_db()
     assert m.state == "completed" and m.bytes_sent > sent
     assert m.rounds_count == m.prediction["rounds"]
+
+
+def test_completed_storage_move_of_a_disk_writer_reports_the_mirrored_writes_in_its_bytes(topo, operator):
+    sent = {}
+    for rate in (0, 100_000_000):
+        vm = factories.workload(topo.ca_hosts[0], segment=topo.stretched, memory_gib=1, disk_gib=10, dirty_rate_bps=0)
+        Workload.objects.filter(pk=vm.pk).update(disk_write_rate_bps=rate)
+        vm.refresh_from_db()
+        m = migration_start(
+            workload=vm, destination_host=topo.va_hosts[0], requested_by=operator, override_reason="Storage move."
+        )
+        assert m.kind == "live_storage"
+        drive(m.link_key, steps=400)
+        m.refresh_from_db()
+        assert m.state == "completed"
+        assert m.bytes_sent == pytest.approx(m.prediction["bytes_sent"], rel=0.02)
+        sent[rate] = (m.bytes_sent, m.prediction["storage_time_s"])
+    plain, _ = sent[0]
+    mirrored, storage_time_s = sent[100_000_000]
+    assert plain == pytest.approx(11 * 2**30, rel=0.01)  # disk + memory, nothing mirrored
+    # Everything the guest wrote during the disk copy crossed the link too.
+    assert mirrored - plain == pytest.approx(100_000_000 * storage_time_s, rel=0.1)

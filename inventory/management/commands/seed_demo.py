@@ -90,7 +90,7 @@ SEGMENTS = [
 
 @dataclass(frozen=True)
 class Role:
-    """A kind of workload: its names, guest OSes, sizes, memory behaviour and preferred networks."""
+    """A kind of workload: its names, guest OSes, sizes, memory and disk behaviour and preferred networks."""
 
     prefix: str
     kind: str
@@ -100,6 +100,7 @@ class Role:
     dirty_mb: tuple[float, float]  # dirty rate range, MB/s
     segments: tuple[str, ...]
     heavy_writer: float = 0.0  # chance of 100-200 MB/s
+    disk_write_mb: tuple[float, float] = (0.2, 5)  # disk write rate range, MB/s (mirrored during a storage move)
 
 
 LINUX = ("Ubuntu 22.04 LTS", "Ubuntu 24.04 LTS", "Red Hat Enterprise Linux 9", "Debian 12", "Rocky Linux 9")
@@ -123,6 +124,7 @@ ROLES = [
         (30, 90),
         ("db-stretched",),
         0.35,
+        (10, 60),
     ),
     Role(
         "pg-replica",
@@ -133,20 +135,35 @@ ROLES = [
         (20, 70),
         ("db-stretched",),
         0.15,
+        (5, 40),
     ),
-    Role("mssql", Kind.VM, 2, ("Windows Server 2022",), LARGE, (20, 80), ("db-stretched", "dr-stretched"), 0.3),
-    Role("redis-cache", Kind.VM, 4, ("Debian 12",), MEDIUM, (40, 120), ("app-stretched",), 0.3),
-    Role("kafka-broker", Kind.VM, 3, ("Ubuntu 22.04 LTS",), LARGE, (50, 150), ("app-stretched",), 0.4),
-    Role("elastic-data", Kind.VM, 3, ("Rocky Linux 9",), LARGE, (20, 80), ("app-stretched",), 0.2),
+    Role(
+        "mssql", Kind.VM, 2, ("Windows Server 2022",), LARGE, (20, 80), ("db-stretched", "dr-stretched"), 0.3, (10, 60)
+    ),
+    Role("redis-cache", Kind.VM, 4, ("Debian 12",), MEDIUM, (40, 120), ("app-stretched",), 0.3, (1, 10)),
+    Role("kafka-broker", Kind.VM, 3, ("Ubuntu 22.04 LTS",), LARGE, (50, 150), ("app-stretched",), 0.4, (20, 60)),
+    Role("elastic-data", Kind.VM, 3, ("Rocky Linux 9",), LARGE, (20, 80), ("app-stretched",), 0.2, (10, 60)),
     Role("ad-dc", Kind.VM, 2, WINDOWS, SMALL, (1, 5), ("sc-local", "ash-local", "eastus-vnet")),
-    Role("jenkins-agent", Kind.VM, 5, LINUX, MEDIUM, (10, 60), ("sc-local", "ash-local", "usw2-vpc")),
-    Role("batch-worker", Kind.VM, 6, LINUX, MEDIUM, (10, 50), ("usw2-vpc", "eastus-vnet", "app-stretched")),
-    Role("file-server", Kind.VM, 2, WINDOWS, MEDIUM, (2, 15), ("sc-local", "ash-local", "dr-stretched")),
-    Role("monitoring", Kind.VM, 2, LINUX, MEDIUM, (5, 25), ("sc-local", "ash-local", "usw2-vpc", "eastus-vnet")),
+    Role("jenkins-agent", Kind.VM, 5, LINUX, MEDIUM, (10, 60), ("sc-local", "ash-local", "usw2-vpc"), 0.0, (5, 40)),
+    Role(
+        "batch-worker", Kind.VM, 6, LINUX, MEDIUM, (10, 50), ("usw2-vpc", "eastus-vnet", "app-stretched"), 0.0, (10, 80)
+    ),
+    Role("file-server", Kind.VM, 2, WINDOWS, MEDIUM, (2, 15), ("sc-local", "ash-local", "dr-stretched"), 0.0, (1, 20)),
+    Role(
+        "monitoring",
+        Kind.VM,
+        2,
+        LINUX,
+        MEDIUM,
+        (5, 25),
+        ("sc-local", "ash-local", "usw2-vpc", "eastus-vnet"),
+        0.0,
+        (2, 15),
+    ),
     Role("checkout-svc", Kind.CONTAINER_VM, 5, CTR_OS, CTR, (3, 25), ("ctr-overlay",)),
     Role("cart-api", Kind.CONTAINER_VM, 5, CTR_OS, CTR, (3, 25), ("ctr-overlay",)),
-    Role("image-resizer", Kind.CONTAINER_VM, 4, CTR_OS, CTR, (10, 60), ("ctr-overlay", "usw2-vpc")),
-    Role("search-indexer", Kind.CONTAINER_VM, 3, CTR_OS, CTR, (20, 80), ("ctr-overlay",), 0.1),
+    Role("image-resizer", Kind.CONTAINER_VM, 4, CTR_OS, CTR, (10, 60), ("ctr-overlay", "usw2-vpc"), 0.0, (1, 10)),
+    Role("search-indexer", Kind.CONTAINER_VM, 3, CTR_OS, CTR, (20, 80), ("ctr-overlay",), 0.1, (10, 60)),
     Role("notify-worker", Kind.CONTAINER_VM, 4, CTR_OS, CTR, (2, 15), ("ctr-overlay", "eastus-vnet", "dr-stretched")),
     Role("auth-svc", Kind.CONTAINER_VM, 4, CTR_OS, CTR, (2, 20), ("ctr-overlay", "dr-stretched")),
 ]
@@ -173,6 +190,7 @@ class PlannedWorkload:
     guest_os: str
     dirty: int
     working_set: int
+    disk_write: int
 
 
 # Models of other apps that refer to the inventory, deleted (in this order) by --reset when installed.
@@ -209,7 +227,7 @@ class Command(BaseCommand):
                 )
             self.wipe()
         with transaction.atomic():
-            summary = self.seed(workloads, random.Random(seed))
+            summary = self.seed(workloads, random.Random(seed), random.Random(f"disk-writes-{seed}"))
         self.stdout.write(
             self.style.SUCCESS(f"Seeded the demo hybrid cloud (seed {seed}) in {time.monotonic() - started:.1f} s:")
         )
@@ -248,7 +266,9 @@ class Command(BaseCommand):
 
     # -- planning (pure, deterministic) ------------------------------------------------------------------------
 
-    def plan_workloads(self, count: int, rng: random.Random) -> list[PlannedWorkload]:
+    def plan_workloads(self, count: int, rng: random.Random, write_rng: random.Random) -> list[PlannedWorkload]:
+        """The workloads to create. Disk write rates come from their own stream (`write_rng`) so that every other
+        field of a seed's cloud stays as it was before workloads had a disk write rate."""
         segment_sites = {name: set(sites) for name, _, sites in SEGMENTS}
         local_segment = {"California DC": "sc-local", "Virginia DC": "ash-local", "AWS us-west-2": "usw2-vpc",
                          "Azure East US": "eastus-vnet"}  # fmt: skip
@@ -273,12 +293,14 @@ class Command(BaseCommand):
                 low, high = role.dirty_mb
                 dirty = math.exp(rng.uniform(math.log(low), math.log(high))) * MB
             working_set = int(memory * rng.uniform(0.1, 0.6))
+            low, high = role.disk_write_mb
+            disk_write = int(math.exp(write_rng.uniform(math.log(low), math.log(high))) * MB)
             planned.append(
                 PlannedWorkload(
                     name=f"{role.prefix}-{counters[role.prefix]:02d}", role=role, site=site, cluster=cluster,
                     segment=segment, vcpus=vcpus, memory=memory, disk=pick(rng, DISK_GIB) * GIB,
                     power=pick(rng, POWER), guest_os=rng.choice(role.guest_os), dirty=int(dirty),
-                    working_set=working_set,
+                    working_set=working_set, disk_write=disk_write,
                 )
             )  # fmt: skip
         return planned
@@ -297,7 +319,7 @@ class Command(BaseCommand):
 
     # -- writing -----------------------------------------------------------------------------------------------
 
-    def seed(self, count: int, rng: random.Random) -> list[str]:
+    def seed(self, count: int, rng: random.Random, write_rng: random.Random) -> list[str]:
         sites = {}
         for name, kind, provider, region, location, lat, lon, _share in SITES:
             sites[name] = Site.objects.create(
@@ -317,7 +339,7 @@ class Command(BaseCommand):
             )
             segments[name].sites.set([sites[s] for s in site_names])
 
-        planned = self.plan_workloads(count, rng)
+        planned = self.plan_workloads(count, rng, write_rng)
         by_cluster: dict[str, list[PlannedWorkload]] = {c.name: [] for c in CLUSTERS}
         for p in planned:
             by_cluster[p.cluster].append(p)
@@ -420,6 +442,7 @@ class Command(BaseCommand):
                     name=p.name, kind=p.role.kind, vcpus=p.vcpus, memory_bytes=p.memory, disk_bytes=p.disk,
                     power_state=p.power, host=host, datastore=created[datastore.name], segment=segments[p.segment],
                     ip_address=ip, guest_os=p.guest_os, dirty_rate_bps=p.dirty, working_set_bytes=p.working_set,
+                    disk_write_rate_bps=p.disk_write,
                 )
                 for p, host, datastore, ip in rows
             ],
