@@ -315,19 +315,25 @@ def _move_workload(migration: Migration) -> None:
 
 
 def _announce_move(migration: Migration) -> None:
-    """After the move commits: the workloads pages refresh (a workload push on the activity channel), and a
-    container-VM's history records the move. Neither may fail the (already committed) migration."""
-    progress.publish_workload_change(workload_id=migration.workload_id, action="moved")
-    if migration.workload.kind != WorkloadKind.CONTAINER_VM:
+    """After the move commits: a container-VM's history records the move, and the workloads pages refresh (one
+    workload push on the activity channel: the container's own change signal sends it for a container-VM, the driver
+    for anything else). Neither may fail the (already committed) migration."""
+    if migration.workload.kind == WorkloadKind.CONTAINER_VM and _record_container_move(migration):
         return
+    progress.publish_workload_change(workload_id=migration.workload_id, action="moved")
+
+
+def _record_container_move(migration: Migration) -> bool:
+    """True when the container service recorded the move (and so announced it)."""
     try:
         from containers.services import container_moved
     except ImportError:  # the containers app is optional to the driver
-        return
+        return False
     try:
-        container_moved(workload=migration.workload, migration=migration)
+        return container_moved(workload=migration.workload, migration=migration) is not None
     except Exception:  # noqa: BLE001 - the history is a record, the move itself is done
         logger.exception("could not record the move of container-VM %s", migration.workload_id)
+        return False
 
 
 def _free_address(migration: Migration) -> str:

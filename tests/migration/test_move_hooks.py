@@ -102,3 +102,30 @@ async def test_the_activity_channel_announces_the_moved_workload_when_the_migrat
     assert workload_pushes[0]["state"] == "moved"
     assert workload_pushes[0]["workload"] == {"id": migration.workload_id, "name": "moving-vm", "kind": "vm"}
     await communicator.disconnect()
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_a_moved_container_vm_is_announced_once_by_its_container_side(ws_headers, viewer):
+    @database_sync_to_async
+    def start():
+        topo = factories.topology()
+        workload = a_container_vm(topo)
+        destination = next(h for h in topo.ca_hosts if h.pk != workload.host_id)
+        return migration_start(workload=workload, destination_host=destination)
+
+    migration = await start()
+    communicator = WebsocketCommunicator(
+        application, "/ws/activity/", headers=await database_sync_to_async(ws_headers)(viewer)
+    )
+    connected, _ = await communicator.connect()
+    assert connected
+    await communicator.receive_json_from(timeout=5)  # the snapshot
+    await database_sync_to_async(drive)(migration.link_key)
+    workload_pushes = []
+    while not await communicator.receive_nothing(timeout=1):
+        message = await communicator.receive_json_from(timeout=5)
+        if message["type"] == "workload":
+            workload_pushes.append(message)
+    assert [(m["state"], m["workload"]["name"]) for m in workload_pushes] == [("move", "web")]
+    await communicator.disconnect()
