@@ -25,13 +25,20 @@ def workload_queryset() -> QuerySet[Workload]:
     )  # fmt: skip
 
 
+# The CSV export's columns: (header, field), in order.
+WORKLOAD_EXPORT_COLUMNS = (
+    ("name", "name"), ("kind", "kind"), ("site", "host__cluster__site__name"), ("host", "host__name"),
+    ("ip_address", "ip_address"), ("segment", "segment__name"), ("vcpus", "vcpus"), ("memory_bytes", "memory_bytes"),
+    ("disk_bytes", "disk_bytes"), ("power_state", "power_state"), ("guest_os", "guest_os"),
+    ("dirty_rate_bps", "dirty_rate_bps"), ("working_set_bytes", "working_set_bytes"),
+    ("disk_write_rate_bps", "disk_write_rate_bps"),
+)  # fmt: skip
+
+
 def workload_export_rows(queryset: QuerySet[Workload]):
     """Rows for the CSV export of a (filtered, ordered) workload queryset, read in chunks."""
-    columns = (
-        "name", "kind", "host__cluster__site__name", "host__name", "ip_address", "segment__name", "vcpus",
-        "memory_bytes", "disk_bytes", "power_state", "guest_os", "dirty_rate_bps", "working_set_bytes",
-    )  # fmt: skip
-    return queryset.values_list(*columns).iterator(chunk_size=2000)
+    fields = [field for _, field in WORKLOAD_EXPORT_COLUMNS]
+    return queryset.values_list(*fields).iterator(chunk_size=2000)
 
 
 def workload_get(pk: int) -> Workload:

@@ -106,10 +106,7 @@ def workload_export(request):
     """The filtered, ordered workloads as CSV, streamed (10,000 rows start arriving at once)."""
     filterset = WorkloadFilterSet(request.GET, queryset=selectors.workload_queryset())
     writer = csv.writer(_Echo())
-    header = [
-        "name", "kind", "site", "host", "ip_address", "segment", "vcpus", "memory_bytes", "disk_bytes", "power_state",
-        "guest_os", "dirty_rate_bps", "working_set_bytes",
-    ]  # fmt: skip
+    header = [name for name, _ in selectors.WORKLOAD_EXPORT_COLUMNS]
 
     def rows():
         yield writer.writerow(header)

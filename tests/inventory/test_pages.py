@@ -108,6 +108,9 @@ def test_csv_export_streams_the_filtered_set(viewer_client, topo):
     assert rows[0][:3] == ["name", "kind", "site"]
     assert [r[0] for r in rows[1:]] == [f"bulk-{i:05d}" for i in (50, 40, 30, 20, 10, 0)]
     assert {r[1] for r in rows[1:]} == {"container_vm"}
+    # The simulation's inputs are exported too, so a fleet can be analysed outside.
+    assert rows[0][-3:] == ["dirty_rate_bps", "working_set_bytes", "disk_write_rate_bps"]
+    assert all(len(r) == len(rows[0]) for r in rows)
 
 
 def test_detail_pages_link_to_each_other(viewer_client, topo):
