@@ -18,6 +18,12 @@ class AuthenticatedJsonConsumer(AsyncJsonWebsocketConsumer):
     sending `{"action": "resync"}`.
     """
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        # A consumer without a snapshot would accept a client and then fail: refuse to define one at import.
+        super().__init_subclass__(**kwargs)
+        if not callable(getattr(cls, "snapshot", None)):
+            raise TypeError(f"{cls.__name__} must define snapshot(): the first message a client receives.")
+
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:
@@ -50,6 +56,3 @@ class AuthenticatedJsonConsumer(AsyncJsonWebsocketConsumer):
 
     def group_names(self) -> list[str]:
         return []
-
-    def snapshot(self) -> dict:
-        raise NotImplementedError
