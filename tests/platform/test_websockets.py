@@ -56,4 +56,3 @@ async def _headers(ws_headers, user):
     from channels.db import database_sync_to_async
 
     return await database_sync_to_async(ws_headers)(user)
-
