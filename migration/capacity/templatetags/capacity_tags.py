@@ -1,22 +1,12 @@
 from django import template
 
+from migration.templatetags.migration_tags import duration
+
 register = template.Library()
 
 
-@register.filter
-def secs(value) -> str:
-    """Seconds as a short duration: 850 ms, 42.0 s, 12 min 5 s, 2 h 3 min."""
-    if value is None or value == "":
-        return "–"
-    s = float(value)
-    if s < 1:
-        return f"{s * 1000:.0f} ms"
-    if s < 120:
-        return f"{s:.1f} s"
-    m = int(s // 60)
-    if m < 120:
-        return f"{m} min {round(s - m * 60)} s"
-    return f"{m // 60} h {m % 60} min"
+# Durations read the same on every page (and as the pages' JavaScript writes them).
+register.filter("secs", duration)
 
 
 @register.filter
