@@ -45,19 +45,9 @@
 
   document.querySelectorAll(".site-chart").forEach(function (el) {
     const site = data.sites[Number(el.dataset.siteIndex)];
-    const pts = site.points;
-    if (!pts.length) { el.classList.add("empty"); el.textContent = "No samples in this range."; return; }
-    const x = pts.map(function (p) { return p[0]; });
-    const first = x[0]; const last = x[x.length - 1];
-    Plotly.newPlot(el, [
-      { x: x, y: pts.map(function (p) { return p[1]; }), type: "scatter", mode: "lines", name: "CPU", line: { color: "#3f51b5", width: 1.5 } },
-      { x: x, y: pts.map(function (p) { return p[2]; }), type: "scatter", mode: "lines", name: "memory", line: { color: "#00897b", width: 1.5 } },
-      { x: [first, last], y: [100, 100], type: "scatter", mode: "lines", name: "capacity", line: { color: "#424242", width: 1 }, hoverinfo: "skip" },
-      { x: [first, last], y: [data.threshold_cpu, data.threshold_cpu], type: "scatter", mode: "lines", name: "threshold " + data.threshold_cpu + " %", line: { color: "#c62828", dash: "dash", width: 1.5 }, hoverinfo: "skip" },
-    ], {
-      margin: { l: 45, r: 10, t: 10, b: 35 }, height: 240,
-      yaxis: { range: [0, 105], ticksuffix: " %" }, xaxis: { type: "date" },
-      legend: { orientation: "h", y: -0.25 }, hovermode: "x unified",
-    }, config);
+    HCCapacity.utilisationChart(el, site.points, data.threshold_cpu, {
+      emptyText: "No samples in this range.", thresholdName: "threshold " + data.threshold_cpu + " %",
+      layout: { margin: { l: 45, r: 10, t: 10, b: 35 }, height: 240, legend: { orientation: "h", y: -0.25 } },
+    });
   });
 })();
