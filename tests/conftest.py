@@ -39,6 +39,8 @@ def pytest_collection_modifyitems(config, items):
     browser, others = [], []
     for item in items:
         (browser if item.get_closest_marker("browser") else others).append(item)
+    if not CHROMIUM and browser and os.environ.get("CI"):
+        raise pytest.UsageError("CI=1 but Chromium is not installed: the browser tests would be skipped, not passed")
     if not CHROMIUM:
         skip = pytest.mark.skip(reason="Chromium is not installed (apt-get install -y chromium); browser test skipped")
         for item in browser:
