@@ -9,7 +9,7 @@ from django.utils.html import format_html
 from hybridcloud.audit import AuditedModelAdmin
 from inventory import services
 from inventory.choices import HostState, PowerState
-from inventory.models import GIB, CloudLink, Cluster, Datastore, Host, NetworkSegment, Site, Workload
+from inventory.models import GIB, MIB, CloudLink, Cluster, Datastore, Host, NetworkSegment, Site, Workload
 
 
 def gib(value: int | None) -> str:
@@ -86,7 +86,9 @@ class SiteAdmin(AuditedModelAdmin, admin.ModelAdmin):
 
 @admin.register(CloudLink)
 class CloudLinkAdmin(AuditedModelAdmin, admin.ModelAdmin):
-    list_display = ("__str__", "bandwidth_mbit", "rtt_ms", "loss_percent", "compression_ratio", "encrypted")
+    list_display = (
+        "__str__", "bandwidth_mbit", "rtt_ms", "loss_percent", "mtu_bytes", "compression_ratio", "encrypted",
+    )  # fmt: skip
     list_filter = ("encrypted", "site_a", "site_b")
     search_fields = ("site_a__name", "site_b__name")
     list_select_related = ("site_a", "site_b")
@@ -115,10 +117,28 @@ class ClusterAdmin(AuditedModelAdmin, admin.ModelAdmin):
 @admin.register(Host)
 class HostAdmin(AuditedModelAdmin, admin.ModelAdmin):
     list_display = (
-        "name", "cluster", "site_name", "cores", "ghz", "memory", "migration_nic_gbps", "state", "workload_count",
-        "memory_used",
+        "name", "cluster", "site_name", "hypervisor", "cores", "ghz", "memory", "migration_nic_gbps",
+        "migration_streams", "socket_buffer", "migration_encrypted", "state", "workload_count", "memory_used",
     )  # fmt: skip
-    list_filter = ("state", "cluster__site", "cluster", "migration_nic_gbps")
+    list_filter = ("state", "hypervisor", "cluster__site", "cluster", "migration_nic_gbps", "migration_encrypted")
+    fieldsets = (
+        (None, {"fields": ("name", "cluster", "hypervisor", "state")}),
+        ("Size", {"fields": ("cores", "ghz", "memory_bytes")}),
+        (
+            "Migration stack",
+            {
+                "description": (
+                    "What bounds how fast this host moves memory. ESXi out of the box: 4 streams, buffers tuned to "
+                    "the path (empty), cipher 4 GB/s, no host codec. KVM with Linux defaults: 1 stream, 6 MiB "
+                    "(6291456 bytes), TLS 500 MB/s, zstd 500 MB/s."
+                ),
+                "fields": (
+                    "migration_nic_gbps", "migration_streams", "migration_socket_buffer_bytes", "migration_encrypted",
+                    "migration_cipher_rate_bps", "migration_codec_rate_bps",
+                ),
+            },
+        ),
+    )  # fmt: skip
     search_fields = ("name", "cluster__name", "cluster__site__name")
     list_select_related = ("cluster__site",)
     inlines = [WorkloadInline]
@@ -141,6 +161,12 @@ class HostAdmin(AuditedModelAdmin, admin.ModelAdmin):
     @admin.display(description="Memory", ordering="memory_bytes")
     def memory(self, obj: Host) -> str:
         return gib(obj.memory_bytes)
+
+    @admin.display(description="Socket buffer", ordering="migration_socket_buffer_bytes")
+    def socket_buffer(self, obj: Host) -> str:
+        if obj.migration_socket_buffer_bytes is None:
+            return "tuned to the path"
+        return f"{obj.migration_socket_buffer_bytes / MIB:,.1f} MiB"
 
     @admin.display(description="Workloads", ordering="workload_count")
     def workload_count(self, obj: Host) -> int:

@@ -85,3 +85,33 @@ class PowerState(models.TextChoices):
 
 # vCPUs may be overcommitted this many times over a host's physical cores; memory is never overcommitted.
 CPU_OVERCOMMIT_RATIO = 4
+
+
+class Hypervisor(models.TextChoices):
+    """The hypervisor a host runs; it decides its migration stack's defaults (below) and, for KVM, that QEMU's own
+    migration rules apply."""
+
+    ESXI = "esxi", "VMware ESXi"
+    KVM = "kvm", "KVM (QEMU)"
+
+
+# Linux's default net.ipv4.tcp_rmem / tcp_wmem maximum: with stock settings no TCP socket grows past this.
+LINUX_DEFAULT_TCP_BUFFER_BYTES = 6 * 2**20
+
+# A host's migration stack out of the box. vSphere sizes vMotion's socket buffers to the path (empty = tuned to the
+# bandwidth-delay product) and opens several streams; QEMU on Linux opens one stream whose buffer stops at
+# tcp_rmem's maximum, encrypts with TLS in its migration thread and compresses (multifd zstd) on the host's CPU.
+HYPERVISOR_MIGRATION_DEFAULTS: dict[str, dict[str, int | None]] = {
+    Hypervisor.ESXI: {
+        "migration_streams": 4,
+        "migration_socket_buffer_bytes": None,
+        "migration_cipher_rate_bps": 4_000_000_000,
+        "migration_codec_rate_bps": None,
+    },
+    Hypervisor.KVM: {
+        "migration_streams": 1,
+        "migration_socket_buffer_bytes": LINUX_DEFAULT_TCP_BUFFER_BYTES,
+        "migration_cipher_rate_bps": 500_000_000,
+        "migration_codec_rate_bps": 500_000_000,
+    },
+}

@@ -12,16 +12,21 @@ from django.urls import reverse
 from inventory.choices import (
     BASELINE_LEVELS,
     CPU_OVERCOMMIT_RATIO,
+    HYPERVISOR_MIGRATION_DEFAULTS,
+    LINUX_DEFAULT_TCP_BUFFER_BYTES,
     CpuBaseline,
     CpuVendor,
     DatastoreKind,
     HostState,
+    Hypervisor,
     PowerState,
     SiteKind,
     WorkloadKind,
 )
 
 GIB = 2**30
+MIB = 2**20
+IP_TCP_HEADER_BYTES = 40  # IPv4 + TCP headers without options: MSS = MTU - 40
 
 
 class Site(models.Model):
@@ -64,6 +69,14 @@ class CloudLink(models.Model):
         help_text="WAN optimization: memory bytes carried per byte on the wire (1.0 = none).",
     )
     encrypted = models.BooleanField(default=True)
+    mtu_bytes = models.PositiveIntegerField(
+        default=1500,
+        validators=[
+            MinValueValidator(576, message="An MTU below 576 bytes (IPv4's minimum) cannot carry a migration."),
+            MaxValueValidator(9216, message="An MTU above 9216 bytes (the largest jumbo frame) is not a real path."),
+        ],
+        help_text="Largest IP packet on the path, bytes (1500 Ethernet; less through a VPN; 9000 jumbo frames).",
+    )
 
     class Meta:
         ordering = ["site_a__name", "site_b__name"]
@@ -93,6 +106,16 @@ class CloudLink(models.Model):
     def rtt_s(self) -> float:
         return self.rtt_ms / 1000
 
+    @property
+    def loss(self) -> float:
+        """Packet loss as a fraction (the engine's unit): 0.01 % is 0.0001."""
+        return self.loss_percent / 100
+
+    @property
+    def mss_bytes(self) -> int:
+        """TCP payload per segment: the MTU less the IPv4 and TCP headers."""
+        return self.mtu_bytes - IP_TCP_HEADER_BYTES
+
     def other_site(self, site: Site) -> Site:
         return self.site_b if site.pk == self.site_a_id else self.site_a
 
@@ -107,6 +130,11 @@ class CloudLink(models.Model):
                 raise ValidationError(
                     {"site_b": "These two sites are already linked (links are symmetric: one per pair)."}
                 )
+        # A link that loses every packet carries nothing: such a link is down, not slow.
+        if self.loss_percent is not None and self.loss_percent >= 100:
+            raise ValidationError(
+                {"loss_percent": "A link that loses every packet carries nothing; keep it below 100 %."}
+            )
 
 
 class Cluster(models.Model):
@@ -147,7 +175,9 @@ class Cluster(models.Model):
 
 
 class Host(models.Model):
-    """A hypervisor host in a cluster. Names are unique; a host in maintenance or down takes no new workloads."""
+    """A hypervisor host in a cluster. Names are unique; a host in maintenance or down takes no new workloads.
+    Its migration stack (streams, socket buffer, cipher and codec throughput) bounds how fast it moves memory; a KVM
+    host's buffer is always a number, since Linux never grows a socket past tcp_rmem's maximum."""
 
     name = models.CharField(max_length=100, unique=True)
     cluster = models.ForeignKey(Cluster, on_delete=models.PROTECT, related_name="hosts")
@@ -158,6 +188,40 @@ class Host(models.Model):
         default=10, validators=[MinValueValidator(1)], help_text="Speed of the vMotion/migration NIC in Gbit/s."
     )
     state = models.CharField(max_length=16, choices=HostState.choices, default=HostState.CONNECTED)
+    hypervisor = models.CharField(max_length=8, choices=Hypervisor.choices, default=Hypervisor.ESXI)
+    migration_streams = models.PositiveSmallIntegerField(
+        default=HYPERVISOR_MIGRATION_DEFAULTS[Hypervisor.ESXI]["migration_streams"],
+        validators=[
+            MinValueValidator(1, message="A migration needs at least one TCP stream."),
+            MaxValueValidator(64, message="More than 64 migration streams per move is not a real configuration."),
+        ],
+        help_text="TCP streams one live migration opens (vMotion streams, QEMU multifd channels).",
+    )
+    migration_socket_buffer_bytes = models.BigIntegerField(
+        null=True,
+        blank=True,
+        validators=[
+            MinValueValidator(64 * 1024, message="A socket buffer below 64 KiB is not a real setting."),
+            MaxValueValidator(2 * GIB, message="A socket buffer above 2 GiB is not a real setting."),
+        ],
+        help_text="Each stream's TCP socket buffer, bytes; empty = tuned to the path's bandwidth-delay product "
+        "(vSphere). Linux with default settings stops at 6 MiB (6291456).",
+    )
+    migration_encrypted = models.BooleanField(
+        default=False, help_text="Encrypt every live migration from or to this host (encrypted vMotion, QEMU TLS)."
+    )
+    migration_cipher_rate_bps = models.BigIntegerField(
+        default=HYPERVISOR_MIGRATION_DEFAULTS[Hypervisor.ESXI]["migration_cipher_rate_bps"],
+        validators=[MinValueValidator(1_000_000, message="A cipher slower than 1 MB/s is not a real figure.")],
+        help_text="Bytes per second one encrypted migration can encrypt (or decrypt) on this host.",
+    )
+    migration_codec_rate_bps = models.BigIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1_000_000, message="A codec slower than 1 MB/s is not a real figure.")],
+        help_text="Bytes of memory per second this host compresses for WAN optimisation, when the host itself "
+        "compresses (QEMU multifd zstd); empty = a WAN optimiser on the link does it at line rate.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -167,6 +231,19 @@ class Host(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("inventory:host_detail", args=[self.pk])
+
+    def clean(self) -> None:
+        # Linux never grows a socket past net.ipv4.tcp_rmem's maximum, so a KVM host's buffer is a number.
+        if self.hypervisor == Hypervisor.KVM and self.migration_socket_buffer_bytes is None:
+            raise ValidationError(
+                {
+                    "migration_socket_buffer_bytes": (
+                        "A KVM host's socket buffer cannot be 'tuned to the path': Linux stops at "
+                        "net.ipv4.tcp_rmem's maximum. Enter that maximum in bytes "
+                        f"({LINUX_DEFAULT_TCP_BUFFER_BYTES} with default settings)."
+                    )
+                }
+            )
 
     @property
     def site(self) -> Site:

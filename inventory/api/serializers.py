@@ -66,6 +66,7 @@ class CloudLinkSerializer(ModelCleanSerializer):
             "loss_percent",
             "compression_ratio",
             "encrypted",
+            "mtu_bytes",
         ]
 
 
@@ -80,7 +81,11 @@ class HostSerializer(ModelCleanSerializer):
 
     class Meta:
         model = Host
-        fields = ["id", "name", "cluster", "site", "cores", "ghz", "memory_bytes", "migration_nic_gbps", "state"]
+        fields = [
+            "id", "name", "cluster", "site", "hypervisor", "cores", "ghz", "memory_bytes", "migration_nic_gbps",
+            "migration_streams", "migration_socket_buffer_bytes", "migration_encrypted", "migration_cipher_rate_bps",
+            "migration_codec_rate_bps", "state",
+        ]  # fmt: skip
 
 
 class DatastoreSerializer(ModelCleanSerializer):

@@ -25,7 +25,16 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.db.models import ProtectedError
 
-from inventory.choices import CPU_OVERCOMMIT_RATIO, CpuBaseline, DatastoreKind, HostState, PowerState, SiteKind
+from inventory.choices import (
+    CPU_OVERCOMMIT_RATIO,
+    HYPERVISOR_MIGRATION_DEFAULTS,
+    CpuBaseline,
+    DatastoreKind,
+    HostState,
+    Hypervisor,
+    PowerState,
+    SiteKind,
+)
 from inventory.choices import WorkloadKind as Kind
 from inventory.models import GIB, CloudLink, Cluster, Datastore, Host, NetworkSegment, Site, Workload
 
@@ -41,13 +50,15 @@ SITES = [
     ("Azure East US", SiteKind.PUBLIC, "Azure", "eastus", "Virginia (Boydton)", 36.67, -78.39, 0.15),
 ]
 
-# site, site, Mbit/s, RTT ms, loss %, WAN compression ratio. No direct link between the two clouds.
+# site, site, Mbit/s, RTT ms, loss %, WAN compression ratio, MTU bytes. No direct link between the two clouds.
+# Private lines (coast to coast, Direct Connect, ExpressRoute) lose nothing; internet VPNs to a public region lose
+# 0.01-0.1 % of packets and carry a smaller MTU (IPsec's headers).
 LINKS = [
-    ("California DC", "Virginia DC", 10_000, 65.0, 0.01, 2.0),
-    ("California DC", "AWS us-west-2", 5_000, 20.0, 0.0, 1.0),
-    ("California DC", "Azure East US", 1_000, 68.0, 0.02, 1.0),
-    ("Virginia DC", "Azure East US", 5_000, 2.0, 0.0, 1.0),
-    ("Virginia DC", "AWS us-west-2", 2_000, 70.0, 0.01, 1.5),
+    ("California DC", "Virginia DC", 10_000, 65.0, 0.0, 2.0, 1500),
+    ("California DC", "AWS us-west-2", 5_000, 20.0, 0.0, 1.0, 1500),
+    ("California DC", "Azure East US", 1_000, 68.0, 0.05, 1.0, 1400),
+    ("Virginia DC", "Azure East US", 5_000, 2.0, 0.0, 1.0, 1500),
+    ("Virginia DC", "AWS us-west-2", 2_000, 70.0, 0.02, 1.5, 1400),
 ]
 
 
@@ -62,6 +73,7 @@ class ClusterSpec:
     memory_gib: int
     nic_gbps: int
     share: float  # of the site's workloads
+    hypervisor: str = Hypervisor.ESXI
 
 
 CLUSTERS = [
@@ -69,7 +81,7 @@ CLUSTERS = [
     ClusterSpec("California DC", "sc-prod-b", CpuBaseline.INTEL_CASCADELAKE, "sc-esx-b", 48, 2.6, 512, 10, 0.35),
     ClusterSpec("California DC", "sc-legacy", CpuBaseline.INTEL_SKYLAKE, "sc-esx-l", 32, 2.4, 384, 1, 0.20),
     ClusterSpec("Virginia DC", "ash-prod", CpuBaseline.INTEL_SAPPHIRERAPIDS, "ash-esx-p", 64, 3.0, 1024, 25, 0.6),
-    ClusterSpec("Virginia DC", "ash-amd", CpuBaseline.AMD_ZEN4, "ash-esx-z", 96, 2.75, 768, 25, 0.4),
+    ClusterSpec("Virginia DC", "ash-amd", CpuBaseline.AMD_ZEN4, "ash-kvm-z", 96, 2.75, 768, 25, 0.4, Hypervisor.KVM),
     ClusterSpec("AWS us-west-2", "usw2-metal", CpuBaseline.INTEL_ICELAKE, "usw2-i4i", 64, 3.5, 1024, 25, 1.0),
     ClusterSpec("Azure East US", "eastus-avs", CpuBaseline.INTEL_ICELAKE, "eastus-av36p", 36, 2.6, 768, 25, 1.0),
 ]
@@ -326,10 +338,10 @@ class Command(BaseCommand):
                 name=name, kind=kind, provider=provider, region=region, location=location, latitude=lat, longitude=lon,
                 description=f"{SiteKind(kind).label} in {location}.",
             )  # fmt: skip
-        for a, b, mbit, rtt, loss, ratio in LINKS:
+        for a, b, mbit, rtt, loss, ratio, mtu in LINKS:
             CloudLink.objects.create(
                 site_a=sites[a], site_b=sites[b], bandwidth_mbit=mbit, rtt_ms=rtt, loss_percent=loss,
-                compression_ratio=ratio, encrypted=True,
+                compression_ratio=ratio, encrypted=True, mtu_bytes=mtu,
             )  # fmt: skip
         segments = {}
         for overlay, (name, cidr, site_names) in enumerate(SEGMENTS, start=5001):
@@ -359,7 +371,8 @@ class Command(BaseCommand):
                 hosts.append(
                     Host(
                         cluster=cluster, name=f"{spec.host_prefix}-{i:02d}", cores=spec.cores, ghz=spec.ghz,
-                        memory_bytes=memory_gib * GIB, migration_nic_gbps=spec.nic_gbps,
+                        memory_bytes=memory_gib * GIB, migration_nic_gbps=spec.nic_gbps, hypervisor=spec.hypervisor,
+                        **HYPERVISOR_MIGRATION_DEFAULTS[spec.hypervisor],
                     )
                 )  # fmt: skip
             host_specs[spec.name] = spec
@@ -371,6 +384,7 @@ class Command(BaseCommand):
                 Host(
                     cluster=clusters[cluster_name], name=f"{spec.host_prefix}-spare", cores=spec.cores, ghz=spec.ghz,
                     memory_bytes=host_memory[cluster_name], migration_nic_gbps=spec.nic_gbps, state=state,
+                    hypervisor=spec.hypervisor, **HYPERVISOR_MIGRATION_DEFAULTS[spec.hypervisor],
                 )
             )  # fmt: skip
         Host.objects.bulk_create(hosts, batch_size=500)
