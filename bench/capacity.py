@@ -89,7 +89,7 @@ def simulate_wave(index, moves: list, *, step_s: float = 0.25) -> float:
     for w, target in moves:
         source = index.hosts[w.host_id]
         key, link = link_key(index, source, target)
-        capacity = link.spec().goodput_bps if link else source.nic_bps
+        capacity = link.spec().bandwidth_bps if link else source.nic_bps
         cap = min(source.nic_bps, target.nic_bps)
         disk = 0 if w.datastore_id in target.datastores else w.disk_bytes
         params = engine_params(workload=w, bandwidth_bps=cap, max_downtime_s=0.3, policy="throttle",

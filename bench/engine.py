@@ -68,7 +68,7 @@ def main() -> int:
     rounds = sum(item.rounds for item in wave.items)
     outcomes = Counter(item.outcome for item in wave.items)
     ended = Counter(item.result.ended_by for item in wave.items)
-    ideal = wave.total_wire_bytes / LINK.goodput_bps
+    ideal = wave.total_wire_bytes / LINK.bandwidth_bps
     print(
         f"plan_wave ({WAVE_SIZE} workloads, 1-64 GiB, 10 Gbit/s link, 8 concurrent): "
         f"best of 3 {best:.3f} s, median {statistics.median(timings):.3f} s "

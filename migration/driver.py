@@ -2,7 +2,7 @@
 
 A link is a WAN `CloudLink` between sites, or a source host's migration NIC inside a site (`link_key`). A step
 covers the wall time since the link's previous step (at most `MAX_STEP_WALL_S`), scaled by each migration's
-`simulation_speed`; inside it the link's goodput is shared fairly (water-filling, each migration capped by the
+`simulation_speed`; inside it the link's bandwidth is shared fairly (water-filling, each migration capped by the
 slower of its two hosts' NICs), re-shared at every boundary (a round, a switchover, an end), so bandwidth
 sharing is exact. Each migration's engine is restored from and saved to `Migration.engine_state`, so a step
 that dies half-way is simply taken again by the next worker. Writes are conditional on the row's state and
@@ -48,7 +48,7 @@ def nic_cap(migration: Migration) -> float:
 def link_capacity(migration: Migration) -> float:
     link = migration.cloud_link
     if link is not None:
-        return link.bandwidth_bps * (1 - link.loss_percent / 100)
+        return link.bandwidth_bps  # loss is a TCP limit of each migration (engine transport), not a tax on the link
     return migration.source_host.migration_bandwidth_bps
 
 
@@ -62,7 +62,8 @@ def new_simulation(migration: Migration) -> PrecopySimulation:
             policy=migration.policy,
             compression_ratio=link.compression_ratio if link is not None else 1.0,
             disk_bytes=migration.disk_bytes,
-        )
+        ),
+        shared=True,
     )
 
 
@@ -139,7 +140,7 @@ def step_link(link_key: str) -> int:
     elapsed_before = [sim.elapsed_s for sim in sims]
     events = advance_together(
         sims,
-        [nic_cap(m) for m in running],
+        [sim.wire_cap_bps for sim in sims],  # the NIC cap and the migration's own transport limits
         [m.simulation_speed for m in running],
         link_capacity(running[0]),
         wall_s,

@@ -434,7 +434,7 @@ def precheck_migration(
     ]
     n = len(sharing) + 1
     if link is not None:
-        capacity = link.bandwidth_bps * (1 - link.loss_percent / 100)
+        capacity = link.bandwidth_bps  # loss limits each migration's TCP streams (engine transport)
         compression = link.compression_ratio
     else:
         capacity = source.migration_bandwidth_bps

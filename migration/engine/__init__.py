@@ -3,6 +3,7 @@
 Public API (benchmarks and outside validation call exactly this)::
 
     from migration.engine import PrecopyParams, simulate_precopy, LinkSpec, plan_wave
+    from migration.engine import transport_rate_bps, rate_limits, RateLimits
 
 plus the steppable core used by the Celery driver: :class:`PrecopySimulation` (``advance``,
 ``time_to_next_boundary``, ``to_state`` / ``from_state``). See docs/engine.md for the model.
@@ -10,6 +11,7 @@ plus the steppable core used by the Celery driver: :class:`PrecopySimulation` (`
 
 from .params import POLICIES, LinkSpec, PrecopyParams
 from .precopy import Event, PrecopyResult, PrecopySimulation, Round, simulate_precopy
+from .transport import RateLimits, rate_limits, slow_start_s, transport_rate_bps
 from .wave import WaveItem, WaveResult, fair_shares, plan_wave
 
 __all__ = [
@@ -19,10 +21,14 @@ __all__ = [
     "PrecopyParams",
     "PrecopyResult",
     "PrecopySimulation",
+    "RateLimits",
     "Round",
     "WaveItem",
     "WaveResult",
     "fair_shares",
     "plan_wave",
+    "rate_limits",
     "simulate_precopy",
+    "slow_start_s",
+    "transport_rate_bps",
 ]

@@ -43,6 +43,13 @@ class PrecopyParams:
       when the link is congested, so they never take more than half of the bandwidth.
     - ``bandwidth_bps`` is the raw bandwidth available to this migration (its NIC or link). In
       :func:`~migration.engine.plan_wave` it is a per-migration cap on the fair share of the link.
+    - Transport (:mod:`migration.engine.transport`, docs/engine.md "Transport"): the wire rate is
+      also capped by ``streams`` TCP streams over ``rtt_s`` (window ``socket_buffer_bytes`` / RTT,
+      ``None`` = sized to the bandwidth-delay product; loss ``loss`` with ``mss_bytes`` segments:
+      Mathis et al.), by the codec (``codec_rate_bps`` of memory per second, compression on only)
+      and the cipher (``cipher_rate_bps`` wire bytes per second, encrypted moves only). A slow-start
+      ramp of a few RTTs delays the first byte. ``zero_page_fraction`` of memory is zero pages,
+      sent as headers only: free in round 0 (or in a stop-and-copy before round 0).
     """
 
     memory_bytes: float
@@ -61,6 +68,14 @@ class PrecopyParams:
     throttle_increment: float = 0.1
     throttle_max: float = 0.99
     max_throttle_rounds: int = 30
+    rtt_s: float = 0.0
+    loss: float = 0.0
+    streams: int = 1
+    socket_buffer_bytes: float | None = None
+    mss_bytes: float = 1460
+    codec_rate_bps: float | None = None
+    cipher_rate_bps: float | None = None
+    zero_page_fraction: float = 0.0
 
     def __post_init__(self) -> None:
         for name in (
@@ -76,6 +91,10 @@ class PrecopyParams:
             "throttle_initial",
             "throttle_increment",
             "throttle_max",
+            "rtt_s",
+            "loss",
+            "mss_bytes",
+            "zero_page_fraction",
         ):
             _finite(name, getattr(self, name))
         if self.memory_bytes <= 0:
@@ -117,6 +136,22 @@ class PrecopyParams:
             raise ValueError(f"throttle_initial must be in (0, throttle_max], got {self.throttle_initial!r}")
         if self.throttle_increment < 0:
             raise ValueError(f"throttle_increment must be >= 0, got {self.throttle_increment!r}")
+        if self.rtt_s < 0:
+            raise ValueError(f"rtt_s must be >= 0, got {self.rtt_s!r}")
+        if not 0 <= self.loss < 1:
+            raise ValueError(f"loss must be in [0, 1) (a fraction of packets), got {self.loss!r}")
+        if not isinstance(self.streams, int) or isinstance(self.streams, bool) or self.streams < 1:
+            raise ValueError(f"streams must be an integer >= 1, got {self.streams!r}")
+        if self.mss_bytes <= 0:
+            raise ValueError(f"mss_bytes must be positive, got {self.mss_bytes!r}")
+        for name in ("socket_buffer_bytes", "codec_rate_bps", "cipher_rate_bps"):
+            value = getattr(self, name)
+            if value is not None:
+                _finite(name, value)
+                if value <= 0:
+                    raise ValueError(f"{name} must be positive (or None), got {value!r}")
+        if not 0 <= self.zero_page_fraction < 1:
+            raise ValueError(f"zero_page_fraction must be in [0, 1), got {self.zero_page_fraction!r}")
 
     @property
     def working_set(self) -> float:
@@ -132,11 +167,10 @@ class PrecopyParams:
 class LinkSpec:
     """One WAN link shared by the migrations of a wave.
 
-    - ``bandwidth_bps``: raw capacity; ``loss`` (fraction of packets lost, 0 <= loss < 1) is paid
-      for by retransmissions, so the goodput shared by migrations is ``bandwidth_bps x (1 - loss)``.
-    - ``rtt_s``: round-trip time. Migration streams are assumed to keep the pipe full (window
-      scaling / several streams, as long-distance vMotion does), so RTT does not change throughput
-      here; it is validated and reported, and the pre-checks enforce the 150 ms limit.
+    - ``bandwidth_bps``: raw capacity, shared by water-filling between the migrations on the wire.
+    - ``rtt_s`` (round-trip time) and ``loss`` (fraction of packets lost, 0 <= loss < 1) are the
+      path's: in :func:`~migration.engine.plan_wave` they replace every migration's own ``rtt_s`` and
+      ``loss``, so each migration's TCP limits (window / RTT, Mathis) cap its share of the link.
     - ``compression_ratio``: when set, the WAN optimiser's ratio replaces every migration's own
       ``compression_ratio``; ``None`` keeps each migration's value.
     """
@@ -160,8 +194,3 @@ class LinkSpec:
             _finite("compression_ratio", self.compression_ratio)
             if self.compression_ratio < 1:
                 raise ValueError(f"link compression_ratio must be >= 1, got {self.compression_ratio!r}")
-
-    @property
-    def goodput_bps(self) -> float:
-        """Bytes per second the link delivers to migrations once retransmissions are paid for."""
-        return self.bandwidth_bps * (1.0 - self.loss)

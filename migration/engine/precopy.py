@@ -7,8 +7,17 @@ params' own bandwidth, so the closed run and the stepped run cannot disagree.
 
 Stages of one migration (``phase`` is what the outside sees)::
 
-    storage ──> precopy (round 0, 1, ...) ──> switchover (stop-and-copy, then overhead) ──> done
-                        └── abort policy ─────────────────────────────────────────────────> done
+    (slow start) ──> storage ──> precopy (round 0, 1, ...) ──> switchover (stop-and-copy, overhead) ──> done
+                                          └── abort policy ──────────────────────────────────────────> done
+
+The slow-start ramp (only with an RTT) puts no byte on the wire; its phase is the next one's.
+Rates: the bandwidth handed to the simulation is a share of the link in *wire* bytes/s; the engine
+caps it at the migration's own transport limits (:func:`~migration.engine.transport.wire_cap_bps`)
+and multiplies by the compression ratio to get the *memory* bytes/s that rounds are counted in.
+
+Hooks for an engine profile (e.g. a hypervisor's own rules): the completion test
+(:meth:`PrecopySimulation._fits_budget`), the auto-converge trigger (:meth:`PrecopySimulation._cap_reached`)
+and the stop-and-copy rate (:meth:`PrecopySimulation._stop_rate`) are each one method.
 
 Between two *boundaries* (end of the disk copy, end of a round, end of the stop-and-copy, end of
 the switchover overhead) every rate is constant for a constant bandwidth, so the time to the next
@@ -22,16 +31,18 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from .params import PrecopyParams
+from .transport import RateLimits, mb_s, rate_limits, size, slow_start_s, wire_cap_bps
 
-STATE_VERSION = 1
+#: Version 2: transport (wire cap, slow start, zero pages). Version 1 states are still read.
+STATE_VERSION = 2
 
 # Internal stages (ints: compared in the hot loop of plan_wave).
-_STORAGE, _DECIDE, _ROUND, _STOPCOPY, _OVERHEAD, _DONE = range(6)
-_STAGE_NAMES = ("storage", "decide", "round", "stopcopy", "overhead", "done")
-_PHASES = ("storage", "precopy", "precopy", "switchover", "switchover", "done")
+_STORAGE, _DECIDE, _ROUND, _STOPCOPY, _OVERHEAD, _DONE, _SETUP = range(7)
+_STAGE_NAMES = ("storage", "decide", "round", "stopcopy", "overhead", "done", "setup")
+_PHASES = ("storage", "precopy", "precopy", "switchover", "switchover", "done", "precopy")
 #: Stages during which the migration puts bytes on the wire (a zero-length decision counts: it
 #: is immediately followed by a round or a stop-and-copy).
-_CONSUMING = (True, True, True, True, False, False)
+_CONSUMING = (True, True, True, True, False, False, False)
 
 #: Synchronous disk mirroring slows the guest's writes when the link is congested: mirrored
 #: writes never take more than this fraction of the migration's bandwidth, so the copy progresses.
@@ -94,7 +105,13 @@ class PrecopyResult:
     - ``total_time_s`` = ``storage_time_s`` + ``precopy_time_s`` + ``downtime_s``;
       ``downtime_s`` = ``stop_copy_time_s`` + switchover overhead (0 when aborted).
     - ``bytes_sent`` = ``memory_bytes_sent`` (rounds + stop-and-copy) + ``storage_bytes`` (disk
-      copy + mirrored writes); ``wire_bytes`` is the same after compression.
+      copy + mirrored writes); ``wire_bytes`` is what crossed the link: after compression, without
+      the zero pages (sent as headers only).
+    - ``limit``: the limit that set the rate at the last decision (``"link"``, ``"nic"``,
+      ``"window"``, ``"loss"``, ``"codec"`` or ``"cipher"``, see :func:`~migration.engine.rate_limits`);
+      ``limit_sentence`` says it with its arithmetic, ``limit_advice`` what would lift it;
+      ``rate_bps`` is that rate (memory bytes/s).
+    - ``slow_start_s``: seconds lost to the TCP slow-start ramp before the first byte.
     """
 
     rounds: tuple[Round, ...]
@@ -117,6 +134,11 @@ class PrecopyResult:
     stop_copy_bytes: float
     stop_copy_time_s: float
     switchover_overhead_s: float
+    limit: str = "link"
+    limit_sentence: str = ""
+    limit_advice: tuple[str, ...] = ()
+    rate_bps: float = 0.0
+    slow_start_s: float = 0.0
 
     @property
     def memory_sent_ratio(self) -> float:
@@ -127,12 +149,9 @@ class PrecopyResult:
         """A plain JSON-able dict (rounds as dicts)."""
         d = {name: getattr(self, name) for name in self.__slots__}
         d["rounds"] = [r._asdict() for r in self.rounds]
+        d["limit_advice"] = list(self.limit_advice)
         d["memory_sent_ratio"] = self.memory_sent_ratio
         return d
-
-
-def _mb(x: float) -> str:
-    return f"{x / 1e6:.1f} MB"
 
 
 def _dur(x: float) -> str:
@@ -143,9 +162,14 @@ class PrecopySimulation:
     """A pre-copy live migration that can be advanced by any time step.
 
     Rules: those of :class:`PrecopyParams`. The bandwidth given to :meth:`advance` is the raw
-    bandwidth this migration gets during the step (its share of the link); the engine applies
+    bandwidth this migration gets during the step (its share of the link, wire bytes/s); the engine
+    caps it at :attr:`wire_cap_bps` (NIC, TCP window and loss, codec, cipher) and applies
     ``compression_ratio`` on top. Decisions (stop-and-copy or another round) are taken at round
     boundaries with the bandwidth of the step in which the boundary falls.
+
+    ``shared=True`` says the bandwidth given is a share of a link and ``params.bandwidth_bps`` the
+    host's NIC (``plan_wave`` and the driver); it only changes how the binding limit is named
+    (:func:`~migration.engine.rate_limits`).
 
     Typical driver loop::
 
@@ -165,6 +189,8 @@ class PrecopySimulation:
         "_dirty_rate",
         "_write_rate",
         "_mirror",
+        "_cap",
+        "_setup_s",
         "_stage",
         "_elapsed",
         "_disk_left",
@@ -192,15 +218,28 @@ class PrecopySimulation:
         "_overhead_left",
         "_decision_bw",
         "_cap_sent",
+        "_k",
+        "_setup_left",
+        "_shared",
     )
 
-    # Fields persisted by to_state(), besides params, stage and rounds.
-    _SCALARS = tuple(name for name in __slots__[7:] if name not in ("_stage", "_rounds"))
+    # Fields persisted by to_state(), besides params, stage and rounds (the first 9 slots are
+    # params and constants derived from it by _setup).
+    _SCALARS = tuple(name for name in __slots__[9:] if name not in ("_stage", "_rounds"))
+    #: Defaults of the scalars a version 1 state does not have.
+    _V1_DEFAULTS = {"_k": 1.0, "_setup_left": 0.0, "_shared": False}
 
-    def __init__(self, params: PrecopyParams) -> None:
+    def __init__(self, params: PrecopyParams, *, shared: bool = False) -> None:
         self.params = params
         self._setup()
-        self._stage = _STORAGE if params.disk_bytes > 0 else _DECIDE
+        self._shared = shared
+        self._setup_left = self._setup_s
+        if self._setup_s > 0.0:
+            self._stage = _SETUP
+        else:
+            self._stage = _STORAGE if params.disk_bytes > 0 else _DECIDE
+        # Cost on the wire of one memory byte of the current pass: the first pass skips zero pages.
+        self._k = 1.0 - params.zero_page_fraction
         self._elapsed = 0.0
         self._disk_left = float(params.disk_bytes)
         self._mirrored = 0.0
@@ -230,13 +269,23 @@ class PrecopySimulation:
         self._dirty_rate = float(p.dirty_rate_bps)
         self._write_rate = float(p.disk_write_rate_bps)
         self._mirror = p.disk_bytes > 0 and p.disk_write_rate_bps > 0
+        self._cap = wire_cap_bps(p)
+        self._setup_s = slow_start_s(rate_bps=self._cap, rtt_s=p.rtt_s, streams=p.streams, mss_bytes=p.mss_bytes)
 
     # ------------------------------------------------------------------ public state
 
     @property
     def phase(self) -> str:
-        """``"storage"``, ``"precopy"``, ``"switchover"`` or ``"done"``."""
+        """``"storage"``, ``"precopy"``, ``"switchover"`` or ``"done"`` (the slow-start ramp counts as
+        the phase it leads to)."""
+        if self._stage == _SETUP and self.params.disk_bytes > 0:
+            return "storage"
         return _PHASES[self._stage]
+
+    @property
+    def wire_cap_bps(self) -> float:
+        """The most wire bytes/s this migration can use (its water-filling cap on a shared link)."""
+        return self._cap
 
     @property
     def done(self) -> bool:
@@ -277,7 +326,7 @@ class PrecopySimulation:
             return self._r_bytes - self._r_sent
         if st == _STOPCOPY:
             return self._stop_bytes - self._stop_sent
-        if st in (_STORAGE, _DECIDE):
+        if st in (_STORAGE, _DECIDE, _SETUP):
             return self._dirty
         return 0.0
 
@@ -341,25 +390,27 @@ class PrecopySimulation:
     def _ttb(self, bw: float) -> float:
         st = self._stage
         if st == _ROUND:
-            b = bw * self._c
+            b = (bw if bw < self._cap else self._cap) * self._c
             if self._mirror:
                 b -= min(self._write_rate, b * MIRROR_MAX_SHARE)
             left = self._r_bytes - self._r_sent
             if left <= 0.0:
                 return 0.0
-            return left / b if b > 0.0 else math.inf
+            return left * self._k / b if b > 0.0 else math.inf
         if st == _DECIDE:
             return 0.0
         if st == _STOPCOPY:
             left = self._stop_bytes - self._stop_sent
             if left <= 0.0:
                 return 0.0
-            b = bw * self._c
-            return left / b if b > 0.0 else math.inf
+            b = self._stop_rate(bw)
+            return left * self._k / b if b > 0.0 else math.inf
         if st == _OVERHEAD:
             return self._overhead_left if self._overhead_left > 0.0 else 0.0
+        if st == _SETUP:
+            return self._setup_left if self._setup_left > 0.0 else 0.0
         if st == _STORAGE:
-            b = bw * self._c
+            b = (bw if bw < self._cap else self._cap) * self._c
             if self._mirror:
                 b -= min(self._write_rate, b * MIRROR_MAX_SHARE)
             if self._disk_left <= 0.0:
@@ -374,19 +425,21 @@ class PrecopySimulation:
         st = self._stage
         self._elapsed += dt
         if st == _ROUND:
-            b = bw * self._c
+            b = (bw if bw < self._cap else self._cap) * self._c
             if self._mirror:
                 w = min(self._write_rate, b * MIRROR_MAX_SHARE)
                 self._mirrored += w * dt
                 b -= w
-            self._r_sent += b * dt
+            self._r_sent += b * dt / self._k
             self._r_elapsed += dt
         elif st == _STOPCOPY:
-            self._stop_sent += bw * self._c * dt
+            self._stop_sent += self._stop_rate(bw) * dt / self._k
         elif st == _OVERHEAD:
             self._overhead_left -= dt
+        elif st == _SETUP:
+            self._setup_left -= dt
         elif st == _STORAGE:
-            b = bw * self._c
+            b = (bw if bw < self._cap else self._cap) * self._c
             if self._mirror:
                 w = min(self._write_rate, b * MIRROR_MAX_SHARE)
                 self._mirrored += w * dt
@@ -407,6 +460,7 @@ class PrecopySimulation:
             self._mem_done += self._r_bytes
             self._r_sent = 0.0
             self._dirty = dirtied
+            self._k = 1.0  # dirtied pages are written pages: no zero pages after the first pass
             if events is not None:
                 events.append(Event("round_completed", self._elapsed, "precopy", rnd))
             self._decide(bw, events)
@@ -424,6 +478,13 @@ class PrecopySimulation:
         elif st == _OVERHEAD:
             self._overhead_left = 0.0
             self._finish(events)
+        elif st == _SETUP:
+            self._setup_left = 0.0
+            if self.params.disk_bytes > 0:
+                self._stage = _STORAGE
+            else:
+                self._stage = _DECIDE
+                self._decide(bw, events)
         elif st == _STORAGE:
             self._disk_left = 0.0
             self._storage_time = self._elapsed
@@ -432,12 +493,34 @@ class PrecopySimulation:
                 events.append(Event("phase_changed", self._elapsed, "precopy"))
             self._decide(bw, events)
 
+    # The three hooks an engine profile can replace: completion test, auto-converge trigger,
+    # stop-and-copy rate.
+
+    def _stop_rate(self, bw: float) -> float:
+        """Memory bytes/s of the stop-and-copy at share ``bw`` (before zero-page savings).
+
+        The guest is paused: no mirrored writes, the migration's whole capped bandwidth."""
+        return (bw if bw < self._cap else self._cap) * self._c
+
+    def _fits_budget(self, bw: float) -> bool:
+        """Completion test: the remaining dirty bytes (their wire cost) fit the downtime budget."""
+        return self._dirty * self._k <= self._stop_rate(bw) * self.params.max_downtime_s
+
+    def _cap_reached(self) -> str | None:
+        """Auto-converge trigger, checked after each non-converging round of normal pre-copy: the
+        name of the cap that ends it (``"max_rounds"``, ``"max_total_factor"``) or None."""
+        p = self.params
+        if len(self._rounds) >= p.max_rounds:
+            return "max_rounds"
+        if self._mem_done > p.max_total_factor * self._mem:
+            return "max_total_factor"
+        return None
+
     def _decide(self, bw: float, events: list[Event] | None) -> None:
         """After each round (and before round 0): stop-and-copy, another round, or a policy."""
         p = self.params
         self._decision_bw = bw
-        # The guest is paused during the stop-and-copy: no mirrored writes, the whole bandwidth.
-        if self._dirty <= bw * self._c * p.max_downtime_s:
+        if self._fits_budget(bw):
             self._converged = True
             self._start_stopcopy(events)
             return
@@ -449,11 +532,8 @@ class PrecopySimulation:
             t = min(round(p.throttle_initial + p.throttle_increment * self._throttled_rounds, 12), p.throttle_max)
             self._start_round(t, events)
             return
-        if len(self._rounds) >= p.max_rounds:
-            cap = "max_rounds"
-        elif self._mem_done > p.max_total_factor * self._mem:
-            cap = "max_total_factor"
-        else:
+        cap = self._cap_reached()
+        if cap is None:
             self._start_round(0.0, events)
             return
         self._ended_by = cap
@@ -511,11 +591,14 @@ class PrecopySimulation:
         storage = self.storage_bytes
         mem_sent = self.memory_sent_bytes
         sent = mem_sent + storage
+        # At the end the first pass is always complete: its zero pages never crossed the wire.
+        zero = p.zero_page_fraction * self._mem
+        limits = self.limits()
         return PrecopyResult(
             rounds=tuple(self._rounds),
             converged=self._converged,
             outcome=self._outcome,
-            reason=self._reason(downtime),
+            reason=self._reason(downtime, limits.sentence),
             ended_by=self._ended_by,
             policy=self._policy,
             throttle=self._throttle,
@@ -523,7 +606,7 @@ class PrecopySimulation:
             total_time_s=self._elapsed,
             downtime_s=downtime,
             bytes_sent=sent,
-            wire_bytes=sent / self._c,
+            wire_bytes=(sent - zero) / self._c,
             memory_bytes=self._mem,
             memory_bytes_sent=mem_sent,
             storage_bytes=storage,
@@ -532,22 +615,35 @@ class PrecopySimulation:
             stop_copy_bytes=0.0 if aborted else self._stop_bytes,
             stop_copy_time_s=0.0 if aborted else self._stop_time,
             switchover_overhead_s=0.0 if aborted else p.switchover_overhead_s,
+            limit=limits.binding,
+            limit_sentence=limits.sentence,
+            limit_advice=tuple(limits.advice),
+            rate_bps=limits.rate_bps,
+            slow_start_s=self._setup_s,
         )
 
-    def _reason(self, downtime: float) -> str:
+    def limits(self, bandwidth_bps: float | None = None) -> RateLimits:
+        """Which limit sets the rate at share ``bandwidth_bps`` (default: the share of the last
+        decision), named as :func:`~migration.engine.rate_limits` does. Alone (not ``shared``) at
+        the params' own bandwidth, the bandwidth is called the link."""
+        bw = self._decision_bw if bandwidth_bps is None else bandwidth_bps
+        alone = not self._shared and bw >= self.params.bandwidth_bps
+        return rate_limits(self.params, share_bps=None if alone else bw)
+
+    def _reason(self, downtime: float, limit_sentence: str) -> str:
         p = self.params
         n = len(self._rounds)
         parts: list[str] = []
         if p.disk_bytes > 0:
             parts.append(
-                f"Storage moved first: {_mb(p.disk_bytes)} of disk copied in {_dur(self._storage_time)} "
-                f"with {_mb(self._mirrored)} of guest writes mirrored until the switchover."
+                f"Storage moved first: {size(p.disk_bytes)} of disk copied in {_dur(self._storage_time)} "
+                f"with {size(self._mirrored)} of guest writes mirrored until the switchover."
             )
         budget = f"the {_dur(p.max_downtime_s)} downtime budget"
-        rate = f"{_mb(self._decision_bw * self._c)}/s"
+        rate = f"{mb_s(self._stop_rate(self._decision_bw))} ({limit_sentence[0].lower()}{limit_sentence[1:]})"
         if self._ended_by == "converged":
             parts.append(
-                f"Converged after {n} pre-copy round{'s' if n != 1 else ''}: the last {_mb(self._stop_bytes)} "
+                f"Converged after {n} pre-copy round{'s' if n != 1 else ''}: the last {size(self._stop_bytes)} "
                 f"fit {budget} at {rate}; downtime {_dur(downtime)}."
             )
             return " ".join(parts)
@@ -558,19 +654,19 @@ class PrecopySimulation:
                 f"Pre-copy sent {self._cap_sent / self._mem:.2f} x memory, over max_total_factor "
                 f"({p.max_total_factor:g}), without converging"
             )
-        cap += f" (the guest dirties {_mb(p.dirty_rate_bps)}/s against {rate})"
+        cap += f" (the guest dirties {mb_s(p.dirty_rate_bps)} against {rate})"
         if self._policy == "abort":
             parts.append(f"{cap}; policy 'abort' cancelled the migration: the workload stays on its source.")
         elif self._policy == "force":
             parts.append(
-                f"{cap}; policy 'force' stopped the guest anyway: {_mb(self._stop_bytes)} copied while paused, "
+                f"{cap}; policy 'force' stopped the guest anyway: {size(self._stop_bytes)} copied while paused, "
                 f"downtime {_dur(downtime)} exceeds {budget}."
             )
         elif self._converged:
             parts.append(
                 f"{cap}; policy 'throttle' slowed the guest down (auto-converge) over {self._throttled_rounds} "
                 f"round{'s' if self._throttled_rounds != 1 else ''} up to {self._throttle:.0%} and it converged: "
-                f"the last {_mb(self._stop_bytes)} fit {budget}; downtime {_dur(downtime)}."
+                f"the last {size(self._stop_bytes)} fit {budget}; downtime {_dur(downtime)}."
             )
         else:
             parts.append(
@@ -594,13 +690,17 @@ class PrecopySimulation:
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> PrecopySimulation:
         """Rebuild a simulation saved by :meth:`to_state`; it continues exactly where it was."""
-        if state.get("version") != STATE_VERSION:
-            raise ValueError(f"unsupported simulation state version {state.get('version')!r}")
+        version = state.get("version")
+        if version not in (1, STATE_VERSION):
+            raise ValueError(f"unsupported simulation state version {version!r}")
         sim = cls.__new__(cls)
         sim.params = PrecopyParams(**state["params"])
         sim._setup()
         for name in cls._SCALARS:
-            setattr(sim, name, state[name.lstrip("_")])
+            if version == 1 and name in cls._V1_DEFAULTS:
+                setattr(sim, name, cls._V1_DEFAULTS[name])
+            else:
+                setattr(sim, name, state[name.lstrip("_")])
         sim._stage = _STAGE_NAMES.index(state["stage"])
         sim._rounds = [Round(*r) for r in state["rounds"]]
         return sim

@@ -4,11 +4,13 @@ Rules:
 
 - At most ``max_concurrent`` migrations are active at once; the others queue in input order (FIFO)
   and start the instant a slot frees.
-- The link's goodput is shared fairly between the active migrations that are putting bytes on
+- The link's bandwidth is shared fairly between the active migrations that are putting bytes on
   the wire, by water-filling: each gets an equal share, except that a migration never gets more
-  than its own ``params.bandwidth_bps`` (its NIC), and what it cannot use goes to the others. A
-  migration in its switchover overhead uses no bandwidth, so its share goes to the others too: the
-  link is never idle while a migration could use it.
+  than its own transport rate (:attr:`PrecopySimulation.wire_cap_bps`: its NIC ``bandwidth_bps``,
+  its TCP streams over the link's ``rtt_s`` and ``loss``, its codec and cipher), and what it cannot
+  use goes to the others: window-limited moves that leave room on the link do not slow each other. A
+  migration in its slow-start ramp or its switchover overhead uses no bandwidth, so its share goes
+  to the others too: the link is never idle while a migration could use more of it.
 - Between two events every share is constant, so each migration's next boundary is one division
   away (:meth:`PrecopySimulation.time_to_next_boundary`). The loop jumps from event to event; a
   round boundary touches only its own migration, and all shares are recomputed only when the set
@@ -67,7 +69,7 @@ class WaveResult:
         """Wire bytes over what the link could have carried during the makespan (0..1)."""
         if self.makespan_s <= 0:
             return 0.0
-        return self.total_wire_bytes / (self.link.goodput_bps * self.makespan_s)
+        return self.total_wire_bytes / (self.link.bandwidth_bps * self.makespan_s)
 
 
 def fair_shares(capacity: float, caps: Sequence[float]) -> list[float]:
@@ -99,10 +101,9 @@ def plan_wave(link: LinkSpec, migrations: Sequence[PrecopyParams], max_concurren
     """
     if not isinstance(max_concurrent, int) or isinstance(max_concurrent, bool) or max_concurrent < 1:
         raise ValueError(f"max_concurrent must be an integer >= 1, got {max_concurrent!r}")
-    if link.compression_ratio is not None:
-        migrations = [replace(p, compression_ratio=link.compression_ratio) for p in migrations]
+    migrations = _on_link(link, migrations)
     n = len(migrations)
-    capacity = link.goodput_bps
+    capacity = link.bandwidth_bps
     starts = [0.0] * n
     ends = [0.0] * n
     results: list[PrecopyResult | None] = [None] * n
@@ -121,7 +122,7 @@ def plan_wave(link: LinkSpec, migrations: Sequence[PrecopyParams], max_concurren
         # Start queued migrations into free slots, then re-share the link.
         while queued < n and len(act_idx) < max_concurrent:
             act_idx.append(queued)
-            act_sim.append(PrecopySimulation(migrations[queued]))
+            act_sim.append(PrecopySimulation(migrations[queued], shared=True))
             act_share.append(0.0)
             act_next.append(now)
             act_ttb.append(0.0)
@@ -182,6 +183,19 @@ def plan_wave(link: LinkSpec, migrations: Sequence[PrecopyParams], max_concurren
     return WaveResult(tuple(items), makespan, total, wire, link, max_concurrent)
 
 
+def _on_link(link: LinkSpec, migrations: Sequence[PrecopyParams]) -> Sequence[PrecopyParams]:
+    """The migrations as they run on ``link``: its RTT and loss (and its compression ratio, when set)."""
+    changes: dict[str, float] = {"rtt_s": link.rtt_s, "loss": link.loss}
+    if link.compression_ratio is not None:
+        changes["compression_ratio"] = link.compression_ratio
+    out = []
+    for p in migrations:
+        if any(getattr(p, name) != value for name, value in changes.items()):
+            p = replace(p, **changes)
+        out.append(p)
+    return out
+
+
 def _reshare(
     now: float,
     capacity: float,
@@ -201,7 +215,7 @@ def _reshare(
             synced[i] = now
         if _CONSUMING[sim._stage]:
             consumers.append(i)
-    new = fair_shares(capacity, [sims[i].params.bandwidth_bps for i in consumers])
+    new = fair_shares(capacity, [sims[i]._cap for i in consumers])
     for i in range(len(sims)):
         shares[i] = 0.0
     for i, s in zip(consumers, new, strict=True):

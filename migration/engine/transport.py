@@ -1,0 +1,299 @@
+"""The transport of one migration: how fast its bytes can cross the wire, and which limit binds.
+
+Two kinds of rate appear here; every name says which one it is:
+
+- **wire** bytes/s: bytes on the link, after compression (what the link, the NIC, TCP and the cipher
+  carry; compress-then-encrypt, so the cipher sees compressed bytes);
+- **memory** bytes/s: guest data carried per second (what pre-copy rounds are counted in). With a
+  WAN optimiser of ratio c, memory = c x wire. The codec's limit is on memory bytes/s (it reads
+  guest pages).
+
+A migration's wire rate is the smallest of (docs/engine.md, "Transport"):
+
+- its share of the link (water-filling in :func:`~migration.engine.plan_wave`; alone, the params'
+  ``bandwidth_bps``) and its host's migration NIC (``bandwidth_bps``);
+- ``streams`` x the per-stream TCP limit, min(window / RTT, C x MSS / (RTT x sqrt(loss))) with
+  C = sqrt(3/2) (Mathis, Semke, Mahdavi and Ott, 1997). ``socket_buffer_bytes=None`` means buffers
+  sized to the bandwidth-delay product (long-distance vMotion does this), so the window never binds;
+  an RTT of 0 (a LAN, in this model) removes both TCP limits;
+- ``codec_rate_bps / c`` when WAN compression is on (``compression_ratio > 1``);
+- ``cipher_rate_bps`` when the move is encrypted.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+from .params import PrecopyParams
+
+#: Mathis et al. (1997): a TCP stream with loss rate p carries at most C x MSS / (RTT x sqrt(p)).
+MATHIS_C = math.sqrt(1.5)
+#: Initial congestion window in segments (RFC 6928), the start of the slow-start ramp.
+INITIAL_WINDOW_SEGMENTS = 10
+#: Binding limits, in the order ties are broken among a migration's own limits.
+LIMITS = ("link", "nic", "window", "loss", "codec", "cipher")
+#: The compression ratio the advice assumes for a WAN optimiser that is not there yet.
+ADVICE_COMPRESSION = 2.0
+_REL = 1e-9
+
+
+def _per_stream(rtt_s: float, loss: float, socket_buffer_bytes: float | None, mss_bytes: float) -> tuple[float, float]:
+    """(window limit, loss limit) of one TCP stream in wire bytes/s; ``inf`` where it does not apply."""
+    if rtt_s <= 0.0:
+        return math.inf, math.inf
+    window = math.inf if socket_buffer_bytes is None else socket_buffer_bytes / rtt_s
+    mathis = math.inf if loss <= 0.0 else MATHIS_C * mss_bytes / (rtt_s * math.sqrt(loss))
+    return window, mathis
+
+
+def transport_rate_bps(
+    *,
+    bandwidth_bps: float,
+    rtt_s: float,
+    loss: float = 0.0,
+    streams: int = 1,
+    socket_buffer_bytes: float | None = None,
+    mss_bytes: float = 1460,
+) -> float:
+    """Wire bytes/s that ``streams`` TCP streams carry over a path of ``bandwidth_bps``.
+
+    ``min(bandwidth_bps, streams x min(socket_buffer_bytes / rtt_s, C x mss_bytes / (rtt_s x sqrt(loss))))``
+    with C = sqrt(3/2) (Mathis et al., 1997). ``socket_buffer_bytes=None``: buffers sized to the
+    bandwidth-delay product, the window never binds. ``rtt_s=0``: no TCP limit. Steady state only
+    (the slow-start ramp is :func:`slow_start_s`).
+    """
+    window, mathis = _per_stream(rtt_s, loss, socket_buffer_bytes, mss_bytes)
+    per_stream = window if window < mathis else mathis
+    return min(bandwidth_bps, streams * per_stream)
+
+
+def slow_start_s(*, rate_bps: float, rtt_s: float, streams: int = 1, mss_bytes: float = 1460) -> float:
+    """Seconds a new connection loses to TCP slow start before it carries ``rate_bps`` (wire).
+
+    Each stream's window must open from the initial 10 segments (RFC 6928) to W = rate / streams x RTT,
+    doubling every RTT: k = log2(W / (10 x MSS)) round trips. The bytes sent meanwhile (about W, one
+    RTT at full rate) are taken as paying for the connection's handshake RTT, so the loss is k RTTs,
+    modelled as a delay before the first byte (0 when W <= 10 x MSS or RTT is 0).
+    """
+    if rtt_s <= 0.0 or not math.isfinite(rate_bps) or rate_bps <= 0.0:
+        return 0.0
+    ratio = rate_bps / streams * rtt_s / (INITIAL_WINDOW_SEGMENTS * mss_bytes)
+    return rtt_s * math.log2(ratio) if ratio > 1.0 else 0.0
+
+
+def own_wire_limits(params: PrecopyParams) -> dict[str, float]:
+    """The migration's own limits (all but the link share), in wire bytes/s; inapplicable ones left out.
+
+    ``"nic"`` is ``bandwidth_bps``; ``"window"`` and ``"loss"`` are the stream count times the
+    per-stream TCP limits; ``"codec"`` is ``codec_rate_bps / compression_ratio`` (compression on
+    only); ``"cipher"`` is ``cipher_rate_bps``.
+    """
+    p = params
+    out = {"nic": float(p.bandwidth_bps)}
+    window, mathis = _per_stream(p.rtt_s, p.loss, p.socket_buffer_bytes, p.mss_bytes)
+    if window != math.inf:
+        out["window"] = p.streams * window
+    if mathis != math.inf:
+        out["loss"] = p.streams * mathis
+    if p.codec_rate_bps is not None and p.compression_ratio > 1.0:
+        out["codec"] = p.codec_rate_bps / p.compression_ratio
+    if p.cipher_rate_bps is not None:
+        out["cipher"] = float(p.cipher_rate_bps)
+    return out
+
+
+def wire_cap_bps(params: PrecopyParams) -> float:
+    """The most wire bytes/s this migration can use, whatever its share of the link."""
+    return min(own_wire_limits(params).values())
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    """The rate of one migration and the limit that sets it.
+
+    - ``rate_bps``: memory bytes/s the migration achieves (compression included);
+    - ``binding``: one of ``"link"``, ``"nic"``, ``"window"``, ``"loss"``, ``"codec"``, ``"cipher"``;
+    - ``limits``: every applicable limit in memory bytes/s (keys as ``binding``);
+    - ``wire_bps``: the same rate on the wire (``rate_bps / compression_ratio``);
+    - ``sentence``: the binding limit and its arithmetic, in words;
+    - ``advice``: what would lift it, with the numbers computed from the params.
+    """
+
+    rate_bps: float
+    binding: str
+    limits: dict[str, float]
+    sentence: str
+    advice: list[str] = field(default_factory=list)
+    wire_bps: float = 0.0
+
+
+def rate_limits(params: PrecopyParams, *, share_bps: float | None = None) -> RateLimits:
+    """Which limit sets this migration's rate, and what would lift it.
+
+    ``share_bps`` is the migration's share of the link in wire bytes/s (``plan_wave`` and the driver
+    know it). When it is None the migration is alone and ``params.bandwidth_bps`` *is* the bandwidth
+    available to it: the limit is called ``"link"`` and there is no separate ``"nic"``. With a share,
+    ``bandwidth_bps`` is the host's migration NIC (``"nic"``) and the share is ``"link"``; when the share
+    equals one of the migration's own limits (water-filling capped it there) that own limit binds.
+    Ties among own limits go to the first of :data:`LIMITS`.
+    """
+    c = params.compression_ratio
+    own = own_wire_limits(params)
+    if share_bps is None:
+        wire = {"link": own.pop("nic")} | own
+        binding = min(wire, key=wire.__getitem__)  # dicts keep LIMITS order: ties go to the link
+    else:
+        own_binding = min(own, key=own.__getitem__)
+        wire = {"link": float(share_bps)} | own
+        binding = "link" if share_bps < own[own_binding] * (1 - _REL) else own_binding
+    rate_wire = wire[binding]
+    limits = {name: w * c for name, w in wire.items()}
+    return RateLimits(
+        rate_bps=rate_wire * c,
+        binding=binding,
+        limits=limits,
+        sentence=_sentence(params, binding, rate_wire, share_bps),
+        advice=_advice(params, binding, rate_wire, wire, share_bps),
+        wire_bps=rate_wire,
+    )
+
+
+# ---------------------------------------------------------------------- words
+
+
+def mb_s(x: float) -> str:
+    """A rate in decimal MB/s."""
+    return f"{x / 1e6:,.1f} MB/s"
+
+
+def gbit_s(x: float) -> str:
+    """A rate in bytes/s as Gbit/s (Mbit/s below 1 Gbit/s)."""
+    bits = x * 8
+    return f"{bits / 1e9:,.3g} Gbit/s" if bits >= 1e9 else f"{bits / 1e6:,.3g} Mbit/s"
+
+
+def size(x: float) -> str:
+    """A size in bytes, binary units (GiB, MiB, KiB)."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if x >= scale:
+            return f"{x / scale:,.1f} {unit}"
+    return f"{x:,.0f} B"
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:.3g} %"
+
+
+def _ms(x: float) -> str:
+    return f"{x * 1000:,.3g} ms"
+
+
+def _streams(n: int) -> str:
+    return f"{n} stream{'s' if n != 1 else ''}"
+
+
+def _memory(params: PrecopyParams, rate_wire: float) -> str:
+    """``= X MB/s`` on the wire, with the memory it carries when compression is on."""
+    c = params.compression_ratio
+    if c > 1.0:
+        return f"{mb_s(rate_wire)} on the wire, {mb_s(rate_wire * c)} of memory at {c:g}× compression"
+    return mb_s(rate_wire)
+
+
+def _sentence(params: PrecopyParams, binding: str, rate_wire: float, share_bps: float | None) -> str:
+    p = params
+    if binding == "link":
+        if share_bps is None:
+            return f"The link binds: {gbit_s(rate_wire)} = {_memory(p, rate_wire)}"
+        return f"The link share binds: this migration's share of the link is {_memory(p, rate_wire)}"
+    if binding == "nic":
+        return f"The host's migration NIC binds: {gbit_s(rate_wire)} = {_memory(p, rate_wire)}"
+    if binding == "window":
+        assert p.socket_buffer_bytes is not None
+        return (
+            f"The TCP window binds: {_streams(p.streams)} × {size(p.socket_buffer_bytes)} / {_ms(p.rtt_s)} = "
+            f"{_memory(p, rate_wire)}"
+        )
+    if binding == "loss":
+        return (
+            f"Packet loss binds: {_streams(p.streams)} × 1.22 × {p.mss_bytes:g} B / ({_ms(p.rtt_s)} × "
+            f"√{_pct(p.loss)}) = {_memory(p, rate_wire)} (Mathis et al.)"
+        )
+    if binding == "codec":
+        return (
+            f"The WAN compression codec binds: it compresses at most {mb_s(p.codec_rate_bps or 0.0)} of memory "
+            f"({mb_s(rate_wire)} on the wire at {p.compression_ratio:g}×)"
+        )
+    return f"The cipher binds: it encrypts at most {_memory(p, rate_wire)}"
+
+
+def _rate(params: PrecopyParams, share_bps: float | None) -> float:
+    """Memory bytes/s of ``params`` at that share (the rule of :func:`rate_limits`, without the words)."""
+    cap = wire_cap_bps(params)
+    if share_bps is None:
+        return cap * params.compression_ratio
+    return min(share_bps, cap) * params.compression_ratio
+
+
+def _advice(
+    params: PrecopyParams, binding: str, rate_wire: float, wire: dict[str, float], share_bps: float | None
+) -> list[str]:
+    """What would lift the binding limit, each with the rate it would give (computed, not guessed)."""
+    p = params
+    c = p.compression_ratio
+    now = rate_wire * c
+    others = [w for name, w in wire.items() if name != binding]
+    ceiling_wire = min(others) if others else math.inf  # the next limit up, on the wire
+    out: list[str] = []
+    if rate_wire <= 0.0:
+        return ["nothing moves at a zero share of the link: wait for the link to free up"]
+
+    def gain(new: float) -> str:
+        return f"{new / now:.3g}× as much ({mb_s(new)})"
+
+    if binding in ("window", "loss"):
+        # Enough streams to reach the next limit up, but no more than 8 (or twice as many as now).
+        k = max(8, 2 * p.streams)
+        if math.isfinite(ceiling_wire):
+            k = min(k, max(p.streams + 1, math.ceil(p.streams * ceiling_wire / rate_wire * (1 - _REL))))
+        more = _rate(replace(p, streams=k), share_bps)
+        out.append(f"{k} streams would carry {gain(more)}")
+    if binding == "window":
+        target = ceiling_wire if math.isfinite(ceiling_wire) else p.bandwidth_bps
+        buffer = target / p.streams * p.rtt_s
+        tuned = _rate(replace(p, socket_buffer_bytes=buffer), share_bps)
+        what = "fill this link" if tuned >= (share_bps or p.bandwidth_bps) * c * (1 - _REL) else f"carry {gain(tuned)}"
+        out.append(
+            f"socket buffers of {size(buffer)} per stream (the bandwidth-delay product of {gbit_s(target)} × "
+            f"{_ms(p.rtt_s)}) would {what}"
+        )
+    if binding == "loss":
+        per_stream = rate_wire / p.streams
+        out.append(
+            f"the loss rate of {_pct(p.loss)} caps each stream at {mb_s(per_stream * c)}; fewer losses "
+            f"(a cleaner path: {_pct(p.loss / 4)} would double it) or more streams"
+        )
+    if binding in ("link", "nic", "window", "loss") and c <= 1.0:
+        compressed = _rate(replace(p, compression_ratio=ADVICE_COMPRESSION), share_bps)
+        if compressed > now * (1 + _REL):
+            out.append(
+                f"WAN optimisation ({ADVICE_COMPRESSION:g}× compression) would carry {gain(compressed)} of memory"
+            )
+    if binding == "link":
+        if share_bps is None:
+            out.append("a faster link, or a quieter hour when more of it is free")
+        else:
+            out.append("a quieter hour: fewer migrations or less traffic on the link would give it a larger share")
+    if binding == "nic":
+        out.append(f"a faster migration NIC than {gbit_s(p.bandwidth_bps)} (or a second vmknic / migration network)")
+    if binding == "codec":
+        off = _rate(replace(p, compression_ratio=1.0, codec_rate_bps=None), share_bps)
+        faster = _rate(replace(p, codec_rate_bps=(p.codec_rate_bps or 0.0) * 2), share_bps)
+        out.append(f"a codec twice as fast (more CPU for compression) would carry {gain(faster)}")
+        if off > now:
+            out.append(f"without WAN compression it would carry {gain(off)}: the link is faster than the codec")
+    if binding == "cipher":
+        faster = _rate(replace(p, cipher_rate_bps=(p.cipher_rate_bps or 0.0) * 2), share_bps)
+        out.append(f"a cipher twice as fast (AES-NI, more cores for encryption) would carry {gain(faster)}")
+    return out
