@@ -115,3 +115,20 @@ HYPERVISOR_MIGRATION_DEFAULTS: dict[str, dict[str, int | None]] = {
         "migration_codec_rate_bps": 500_000_000,
     },
 }
+
+
+class EstateImportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Imported"
+    REFUSED = "refused", "Refused"
+    FAILED = "failed", "Failed"
+
+    @property
+    def colour(self) -> str:
+        return {"queued": "grey", "running": "indigo", "succeeded": "green", "refused": "red", "failed": "red"}[
+            self.value
+        ]
+
+
+ESTATE_IMPORT_FINISHED = (EstateImportStatus.SUCCEEDED, EstateImportStatus.REFUSED, EstateImportStatus.FAILED)

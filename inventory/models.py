@@ -2,6 +2,7 @@
 
 import ipaddress
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -12,11 +13,13 @@ from django.urls import reverse
 from inventory.choices import (
     BASELINE_LEVELS,
     CPU_OVERCOMMIT_RATIO,
+    ESTATE_IMPORT_FINISHED,
     HYPERVISOR_MIGRATION_DEFAULTS,
     LINUX_DEFAULT_TCP_BUFFER_BYTES,
     CpuBaseline,
     CpuVendor,
     DatastoreKind,
+    EstateImportStatus,
     HostState,
     Hypervisor,
     PowerState,
@@ -146,6 +149,10 @@ class Cluster(models.Model):
     cpu_baseline = models.CharField(
         max_length=32, choices=CpuBaseline.choices, help_text="EVC-like baseline: the CPU features guests see."
     )
+    estate = models.ForeignKey(
+        "inventory.Estate", null=True, blank=True, on_delete=models.PROTECT, related_name="clusters",
+        help_text="The imported estate (vCenter) this came from; empty when entered by hand.",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["site__name", "name"]
@@ -188,6 +195,13 @@ class Host(models.Model):
         default=10, validators=[MinValueValidator(1)], help_text="Speed of the vMotion/migration NIC in Gbit/s."
     )
     state = models.CharField(max_length=16, choices=HostState.choices, default=HostState.CONNECTED)
+    cpu_model = models.CharField(max_length=128, blank=True, help_text="e.g. Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz")
+    esx_version = models.CharField(max_length=128, blank=True, help_text="e.g. VMware ESXi 8.0.2 build-22380479")
+    evc_mode = models.CharField(max_length=64, blank=True, help_text="vCenter's current EVC mode key, if any.")
+    estate = models.ForeignKey(
+        "inventory.Estate", null=True, blank=True, on_delete=models.PROTECT, related_name="hosts",
+        help_text="The imported estate (vCenter) this came from; empty when entered by hand.",
+    )  # fmt: skip
     hypervisor = models.CharField(max_length=8, choices=Hypervisor.choices, default=Hypervisor.ESXI)
     migration_streams = models.PositiveSmallIntegerField(
         default=HYPERVISOR_MIGRATION_DEFAULTS[Hypervisor.ESXI]["migration_streams"],
@@ -272,6 +286,10 @@ class Datastore(models.Model):
     capacity_bytes = models.BigIntegerField(validators=[MinValueValidator(GIB)])
     used_bytes = models.BigIntegerField(default=0, validators=[MinValueValidator(0)])
     hosts = models.ManyToManyField(Host, related_name="datastores", blank=True, help_text="Hosts that see it.")
+    estate = models.ForeignKey(
+        "inventory.Estate", null=True, blank=True, on_delete=models.PROTECT, related_name="datastores",
+        help_text="The imported estate (vCenter) this came from; empty when entered by hand.",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["site__name", "name"]
@@ -307,6 +325,13 @@ class NetworkSegment(models.Model):
     cidr = models.CharField(max_length=43, help_text="e.g. 10.20.0.0/16")
     gateway = models.GenericIPAddressField()
     sites = models.ManyToManyField(Site, related_name="segments", help_text="Sites the segment is present on.")
+    estate = models.ForeignKey(
+        "inventory.Estate", null=True, blank=True, on_delete=models.PROTECT, related_name="segments",
+        help_text="The imported estate (vCenter) this came from; empty when entered by hand.",
+    )  # fmt: skip
+    external_id = models.CharField(
+        max_length=300, blank=True, help_text="For an imported port group: its datacenter and name in the vCenter."
+    )
 
     class Meta:
         ordering = ["name"]
@@ -333,10 +358,12 @@ class NetworkSegment(models.Model):
 
 
 class Workload(models.Model):
-    """A VM or a container-VM: one model for both peers. Names are unique; an IP address is unique on its segment,
-    inside the segment's CIDR; the host, datastore and segment must all be reachable on one site."""
+    """A VM or a container-VM: one model for both peers. Names are unique among workloads entered here; imported
+    workloads (an estate's) are identified by their VM UUID, unique within their estate, so two datacenters may
+    each have a VM called "web01". An IP address (optional: a VM may report none) is unique on its segment, inside
+    the segment's CIDR; the host, datastore and segment must all be reachable on one site."""
 
-    name = models.CharField(max_length=128, unique=True)
+    name = models.CharField(max_length=128)
     kind = models.CharField(max_length=16, choices=WorkloadKind.choices, default=WorkloadKind.VM, db_index=True)
     vcpus = models.PositiveIntegerField(validators=[MinValueValidator(1)])
     memory_bytes = models.BigIntegerField(validators=[MinValueValidator(2**20)])
@@ -345,8 +372,19 @@ class Workload(models.Model):
     host = models.ForeignKey(Host, on_delete=models.PROTECT, related_name="workloads")
     datastore = models.ForeignKey(Datastore, on_delete=models.PROTECT, related_name="workloads")
     segment = models.ForeignKey(NetworkSegment, on_delete=models.PROTECT, related_name="workloads")
-    ip_address = models.GenericIPAddressField()
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
     guest_os = models.CharField(max_length=100, blank=True)
+    estate = models.ForeignKey(
+        "inventory.Estate", null=True, blank=True, on_delete=models.PROTECT, related_name="workloads",
+        help_text="The imported estate (vCenter) this came from; empty when entered by hand.",
+    )  # fmt: skip
+    external_id = models.CharField(
+        max_length=64, blank=True, help_text="The VM's UUID in its vCenter, for an imported workload."
+    )
+    annotation = models.TextField(blank=True, help_text="Notes, e.g. vCenter's annotation of an imported VM.")
+    disk_used_bytes = models.BigIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(0)], help_text="Disk space in use (thin disks)."
+    )
     dirty_rate_bps = models.BigIntegerField(
         default=0, validators=[MinValueValidator(0)], help_text="Memory the guest dirties, bytes per second."
     )
@@ -364,6 +402,18 @@ class Workload(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=Q(estate__isnull=True),
+                name="workload_unique_name_outside_estates",
+                violation_error_message="A workload with this name already exists.",
+            ),
+            models.UniqueConstraint(
+                fields=["estate", "external_id"],
+                condition=~Q(external_id=""),
+                name="workload_unique_external_id_per_estate",
+                violation_error_message="A workload with this VM UUID already exists in this estate.",
+            ),
             models.UniqueConstraint(
                 fields=["segment", "ip_address"],
                 name="workload_unique_ip_per_segment",
@@ -436,3 +486,109 @@ class Workload(models.Model):
                     )
         if errors:
             raise ValidationError(errors)
+
+
+class Estate(models.Model):
+    """One vCenter's estate, brought in (and kept up to date) by RVTools imports. Names are unique, and so is the
+    vCenter's instance UUID when the export carries it: a later export of the same vCenter updates this estate.
+    Everything imported links back here (`workloads`, `hosts`, `clusters`, `datastores`, `segments`)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    vcenter = models.CharField(max_length=200, blank=True, help_text="The vCenter the export was taken from.")
+    vcenter_uuid = models.CharField(max_length=64, blank=True, help_text="The vCenter's instance UUID, if exported.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["vcenter_uuid"],
+                condition=~Q(vcenter_uuid=""),
+                name="estate_unique_vcenter_uuid",
+                violation_error_message="An estate of this vCenter already exists.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EstateDatacenter(models.Model):
+    """Which site one datacenter of an estate was imported into; later imports of the estate reuse it."""
+
+    estate = models.ForeignKey(Estate, on_delete=models.CASCADE, related_name="datacenters")
+    name = models.CharField(max_length=200)
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["estate__name", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["estate", "name"],
+                name="estatedatacenter_unique_per_estate",
+                violation_error_message="This datacenter is already mapped for this estate.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} → {self.site}"
+
+
+class EstateImport(models.Model):
+    """One run of the RVTools import. Its status moves queued → running → succeeded | refused | failed by
+    conditional updates (a task delivered twice runs it once); `progress` (0-1) and `stage` are written as it goes;
+    `summary` says what changed per kind; a refused file lists its first 50 problems in `errors` and counts all of
+    them in `error_count`. Nothing is written to the inventory unless the whole file is valid."""
+
+    estate = models.ForeignKey(Estate, null=True, blank=True, on_delete=models.SET_NULL, related_name="imports")
+    estate_name = models.CharField(max_length=100, blank=True, help_text="Name for a new estate (optional).")
+    file_name = models.CharField(max_length=255)
+    file_size = models.BigIntegerField(default=0)
+    status = models.CharField(
+        max_length=16, choices=EstateImportStatus.choices, default=EstateImportStatus.QUEUED, db_index=True
+    )
+    progress = models.FloatField(default=0.0)
+    stage = models.CharField(max_length=200, blank=True)
+    site_choices = models.JSONField(
+        default=dict, blank=True, help_text="Datacenter name → id of the existing site it goes to."
+    )
+    summary = models.JSONField(default=dict, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+    error_count = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    token = models.CharField(max_length=32, blank=True, help_text="Lease of the worker running it.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Import {self.pk} of {self.file_name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("inventory:estate_import_detail", args=[self.pk])
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ESTATE_IMPORT_FINISHED
+
+
+class EstateImportFile(models.Model):
+    """The uploaded bytes of an import, kept in the database (any worker on any machine can read them) until the
+    import has run."""
+
+    estate_import = models.OneToOneField(
+        EstateImport, on_delete=models.CASCADE, primary_key=True, related_name="upload"
+    )
+    content = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"Upload of import {self.estate_import_id}"
