@@ -2,8 +2,14 @@
 
 Prepares the database (migrate, demo data when empty, an admin account when none exists), starts a
 private Redis when REDIS_URL is unset, then the ASGI server (Daphne), one Celery worker and one beat,
-and supervises them: Ctrl-C or SIGTERM stops every process it started, and if any of them dies the
-others are stopped too. A second `run` while one is up says so and exits.
+and supervises them. Rules:
+- a process that dies once the stack is up (web, worker, beat or the private Redis) is restarted, after
+  1 s, then 2 s, 4 s ... at most 30 s for a process that keeps crashing; the delay starts again at 1 s once
+  a process has stayed up for a minute. Each crash is one line: which process, its exit code, when it is
+  tried again. The others keep running;
+- a process that dies before the stack first answers stops everything (a configuration error, not a crash);
+- Ctrl-C or SIGTERM stops every process it started (and whatever those left behind), Redis last.
+A second `run` while one is up says so and exits.
 """
 
 from __future__ import annotations
@@ -27,6 +33,38 @@ from django.core.management.base import BaseCommand, CommandError
 
 from hybridcloud.env import runtime_file
 from hybridcloud.redis_server import ManagedRedis, _die_with_parent, free_port
+
+#: Restart delays: the first after 1 s, doubling up to 30 s; back to 1 s once a process stayed up this long.
+RESTART_FIRST_DELAY_S = 1.0
+RESTART_MAX_DELAY_S = 30.0
+RESTART_RESET_AFTER_S = 60.0
+
+
+def restart_delay(crashes_in_a_row: int) -> float:
+    """Seconds to wait before restarting a process that crashed `crashes_in_a_row` times without staying up for
+    `RESTART_RESET_AFTER_S` in between (1 for the first crash): 1, 2, 4, 8, 16, 30, 30 ..."""
+    return min(RESTART_FIRST_DELAY_S * 2 ** max(crashes_in_a_row - 1, 0), RESTART_MAX_DELAY_S)
+
+
+def describe_exit(code: int) -> str:
+    """`code 1`, or `code -9 (SIGKILL)` for a process killed by a signal."""
+    if code < 0:
+        try:
+            return f"code {code} ({signal.Signals(-code).name})"
+        except ValueError:
+            pass
+    return f"code {code}"
+
+
+class Child:
+    """One supervised process: how to start it again, when it started, and its crashes in a row."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str], log: Path | None) -> None:
+        self.name, self.args, self.env, self.log = name, args, env, log
+        self.process: subprocess.Popen | None = None
+        self.started_at = 0.0
+        self.crashes = 0
+        self.restart_at: float | None = None  # set while it waits for its next attempt
 
 
 class Command(BaseCommand):
@@ -53,7 +91,7 @@ class Command(BaseCommand):
         if not settings.DEBUG or not settings.WHITENOISE_USE_FINDERS:
             call_command("collectstatic", interactive=False, verbosity=0)
 
-        self.children: list[tuple[str, subprocess.Popen]] = []
+        self.children: list[Child] = []
         self.redis: ManagedRedis | None = None
         self.stopping = False
         env = os.environ.copy()
@@ -157,13 +195,24 @@ class Command(BaseCommand):
     # -- processes ---------------------------------------------------------------------------------------------
 
     def spawn(self, name: str, args: list[str], env: dict[str, str], log: Path | None = None) -> None:
-        output = open(log, "ab") if log else None  # noqa: SIM115 - the child keeps it
-        process = subprocess.Popen(
-            args, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT if output else None,
-            preexec_fn=_die_with_parent,
-        )  # fmt: skip
-        self.children.append((name, process))
-        self.stdout.write(f"Started {name} (pid {process.pid})")
+        child = Child(name, args, env, log)
+        self.start_child(child)
+        self.children.append(child)
+
+    def start_child(self, child: Child) -> None:
+        output = open(child.log, "ab") if child.log else None  # noqa: SIM115 - closed below, the child has its copy
+        try:
+            child.process = subprocess.Popen(
+                child.args, env=child.env, stdin=subprocess.DEVNULL, stdout=output,
+                stderr=subprocess.STDOUT if output else None, preexec_fn=_die_with_parent,
+            )  # fmt: skip
+        finally:
+            if output:
+                output.close()
+        child.started_at = time.monotonic()
+        child.restart_at = None
+        self.stdout.write(f"Started {child.name} (pid {child.process.pid})")
+        self.stdout.flush()
 
     def wait_until_healthy(self, url: str, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
@@ -179,17 +228,59 @@ class Command(BaseCommand):
         raise CommandError(f"The web server did not answer at {url}health/ within {timeout:.0f} s")
 
     def check_children(self) -> None:
-        for name, process in self.children:
-            code = process.poll()
+        """Before the stack is up, any exit is fatal: it is a configuration error, not a crash to retry."""
+        for child in self.children:
+            code = child.process.poll()
             if code is not None and not self.stopping:
-                raise CommandError(f"The {name} process exited unexpectedly (code {code}); stopping the others.")
+                raise CommandError(
+                    f"The {child.name} process exited unexpectedly ({describe_exit(code)}); stopping the others."
+                )
         if self.redis and self.redis.process and self.redis.process.poll() is not None and not self.stopping:
             raise CommandError("The private Redis exited unexpectedly; stopping the others.")
 
     def supervise(self) -> None:
+        """Restart whatever dies, with backoff, until Ctrl-C or SIGTERM (see the module's rules)."""
+        redis = Child("redis", [], {}, None) if self.redis else None
+        if redis is not None:
+            redis.process, redis.started_at = self.redis.process, time.monotonic()
+        supervised = [*self.children, *([redis] if redis else [])]
         while not self.stopping:
-            self.check_children()
-            time.sleep(0.5)
+            now = time.monotonic()
+            for child in supervised:
+                if self.stopping:
+                    break
+                if child.restart_at is None:
+                    code = child.process.poll()
+                    if code is not None:
+                        self.crashed(child, f"exited with {describe_exit(code)}", now)
+                elif now >= child.restart_at:
+                    try:
+                        if child is redis:
+                            self.redis.start()
+                            redis.process, redis.started_at, redis.restart_at = self.redis.process, now, None
+                            self.stdout.write(f"Started redis (pid {redis.process.pid}) on port {self.redis.port}")
+                        else:
+                            self.start_child(child)
+                    except (OSError, RuntimeError) as exc:
+                        self.crashed(child, f"could not be started ({exc})", now)
+            time.sleep(0.2)
+
+    def crashed(self, child: Child, what: str, now: float) -> None:
+        """Note a crash: reap what the process left behind, and say when it is tried again."""
+        pid = child.process.pid
+        # A process group per child: its leftovers (Celery's pool processes) go with it.
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)
+        uptime = now - child.started_at
+        child.crashes = 1 if uptime >= RESTART_RESET_AFTER_S else child.crashes + 1
+        delay = restart_delay(child.crashes)
+        child.restart_at = now + delay
+        child.started_at = now  # a failed start counts as no uptime
+        self.stdout.write(
+            f"{child.name} (pid {pid}) {what} after {uptime:.0f} s up; restarting it in {delay:.0f} s "
+            f"(crash {child.crashes} in a row)"
+        )
+        self.stdout.flush()
 
     def on_signal(self, signum, frame) -> None:
         if not self.stopping:
@@ -198,16 +289,18 @@ class Command(BaseCommand):
 
     def stop_all(self, grace: float = 15.0) -> None:
         self.stopping = True
+        children = getattr(self, "children", [])
         # Web first (no new work), then beat, then the worker (warm shutdown lets its task finish), Redis last.
-        for _name, process in reversed(getattr(self, "children", [])):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
+        for child in reversed(children):
+            if child.process.poll() is None:
+                child.process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + grace
-        for name, process in getattr(self, "children", []):
+        for child in children:
+            process = child.process
             try:
                 process.wait(max(deadline - time.monotonic(), 0.1))
             except subprocess.TimeoutExpired:
-                self.stdout.write(f"{name} did not stop within {grace:.0f} s; killing it.")
+                self.stdout.write(f"{child.name} did not stop within {grace:.0f} s; killing it.")
                 try:
                     os.killpg(process.pid, signal.SIGKILL)
                 except OSError:
@@ -218,5 +311,5 @@ class Command(BaseCommand):
                 os.killpg(process.pid, signal.SIGKILL)
         if getattr(self, "redis", None):
             self.redis.stop()
-        if getattr(self, "children", None):
+        if children:
             self.stdout.write("Stopped every process.")
