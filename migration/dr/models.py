@@ -198,9 +198,12 @@ class ProtectedWorkload(models.Model):
 class DrillRun(models.Model):
     """One drill of a plan: a test recovery in an isolated network, or a planned migration.
 
-    At most one drill of a plan is queued or running at a time (a partial unique constraint, so a schedule
-    firing twice or two beats cannot start a second one). State moves queued → running → completed | failed,
-    or to cancelled, by conditional updates; `seq` numbers the pushes to `drill.<id>`.
+    At most one drill of a plan is queued or running at a time (a partial unique constraint), and one per
+    schedule slot (`slot_key`, unique), so a schedule firing twice or a redelivered task starts nothing twice.
+    State moves queued → running → completed | failed, or to cancelled, by conditional updates; `seq` numbers
+    the pushes to `drill.<id>`. A running drill is advanced by step tasks that each claim `step_token`
+    (n → n+1) and hold a lease (`lease_holder`, `lease_expires_at`): every write of a step is conditional on the
+    token it claimed, and the watchdog takes over a run whose lease expired (see migration/dr/leases.py).
     """
 
     plan = models.ForeignKey(RecoveryPlan, on_delete=models.CASCADE, related_name="drills")
@@ -221,11 +224,31 @@ class DrillRun(models.Model):
     seq = models.PositiveIntegerField(default=0)
     step_token = models.PositiveIntegerField(
         default=0,
-        help_text="A planned migration's step counter: each step task claims the next value, so a duplicate "
+        help_text="The step counter (the lease token): each step task claims the next value, so a duplicate "
         "delivery of a step finds it taken and does nothing.",
     )
     ips_before = models.JSONField(
         default=dict, blank=True, help_text="A planned migration's workload IPs before it began (verify compares)."
+    )
+    timeline = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="A test drill's computed steps and results, kept so that any worker can play the next step.",
+    )
+    lease_holder = models.CharField(
+        max_length=100, blank=True, help_text="host:pid of the worker process that ran the last step."
+    )
+    lease_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the watchdog may take the run over if no step has run since."
+    )
+    resumes = models.PositiveSmallIntegerField(
+        default=0, help_text="Takeovers by the watchdog since the last step that ran to its end."
+    )
+    slot_key = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="A scheduled drill's idempotency key (plan and slot time): one drill per schedule slot.",
     )
 
     class Meta:
@@ -236,6 +259,12 @@ class DrillRun(models.Model):
                 condition=Q(state__in=ACTIVE_DRILL_STATES),
                 name="drillrun_one_active_per_plan",
                 violation_error_message="A drill of this plan is already running.",
+            ),
+            models.UniqueConstraint(
+                fields=["slot_key"],
+                condition=~Q(slot_key=""),
+                name="drillrun_one_per_schedule_slot",
+                violation_error_message="A drill already ran for this schedule slot.",
             ),
         ]
 

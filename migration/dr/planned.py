@@ -11,9 +11,10 @@ migration is meant to change it).
 No worker process waits for a migration here (hundreds run at once, a prefork process runs one task at a
 time): the run is a state machine that `planned_migration_step` advances by one short step per task
 (start a group's migrations, or look at them and finish the group when they have all ended), then
-re-enqueues itself with a countdown. Each step claims the run's `step_token` (n → n+1) in the same
-transaction as its work, so a duplicate delivery of step n finds the token taken and does nothing, and a
-worker killed mid-step rolls back and leaves step n to its redelivery. Cancelling the run cancels the
+re-enqueues itself with a countdown. Each step runs under the run's lease (`migration.dr.services.drill_step`
+claims `step_token` n → n+1 in the same transaction as its work, see migration/dr/leases.py), so a duplicate
+delivery of step n finds the token taken and does nothing, a worker killed mid-step rolls back, and the
+watchdog resumes a run whose worker died. Cancelling the run cancels the
 migrations that have not switched over yet (`cancel_planned_migrations`); those workloads stay on their
 source.
 """
@@ -23,7 +24,6 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from migration.choices import CANCELLABLE_STATES, FINAL_STATES, MigrationState
@@ -90,56 +90,33 @@ def _members(run: DrillRun) -> list[ProtectedWorkload]:
 # -- beginning -----------------------------------------------------------------------------------------------------
 
 
-def planned_migration_begin(run: DrillRun, publish) -> None:
-    """Lay out the steps of a claimed (running) planned migration and enqueue its first step after commit."""
+def planned_migration_begin(run: DrillRun) -> None:
+    """Lay out the steps of a claimed (running) planned migration (inside the claim's transaction)."""
     plan = run.plan
     groups = list(plan.groups.order_by("priority"))
     specs = [(StepKind.MIGRATE, f"Migrate group {g.priority}: {g.name}", g) for g in groups]
     specs.append((StepKind.VERIFY, "Verify", None))
     ips = {str(m.workload_id): m.workload.ip_address for m in _members(run)}
-    with transaction.atomic():
-        DrillStep.objects.bulk_create(
-            [
-                DrillStep(run=run, order=i, kind=kind, name=name, group=group)
-                for i, (kind, name, group) in enumerate(specs, start=1)
-            ]
-        )
-        DrillRun.objects.filter(pk=run.pk).update(ips_before=ips)
-        token = DrillRun.objects.values_list("step_token", flat=True).get(pk=run.pk)
-        run_id = run.pk
-        transaction.on_commit(lambda: _enqueue(run_id, token, 0.0))
-    publish(run.pk)
-
-
-def _enqueue(run_id: int, token: int, countdown: float) -> None:
-    from migration.dr.tasks import planned_migration_step
-
-    planned_migration_step.apply_async((run_id, token), countdown=countdown)
+    DrillStep.objects.bulk_create(
+        [
+            DrillStep(run=run, order=i, kind=kind, name=name, group=group)
+            for i, (kind, name, group) in enumerate(specs, start=1)
+        ]
+    )
+    DrillRun.objects.filter(pk=run.pk).update(ips_before=ips)
 
 
 # -- one step ------------------------------------------------------------------------------------------------------
 
 
-def planned_migration_step(*, run_id: int, token: int, publish) -> float | None:
-    """Advance the run by one step if `token` is still its current one; the countdown of the next step, or None
-    when the run has nothing left to do (or the token was taken: a duplicate delivery does nothing)."""
-    with transaction.atomic():
-        claimed = DrillRun.objects.filter(
-            pk=run_id, step_token=token, state__in=[DrillState.RUNNING, DrillState.CANCELLED]
-        ).update(step_token=token + 1)
-        if not claimed:
-            return None
-        run = DrillRun.objects.select_related("plan__protected_site", "plan__recovery_site", "started_by").get(
-            pk=run_id
-        )
-        countdown = _advance(run)
-        if countdown is not None:
-            transaction.on_commit(lambda: _enqueue(run_id, token + 1, countdown))
-    publish(run_id)
-    return countdown
+def planned_migration_step(run: DrillRun) -> float | None | dict:
+    """Advance a run whose step the caller has claimed (inside its transaction): the countdown of the next step,
+    None when a cancelled run has wound down, or the fields of the run's terminal transition when every step has
+    ended (the caller makes it, once)."""
+    return _advance(run)
 
 
-def _advance(run: DrillRun) -> float | None:
+def _advance(run: DrillRun) -> float | None | dict:
     """Do what the run's first unfinished step needs; steps that finish at once (an empty group, a group refused
     before anything started, verify) are chained within this call."""
     members = _members(run)
@@ -147,8 +124,7 @@ def _advance(run: DrillRun) -> float | None:
         steps = list(run.steps.select_related("group").order_by("order"))
         step = next((s for s in steps if s.state in (StepState.PENDING, StepState.RUNNING)), None)
         if step is None:
-            _finish_run(run, steps)
-            return None
+            return _finish_run(run, steps)
         sim_now = sum(s.sim_duration_s for s in steps if s.order < step.order)
         if run.state == DrillState.CANCELLED and step.state == StepState.PENDING:
             pending = {s.group_id for s in steps if s.state == StepState.PENDING and s.group_id}
@@ -312,8 +288,9 @@ def _verify(run: DrillRun, step: DrillStep, sim_now: float) -> None:
     )
 
 
-def _finish_run(run: DrillRun, steps: list[DrillStep]) -> None:
-    """Every step has ended: the run's verdict (a cancelled run keeps its state)."""
+def _finish_run(run: DrillRun, steps: list[DrillStep]) -> dict | None:
+    """Every step has ended: the fields of the run's terminal transition (a cancelled run keeps its state and
+    ended already: None)."""
     failed_step = next((s for s in steps if s.state == StepState.FAILED), None)
     up_at = run.results.filter(state=ResultState.RECOVERED).values_list("up_at_s", flat=True)
     rto = max(up_at, default=None)
@@ -324,14 +301,15 @@ def _finish_run(run: DrillRun, steps: list[DrillStep]) -> None:
         reason = f"Measured RTO {rto:.0f} s is over the target of {run.target_rto_s} s."
     else:
         reason = ""
-    DrillRun.objects.filter(pk=run.pk, state=DrillState.RUNNING).update(
-        state=DrillState.FAILED if failed_step else DrillState.COMPLETED,
-        verdict=Verdict.MET if met else Verdict.MISSED,
-        measured_rto_s=rto,
-        reason=reason,
-        finished_at=timezone.now(),
-    )
-    DrillRun.objects.filter(pk=run.pk, state=DrillState.CANCELLED).update(measured_rto_s=rto)
+    if run.state == DrillState.CANCELLED:
+        DrillRun.objects.filter(pk=run.pk, state=DrillState.CANCELLED).update(measured_rto_s=rto)
+        return None
+    return {
+        "state": DrillState.FAILED if failed_step else DrillState.COMPLETED,
+        "verdict": Verdict.MET if met else Verdict.MISSED,
+        "measured_rto_s": rto,
+        "reason": reason,
+    }
 
 
 # -- cancelling ----------------------------------------------------------------------------------------------------

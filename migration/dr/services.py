@@ -1,11 +1,12 @@
 """Writes of the DR app: start, run and cancel drills; set a plan's schedule.
 
-`drill_start` creates a queued DrillRun (at most one active per plan: the database says so) and, after
-commit, enqueues `run_drill`. `drill_execute` is the one code path that runs a drill, whether from the
-Celery task, the schedule or `manage.py run_drill`: it claims the run with a conditional update
-(queued → running; a second delivery finds nothing to claim), computes the timeline with
-`migration.dr.drills`, then plays it step by step in scaled time, persisting each step before
-publishing it.
+`drill_start` creates a queued DrillRun (at most one active per plan, and one per schedule slot: the database
+says so) and, after commit, enqueues `run_drill`. `drill_begin` claims it (queued → running; a second delivery
+finds nothing to claim) and lays its steps out (a test drill's timeline is computed once with
+`migration.dr.drills` and kept on the row); `drill_step` then advances it by one short step holding a lease
+(see migration/dr/leases.py), whether a Celery task runs it (`drill_step` tasks re-enqueue themselves with a
+countdown: no worker sleeps through a drill) or `drill_execute` runs them to the end in this process (`manage.py
+run_drill`). Every step is committed before it is published; `drill_end` is the one terminal transition.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -29,16 +31,18 @@ from hybridcloud.audit import audit_record
 from hybridcloud.roles import is_operator
 from inventory.choices import HostState, PowerState
 from inventory.models import CloudLink, Host, NetworkSegment, Workload
-from migration.dr import drills
+from migration.dr import drills, leases
 from migration.dr.choices import DrillKind, DrillState, DrillTrigger, StepKind, StepState, Verdict
 from migration.dr.models import DrillRun, DrillStep, DrillWorkloadResult, ProtectedWorkload, RecoveryPlan
+from migration.dr.planned import cancel_planned_migrations, planned_migration_begin, planned_migration_step
 
 logger = logging.getLogger(__name__)
 
 SCHEDULED_DRILL_TASK = "migration.dr.tasks.scheduled_drill"
 #: A drill is short: no step sleeps longer than this in wall time, whatever the simulation speed.
 MAX_STEP_WALL_S = 3.0
-SLEEP_SLICE_S = 0.25
+#: How a verify step that found production changed begins its reason (the run's reason says so too).
+PRODUCTION_CHANGED = "PRODUCTION CHANGED"
 
 
 class DrillNotStarted(Exception):
@@ -67,11 +71,13 @@ def drill_start(
     trigger: str = DrillTrigger.MANUAL,
     started_by=None,
     enqueue: bool = True,
+    slot_key: str = "",
 ) -> DrillRun:
-    """Create a queued drill of `plan`; raise DrillNotStarted when one is already queued or running.
+    """Create a queued drill of `plan`; raise DrillNotStarted when one is already queued or running, or when a
+    drill already started for `slot_key` (a schedule slot: see `schedule_slot_key`).
 
     With `enqueue`, `run_drill` is sent to Celery once the row is committed; without, the caller runs
-    `drill_execute(run_id=...)` itself (the management command and the scheduled task do).
+    `drill_execute(run_id=...)` itself (the management command does).
     """
     if kind not in DrillKind.values:
         raise DrillNotStarted(f"Unknown drill kind {kind!r}.")
@@ -86,11 +92,16 @@ def drill_start(
         started_by=started_by if started_by is not None and started_by.is_authenticated else None,
         state=DrillState.QUEUED,
         target_rto_s=plan.target_rto_s,
+        slot_key=slot_key,
     )
     try:
         with transaction.atomic():
             run.save()
     except IntegrityError:
+        if slot_key and DrillRun.objects.filter(slot_key=slot_key).exists():
+            raise DrillNotStarted(
+                f"A drill of {plan.name} already started for this schedule slot ({slot_key})."
+            ) from None
         # The partial unique constraint: another drill of this plan is queued or running.
         active = plan.drills.filter(state__in=[DrillState.QUEUED, DrillState.RUNNING]).first()
         detail = f" (drill #{active.pk}, {active.get_state_display().lower()})" if active else ""
@@ -141,12 +152,14 @@ def drill_cancel(*, run: DrillRun, by=None) -> bool:
     A planned migration also cancels its live migrations that have not switched over yet: those workloads stay
     on the protected site (the ones already switching over finish their move)."""
     with transaction.atomic():
-        cancelled = DrillRun.objects.filter(pk=run.pk, state__in=[DrillState.QUEUED, DrillState.RUNNING]).update(
-            state=DrillState.CANCELLED, finished_at=timezone.now(), reason="Cancelled."
+        cancelled = drill_end(
+            run_id=run.pk,
+            token=None,
+            from_states=(DrillState.QUEUED, DrillState.RUNNING),
+            state=DrillState.CANCELLED,
+            reason="Cancelled.",
         )
         if cancelled and run.kind == DrillKind.PLANNED_MIGRATION:
-            from migration.dr.planned import cancel_planned_migrations
-
             stopped = cancel_planned_migrations(run=run, by=by)
             if stopped:
                 DrillRun.objects.filter(pk=run.pk).update(
@@ -155,8 +168,7 @@ def drill_cancel(*, run: DrillRun, by=None) -> bool:
                 )
     if cancelled:
         run.refresh_from_db()
-        transaction.on_commit(lambda: publish_drill(run.pk))
-    return bool(cancelled)
+    return cancelled
 
 
 # -- inputs --------------------------------------------------------------------------------------------------------
@@ -273,17 +285,21 @@ def drill_inputs(*, plan: RecoveryPlan, run: DrillRun, now: datetime | None = No
 StepObserver = Callable[[DrillStep], None]
 
 
-def _still_running(run_id: int) -> bool:
-    return DrillRun.objects.filter(pk=run_id, state=DrillState.RUNNING).exists()
+@dataclass
+class StepResult:
+    """What one step did: the token the next step claims (None: the run has nothing left to do, or this step was
+    not ours), when it is due (wall seconds), and the drill steps that finished in it."""
+
+    next_token: int | None
+    countdown: float = 0.0
+    finished: list[DrillStep] = field(default_factory=list)
 
 
-def _pause(sim_seconds: float, pace: bool) -> None:
+def _pause_s(sim_seconds: float, pace: bool) -> float:
+    """Wall time a step of `sim_seconds` simulated seconds is shown running (at most MAX_STEP_WALL_S)."""
     if not pace or sim_seconds <= 0:
-        return
-    wall = min(sim_seconds / max(settings.SIMULATION_SPEED, 1e-9), MAX_STEP_WALL_S)
-    deadline = time.monotonic() + wall
-    while (left := deadline - time.monotonic()) > 0:
-        time.sleep(min(left, SLEEP_SLICE_S))
+        return 0.0
+    return min(sim_seconds / max(settings.SIMULATION_SPEED, 1e-9), MAX_STEP_WALL_S)
 
 
 def _result_row(run: DrillRun, r: drills.WorkloadOutcome) -> DrillWorkloadResult:
@@ -310,83 +326,61 @@ def _result_row(run: DrillRun, r: drills.WorkloadOutcome) -> DrillWorkloadResult
     )
 
 
-def _finish_step(step: DrillStep, state: str, reason: str, wall_start: float) -> None:
-    step.state, step.reason = state, reason
-    step.finished_at = timezone.now()
-    step.wall_duration_s = time.monotonic() - wall_start
-    step.save(update_fields=["state", "reason", "finished_at", "wall_duration_s"])
+def drill_end(*, run_id: int, token: int | None, from_states: tuple[str, ...], announce: bool = True, **fields) -> bool:
+    """The one terminal transition of a run: a conditional update (from `from_states`, and on the lease `token`
+    when given), its audit entry ("drill.end") in the same transaction, the push after commit (unless the caller,
+    a step, pushes anyway: `announce=False`). False when the run had already left those states (or the token
+    moved on): nothing is written or announced twice."""
+    rows = DrillRun.objects.filter(pk=run_id, state__in=from_states)
+    if token is not None:
+        rows = rows.filter(step_token=token)
+    with transaction.atomic():
+        if not rows.update(finished_at=timezone.now(), lease_expires_at=None, **fields):
+            return False
+        run = DrillRun.objects.select_related("plan").get(pk=run_id)
+        audit_record(
+            action="drill.end",
+            target=run,
+            after={"drill": run.pk, "state": run.state, "verdict": run.verdict, "measured_rto_s": run.measured_rto_s},
+            message=f"Drill #{run.pk} of {run.plan.name} {run.get_state_display().lower()}. {run.reason}".strip(),
+        )
+        if announce:
+            transaction.on_commit(lambda: publish_drill(run_id))
+    return True
 
 
-def drill_execute(
-    *,
-    run_id: int,
-    observer: StepObserver | None = None,
-    pace: bool = True,
-    conditions: Callable[[drills.DrillInputs], drills.DrillInputs] | None = None,
-) -> DrillRun | None:
-    """Run a queued drill to its end in this process; None when there was nothing to claim.
-
-    The claim is a conditional update (queued → running), so a task delivered twice, or a command and a
-    task racing for the same run, run it once. `pace` sleeps each step's simulated time scaled by
-    settings.SIMULATION_SPEED (at most MAX_STEP_WALL_S per step); `observer` sees each finished step.
-    `conditions`, for a test drill, maps the inputs read from the database to those of the night it stands for
-    (the demo's past drills: other traffic on the link, replication running behind); the drill code is the same.
-    """
-    claimed = DrillRun.objects.filter(pk=run_id, state=DrillState.QUEUED).update(
-        state=DrillState.RUNNING, started_at=timezone.now()
-    )
-    if not claimed:
-        return None
-    run = DrillRun.objects.select_related("plan__protected_site", "plan__recovery_site").get(pk=run_id)
-    try:
+def drill_begin(
+    *, run_id: int, conditions: Callable[[drills.DrillInputs], drills.DrillInputs] | None = None
+) -> int | None:
+    """Claim a queued run (queued → running, with its lease) and lay its steps out; the token of its first step,
+    or None when there was nothing to claim (a second delivery, a cancelled run). The first step is the caller's
+    to run or enqueue. For a test drill the timeline is computed here once and kept on the row, so that any
+    worker can play any later step."""
+    with transaction.atomic():
+        claimed = DrillRun.objects.filter(pk=run_id, state=DrillState.QUEUED).update(
+            state=DrillState.RUNNING,
+            started_at=timezone.now(),
+            lease_holder=leases.lease_holder_name(),
+            lease_expires_at=timezone.now() + timedelta(seconds=leases.LEASE_S),
+            resumes=0,
+        )
+        if not claimed:
+            return None
+        run = DrillRun.objects.select_related("plan__protected_site", "plan__recovery_site").get(pk=run_id)
         if run.kind == DrillKind.PLANNED_MIGRATION:
-            from migration.dr.planned import planned_migration_begin
-
-            # Only lays the steps out: `planned_migration_step` tasks carry the run from here.
-            planned_migration_begin(run, publish_drill)
+            planned_migration_begin(run)
         else:
-            _play(run, observer, pace, conditions)
-    except Exception as exc:
-        _crashed(run_id, exc)
-    run.refresh_from_db()
-    return run
+            _lay_out_test_drill(run, conditions)
+        transaction.on_commit(lambda: publish_drill(run_id))
+    return run.step_token
 
 
-def _crashed(run_id: int, exc: Exception) -> None:
-    logger.exception("Drill %s crashed", run_id)
-    DrillRun.objects.filter(pk=run_id, state=DrillState.RUNNING).update(
-        state=DrillState.FAILED,
-        verdict=Verdict.MISSED,
-        finished_at=timezone.now(),
-        reason=f"The drill stopped on an internal error: {exc}",
-    )
-    DrillStep.objects.filter(run_id=run_id, state__in=[StepState.PENDING, StepState.RUNNING]).update(
-        state=StepState.SKIPPED, reason="Not run: the drill stopped on an internal error."
-    )
-    publish_drill(run_id)
-
-
-def planned_migration_advance(*, run_id: int, token: int) -> float | None:
-    """One step of a planned migration (see migration.dr.planned): the countdown of the next one, or None.
-
-    A step whose token was already taken (a duplicate delivery) does nothing; an internal error fails the run
-    (its migrations already moving carry on: they are the migration driver's)."""
-    from migration.dr.planned import planned_migration_step
-
-    try:
-        return planned_migration_step(run_id=run_id, token=token, publish=publish_drill)
-    except Exception as exc:
-        _crashed(run_id, exc)
-        return None
-
-
-def _play(run: DrillRun, observer: StepObserver | None, pace: bool, conditions=None) -> None:
+def _lay_out_test_drill(run: DrillRun, conditions) -> None:
     plan = run.plan
     site_ids = [plan.protected_site_id, plan.recovery_site_id]
-    fingerprint_before = production_fingerprint(site_ids)
     inputs = drill_inputs(plan=plan, run=run)
     outcome = drills.compute_drill(conditions(inputs) if conditions else inputs)
-    steps = DrillStep.objects.bulk_create(
+    DrillStep.objects.bulk_create(
         [
             DrillStep(
                 run=run,
@@ -400,50 +394,108 @@ def _play(run: DrillRun, observer: StepObserver | None, pace: bool, conditions=N
             for i, s in enumerate(outcome.steps, start=1)
         ]
     )
-    publish_drill(run.pk)
-    results_by_group: dict[int | None, list[drills.WorkloadOutcome]] = {}
-    for r in outcome.results:
-        results_by_group.setdefault(r.group_id, []).append(r)
+    timeline = {
+        "fingerprint": production_fingerprint(site_ids),
+        "sites": site_ids,
+        "steps": [
+            {"state": s.state, "reason": s.reason, "kind": s.kind, "group_id": s.group_id} for s in outcome.steps
+        ],
+        "results": [asdict(r) for r in outcome.results],
+        "measured_rto_s": outcome.measured_rto_s,
+        "all_recovered": outcome.all_recovered,
+    }
+    DrillRun.objects.filter(pk=run.pk).update(timeline=timeline)
 
-    production_changed = False
-    for step, planned in zip(steps, outcome.steps, strict=True):
-        if not _still_running(run.pk):  # cancelled meanwhile
-            DrillStep.objects.filter(run=run, state__in=[StepState.PENDING, StepState.RUNNING]).update(
-                state=StepState.SKIPPED, reason="Not run: the drill was cancelled."
+
+def drill_step(*, run_id: int, token: int, pace: bool = True) -> StepResult:
+    """One step of a running drill or planned migration, if `token` is still its current one (see
+    migration/dr/leases.py); the next step is the caller's to run or enqueue. A step whose token was taken does
+    nothing; an internal error fails the run with the error as its reason."""
+    try:
+        with transaction.atomic():
+            if not leases.lease_claim(run_id=run_id, token=token, states=(DrillState.RUNNING, DrillState.CANCELLED)):
+                return StepResult(next_token=None)
+            run = DrillRun.objects.select_related("plan__protected_site", "plan__recovery_site", "started_by").get(
+                pk=run_id
             )
-            publish_drill(run.pk)
-            return
-        wall_start = time.monotonic()
-        step.state, step.started_at = StepState.RUNNING, timezone.now()
-        step.save(update_fields=["state", "started_at"])
-        publish_drill(run.pk)
-        _pause(planned.sim_duration_s, pace)
-        state, reason = planned.state, planned.reason
-        if planned.kind == StepKind.VERIFY:
+            if run.kind == DrillKind.PLANNED_MIGRATION:
+                countdown = planned_migration_step(run)
+                if isinstance(countdown, dict):
+                    drill_end(
+                        run_id=run_id, token=token + 1, from_states=(DrillState.RUNNING,), announce=False, **countdown
+                    )
+                    countdown = None
+                result = StepResult(next_token=None if countdown is None else token + 1, countdown=countdown or 0.0)
+            else:
+                result = _test_drill_step(run, token + 1, pace)
+            if result.next_token is not None:
+                leases.lease_hold(run_id=run_id, token=token + 1, seconds=result.countdown)
+            transaction.on_commit(lambda: publish_drill(run_id))
+        return result
+    except Exception as exc:
+        _crashed(run_id, exc)
+        return StepResult(next_token=None)
+
+
+def _test_drill_step(run: DrillRun, token: int, pace: bool) -> StepResult:
+    """Finish the running step (its planned state; verify also checks that production is unchanged), then start
+    the next one, due after its simulated time scaled; or, when none is left, end the drill."""
+    timeline = run.timeline
+    steps = list(run.steps.order_by("order"))
+    now = timezone.now()
+    if run.state == DrillState.CANCELLED:
+        DrillStep.objects.filter(run=run, state__in=[StepState.PENDING, StepState.RUNNING]).update(
+            state=StepState.SKIPPED, reason="Not run: the drill was cancelled."
+        )
+        return StepResult(next_token=None)
+    result = StepResult(next_token=token)
+    current = next((s for s in steps if s.state == StepState.RUNNING), None)
+    if current is not None:
+        planned = timeline["steps"][current.order - 1]
+        state, reason = planned["state"], planned["reason"]
+        if planned["kind"] == StepKind.VERIFY:
             # The drill proves it left production alone: the same rows, the same values.
-            if production_fingerprint(site_ids) != fingerprint_before:
-                production_changed = True
+            if production_fingerprint(timeline["sites"]) != timeline["fingerprint"]:
                 state = StepState.FAILED
                 reason = (
-                    "PRODUCTION CHANGED during the drill: workloads, hosts or segments of "
-                    f"{plan.protected_site} or {plan.recovery_site} differ from before it started. "
-                    + (planned.reason if planned.state == StepState.DONE else "")
+                    f"{PRODUCTION_CHANGED} during the drill: workloads, hosts or segments of "
+                    f"{run.plan.protected_site} or {run.plan.recovery_site} differ from before it started. "
+                    + (planned["reason"] if planned["state"] == StepState.DONE else "")
                 ).strip()
-            elif planned.state == StepState.DONE:
-                reason = f"{planned.reason} Production unchanged."
-        _finish_step(step, state, reason, wall_start)
-        if planned.kind == StepKind.BRING_UP:
+            elif planned["state"] == StepState.DONE:
+                reason = f"{planned['reason']} Production unchanged."
+        DrillStep.objects.filter(pk=current.pk, state=StepState.RUNNING).update(
+            state=state,
+            reason=reason,
+            finished_at=now,
+            wall_duration_s=(now - current.started_at).total_seconds() if current.started_at else 0.0,
+        )
+        if planned["kind"] == StepKind.BRING_UP:
             DrillWorkloadResult.objects.bulk_create(
-                [_result_row(run, r) for r in results_by_group.get(planned.group_id, [])]
+                [
+                    _result_row(run, drills.WorkloadOutcome(**r))
+                    for r in timeline["results"]
+                    if r["group_id"] == planned["group_id"]
+                ]
             )
-        publish_drill(run.pk)
-        if observer:
-            observer(step)
+        current.refresh_from_db()
+        result.finished.append(current)
+    following = next((s for s in steps if s.state == StepState.PENDING), None)
+    if following is None:
+        _end_test_drill(run, token)
+        result.next_token = None
+        return result
+    DrillStep.objects.filter(pk=following.pk, state=StepState.PENDING).update(state=StepState.RUNNING, started_at=now)
+    result.countdown = _pause_s(following.sim_duration_s, pace)
+    return result
 
-    failed_steps = [s for s in steps if s.state == StepState.FAILED]
-    rto = outcome.measured_rto_s
-    met = not failed_steps and outcome.all_recovered and rto is not None and rto <= run.target_rto_s
-    if production_changed:
+
+def _end_test_drill(run: DrillRun, token: int) -> None:
+    timeline = run.timeline
+    failed_steps = list(run.steps.filter(state=StepState.FAILED).order_by("order"))
+    rto = timeline["measured_rto_s"]
+    met = not failed_steps and timeline["all_recovered"] and rto is not None and rto <= run.target_rto_s
+    if any(s.reason.startswith(PRODUCTION_CHANGED) for s in failed_steps):
         reason = "Production changed during a test drill."
     elif failed_steps:
         reason = "; ".join(f"{s.name} failed" for s in failed_steps) + "."
@@ -451,14 +503,123 @@ def _play(run: DrillRun, observer: StepObserver | None, pace: bool, conditions=N
         reason = f"Measured RTO {rto:.0f} s is over the target of {run.target_rto_s} s."
     else:
         reason = ""
-    DrillRun.objects.filter(pk=run.pk, state=DrillState.RUNNING).update(
+    drill_end(
+        run_id=run.pk,
+        token=token,
+        from_states=(DrillState.RUNNING,),
+        announce=False,
         state=DrillState.FAILED if failed_steps else DrillState.COMPLETED,
         verdict=Verdict.MET if met else Verdict.MISSED,
         measured_rto_s=rto,
         reason=reason,
-        finished_at=timezone.now(),
     )
-    publish_drill(run.pk)
+
+
+def drill_execute(
+    *,
+    run_id: int,
+    observer: StepObserver | None = None,
+    pace: bool = True,
+    conditions: Callable[[drills.DrillInputs], drills.DrillInputs] | None = None,
+) -> DrillRun | None:
+    """Claim a queued drill and, for a test drill, run its steps to the end in this process (`manage.py
+    run_drill`, the demo seed, tests): the same `drill_step` the tasks run, with sleeps instead of countdowns.
+    None when there was nothing to claim (a task delivered twice, a command and a task racing for one run).
+
+    A planned migration is only laid out here: its first step is enqueued, tasks carry it from there. `pace`
+    sleeps each step's simulated time scaled by settings.SIMULATION_SPEED (at most MAX_STEP_WALL_S per step);
+    `observer` sees each finished step. `conditions`, for a test drill, maps the inputs read from the database to
+    those of the night it stands for (the demo's past drills); the drill code is the same.
+    """
+    try:
+        token = drill_begin(run_id=run_id, conditions=conditions)
+    except Exception as exc:
+        _crashed(run_id, exc)
+        return DrillRun.objects.get(pk=run_id)
+    if token is None:
+        return None
+    run = DrillRun.objects.get(pk=run_id)
+    if run.kind == DrillKind.PLANNED_MIGRATION:
+        leases.step_enqueue(run_id=run_id, token=token)
+        return run
+    while token is not None:
+        step = drill_step(run_id=run_id, token=token, pace=pace)
+        for finished in step.finished:
+            if observer:
+                observer(finished)
+        token = step.next_token
+        if token is not None and step.countdown > 0:
+            time.sleep(step.countdown)
+    run.refresh_from_db()
+    return run
+
+
+def _crashed(run_id: int, exc: Exception) -> None:
+    logger.exception("Drill %s crashed", run_id)
+    with transaction.atomic():
+        if drill_end(
+            run_id=run_id,
+            token=None,
+            from_states=(DrillState.QUEUED, DrillState.RUNNING),
+            state=DrillState.FAILED,
+            verdict=Verdict.MISSED,
+            reason=f"The drill stopped on an internal error: {exc}",
+        ):
+            DrillStep.objects.filter(run_id=run_id, state__in=[StepState.PENDING, StepState.RUNNING]).update(
+                state=StepState.SKIPPED, reason="Not run: the drill stopped on an internal error."
+            )
+
+
+def planned_migration_advance(*, run_id: int, token: int) -> float | None:
+    """One step of a planned migration (see migration.dr.planned): the countdown of the next one, or None.
+
+    A step whose token was already taken (a duplicate delivery) does nothing; an internal error fails the run
+    (its migrations already moving carry on: they are the migration driver's)."""
+    step = drill_step(run_id=run_id, token=token)
+    return None if step.next_token is None else step.countdown
+
+
+def drills_watchdog(*, force: bool = False) -> list[int]:
+    """Resume every run that lost its worker (see migration/dr/leases.py), or fail it after `MAX_RESUMES`
+    takeovers in a row; `force` takes over every running run (a worker start: the old holder may be dead).
+    The ids of the runs resumed or failed."""
+    running, queued = leases.expired_runs(force=force)
+    touched: list[int] = []
+    for run in [*running, *queued]:
+        if run.resumes >= leases.MAX_RESUMES:
+            holder = f" (last held by {run.lease_holder})" if run.lease_holder else ""
+            how = "never claimed" if run.state == DrillState.QUEUED else "resumed each time without a step ending"
+            with transaction.atomic():
+                DrillStep.objects.filter(run=run, state__in=[StepState.PENDING, StepState.RUNNING]).update(
+                    state=StepState.SKIPPED, reason="Not run: the drill lost its worker."
+                )
+                ended = drill_end(
+                    run_id=run.pk,
+                    token=run.step_token,
+                    from_states=(run.state,),
+                    state=DrillState.FAILED,
+                    verdict=Verdict.MISSED,
+                    reason=f"The drill lost its worker {run.resumes} times in a row{holder} and was "
+                    f"{how}"
+                    "; failed instead of retried again.",
+                )
+                if not ended:
+                    transaction.set_rollback(True)
+            if ended:
+                logger.warning("Drill %s failed by the watchdog after %s takeovers", run.pk, run.resumes)
+                touched.append(run.pk)
+            continue
+        with transaction.atomic():
+            token = leases.lease_take_over(run=run)
+            if token is None:
+                continue
+            if run.state == DrillState.QUEUED:
+                leases.run_enqueue(run_id=run.pk)
+            else:
+                leases.step_enqueue(run_id=run.pk, token=token)
+        logger.warning("Drill %s resumed by the watchdog (lease of %s expired)", run.pk, run.lease_holder or "?")
+        touched.append(run.pk)
+    return touched
 
 
 # -- publishing ----------------------------------------------------------------------------------------------------
@@ -528,15 +689,48 @@ def plan_schedule_clear(*, plan: RecoveryPlan) -> None:
         task.delete()
 
 
-def scheduled_drill_run(*, plan_id: int, pace: bool = True) -> DrillRun | None:
-    """What the schedule does: start a test drill of the plan and run it here; None when it did not start."""
-    plan = RecoveryPlan.objects.filter(pk=plan_id).first()
+def schedule_slot_key(*, plan: RecoveryPlan, now: datetime | None = None) -> str:
+    """The idempotency key of the schedule slot a firing belongs to: the plan and the latest time at or before
+    `now` that its crontab names (minute precision); without a crontab schedule, the current minute. A beat that
+    fires twice, or a task redelivered hours later, maps to the same slot."""
+    now = (now or timezone.now()).astimezone(timezone.get_current_timezone()).replace(second=0, microsecond=0)
+    slot = now
+    crontab = plan.schedule.crontab if plan.schedule_id and plan.schedule.crontab_id else None
+    if crontab is not None:
+        schedule = crontab.schedule
+        # Walk back minute by minute (at most a week: the longest crontab period a plan uses).
+        for minutes in range(7 * 24 * 60 + 1):
+            t = now - timedelta(minutes=minutes)
+            if (
+                t.minute in schedule.minute
+                and t.hour in schedule.hour
+                and t.isoweekday() % 7 in schedule.day_of_week
+                and t.day in schedule.day_of_month
+                and t.month in schedule.month_of_year
+            ):
+                slot = t
+                break
+    return f"plan-{plan.pk}@{slot.astimezone(UTC).strftime('%Y-%m-%dT%H:%MZ')}"
+
+
+def scheduled_drill_run(
+    *, plan_id: int, now: datetime | None = None, in_process: bool = False, pace: bool = True
+) -> DrillRun | None:
+    """What the schedule does: start the test drill of the plan's current schedule slot (None when it did not
+    start: disabled, one running, or this slot's drill already started). Its steps are enqueued (no worker
+    waits for it), or run to the end here with `in_process`."""
+    plan = RecoveryPlan.objects.select_related("schedule__crontab").filter(pk=plan_id).first()
     if plan is None or not plan.enabled:
         logger.info("Scheduled drill of plan %s skipped: no such plan, or disabled", plan_id)
         return None
     try:
-        run = drill_start(plan=plan, trigger=DrillTrigger.SCHEDULE, enqueue=False)
+        run = drill_start(
+            plan=plan,
+            trigger=DrillTrigger.SCHEDULE,
+            enqueue=not in_process,
+            slot_key=schedule_slot_key(plan=plan, now=now),
+        )
     except DrillNotStarted as exc:
         logger.info("Scheduled drill of %s not started: %s", plan, exc)
         return None
-    return drill_execute(run_id=run.pk, pace=pace)
+    return drill_execute(run_id=run.pk, pace=pace) if in_process else run

@@ -1,24 +1,59 @@
-"""Celery tasks of the DR app: each takes ids and calls a service; each is safe to deliver twice."""
+"""Celery tasks of the DR app: each takes ids and calls a service; each is safe to deliver twice.
+
+A drill or planned migration is a chain of `drill_step` tasks, each holding the run's lease (see
+migration/dr/leases.py); `drill_watchdog` (beat every 15 s, and at every worker start) resumes a chain whose
+worker died, or fails the run with a reason.
+"""
 
 from celery import shared_task
+from celery.signals import worker_ready
 
-from migration.dr import services
+from migration.dr import leases, services
+
+
+def _continue(run_id: int, step: services.StepResult) -> None:
+    if step.next_token is not None:
+        drill_step.apply_async((run_id, step.next_token), countdown=step.countdown)
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def run_drill(run_id: int) -> None:
-    """Run a queued drill to its end; a second delivery finds it no longer queued and does nothing."""
-    services.drill_execute(run_id=run_id)
+    """Claim a queued drill and lay its steps out, then start its chain of steps; a second delivery finds it no
+    longer queued and does nothing."""
+    token = services.drill_begin(run_id=run_id)
+    if token is not None:
+        drill_step.apply_async((run_id, token), countdown=0.0)
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def scheduled_drill(plan_id: int) -> None:
-    """Fired by django-celery-beat: one test drill of the plan, unless one is already running."""
-    services.scheduled_drill_run(plan_id=plan_id)
+def drill_step(run_id: int, token: int) -> None:
+    """One short step of a drill or planned migration, then the next one is enqueued with its countdown. A
+    duplicate delivery, or a step of a chain the watchdog replaced, finds its token taken and does nothing."""
+    _continue(run_id, services.drill_step(run_id=run_id, token=token))
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def planned_migration_step(run_id: int, token: int) -> None:
-    """One short step of a planned migration; it re-enqueues itself (after commit) while the run goes on. A
-    duplicate delivery finds its token taken and does nothing."""
-    services.planned_migration_advance(run_id=run_id, token=token)
+    """The name planned migrations' steps had before `drill_step` (messages already queued still arrive)."""
+    _continue(run_id, services.drill_step(run_id=run_id, token=token))
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def scheduled_drill(plan_id: int) -> None:
+    """Fired by django-celery-beat: the test drill of the plan's current schedule slot, unless that slot's drill
+    already started (a beat firing twice, a redelivery) or another drill of the plan is running."""
+    services.scheduled_drill_run(plan_id=plan_id)
+
+
+@shared_task(ignore_result=True)
+def drill_watchdog(force: bool = False) -> list[int]:
+    """Resume runs whose lease expired (every running one when `force`), or fail them after too many tries."""
+    return services.drills_watchdog(force=force)
+
+
+@worker_ready.connect
+def resume_drills_after_restart(sender=None, **kwargs) -> None:
+    """A worker that starts (perhaps after another was killed) looks for runs that lost their worker now, and
+    once more when a lease taken just before it started would have expired."""
+    drill_watchdog.delay()
+    drill_watchdog.apply_async(countdown=leases.LEASE_S + 1)
