@@ -33,7 +33,7 @@ def place_workload(
     context = context or PrecheckContext()
 
     source_cluster = workload.host.cluster
-    candidates = Host.objects.filter(cluster__site=site).exclude(pk=workload.host_id).select_related("cluster")
+    candidates = [host for host in context.site_hosts(site) if host.pk != workload.host_id]
     passing: list[tuple[Host, float, bool]] = []
     refused: list[str] = []
     for host in candidates:

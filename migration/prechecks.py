@@ -130,6 +130,8 @@ class PrecheckContext:
         self._datastore_hosts: dict[int, set[int]] = {}
         self._best_datastore: dict[int, Datastore | None] = {}
         self._links: dict[frozenset, CloudLink | None] = {}
+        self._site_hosts: dict[int, list[Host]] = {}
+        self._workloads: dict[int, Workload] = {}
 
     def active(self, exclude_migration: int | None = None) -> list[ActiveMigration]:
         if self._active is None:
@@ -162,6 +164,25 @@ class PrecheckContext:
         if host.pk in by_host:
             return by_host[host.pk]
         return by_site.get(host.cluster.site_id) if by_site else None
+
+    def preload_workloads(self, workloads: list[Workload]) -> None:
+        """Workloads read once by the caller (with host, cluster, site, datastore and segment), so that checking
+        thousands of them (an assessment) does not read each again."""
+        self._workloads.update((w.pk, w) for w in workloads)
+
+    def workload(self, pk: int) -> Workload:
+        if pk in self._workloads:
+            return self._workloads[pk]
+        return Workload.objects.select_related("host__cluster__site", "datastore", "segment").get(pk=pk)
+
+    def site_hosts(self, site: Site) -> list[Host]:
+        """The hosts of a site by name, with their cluster and site (placement's candidates)."""
+        if site.pk not in self._site_hosts:
+            hosts = list(Host.objects.filter(cluster__site=site).select_related("cluster__site").order_by("name"))
+            self._site_hosts[site.pk] = hosts
+            for host in hosts:
+                self._hosts.setdefault(host.pk, host)
+        return self._site_hosts[site.pk]
 
     def host(self, pk: int) -> Host:
         if pk not in self._hosts:
@@ -311,7 +332,7 @@ def precheck_migration(
 
     context = context or PrecheckContext()
     result = PrecheckResult()
-    workload = Workload.objects.select_related("host__cluster__site", "datastore", "segment").get(pk=workload.pk)
+    workload = context.workload(workload.pk)
     source = workload.host
     live = workload.power_state == PowerState.ON
 
