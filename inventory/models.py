@@ -194,6 +194,16 @@ class Host(models.Model):
     migration_nic_gbps = models.PositiveIntegerField(
         default=10, validators=[MinValueValidator(1)], help_text="Speed of the vMotion/migration NIC in Gbit/s."
     )
+    migration_mtu_bytes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[
+            MinValueValidator(576, message="An MTU below 576 bytes (IPv4's minimum) cannot carry a migration."),
+            MaxValueValidator(9216, message="An MTU above 9216 bytes (the largest jumbo frame) is not a real port."),
+        ],
+        help_text="MTU of the host's migration (vMotion vmkernel) port, bytes; empty = not known (1500 assumed). "
+        "The path's MTU is the smaller of this and the link's.",
+    )
     state = models.CharField(max_length=16, choices=HostState.choices, default=HostState.CONNECTED)
     cpu_model = models.CharField(max_length=128, blank=True, help_text="e.g. Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz")
     esx_version = models.CharField(max_length=128, blank=True, help_text="e.g. VMware ESXi 8.0.2 build-22380479")
