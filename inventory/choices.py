@@ -118,6 +118,7 @@ HYPERVISOR_MIGRATION_DEFAULTS: dict[str, dict[str, int | None]] = {
 
 
 class EstateImportStatus(models.TextChoices):
+    DRAFT = "draft", "Waiting for sites"
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Imported"
@@ -126,9 +127,14 @@ class EstateImportStatus(models.TextChoices):
 
     @property
     def colour(self) -> str:
-        return {"queued": "grey", "running": "indigo", "succeeded": "green", "refused": "red", "failed": "red"}[
-            self.value
-        ]
+        return {
+            "draft": "grey",
+            "queued": "grey",
+            "running": "indigo",
+            "succeeded": "green",
+            "refused": "red",
+            "failed": "red",
+        }[self.value]
 
 
 ESTATE_IMPORT_FINISHED = (EstateImportStatus.SUCCEEDED, EstateImportStatus.REFUSED, EstateImportStatus.FAILED)

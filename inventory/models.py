@@ -546,7 +546,8 @@ class EstateDatacenter(models.Model):
 
 
 class EstateImport(models.Model):
-    """One run of the RVTools import. Its status moves queued → running → succeeded | refused | failed by
+    """One run of the RVTools import. Its status moves draft (uploaded, sites not chosen yet) → queued → running →
+    succeeded | refused | failed by
     conditional updates (a task delivered twice runs it once); `progress` (0-1) and `stage` are written as it goes;
     `summary` says what changed per kind; a refused file lists its first 50 problems in `errors` and counts all of
     them in `error_count`. Nothing is written to the inventory unless the whole file is valid."""
@@ -556,7 +557,7 @@ class EstateImport(models.Model):
     file_name = models.CharField(max_length=255)
     file_size = models.BigIntegerField(default=0)
     status = models.CharField(
-        max_length=16, choices=EstateImportStatus.choices, default=EstateImportStatus.QUEUED, db_index=True
+        max_length=16, choices=EstateImportStatus.choices, default=EstateImportStatus.DRAFT, db_index=True
     )
     progress = models.FloatField(default=0.0)
     stage = models.CharField(max_length=200, blank=True)
