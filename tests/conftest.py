@@ -253,12 +253,11 @@ def celery_worker(celery_worker_process, transactional_db):
     app.control.cancel_consumer(queue, destination=[celery_worker_process.node], reply=True, timeout=10)
 
 
-@pytest.fixture(scope="session")
-def asgi_live_server(django_db_setup):
-    """A real Daphne process (HTTP + websockets) serving the app against the test database."""
+def start_daphne(name: str = "daphne") -> tuple[ManagedProcess, str]:
+    """A Daphne subprocess against the test database, once it answers `/health/`; returns it and its URL."""
     port = free_port()
     server = ManagedProcess(
-        "daphne",
+        name,
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "hybridcloud.asgi:application"],
         process_env(),
     ).start()
@@ -272,8 +271,16 @@ def asgi_live_server(django_db_setup):
         except (urllib.error.URLError, OSError):
             pass
         if not server.alive() or time.monotonic() > deadline:
+            server.stop()
             raise RuntimeError(f"Daphne did not start:\n{server.log_tail()}")
         time.sleep(0.2)
+    return server, url
+
+
+@pytest.fixture(scope="session")
+def asgi_live_server(django_db_setup):
+    """A real Daphne process (HTTP + websockets) serving the app against the test database."""
+    server, url = start_daphne()
     yield url
     server.stop()
 
