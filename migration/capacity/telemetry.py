@@ -8,33 +8,22 @@ Noise is a hash of (seed, workload, tick), so the same instant always gives the 
 
 A host's CPU use is the sum of its workloads' busy vCPUs over its cores (capped at 100 %); its memory use is the
 memory its workloads touch over its memory. A site adds its hosts up the same way.
+
+The generator itself (the hash, the business day) is `migration.engine.world`'s, which also draws the dirty rates
+and link traffic that migrations meet: one generator for the whole simulated world.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-MASK = (1 << 64) - 1
+from migration.engine.world import activity, unit
+
+__all__ = ["activity", "host_is_hot", "pct", "profile_for", "unit", "use_at", "Profile"]
+
 HOT_HOST_SHARE = 0.12
 HOT_HOST_FACTOR = 1.45
 RUNAWAY_SHARE = 0.03
-
-
-def _mix(*values: int) -> int:
-    """splitmix64 over the values: a well-spread 64-bit hash, the same on every machine."""
-    h = 0x9E3779B97F4A7C15
-    for v in values:
-        h = (h ^ (v & MASK)) * 0xBF58476D1CE4E5B9 & MASK
-        h = (h ^ (h >> 27)) * 0x94D049BB133111EB & MASK
-        h ^= h >> 31
-    return h
-
-
-def unit(*values: int) -> float:
-    """A number in [0, 1) from the values."""
-    return _mix(*values) / 2**64
-
 
 SALT_PROFILE, SALT_HOST, SALT_NOISE, SALT_MEM = 1, 2, 3, 4
 
@@ -76,19 +65,6 @@ def profile_for(
         mem_swing=0.04 + 0.12 * d,
         factor=factor,
     )
-
-
-def activity(t: float, utc_offset_h: float) -> float:
-    """0..1: how busy people are at UTC epoch second `t` at that offset (weekday business hours peak at 1)."""
-    local = t / 3600.0 + utc_offset_h
-    hour = local % 24.0
-    day = int(local // 24.0 + 3) % 7  # 1970-01-01 was a Thursday: 0 = Monday
-    if 8.0 <= hour <= 19.0:
-        curve = 0.5 - 0.5 * math.cos(2 * math.pi * (hour - 8.0) / 11.0)
-        curve = curve**0.6  # a broad plateau, not a spike
-    else:
-        curve = 0.0
-    return curve * (0.33 if day >= 5 else 1.0)
 
 
 def use_at(profile: Profile, seed: int, t: float, tick: int, *, act: float | None = None) -> tuple[float, float]:
