@@ -6,7 +6,7 @@ Units everywhere: bytes, bytes per second, seconds (1 Gbit/s = 125,000,000 B/s).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 #: What happens when pre-copy hits a cap without converging.
@@ -161,6 +161,18 @@ class PrecopyParams:
     def to_dict(self) -> dict[str, Any]:
         """A plain JSON-able dict; ``PrecopyParams(**d)`` rebuilds the same params."""
         return asdict(self)
+
+    def _replace_checked_elsewhere(self, **changes: Any) -> PrecopyParams:
+        """A copy with ``changes``, without running the validation again: only for values that were
+        validated elsewhere (a :class:`LinkSpec`'s ``rtt_s``, ``loss``, ``compression_ratio``). About 10x
+        cheaper than :func:`dataclasses.replace`, which matters for a wave of 100,000."""
+        new = object.__new__(PrecopyParams)
+        for name in _FIELDS:
+            object.__setattr__(new, name, changes[name] if name in changes else getattr(self, name))
+        return new
+
+
+_FIELDS = tuple(f.name for f in fields(PrecopyParams))
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,11 +27,11 @@ boundary is one division: a scheduler can jump straight to the next event.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from .params import PrecopyParams
-from .transport import RateLimits, mb_s, rate_limits, size, slow_start_s, wire_cap_bps
+from .transport import RateLimits, binding_limit, limit_phrase, mb_s, own_limit, rate_limits, size
 
 #: Version 2: transport (wire cap, slow start, zero pages). Version 1 states are still read.
 STATE_VERSION = 2
@@ -40,9 +40,10 @@ STATE_VERSION = 2
 _STORAGE, _DECIDE, _ROUND, _STOPCOPY, _OVERHEAD, _DONE, _SETUP = range(7)
 _STAGE_NAMES = ("storage", "decide", "round", "stopcopy", "overhead", "done", "setup")
 _PHASES = ("storage", "precopy", "precopy", "switchover", "switchover", "done", "precopy")
-#: Stages during which the migration puts bytes on the wire (a zero-length decision counts: it
-#: is immediately followed by a round or a stop-and-copy).
-_CONSUMING = (True, True, True, True, False, False, False)
+#: Stages during which the migration holds a share of the link (a zero-length decision counts: it
+#: is immediately followed by a round or a stop-and-copy). The slow-start ramp holds its share without
+#: filling it: the other streams, in congestion avoidance, do not grab it within a few RTTs.
+_CONSUMING = (True, True, True, True, False, False, True)
 
 #: Synchronous disk mirroring slows the guest's writes when the link is congested: mirrored
 #: writes never take more than this fraction of the migration's bandwidth, so the copy progresses.
@@ -109,8 +110,10 @@ class PrecopyResult:
       the zero pages (sent as headers only).
     - ``limit``: the limit that set the rate at the last decision (``"link"``, ``"nic"``,
       ``"window"``, ``"loss"``, ``"codec"`` or ``"cipher"``, see :func:`~migration.engine.rate_limits`);
-      ``limit_sentence`` says it with its arithmetic, ``limit_advice`` what would lift it;
-      ``rate_bps`` is that rate (memory bytes/s).
+      ``rate_bps`` is that rate (memory bytes/s); ``share_bps`` the share of the link it was given
+      (None: alone at ``bandwidth_bps``). ``limit_sentence`` says it with its arithmetic and
+      ``limit_advice`` what would lift it (computed on access: a wave of 100,000 does not pay for words
+      nobody reads; :attr:`limits` is the whole :class:`~migration.engine.RateLimits`).
     - ``slow_start_s``: seconds lost to the TCP slow-start ramp before the first byte.
     """
 
@@ -135,10 +138,27 @@ class PrecopyResult:
     stop_copy_time_s: float
     switchover_overhead_s: float
     limit: str = "link"
-    limit_sentence: str = ""
-    limit_advice: tuple[str, ...] = ()
     rate_bps: float = 0.0
+    share_bps: float | None = None
     slow_start_s: float = 0.0
+    params: PrecopyParams | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def limits(self) -> RateLimits:
+        """The binding limit with its sentence, advice and every candidate (see :func:`rate_limits`)."""
+        if self.params is None:
+            raise ValueError("this result has no params to explain its rate")
+        return rate_limits(self.params, share_bps=self.share_bps)
+
+    @property
+    def limit_sentence(self) -> str:
+        """The binding limit and its arithmetic, e.g. "The TCP window binds: 1 stream × 6.0 MiB / 65 ms = 96.8 MB/s"."""
+        return self.limits.sentence
+
+    @property
+    def limit_advice(self) -> list[str]:
+        """What would lift the binding limit, with numbers."""
+        return self.limits.advice
 
     @property
     def memory_sent_ratio(self) -> float:
@@ -147,9 +167,12 @@ class PrecopyResult:
 
     def to_dict(self) -> dict[str, Any]:
         """A plain JSON-able dict (rounds as dicts)."""
-        d = {name: getattr(self, name) for name in self.__slots__}
+        d = {name: getattr(self, name) for name in self.__slots__ if name != "params"}
         d["rounds"] = [r._asdict() for r in self.rounds]
-        d["limit_advice"] = list(self.limit_advice)
+        if self.params is not None:
+            limits = self.limits
+            d["limit_sentence"] = limits.sentence
+            d["limit_advice"] = limits.advice
         d["memory_sent_ratio"] = self.memory_sent_ratio
         return d
 
@@ -190,6 +213,7 @@ class PrecopySimulation:
         "_write_rate",
         "_mirror",
         "_cap",
+        "_cap_name",
         "_setup_s",
         "_stage",
         "_elapsed",
@@ -225,7 +249,7 @@ class PrecopySimulation:
 
     # Fields persisted by to_state(), besides params, stage and rounds (the first 9 slots are
     # params and constants derived from it by _setup).
-    _SCALARS = tuple(name for name in __slots__[9:] if name not in ("_stage", "_rounds"))
+    _SCALARS = tuple(name for name in __slots__[10:] if name not in ("_stage", "_rounds"))
     #: Defaults of the scalars a version 1 state does not have.
     _V1_DEFAULTS = {"_k": 1.0, "_setup_left": 0.0, "_shared": False}
 
@@ -269,8 +293,7 @@ class PrecopySimulation:
         self._dirty_rate = float(p.dirty_rate_bps)
         self._write_rate = float(p.disk_write_rate_bps)
         self._mirror = p.disk_bytes > 0 and p.disk_write_rate_bps > 0
-        self._cap = wire_cap_bps(p)
-        self._setup_s = slow_start_s(rate_bps=self._cap, rtt_s=p.rtt_s, streams=p.streams, mss_bytes=p.mss_bytes)
+        self._cap_name, self._cap, self._setup_s = own_limit(p)
 
     # ------------------------------------------------------------------ public state
 
@@ -294,7 +317,8 @@ class PrecopySimulation:
 
     @property
     def consumes_bandwidth(self) -> bool:
-        """False during the switchover overhead and once done: the link share can go to others."""
+        """False during the switchover overhead and once done: the link share can go to others (the
+        slow-start ramp holds its share, though it carries nothing yet)."""
         return _CONSUMING[self._stage]
 
     @property
@@ -586,19 +610,17 @@ class PrecopySimulation:
             raise RuntimeError(f"migration not finished (phase {self.phase!r}); advance it first")
         p = self.params
         aborted = self._outcome == "aborted"
-        downtime = 0.0 if aborted else self._elapsed - self._stop_start
+        downtime, sent, wire = self._totals()
         precopy_time = (self._elapsed - downtime) - self._storage_time
         storage = self.storage_bytes
         mem_sent = self.memory_sent_bytes
-        sent = mem_sent + storage
-        # At the end the first pass is always complete: its zero pages never crossed the wire.
-        zero = p.zero_page_fraction * self._mem
-        limits = self.limits()
+        share = self._share()
+        limit = binding_limit(self._cap_name, self._cap, share)
         return PrecopyResult(
             rounds=tuple(self._rounds),
             converged=self._converged,
             outcome=self._outcome,
-            reason=self._reason(downtime, limits.sentence),
+            reason=self._reason(downtime, limit_phrase(limit, share)),
             ended_by=self._ended_by,
             policy=self._policy,
             throttle=self._throttle,
@@ -606,7 +628,7 @@ class PrecopySimulation:
             total_time_s=self._elapsed,
             downtime_s=downtime,
             bytes_sent=sent,
-            wire_bytes=(sent - zero) / self._c,
+            wire_bytes=wire,
             memory_bytes=self._mem,
             memory_bytes_sent=mem_sent,
             storage_bytes=storage,
@@ -615,22 +637,31 @@ class PrecopySimulation:
             stop_copy_bytes=0.0 if aborted else self._stop_bytes,
             stop_copy_time_s=0.0 if aborted else self._stop_time,
             switchover_overhead_s=0.0 if aborted else p.switchover_overhead_s,
-            limit=limits.binding,
-            limit_sentence=limits.sentence,
-            limit_advice=tuple(limits.advice),
-            rate_bps=limits.rate_bps,
+            limit=limit,
+            rate_bps=self._stop_rate(self._decision_bw),
+            share_bps=share,
             slow_start_s=self._setup_s,
+            params=p,
         )
+
+    def _totals(self) -> tuple[float, float, float]:
+        """(downtime, bytes sent, wire bytes) once done: the figures a wave needs, without a result."""
+        downtime = 0.0 if self._outcome == "aborted" else self._elapsed - self._stop_start
+        sent = self._mem_done + self._stop_sent + (self.params.disk_bytes - self._disk_left) + self._mirrored
+        # At the end the first pass is always complete: its zero pages never crossed the wire.
+        return downtime, sent, (sent - self.params.zero_page_fraction * self._mem) / self._c
+
+    def _share(self, bandwidth_bps: float | None = None) -> float | None:
+        bw = self._decision_bw if bandwidth_bps is None else bandwidth_bps
+        return None if not self._shared and bw >= self.params.bandwidth_bps else bw
 
     def limits(self, bandwidth_bps: float | None = None) -> RateLimits:
         """Which limit sets the rate at share ``bandwidth_bps`` (default: the share of the last
         decision), named as :func:`~migration.engine.rate_limits` does. Alone (not ``shared``) at
         the params' own bandwidth, the bandwidth is called the link."""
-        bw = self._decision_bw if bandwidth_bps is None else bandwidth_bps
-        alone = not self._shared and bw >= self.params.bandwidth_bps
-        return rate_limits(self.params, share_bps=None if alone else bw)
+        return rate_limits(self.params, share_bps=self._share(bandwidth_bps))
 
-    def _reason(self, downtime: float, limit_sentence: str) -> str:
+    def _reason(self, downtime: float, limit_phrase: str) -> str:
         p = self.params
         n = len(self._rounds)
         parts: list[str] = []
@@ -640,7 +671,7 @@ class PrecopySimulation:
                 f"with {size(self._mirrored)} of guest writes mirrored until the switchover."
             )
         budget = f"the {_dur(p.max_downtime_s)} downtime budget"
-        rate = f"{mb_s(self._stop_rate(self._decision_bw))} ({limit_sentence[0].lower()}{limit_sentence[1:]})"
+        rate = f"{mb_s(self._stop_rate(self._decision_bw))} ({limit_phrase})"
         if self._ended_by == "converged":
             parts.append(
                 f"Converged after {n} pre-copy round{'s' if n != 1 else ''}: the last {size(self._stop_bytes)} "

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from .params import PrecopyParams
 
@@ -82,6 +83,42 @@ def slow_start_s(*, rate_bps: float, rtt_s: float, streams: int = 1, mss_bytes: 
     return rtt_s * math.log2(ratio) if ratio > 1.0 else 0.0
 
 
+def _key(p: PrecopyParams) -> tuple:
+    return (
+        p.bandwidth_bps,
+        p.rtt_s,
+        p.loss,
+        p.streams,
+        p.socket_buffer_bytes,
+        p.mss_bytes,
+        p.codec_rate_bps,
+        p.cipher_rate_bps,
+        p.compression_ratio,
+    )
+
+
+@lru_cache(maxsize=4096)
+def _own(key: tuple) -> tuple[dict[str, float], str, float, float]:
+    """(own wire limits, the binding one's name, its rate, slow-start seconds) for a :func:`_key`.
+
+    Cached: the migrations of a wave share their link's RTT and loss and usually their host's stack.
+    """
+    bandwidth, rtt, loss, streams, buffer, mss, codec, cipher, c = key
+    out = {"nic": float(bandwidth)}
+    window, mathis = _per_stream(rtt, loss, buffer, mss)
+    if window != math.inf:
+        out["window"] = streams * window
+    if mathis != math.inf:
+        out["loss"] = streams * mathis
+    if codec is not None and c > 1.0:
+        out["codec"] = codec / c
+    if cipher is not None:
+        out["cipher"] = float(cipher)
+    name = min(out, key=out.__getitem__)  # ties go to the first in LIMITS order
+    cap = out[name]
+    return out, name, cap, slow_start_s(rate_bps=cap, rtt_s=rtt, streams=streams, mss_bytes=mss)
+
+
 def own_wire_limits(params: PrecopyParams) -> dict[str, float]:
     """The migration's own limits (all but the link share), in wire bytes/s; inapplicable ones left out.
 
@@ -89,23 +126,42 @@ def own_wire_limits(params: PrecopyParams) -> dict[str, float]:
     per-stream TCP limits; ``"codec"`` is ``codec_rate_bps / compression_ratio`` (compression on
     only); ``"cipher"`` is ``cipher_rate_bps``.
     """
-    p = params
-    out = {"nic": float(p.bandwidth_bps)}
-    window, mathis = _per_stream(p.rtt_s, p.loss, p.socket_buffer_bytes, p.mss_bytes)
-    if window != math.inf:
-        out["window"] = p.streams * window
-    if mathis != math.inf:
-        out["loss"] = p.streams * mathis
-    if p.codec_rate_bps is not None and p.compression_ratio > 1.0:
-        out["codec"] = p.codec_rate_bps / p.compression_ratio
-    if p.cipher_rate_bps is not None:
-        out["cipher"] = float(p.cipher_rate_bps)
-    return out
+    return dict(_own(_key(params))[0])
+
+
+def own_limit(params: PrecopyParams) -> tuple[str, float, float]:
+    """(name, wire bytes/s) of the smallest of the migration's own limits, and its slow-start seconds."""
+    _, name, cap, ramp = _own(_key(params))
+    return name, cap, ramp
 
 
 def wire_cap_bps(params: PrecopyParams) -> float:
     """The most wire bytes/s this migration can use, whatever its share of the link."""
-    return min(own_wire_limits(params).values())
+    return _own(_key(params))[2]
+
+
+def binding_limit(own_name: str, own_cap: float, share_bps: float | None) -> str:
+    """The binding limit's name, given the smallest own limit and the share (rules of :func:`rate_limits`)."""
+    if share_bps is None:
+        return "link" if own_name == "nic" else own_name
+    return "link" if share_bps < own_cap * (1 - _REL) else own_name
+
+
+#: How the reason sentence names each limit.
+LIMIT_PHRASES = {
+    "link": "set by the link",
+    "link share": "set by its share of the link",
+    "nic": "set by the host's migration NIC",
+    "window": "set by the TCP window",
+    "loss": "set by packet loss (TCP)",
+    "codec": "set by the compression codec",
+    "cipher": "set by the cipher",
+}
+
+
+def limit_phrase(binding: str, share_bps: float | None) -> str:
+    """A few words naming the binding limit, for sentences (``"set by the TCP window"``)."""
+    return LIMIT_PHRASES["link share" if binding == "link" and share_bps is not None else binding]
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,14 +195,11 @@ def rate_limits(params: PrecopyParams, *, share_bps: float | None = None) -> Rat
     Ties among own limits go to the first of :data:`LIMITS`.
     """
     c = params.compression_ratio
-    own = own_wire_limits(params)
-    if share_bps is None:
-        wire = {"link": own.pop("nic")} | own
-        binding = min(wire, key=wire.__getitem__)  # dicts keep LIMITS order: ties go to the link
-    else:
-        own_binding = min(own, key=own.__getitem__)
-        wire = {"link": float(share_bps)} | own
-        binding = "link" if share_bps < own[own_binding] * (1 - _REL) else own_binding
+    limits_, own_name, own_cap, _ = _own(_key(params))
+    own = dict(limits_)
+    binding = binding_limit(own_name, own_cap, share_bps)
+    link = own.pop("nic") if share_bps is None else float(share_bps)  # alone, the NIC is the link
+    wire = {"link": link} | own
     rate_wire = wire[binding]
     limits = {name: w * c for name, w in wire.items()}
     return RateLimits(
