@@ -14,7 +14,7 @@ urlpatterns = [
     re_path(V + r"info$", views.info),
     re_path(V + r"images/create$", views.image_create),
     re_path(V + r"images/json$", views.image_list),
-    re_path(V + r"images/(?P<name>.+)/json$", views.image_inspect),
+    re_path(V + r"images/(?P<name>[\s\S]+)/json$", views.image_inspect),
     re_path(V + r"containers/json$", views.container_list),
     re_path(V + r"containers/create$", views.container_create),
     re_path(V + C + r"/json$", views.container_inspect),
@@ -23,7 +23,7 @@ urlpatterns = [
     re_path(V + C + r"/logs$", views.container_logs),
     re_path(V + C + r"/wait$", views.container_wait),
     re_path(V + C + r"$", views.container_delete),
-    # Anything else the CLI asks for: Docker's 404 body (paths ending in "/" stay Django's, so APPEND_SLASH never
-    # redirects a Docker call).
-    re_path(r"^.*[^/]$", views.not_found),
+    # Anything else, whatever its characters (newlines too) and its end: Docker's 404 body, never Django's HTML page;
+    # and as every path matches, APPEND_SLASH never redirects a Docker call.
+    re_path(r"^[\s\S]*$", views.not_found),
 ]

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import fnmatch
 import functools
-import json
+import logging
 import re
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import RequestDataTooBig
+from django.db import transaction
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -24,13 +27,15 @@ from django.views.decorators.http import require_http_methods
 
 from containers import selectors, services
 from containers.choices import ContainerState, RestartPolicy
+from containers.docker_api import params, streams
 from containers.docker_api import serializers as shapes
-from containers.docker_api import streams
 from containers.docker_api.auth import FORBIDDEN, UNAUTHORIZED, may_change, token_for, token_user
 from containers.docker_api.services import container_rename
 from containers.models import ContainerEvent, ContainerHost, ContainerSpec, Image, PublishedPort
 from containers.services import ContainerRefused
 from inventory.choices import PowerState
+
+logger = logging.getLogger(__name__)
 
 EPHEMERAL_PORTS = range(32768, 61000)
 # How a refusal's code maps to the HTTP status the Docker daemon would use for it.
@@ -59,10 +64,17 @@ def refusal(exc: ContainerRefused) -> JsonResponse:
     return error(" ".join(exc.messages), STATUS_OF_CODE.get(exc.code, 400))
 
 
-def docker_endpoint(*methods: str, write: bool = False) -> Callable:
+def docker_endpoint(
+    *methods: str, write: bool = False, query: type | None = None, body: type | None = None
+) -> Callable:
     """Wraps a Docker API view: API version check, token authentication, role check (write=True needs an
-    operator), the container host, Docker error bodies and headers. Exempt from the login redirect and from CSRF:
-    the token in the Authorization header is the credential."""
+    operator), the container host, the request's shape (`query` and `body`: shapes from docker_api.params, passed
+    to the view as `query=` and `body=`), Docker error bodies and headers. Exempt from the login redirect and from
+    CSRF: the token in the Authorization header is the credential.
+
+    Whatever goes wrong comes back as a Docker error body, never Django's HTML page: a request of the wrong shape
+    is a 400 naming the field, a body over DATA_UPLOAD_MAX_MEMORY_SIZE a 413; the view runs in one transaction, so
+    a request refused part-way (a parse error the shapes did not foresee included, a 400 too) creates nothing."""
 
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
@@ -98,15 +110,41 @@ def docker_endpoint(*methods: str, write: bool = False) -> Callable:
             )
             if container_host is None:
                 return _headers(error(f"No such container host: {host_name}", 404), api_version)
-            try:
-                response = view(request, container_host, **kwargs)
-            except ContainerRefused as exc:
-                response = refusal(exc)
-            return _headers(response, api_version)
+            return _headers(_run(view, request, container_host, kwargs, query=query, body=body), api_version)
 
         return csrf_exempt(login_not_required(wrapper))
 
     return decorate
+
+
+def _run(
+    view: Callable, request: HttpRequest, container_host: ContainerHost, kwargs: dict, *, query, body
+) -> HttpResponse:
+    try:
+        if query is not None:
+            kwargs["query"] = params.validate(query, request.GET.dict(), where="query")
+        if body is not None:
+            kwargs["body"] = params.parse_body(request.body, body)
+        with transaction.atomic():
+            return view(request, container_host, **kwargs)
+    except params.BadParameter as exc:
+        return error(exc.message, 400)
+    except RequestDataTooBig:
+        return error(
+            f"request body too large: the limit is {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes "
+            f"(Content-Length {request.headers.get('Content-Length', '?')})",
+            413,
+        )
+    except ContainerRefused as exc:
+        return refusal(exc)
+    except (ValueError, TypeError, KeyError, AttributeError, UnicodeError) as exc:
+        # A value the shapes let through but something below could not read: the request's fault, and nothing
+        # was written (the transaction rolled back). Logged with its traceback, so the shape can be tightened.
+        logger.warning("Docker API %s %s: unreadable request", request.method, request.path, exc_info=True)
+        return error(f"bad parameter: the request could not be read ({type(exc).__name__}: {exc})"[:500], 400)
+    except Exception:
+        logger.exception("Docker API %s %s failed", request.method, request.path)
+        return error("internal error in the HybridCloud container host; see the server log", 500)
 
 
 def _headers(response: HttpResponse, api_version: str) -> HttpResponse:
@@ -119,35 +157,6 @@ def _headers(response: HttpResponse, api_version: str) -> HttpResponse:
 
 def _truthy(value: str | None) -> bool:
     return (value or "").lower() in ("1", "true", "yes")
-
-
-def _body(request: HttpRequest) -> dict:
-    if not request.body:
-        return {}
-    try:
-        body = json.loads(request.body)
-    except ValueError:
-        raise ContainerRefused("invalid JSON in the request body", code="bad_value") from None
-    if not isinstance(body, dict):
-        raise ContainerRefused("the request body must be a JSON object", code="bad_value")
-    return body
-
-
-def _filters(request: HttpRequest, allowed: set[str]) -> dict[str, list[str]]:
-    """Docker's filters parameter: {"name": ["web"]} or the older {"name": {"web": true}}."""
-    raw = request.GET.get("filters")
-    if not raw:
-        return {}
-    try:
-        parsed = json.loads(raw)
-    except ValueError:
-        raise ContainerRefused(f"invalid filter: {raw}", code="bad_value") from None
-    filters = {}
-    for key, values in (parsed or {}).items():
-        if key not in allowed:
-            raise ContainerRefused(f"invalid filter '{key}'", code="bad_value")
-        filters[key] = [v for v, on in values.items() if on] if isinstance(values, dict) else list(values)
-    return filters
 
 
 # -- lookups ------------------------------------------------------------------------------------------------------
@@ -204,7 +213,7 @@ def info(request: HttpRequest, container_host: ContainerHost) -> JsonResponse:
 def image_create(request: HttpRequest, container_host: ContainerHost) -> HttpResponse:
     """docker pull: a simulated transfer drawn as Docker's JSON progress stream."""
     if request.GET.get("fromSrc"):
-        return error("Importing an image from a tarball (fromSrc) is not supported; pull it by name.", 501)
+        return error("Bad parameter fromSrc: importing an image from a tarball is not supported; pull it by name.", 400)
     from_image, tag = request.GET.get("fromImage", ""), request.GET.get("tag", "")
     if not from_image:
         return error("fromImage is required: the image to pull, e.g. nginx", 400)
@@ -221,9 +230,9 @@ def image_create(request: HttpRequest, container_host: ContainerHost) -> HttpRes
     return StreamingHttpResponse(streams.json_stream(messages), content_type="application/json")
 
 
-@docker_endpoint("GET")
-def image_list(request: HttpRequest, container_host: ContainerHost) -> JsonResponse:
-    filters = _filters(request, {"reference", "dangling"})
+@docker_endpoint("GET", query=params.ImageListQuery)
+def image_list(request: HttpRequest, container_host: ContainerHost, query: dict) -> JsonResponse:
+    filters = query.get("filters") or {}
     images = list(Image.objects.order_by("-pulled_at", "repository", "tag"))
     for pattern in filters.get("reference", []):
         images = [i for i in images if fnmatch.fnmatch(i.reference, pattern) or fnmatch.fnmatch(i.repository, pattern)]
@@ -240,10 +249,10 @@ def image_inspect(request: HttpRequest, container_host: ContainerHost, name: str
 # -- containers ---------------------------------------------------------------------------------------------------
 
 
-@docker_endpoint("GET")
-def container_list(request: HttpRequest, container_host: ContainerHost) -> JsonResponse:
+@docker_endpoint("GET", query=params.ContainerListQuery)
+def container_list(request: HttpRequest, container_host: ContainerHost, query: dict) -> JsonResponse:
     """docker ps [-a] [--filter name=...]: running ones only unless all=1; newest first."""
-    filters = _filters(request, {"name", "id", "status", "ancestor"})
+    filters = query.get("filters") or {}
     specs = list(selectors.containers_of_host(container_host).order_by("-created_at", "-pk"))
     items = [shapes.container_summary(s) for s in specs]
     if not _truthy(request.GET.get("all")):
@@ -260,9 +269,9 @@ def container_list(request: HttpRequest, container_host: ContainerHost) -> JsonR
             repository, tag, _ = services.parse_image_ref(ref)
             wanted.add(f"{repository}:{tag}")
         items = [i for i in items if i["Image"] in wanted or i["ImageID"] in filters["ancestor"]]
-    limit = request.GET.get("limit", "")
-    if limit.lstrip("-").isdigit() and int(limit) > 0:
-        items = items[: int(limit)]
+    limit = query.get("limit")
+    if limit is not None and limit > 0:
+        items = items[:limit]
     return JsonResponse(items, safe=False)
 
 
@@ -274,10 +283,9 @@ def _name_matches(pattern: str, name: str) -> bool:
 
 
 def _port_mappings(container_host: ContainerHost, bindings: dict) -> list[dict]:
-    """HostConfig.PortBindings {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]} → service port mappings; an empty
-    HostPort gets the next free ephemeral port on the container host, as Docker does."""
-    if not isinstance(bindings, dict):
-        raise ContainerRefused("HostConfig.PortBindings must be an object", code="bad_value")
+    """HostConfig.PortBindings {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]} (shape checked by
+    params.PortBindings) → service port mappings; an empty HostPort gets the next free ephemeral port on the
+    container host, as Docker does."""
     taken = set(PublishedPort.objects.filter(container_host=container_host).values_list("host_port", flat=True))
     mappings = []
     for key, entries in bindings.items():
@@ -303,10 +311,9 @@ def _cpus(host_config: dict) -> str | None:
     return None
 
 
-@docker_endpoint("POST", write=True)
-def container_create(request: HttpRequest, container_host: ContainerHost) -> JsonResponse:
+@docker_endpoint("POST", write=True, body=params.ContainerCreateBody)
+def container_create(request: HttpRequest, container_host: ContainerHost, body: dict) -> JsonResponse:
     """docker create / the first half of docker run: a container-VM created (not started) by container_create."""
-    body = _body(request)
     name = request.GET.get("name", "").lstrip("/")
     image_ref = body.get("Image") or ""
     if not image_ref:
@@ -326,8 +333,6 @@ def container_create(request: HttpRequest, container_host: ContainerHost) -> Jso
     if restart_policy not in RestartPolicy.values:
         return error(f"invalid restart policy '{restart_policy}'", 400)
     memory = host_config.get("Memory") or None
-    if memory is not None and (not isinstance(memory, int) or memory < 0):
-        return error(f"Invalid memory value {memory!r}: give a number of bytes.", 400)
     try:
         workload = services.container_create(
             container_host=container_host,
@@ -363,8 +368,10 @@ def _not_modified() -> HttpResponse:
     return HttpResponse(status=304)
 
 
-@docker_endpoint("POST", write=True)
-def container_action(request: HttpRequest, container_host: ContainerHost, ref: str, action: str) -> HttpResponse:
+@docker_endpoint("POST", write=True, query=params.ContainerStopQuery)
+def container_action(
+    request: HttpRequest, container_host: ContainerHost, ref: str, action: str, query: dict
+) -> HttpResponse:
     """start, stop, restart, kill: 204 done, 304 when already in that state (as Docker answers)."""
     spec = _find_container(container_host, ref)
     workload = spec.workload
@@ -410,8 +417,8 @@ def container_rename_view(request: HttpRequest, container_host: ContainerHost, r
     return HttpResponse(status=204)
 
 
-@docker_endpoint("GET")
-def container_logs(request: HttpRequest, container_host: ContainerHost, ref: str) -> HttpResponse:
+@docker_endpoint("GET", query=params.ContainerLogsQuery)
+def container_logs(request: HttpRequest, container_host: ContainerHost, ref: str, query: dict) -> HttpResponse:
     """docker logs: the container-VM's event log, one line per event, on stdout, in Docker's multiplexed framing."""
     spec = _find_container(container_host, ref)
     stdout, stderr = _truthy(request.GET.get("stdout")), _truthy(request.GET.get("stderr"))
@@ -420,9 +427,9 @@ def container_logs(request: HttpRequest, container_host: ContainerHost, ref: str
     events = list(
         ContainerEvent.objects.filter(workload_id=spec.workload_id).select_related("user").order_by("at", "pk")
     )
-    tail = request.GET.get("tail", "all")
-    if tail.isdigit():
-        events = events[-int(tail) :] if int(tail) else []
+    tail = query.get("tail")
+    if tail is not None:
+        events = events[-tail:] if tail else []
     timestamps = _truthy(request.GET.get("timestamps"))
     lines = []
     if stdout:

@@ -272,7 +272,7 @@ def test_an_unknown_image_is_404_no_such_image(docker):
     [
         ({"Memory": 100 * 2**40}, 409, "No capacity for container web"),
         ({"Memory": 1024}, 400, "Minimum memory limit allowed is 6MB"),
-        ({"Memory": -5}, 400, "Invalid memory value"),
+        ({"Memory": -5}, 400, "HostConfig.Memory: Ensure this value is greater than or equal to 0."),
         ({"NanoCpus": 64_000_000_000}, 409, "No capacity"),
     ],
 )
