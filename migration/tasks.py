@@ -5,12 +5,15 @@ One chain of `advance_link` tasks per link: each runs one short step of every mi
 a token kept in Redis: a task whose token is not the current one (a duplicate delivery, or a chain replaced by
 the watchdog) does nothing, and each step rotates the token. A short Redis lock keeps two steps of one link
 from ever running at once. The watchdog (periodic, and once when a worker starts) restarts chains whose
-migrations have not moved for a while (a killed worker): they resume from their saved engine state.
+migrations have not moved for a while (a killed worker): they resume from their saved engine state. Each step
+records which process runs it (`link_step_holder`), so a fault test can kill the very process holding the work.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 import uuid
 from datetime import timedelta
@@ -41,6 +44,21 @@ def _lock_key(link_key: str) -> str:
     return f"hybridcloud:migration:lock:{link_key}"
 
 
+def _holder_key(link_key: str) -> str:
+    return f"hybridcloud:migration:holder:{link_key}"
+
+
+def process_name() -> str:
+    """This host and process, as a step's holder records it (`host:pid`)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def link_step_holder(link_key: str) -> str | None:
+    """The process (`host:pid`) that ran, or is running, the latest step of the link's chain."""
+    value = redis_client().get(_holder_key(link_key))
+    return value.decode() if value else None
+
+
 def kick_link(link_key: str, *, force: bool = False) -> bool:
     """Make sure a chain of steps runs for `link_key`. Without `force`, an existing chain is left alone (it picks
     new migrations up at its next step); with it, a new chain replaces whatever was there."""
@@ -68,6 +86,7 @@ def advance_link(link_key: str, token: str) -> str:
     try:
         if (r.get(_chain_key(link_key)) or b"").decode() != token:
             return "superseded"
+        r.set(_holder_key(link_key), process_name(), px=CHAIN_TTL_MS)
         started = time.monotonic()
         remaining = step_link(link_key)
         if remaining:

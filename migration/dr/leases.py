@@ -18,8 +18,6 @@ A run (test drill or planned migration) is advanced by step tasks `drill_step(ru
 
 from __future__ import annotations
 
-import os
-import socket
 from datetime import timedelta
 
 from celery import current_app
@@ -29,6 +27,7 @@ from django.utils import timezone
 
 from migration.dr.choices import DrillState
 from migration.dr.models import DrillRun
+from migration.tasks import process_name
 
 #: A lease outlives the countdown to the next step by this many seconds.
 LEASE_S = 8.0
@@ -38,11 +37,6 @@ STEP_TASK = "migration.dr.tasks.drill_step"
 RUN_TASK = "migration.dr.tasks.run_drill"
 
 
-def lease_holder_name() -> str:
-    """Who holds a lease: this host and process (a kill test finds the process by it)."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 def lease_claim(*, run_id: int, token: int, states: tuple[str, ...] = (DrillState.RUNNING,)) -> bool:
     """Claim step `token` of the run (token → token + 1) and hold its lease for `LEASE_S`; False when the token is
     no longer current (a duplicate delivery, a replaced chain) or the run is not in `states`. A step that ends
@@ -50,7 +44,7 @@ def lease_claim(*, run_id: int, token: int, states: tuple[str, ...] = (DrillStat
     return bool(
         DrillRun.objects.filter(pk=run_id, step_token=token, state__in=states).update(
             step_token=token + 1,
-            lease_holder=lease_holder_name(),
+            lease_holder=process_name(),
             lease_expires_at=timezone.now() + timedelta(seconds=LEASE_S),
             resumes=0,
         )

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
@@ -345,7 +345,7 @@ def drill_end(*, run_id: int, token: int | None, from_states: tuple[str, ...], a
             message=f"Drill #{run.pk} of {run.plan.name} {run.get_state_display().lower()}. {run.reason}".strip(),
         )
         if announce:
-            transaction.on_commit(lambda: publish_drill(run_id))
+            transaction.on_commit(lambda: publish_drill(run_id), robust=True)
     return True
 
 
@@ -360,7 +360,7 @@ def drill_begin(
         claimed = DrillRun.objects.filter(pk=run_id, state=DrillState.QUEUED).update(
             state=DrillState.RUNNING,
             started_at=timezone.now(),
-            lease_holder=leases.lease_holder_name(),
+            lease_holder=leases.process_name(),
             lease_expires_at=timezone.now() + timedelta(seconds=leases.LEASE_S),
             resumes=0,
         )
@@ -371,7 +371,7 @@ def drill_begin(
             planned_migration_begin(run)
         else:
             _lay_out_test_drill(run, conditions)
-        transaction.on_commit(lambda: publish_drill(run_id))
+        transaction.on_commit(lambda: publish_drill(run_id), robust=True)
     return run.step_token
 
 
@@ -430,8 +430,12 @@ def drill_step(*, run_id: int, token: int, pace: bool = True) -> StepResult:
                 result = _test_drill_step(run, token + 1, pace)
             if result.next_token is not None:
                 leases.lease_hold(run_id=run_id, token=token + 1, seconds=result.countdown)
-            transaction.on_commit(lambda: publish_drill(run_id))
+            transaction.on_commit(lambda: publish_drill(run_id), robust=True)
         return result
+    except (OperationalError, InterfaceError):
+        # The database went away mid-step: the transaction rolled back, claim and all. The task fails; the lease
+        # runs out and the watchdog resumes the run from its last committed step.
+        raise
     except Exception as exc:
         _crashed(run_id, exc)
         return StepResult(next_token=None)
