@@ -6,7 +6,7 @@ import django_filters
 from django.db.models import Q, QuerySet
 
 from inventory.choices import PowerState, WorkloadKind
-from inventory.models import Host, NetworkSegment, Site, Workload
+from inventory.models import Estate, Host, NetworkSegment, Site, Workload
 
 # Public sort keys (in the URL) → model fields. The page's column headers and the API use the same keys.
 WORKLOAD_ORDERING = {
@@ -34,7 +34,8 @@ class StableOrderingFilter(django_filters.OrderingFilter):
 
 
 class WorkloadFilterSet(django_filters.FilterSet):
-    """?kind=vm|container_vm&site=ID&host=ID&power_state=on&segment=ID&search=TEXT (or q=TEXT)&ordering=-memory"""
+    """?kind=vm|container_vm&site=ID&host=ID&power_state=on&segment=ID&estate=ID&search=TEXT (or q=TEXT)
+    &ordering=-memory"""
 
     kind = django_filters.ChoiceFilter(choices=WorkloadKind.choices, empty_label="Any kind")
     site = django_filters.ModelChoiceFilter(
@@ -45,13 +46,14 @@ class WorkloadFilterSet(django_filters.FilterSet):
     segment = django_filters.ModelChoiceFilter(
         queryset=NetworkSegment.objects.only("id", "name", "cidr"), empty_label="Any segment"
     )
+    estate = django_filters.ModelChoiceFilter(queryset=Estate.objects.only("id", "name"), empty_label="Any estate")
     search = django_filters.CharFilter(method="filter_search", label="Name or IP")
     q = django_filters.CharFilter(method="filter_search", label="Name or IP")
     ordering = StableOrderingFilter(fields={field: key for key, field in WORKLOAD_ORDERING.items()})
 
     class Meta:
         model = Workload
-        fields = ["kind", "site", "host", "power_state", "segment"]
+        fields = ["kind", "site", "host", "power_state", "segment", "estate"]
 
     def filter_search(self, queryset: QuerySet[Workload], name: str, value: str) -> QuerySet[Workload]:
         """A name containing the text, or an IP address starting with it (so "10.10.4." finds a subnet)."""

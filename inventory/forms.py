@@ -1,0 +1,61 @@
+"""Forms of the inventory's pages: the RVTools upload and the choice of a site per datacenter."""
+
+from __future__ import annotations
+
+from django import forms
+
+from inventory.importers.runs import MAX_UPLOAD_BYTES
+from inventory.models import Site
+
+MIB = 2**20
+NEW_SITE = ""
+
+
+class RVToolsUploadForm(forms.Form):
+    file = forms.FileField(
+        label="RVTools export",
+        help_text=f"The .xlsx RVTools wrote, or a .zip of its CSV files (RVTools_tabvInfo.csv, ...); at most "
+        f"{MAX_UPLOAD_BYTES // MIB} MiB.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.zip"}),
+    )
+    estate_name = forms.CharField(
+        label="Estate name", max_length=100, required=False, help_text="Optional; the vCenter's name by default."
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        # The size is refused before the bytes are read into memory.
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(
+                f"{upload.name} is {upload.size / MIB:.1f} MiB; the limit is {MAX_UPLOAD_BYTES // MIB} MiB. Zip the "
+                "CSV export, or export only vInfo, vHost, vCluster, vDatastore, vNetwork, vNIC and vSC_VMK."
+            )
+        if not upload.name.lower().endswith((".xlsx", ".zip")):
+            raise forms.ValidationError(f"{upload.name} is neither an .xlsx workbook nor a .zip of CSV files.")
+        return upload
+
+
+class DatacenterSitesForm(forms.Form):
+    """One choice per datacenter of the file: an existing site, or a new private site named after it."""
+
+    def __init__(self, *args, datacenters: list[str], sites: list[Site], initial_sites: dict[str, int | None], **kw):
+        super().__init__(*args, **kw)
+        choices = [(NEW_SITE, "A new private site named after it")] + [
+            (str(s.pk), f"{s.name} ({s.get_kind_display().lower()})") for s in sites
+        ]
+        self.datacenters = datacenters
+        for i, datacenter in enumerate(datacenters):
+            chosen = initial_sites.get(datacenter)
+            self.fields[f"dc_{i}"] = forms.ChoiceField(
+                label=datacenter, choices=choices, required=False, initial=str(chosen) if chosen else NEW_SITE
+            )
+
+    def site_choices(self) -> dict[str, int | None]:
+        """datacenter name → chosen site id, or None for a new private site."""
+        return {
+            datacenter: int(self.cleaned_data[f"dc_{i}"]) if self.cleaned_data.get(f"dc_{i}") else None
+            for i, datacenter in enumerate(self.datacenters)
+        }
+
+    def rows(self):
+        return [(datacenter, self[f"dc_{i}"]) for i, datacenter in enumerate(self.datacenters)]
