@@ -24,6 +24,7 @@ from containers.models import ContainerHost, ContainerSpec, Image, Pod
 from hybridcloud.audit import audit_record
 from hybridcloud.models import AuditEntry
 from inventory.choices import WorkloadKind
+from inventory.importers.runs import DEMO_EXAMPLE, estate_import_create
 from inventory.models import CloudLink, Cluster, Datastore, Host, NetworkSegment, Site, Workload
 from migration.capacity.models import CapacitySettings
 from migration.capacity.services import host_evacuate, recommendations_compute
@@ -83,6 +84,7 @@ def cloud(operator):
     drill = DrillRun.objects.order_by("pk").first()
     pod = Pod.objects.order_by("pk").first()
     entry = audit_record(action="inventory.change", actor=operator, message="matrix")
+    estate_import = estate_import_create(content=DEMO_EXAMPLE.read_bytes(), file_name=DEMO_EXAMPLE.name, user=operator)
     # Capacity: a proposal for the VM's site (thresholds lowered so that the quiet demo has one), and a real
     # evacuation of a small host away from the VM's site (and another such host for the API to evacuate).
     CapacitySettings.objects.update_or_create(pk=1, defaults={"threshold_cpu_pct": 10, "threshold_mem_pct": 10})
@@ -95,6 +97,7 @@ def cloud(operator):
     return {
         "site": Site.objects.first(), "link": CloudLink.objects.first(), "cluster": Cluster.objects.first(),
         "host": Host.objects.first(), "datastore": Datastore.objects.first(), "segment": NetworkSegment.objects.first(),
+        "estate_import": estate_import,
         "vm": vm, "container": container, "migration": migration, "plan": plan, "drill": drill, "pod": pod,
         "container_host": ContainerHost.objects.first(), "image": Image.objects.first(),
         "container_cluster": pod.cluster if pod else None, "audit": entry, "other_host": other_host,
@@ -137,6 +140,14 @@ def operations(o) -> dict[str, list[tuple[str, str, str, dict | None]]]:
         "inventory:host_detail": [("GET", f"/hosts/{o['host'].pk}/", "page", None)],
         "inventory:cluster_detail": [("GET", f"/clusters/{o['cluster'].pk}/", "page", None)],
         "inventory:segment_detail": [("GET", f"/segments/{o['segment'].pk}/", "page", None)],
+        "inventory:estate_import_list": [("GET", "/imports/", "page_op", None)],
+        "inventory:estate_import_upload": [("POST", "/imports/upload/", "page_action", {})],
+        "inventory:estate_import_demo": [("POST", "/imports/demo/", "page_action", None)],
+        "inventory:estate_import_detail": [
+            ("GET", f"/imports/{o['estate_import'].pk}/", "page_op", None),
+            ("POST", f"/imports/{o['estate_import'].pk}/", "page_action", {}),
+        ],
+        "inventory:estate_import_status": [("GET", f"/imports/{o['estate_import'].pk}/status.json", "page_op", None)],
         "migration:list": [("GET", "/migrations/", "page", None)],
         "migration:export": [("GET", "/migrations/export.csv", "page", None)],
         "migration:new": [("GET", f"/migrations/new/?workload={o['vm'].pk}", "page_op", None)],
@@ -268,6 +279,10 @@ def operations(o) -> dict[str, list[tuple[str, str, str, dict | None]]]:
 
 # The usual success code when the operator's body is valid (everything else: any non-refusal below 500).
 OPERATOR_SUCCESS = {
+    # RVTools import: an empty upload is refused with the form (400); the demo example and a draft's sites go on.
+    ("POST", "inventory:estate_import_upload"): {400},
+    ("POST", "inventory:estate_import_demo"): {302},
+    ("POST", "inventory:estate_import_detail"): {302},
     ("POST", "api-migration-precheck"): {200},
     ("POST", "api-migration-list"): {201},
     ("POST", "api-migration-cancel"): {200},
