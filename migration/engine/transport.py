@@ -44,7 +44,8 @@ def _per_stream(rtt_s: float, loss: float, socket_buffer_bytes: float | None, ms
     if rtt_s <= 0.0:
         return math.inf, math.inf
     window = math.inf if socket_buffer_bytes is None else socket_buffer_bytes / rtt_s
-    mathis = math.inf if loss <= 0.0 else MATHIS_C * mss_bytes / (rtt_s * math.sqrt(loss))
+    denominator = rtt_s * math.sqrt(loss)  # 0 without loss (or for an RTT too small to matter)
+    mathis = MATHIS_C * mss_bytes / denominator if denominator > 0.0 else math.inf
     return window, mathis
 
 
