@@ -15,5 +15,6 @@ urlpatterns = [
     path("", include("containers.api.urls")),
     path("", include("migration.dr.api.urls")),
     path("", include("migration.capacity.api.urls")),
+    path("", include("migration.assessment.api.urls")),
     path("", include(router.urls)),
 ]

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "migration",
     "migration.dr",
     "migration.capacity",
+    "migration.assessment",
     "containers",
 ]
 

@@ -25,6 +25,7 @@ urlpatterns = [
     path("containers/", include("containers.urls")),
     path("dr/", include("migration.dr.urls")),
     path("capacity/", include("migration.capacity.urls")),
+    path("assessments/", include("migration.assessment.urls")),
     path("docker/<str:host_name>/", include("containers.docker_api.urls")),
     path("", include("inventory.urls")),
 ]

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.core.management import call_command
 from django.test import Client
+from django.db.models import Q
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.authtoken.models import Token
 
@@ -27,6 +28,7 @@ from inventory.choices import WorkloadKind
 from inventory.importers.runs import DEMO_EXAMPLE, estate_import_create
 from inventory.models import CloudLink, Cluster, Datastore, Host, NetworkSegment, Site, Workload
 from migration.capacity.models import CapacitySettings
+from migration.assessment.services import assessment_compute, assessment_create
 from migration.capacity.services import host_evacuate, recommendations_compute
 from migration.dr.models import DrillRun, RecoveryPlan
 from migration.models import Migration
@@ -96,6 +98,15 @@ def cloud(operator):
     evacuation = host_evacuate(host=far_hosts[0], user=operator)
     return {
         "site": Site.objects.first(), "link": CloudLink.objects.first(), "cluster": Cluster.objects.first(),
+    # Assessments: two computed ones (the compare page takes both) of the VM's site to another site.
+    here = vm.host.cluster.site
+    there = Site.objects.exclude(pk=here.pk).filter(Q(links_as_a__site_b=here) | Q(links_as_b__site_a=here)).first()
+    assessments = []
+    for mbit in (1000, 10_000):
+        assessment = assessment_create(scope_kind="site", scope_site=here, destination=there,
+                                       scenario={"bandwidth_mbit": mbit}, user=operator)  # fmt: skip
+        assessment_compute(assessment_id=assessment.pk)
+        assessments.append(assessment)
         "host": Host.objects.first(), "datastore": Datastore.objects.first(), "segment": NetworkSegment.objects.first(),
         "estate_import": estate_import,
         "vm": vm, "container": container, "migration": migration, "plan": plan, "drill": drill, "pod": pod,
@@ -104,6 +115,7 @@ def cloud(operator):
         "recommendation": recommendation, "evacuation": evacuation, "evacuable_host": far_hosts[1],
     }  # fmt: skip
 
+        "assessments": assessments, "assessment_sites": (here, there),
 
 # -- the matrix ---------------------------------------------------------------------------------------------------
 # kinds: page (every signed-in user reads), page_op (operators only, GET), page_action (operators only, POST),
@@ -121,6 +133,7 @@ def operations(o) -> dict[str, list[tuple[str, str, str, dict | None]]]:
     rec, evac, site = o["recommendation"].pk, o["evacuation"].pk, o["site"].pk
     c = o["container"].workload_id
     ops: dict[str, list] = {
+    (a1, a2), (here, there) = (a.pk for a in o["assessments"]), o["assessment_sites"]
         "login": [("GET", "/login/", "public", None)],
         "logout": [("POST", "/logout/", "logout", None)],
         "health": [("GET", "/health/", "public", None)],
@@ -263,6 +276,32 @@ def operations(o) -> dict[str, list[tuple[str, str, str, dict | None]]]:
         "capacity-evacuation-detail": [("GET", f"/api/capacity/evacuations/{evac}/", "api_read", None)],
     }
     plural = {"site": "sites", "cloudlink": "links", "cluster": "clusters", "host": "hosts",
+        "assessment:index": [("GET", "/assessments/", "page", None)],
+        "assessment:new": [
+            ("GET", f"/assessments/new/?query=site%3D{here.pk}", "page_op", None),
+            (
+                "POST",
+                "/assessments/new/",
+                "page_action",
+                {"scope_kind": "site", "scope_site": here.pk, "destination": there.pk},
+            ),
+        ],
+        "assessment:compare": [("GET", f"/assessments/compare/?ids={a1}&ids={a2}", "page", None)],
+        "assessment:detail": [("GET", f"/assessments/{a1}/", "page", None)],
+        "assessment:progress": [("GET", f"/assessments/{a1}/progress/", "page", None)],
+        "assessment:rerun": [("POST", f"/assessments/{a1}/rerun/", "page_action", {})],
+        "assessment:export_csv": [("GET", f"/assessments/{a1}/export.csv", "page", None)],
+        "assessment:export_xlsx": [("GET", f"/assessments/{a1}/export.xlsx", "page", None)],
+        "assessment-list": [
+            ("GET", "/api/assessments/", "api_read", None),
+            (
+                "POST",
+                "/api/assessments/",
+                "api_action",
+                {"scope": {"kind": "site", "site": here.pk}, "destination": there.pk},
+            ),
+        ],
+        "assessment-detail": [("GET", f"/api/assessments/{a1}/", "api_read", None)],
               "datastore": "datastores", "segment": "segments", "workload": "workloads"}  # fmt: skip
     for model in INVENTORY_API:
         obj = o[API_OBJECT[model]]
@@ -302,6 +341,9 @@ OPERATOR_SUCCESS = {
     ("POST", "dr:plan_planned_migration"): {302},
 }
 
+    ("POST", "assessment-list"): {201},
+    ("POST", "assessment:new"): {302},
+    ("POST", "assessment:rerun"): {302},
 
 def expected(kind: str, role: str, method: str, name: str, status: int, response) -> str | None:
     """None when `status` is right for this role, else what was expected."""
