@@ -3,6 +3,8 @@
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from hybridcloud.roles import is_viewer
+
 # Close codes in the 4000 range are the application's own (RFC 6455 leaves them to us).
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -10,7 +12,8 @@ CLOSE_NOT_FOUND = 4404
 
 
 class AuthenticatedJsonConsumer(AsyncJsonWebsocketConsumer):
-    """Refuses anonymous users, joins `group_names()` and sends `snapshot()` as the first message.
+    """Refuses anonymous users (4401) and users with no role (4403), joins `group_names()` and sends
+    `snapshot()` as the first message.
 
     Subclasses implement `group_names()` and `snapshot()` (both may touch the database: they run
     through `database_sync_to_async`), and may override `has_permission()`. Pushes are hints; the
@@ -28,6 +31,9 @@ class AuthenticatedJsonConsumer(AsyncJsonWebsocketConsumer):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:
             await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        if not await database_sync_to_async(is_viewer)(user):
+            await self.close(code=CLOSE_FORBIDDEN)  # signed in, but no role: ask an administrator
             return
         allowed = await database_sync_to_async(self.has_permission)(user)
         if allowed is None:

@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "hybridcloud.middleware.LoginRequiredMiddleware",
+    "hybridcloud.middleware.RoleRequiredMiddleware",
     "hybridcloud.middleware.AuditRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -218,8 +219,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # The schema and its documentation page are for signed-in users (session or token), like the rest of the API.
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # The schema and its documentation page are for users with a role (session or token), like the rest of the API.
+    "SERVE_PERMISSIONS": ["hybridcloud.permissions.ReadForViewersWriteForOperators"],
     # Several models have a `kind` or a `state`: name each enum after its choices class.
     "ENUM_NAME_OVERRIDES": {
         f"{path.rsplit('.', 1)[1]}Enum": path

@@ -77,6 +77,12 @@ def admin_user(db) -> User:
 
 
 @pytest.fixture
+def no_role_user(db) -> User:
+    """Signed in, but in no group: no role, sees nothing."""
+    return make_user("nora")
+
+
+@pytest.fixture
 def operator_client(client, operator):
     client.force_login(operator)
     return client

@@ -33,6 +33,7 @@ from containers.docker_api.auth import FORBIDDEN, UNAUTHORIZED, may_change, toke
 from containers.docker_api.services import container_rename
 from containers.models import ContainerEvent, ContainerHost, ContainerSpec, Image, PublishedPort
 from containers.services import ContainerRefused
+from hybridcloud.roles import NO_ROLE, is_viewer
 from inventory.choices import PowerState
 
 logger = logging.getLogger(__name__)
@@ -102,6 +103,8 @@ def docker_endpoint(
             user = token_user(request.headers.get("Authorization", ""))
             if user is None:
                 return _headers(error(UNAUTHORIZED, 401), api_version)
+            if not is_viewer(user):
+                return _headers(error(f"Forbidden: {user.get_username()} has no role. {NO_ROLE}", 403), api_version)
             if write and not may_change(user):
                 return _headers(error(FORBIDDEN.format(user=user.get_username()), 403), api_version)
             request.user = user

@@ -4,16 +4,16 @@ from rest_framework import filters, status, viewsets
 from rest_framework.response import Response
 
 from hybridcloud.audit import audit_record, model_snapshot
-from hybridcloud.permissions import AdminWritesOnly
+from hybridcloud.permissions import ReadForViewersWriteWithModelPermission
 from inventory.api import serializers
 from inventory.filtersets import WorkloadFilterSet
 from inventory.models import CloudLink, Cluster, Datastore, Host, NetworkSegment, Site, Workload
 
 
 class InventoryViewSet(viewsets.ModelViewSet):
-    """Viewers read; staff (administrators) create, change and delete."""
+    """Viewers read; who holds the model's add/change/delete permission (administrators) writes."""
 
-    permission_classes = [AdminWritesOnly]
+    permission_classes = [ReadForViewersWriteWithModelPermission]
     filter_backends = [DjangoFilterBackend, filters.SearchFilter, filters.OrderingFilter]
 
     # Every write is on the audit trail, with the values before and after.

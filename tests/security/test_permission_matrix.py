@@ -3,7 +3,9 @@
 Every pattern is either in ROUTES (with how to build its URL from the demo cloud and what each role must get)
 or in NOT_HERE with the reason; a pattern in neither fails the test, so nothing is skipped silently.
 Expectations (DESIGN.md, security): pages redirect anonymous users to the login page, the API answers them
-401/403; viewers read (200) and are refused every write (403); operators act (never 401/403, never a server
+401/403; a signed-in user in no group ("nogroup") gets 403 everywhere but the login page, sign-out and /health/
+(pages say to ask an administrator);
+viewers read (200) and are refused every write (403); operators act (never 401/403, never a server
 error, and the usual success code where the body is valid); inventory writes and the admin are for
 administrators; the audit trail is for operators and administrators.
 """
@@ -36,7 +38,8 @@ from migration.services import migration_start
 
 pytestmark = pytest.mark.django_db
 
-ROLES = ("anonymous", "viewer", "operator", "admin")
+ROLES = ("anonymous", "nogroup", "viewer", "operator", "admin")
+NO_ROLE_PAGE = b"Ask an administrator for access."
 
 # -- enumerate ----------------------------------------------------------------------------------------------------
 
@@ -354,6 +357,12 @@ def expected(kind: str, role: str, method: str, name: str, status: int, response
     if kind == "logout":
         return None if status in (200, 302) else "200/302"
     is_api = kind.startswith("api") or kind == "audit_api"
+    if role == "nogroup":
+        if status != 403:
+            return "403"
+        if not is_api and NO_ROLE_PAGE not in response.content:
+            return "403 with the page saying to ask an administrator"
+        return None
     if role == "anonymous":
         if is_api:
             return None if status in (401, 403) else "401/403"
@@ -404,8 +413,8 @@ def test_every_url_pattern_is_in_the_matrix_or_listed_with_a_reason(cloud):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_permission_matrix(role, cloud, viewer, operator, admin_user):
-    users = {"viewer": viewer, "operator": operator, "admin": admin_user}
+def test_permission_matrix(role, cloud, viewer, operator, admin_user, no_role_user):
+    users = {"viewer": viewer, "operator": operator, "admin": admin_user, "nogroup": no_role_user}
     client = client_for(role, users)
     ops = [(name, *op) for name, entries in operations(cloud).items() for op in entries]
     # Reads first, then actions, deletions and removals last: one run shares one cloud.
@@ -424,9 +433,9 @@ def test_permission_matrix(role, cloud, viewer, operator, admin_user):
     assert not failures, "\n".join(failures)
 
 
-def test_admin_is_for_administrators_only(cloud, viewer, operator, admin_user):
+def test_admin_is_for_administrators_only(cloud, viewer, operator, admin_user, no_role_user):
     """Every registered model's change list, add form and change form: administrators only."""
-    users = {"viewer": viewer, "operator": operator, "admin": admin_user}
+    users = {"viewer": viewer, "operator": operator, "admin": admin_user, "nogroup": no_role_user}
     admin_login = reverse("admin:login")
     urls = [reverse("admin:index")]
     for model in admin.site._registry:
@@ -442,6 +451,8 @@ def test_admin_is_for_administrators_only(cloud, viewer, operator, admin_user):
             response = client.get(url)
             if role == "admin":
                 ok = response.status_code == 200
+            elif role == "nogroup":
+                ok = response.status_code == 403 and NO_ROLE_PAGE in response.content
             else:
                 # Signed-in non-staff go to the admin's login; anonymous users may meet the site's login first.
                 logins = (admin_login, reverse("login")) if role == "anonymous" else (admin_login,)
