@@ -671,7 +671,7 @@ class PrecopySimulation:
                 f"with {size(self._mirrored)} of guest writes mirrored until the switchover."
             )
         budget = f"the {_dur(p.max_downtime_s)} downtime budget"
-        rate = f"{mb_s(self._stop_rate(self._decision_bw))} ({limit_phrase})"
+        rate = f"{mb_s(self._stop_rate(self._decision_bw))}, {limit_phrase}"
         if self._ended_by == "converged":
             parts.append(
                 f"Converged after {n} pre-copy round{'s' if n != 1 else ''}: the last {size(self._stop_bytes)} "

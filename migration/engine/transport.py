@@ -154,7 +154,7 @@ LIMIT_PHRASES = {
     "link share": "set by its share of the link",
     "nic": "set by the host's migration NIC",
     "window": "set by the TCP window",
-    "loss": "set by packet loss (TCP)",
+    "loss": "set by packet loss",
     "codec": "set by the compression codec",
     "cipher": "set by the cipher",
 }

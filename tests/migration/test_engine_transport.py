@@ -82,7 +82,7 @@ def test_the_worked_example_still_holds_with_the_transport_defaults():
     assert len(r.rounds) == 3 and round(r.total_time_s, 2) == 10.72 and round(r.downtime_s * 1e3, 1) == 68.7
     assert r.slow_start_s == 0.0 and r.limit == "link" and r.wire_bytes == r.bytes_sent
     assert r.limit_sentence == "The link binds: 1 Gbit/s = 125.0 MB/s"
-    assert "(set by the link)" in r.reason and "8.2 MiB" in r.reason  # sizes binary, rates decimal
+    assert "at 125.0 MB/s, set by the link;" in r.reason and "8.2 MiB" in r.reason  # sizes binary, rates decimal
 
 
 # --------------------------------------------------------------------------- each limit alone
