@@ -2,9 +2,14 @@
 
 A link is a WAN `CloudLink` between sites, or a source host's migration NIC inside a site (`link_key`). A step
 covers the wall time since the link's previous step (at most `MAX_STEP_WALL_S`), scaled by each migration's
-`simulation_speed`; inside it the link's bandwidth is shared fairly (water-filling, each migration capped by the
-slower of its two hosts' NICs), re-shared at every boundary (a round, a switchover, an end), so bandwidth
-sharing is exact. Each migration's engine is restored from and saved to `Migration.engine_state`, so a step
+`simulation_speed`, and runs through the world (`migration.engine.world`): the link's bandwidth less its
+background traffic is shared fairly (water-filling, each migration capped by its own transport rate: its hosts'
+NICs, TCP streams over the link's RTT and loss, codec, cipher), re-shared at every boundary (a round, a
+switchover, an end) and every minute of the world, and each pre-copy round is charged the guest's real dirty rate
+over that round, so the run is not the prediction replayed. A migration's world clock is its start time plus its
+simulated seconds; the link's background is read on the clock of the oldest migration on it.
+
+Each migration's engine is restored from and saved to `Migration.engine_state`, so a step
 that dies half-way is simply taken again by the next worker. Writes are conditional on the row's state and
 `seq`: a cancel (or anything else) that got there first wins and the step's result for that row is dropped.
 """
@@ -13,7 +18,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import math
 
 from django.db import transaction
 from django.db.models import F
@@ -23,10 +27,11 @@ from django.utils import timezone
 from inventory.choices import HostState, WorkloadKind
 from inventory.models import Datastore, Workload
 from migration import progress
-from migration.choices import RUNNING_STATES, EventKind, MigrationState
-from migration.engine import PrecopySimulation, fair_shares
+from migration.choices import RUNNING_STATES, EventKind, MigrationKind, MigrationState
+from migration.engine import PrecopySimulation, rate_limits
+from migration.engine.world import LinkPattern, WorldRun, advance_in_world
 from migration.models import Migration, MigrationEvent, MigrationRound
-from migration.prechecks import engine_params
+from migration.prechecks import engine_params, migration_world
 from migration.services import migration_fail, migrations_admit_queued
 
 logger = logging.getLogger(__name__)
@@ -45,13 +50,6 @@ def nic_cap(migration: Migration) -> float:
     return min(migration.source_host.migration_bandwidth_bps, migration.destination_host.migration_bandwidth_bps)
 
 
-def link_capacity(migration: Migration) -> float:
-    link = migration.cloud_link
-    if link is not None:
-        return link.bandwidth_bps  # loss is a TCP limit of each migration (engine transport), not a tax on the link
-    return migration.source_host.migration_bandwidth_bps
-
-
 def new_simulation(migration: Migration) -> PrecopySimulation:
     link = migration.cloud_link
     return PrecopySimulation(
@@ -62,34 +60,33 @@ def new_simulation(migration: Migration) -> PrecopySimulation:
             policy=migration.policy,
             compression_ratio=link.compression_ratio if link is not None else 1.0,
             disk_bytes=migration.disk_bytes,
+            source_host=migration.source_host,
+            destination_host=migration.destination_host,
+            cloud_link=link,
         ),
         shared=True,
     )
 
 
+def world_run(migration: Migration, sim: PrecopySimulation, now) -> tuple[WorldRun, LinkPattern | None, float]:
+    """The migration in its world: its run (clock origin: its start, or now for its first step), its link's
+    background pattern and the capacity that background shares."""
+    dirty, link, capacity = migration_world(
+        workload=migration.workload, source_host=migration.source_host, cloud_link=migration.cloud_link
+    )
+    origin = (migration.started_at or now).timestamp()
+    cold = migration.kind == MigrationKind.COLD
+    return WorldRun(sim, origin, None if cold else dirty, speed=migration.simulation_speed), link, capacity
+
+
 def advance_together(
     sims: list[PrecopySimulation], caps: list[float], speeds: list[float], capacity: float, wall_s: float
 ) -> list[list]:
-    """Advance `sims` over `wall_s` wall seconds, sharing `capacity` fairly and re-sharing at each boundary."""
-    events: list[list] = [[] for _ in sims]
-    active = [i for i, sim in enumerate(sims) if not sim.done]
-    remaining = wall_s
-    for _ in range(200_000):
-        if not active:
-            break
-        consumers = [i for i in active if sims[i].consumes_bandwidth]
-        shares = [0.0] * len(sims)
-        for i, share in zip(consumers, fair_shares(capacity, [caps[i] for i in consumers]), strict=True):
-            shares[i] = share
-        next_boundary = min(sims[i].time_to_next_boundary(shares[i]) / speeds[i] for i in active)
-        if next_boundary > 0 and remaining <= 0:
-            break
-        step = min(next_boundary, remaining) if math.isfinite(next_boundary) else remaining
-        for i in active:
-            events[i].extend(sims[i].advance(step * speeds[i], shares[i]))
-        remaining -= step
-        active = [i for i in active if not sims[i].done]
-    return events
+    """Advance `sims` over `wall_s` wall seconds at constant rates, sharing `capacity` fairly and re-sharing at each
+    boundary (no varying world: planners that compare against the engine use this). Each simulation is capped at
+    its own transport rate; `caps` are kept for callers and must not exceed it."""
+    runs = [WorldRun(sim, 0.0, None, speed=speed) for sim, speed in zip(sims, speeds, strict=True)]
+    return advance_in_world(runs, capacity_bps=capacity, link=None, wall_s=wall_s)
 
 
 def step_link(link_key: str) -> int:
@@ -97,11 +94,19 @@ def step_link(link_key: str) -> int:
     now = timezone.now()
     migrations = list(
         Migration.objects.filter(link_key=link_key, state__in=RUNNING_STATES)
-        .select_related("workload", "source_host", "destination_host", "cloud_link", "destination_segment")
+        .select_related(
+            "workload",
+            "source_host__cluster__site",
+            "destination_host",
+            "cloud_link__site_a",
+            "cloud_link__site_b",
+            "destination_segment",
+        )
         .order_by("pk")
     )
     running: list[Migration] = []
-    sims: list[PrecopySimulation] = []
+    runs: list[WorldRun] = []
+    link_pattern, capacity = None, 0.0
     for migration in migrations:
         # The destination must stay usable until the switchover commits.
         dest = migration.destination_host
@@ -126,8 +131,11 @@ def step_link(link_key: str) -> int:
                 reason=f"The migration's saved progress could not be read ({exc}); the workload stays on its source.",
             )
             continue
+        run, pattern, cap = world_run(migration, sim, now)
+        if not running:
+            link_pattern, capacity = pattern, cap
         running.append(migration)
-        sims.append(sim)
+        runs.append(run)
     if not running:
         migrations_admit_queued()
         return 0
@@ -136,22 +144,16 @@ def step_link(link_key: str) -> int:
     wall_s = 0.0
     if previous:
         wall_s = min(max((now - max(previous)).total_seconds(), 0.0), MAX_STEP_WALL_S)
-    before = [sim.bytes_sent for sim in sims]
-    elapsed_before = [sim.elapsed_s for sim in sims]
-    events = advance_together(
-        sims,
-        [sim.wire_cap_bps for sim in sims],  # the NIC cap and the migration's own transport limits
-        [m.simulation_speed for m in running],
-        link_capacity(running[0]),
-        wall_s,
-    )
+    before = [run.sim.bytes_sent for run in runs]
+    elapsed_before = [run.sim.elapsed_s for run in runs]
+    events = advance_in_world(runs, capacity_bps=capacity, link=link_pattern, wall_s=wall_s)
     ended = 0
     with progress.batch():
-        for migration, sim, evs, sent_before, t_before in zip(
-            running, sims, events, before, elapsed_before, strict=True
+        for migration, run, evs, sent_before, t_before in zip(
+            running, runs, events, before, elapsed_before, strict=True
         ):
             try:
-                if _persist(migration, sim, evs, now, sent_before, t_before):
+                if _persist(migration, run, evs, now, sent_before, t_before):
                     ended += 1
             except Exception:  # noqa: BLE001 - one broken row must not stop the others on the link
                 logger.exception("could not persist the step of migration %s", migration.pk)
@@ -160,11 +162,10 @@ def step_link(link_key: str) -> int:
     return len(running) - ended
 
 
-def _persist(
-    migration: Migration, sim: PrecopySimulation, events: list, now, sent_before: float, t_before: float
-) -> bool:
+def _persist(migration: Migration, run: WorldRun, events: list, now, sent_before: float, t_before: float) -> bool:
     """Write one migration's step (conditional on its state and seq) and push it after commit. Returns whether it
     ended."""
+    sim = run.sim
     old_state, old_seq = migration.state, migration.seq
     state = old_state
     fields: dict = {}
@@ -254,6 +255,7 @@ def _persist(
         memory_sent_bytes=sim.memory_sent_bytes,
         dirty_remaining_bytes=sim.dirty_remaining_bytes,
         transfer_rate_bps=rate if state in RUNNING_STATES else 0.0,
+        **_rate_limit(run, result),
         sim_elapsed_s=sim.elapsed_s,
         last_step_at=now,
     )
@@ -289,6 +291,16 @@ def _persist(
 
     transaction.on_commit(push)
     return state not in RUNNING_STATES
+
+
+def _rate_limit(run: WorldRun, result) -> dict[str, str]:
+    """Which limit set the rate: at the last step's share while it runs, at the last decision once it ended."""
+    if result is not None and result.params is not None:
+        return {"rate_limit": result.limit, "rate_limit_sentence": result.limit_sentence}
+    if run.share_bps is None:
+        return {}
+    limits = rate_limits(run.sim.params, share_bps=run.share_bps)
+    return {"rate_limit": limits.binding, "rate_limit_sentence": limits.sentence}
 
 
 def _move_workload(migration: Migration) -> None:

@@ -88,6 +88,11 @@ class Migration(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     prediction = models.JSONField(default=dict, blank=True, help_text="The engine's prediction made before start.")
+    predicted_total_time_s = models.FloatField(
+        null=True, blank=True, help_text="Best estimate of the total time, simulated seconds, made before the start."
+    )
+    predicted_p10_s = models.FloatField(null=True, blank=True, help_text="Low end (p10) of the predicted total time.")
+    predicted_p90_s = models.FloatField(null=True, blank=True, help_text="High end (p90) of the predicted total time.")
 
     memory_bytes = models.BigIntegerField(default=0)
     disk_bytes = models.BigIntegerField(default=0, help_text="Disk to copy (storage moves only).")
@@ -96,6 +101,10 @@ class Migration(models.Model):
     memory_sent_bytes = models.FloatField(default=0)
     dirty_remaining_bytes = models.FloatField(default=0)
     transfer_rate_bps = models.FloatField(default=0)
+    rate_limit = models.CharField(
+        max_length=16, blank=True, help_text="The limit that set the rate at the last step: link, nic, window, ..."
+    )
+    rate_limit_sentence = models.TextField(blank=True, help_text="That limit with its arithmetic, in words.")
     sim_elapsed_s = models.FloatField(default=0)
     downtime_s = models.FloatField(null=True, blank=True)
     total_time_s = models.FloatField(null=True, blank=True, help_text="Simulated seconds, start to end.")
@@ -157,6 +166,29 @@ class Migration(models.Model):
         if expected <= 0:
             return 0.0
         return round(min(99.0, 100.0 * self.bytes_sent / expected), 1)
+
+    @property
+    def prediction_error(self) -> float | None:
+        """(actual - predicted) / predicted total time, once both are known (positive: it took longer)."""
+        if self.total_time_s is None or not self.predicted_total_time_s:
+            return None
+        return (self.total_time_s - self.predicted_total_time_s) / self.predicted_total_time_s
+
+    @property
+    def within_predicted_range(self) -> bool | None:
+        """Whether the actual total time fell inside the predicted p10-p90 range (None before the end)."""
+        if self.total_time_s is None or self.predicted_p10_s is None or self.predicted_p90_s is None:
+            return None
+        return self.predicted_p10_s <= self.total_time_s <= self.predicted_p90_s
+
+    @staticmethod
+    def prediction_fields(prediction: dict) -> dict[str, float | None]:
+        """The prediction's best estimate and range, as the row's own fields (what the calibration reads)."""
+        return {
+            "predicted_total_time_s": prediction.get("total_time_s"),
+            "predicted_p10_s": prediction.get("p10_total_time_s"),
+            "predicted_p90_s": prediction.get("p90_total_time_s"),
+        }
 
     @property
     def eta_s(self) -> float | None:

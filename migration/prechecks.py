@@ -3,23 +3,43 @@
 `precheck_migration()` returns errors (the move cannot start), warnings (it may, with a written reason) and,
 when nothing blocks it, the engine's prediction of rounds, total time and downtime, with suggestions when the
 move would not converge within its downtime budget. VMs and container-VMs are checked the same way.
+
+The prediction models the transport (the link's RTT, loss and MTU; both hosts' migration stacks: streams, socket
+buffers, cipher, codec: `engine_params`) and the world the move will run in (`migration_world`): it knows only the
+recent past of the workload's dirty rate and of the link's other traffic, so it gives a best estimate and a
+p10-p90 range, names the limit that sets the rate and says what would lift it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db.models import F, Q, Sum
+from django.utils import timezone
 
 from inventory.choices import CPU_OVERCOMMIT_RATIO, HostState, PowerState
 from inventory.models import CloudLink, Datastore, Host, NetworkSegment, Site, Workload
 from migration.choices import ACTIVE_STATES, MigrationKind, MigrationPolicy, MigrationState
-from migration.engine import PrecopyParams, simulate_precopy
+from migration.engine import PrecopyParams, PrecopyResult, PrecopySimulation, simulate_precopy
+from migration.engine.world import (
+    DEFAULT_SEED,
+    DirtyPattern,
+    Forecast,
+    LinkPattern,
+    dirty_pattern_for,
+    forecast_precopy,
+    link_pattern_for,
+)
 
 GIB = 2**30
 MAX_RTT_MS = 150.0
 MIN_MBIT_PER_MIGRATION = 250.0
+#: A migration port whose MTU is not known is taken to be plain Ethernet.
+DEFAULT_MTU_BYTES = 1500
+IP_TCP_HEADER_BYTES = 40
+#: Limits of the migration's own transport, which a change of its hosts' stack can lift.
+TRANSPORT_LIMITS = ("window", "loss", "codec", "cipher")
 
 
 @dataclass
@@ -448,43 +468,82 @@ def precheck_migration(
     if result.errors:
         return result
 
-    # The engine's prediction with this move's share of the bandwidth.
-    nic_cap = min(source.migration_bandwidth_bps, destination_host.migration_bandwidth_bps)
+    # The engine's prediction with this move's share of the link, in the world as the recent past shows it.
     sharing = [
         m for m in context.active(exclude_migration) if m.link_key == result.link_key and m.workload_id != workload.pk
     ]
     n = len(sharing) + 1
-    if link is not None:
-        capacity = link.bandwidth_bps  # loss limits each migration's TCP streams (engine transport)
-        compression = link.compression_ratio
-    else:
-        capacity = source.migration_bandwidth_bps
-        compression = 1.0
-    share = min(nic_cap, capacity / n)
-    result.bandwidth_bps = share
     params = engine_params(
         workload=workload,
-        bandwidth_bps=share,
+        bandwidth_bps=min(source.migration_bandwidth_bps, destination_host.migration_bandwidth_bps),
         max_downtime_s=max_downtime_s,
         policy=policy,
-        compression_ratio=compression,
+        compression_ratio=link.compression_ratio if link is not None else 1.0,
         disk_bytes=disk_bytes,
+        source_host=source,
+        destination_host=destination_host,
+        cloud_link=link,
     )
-    outcome = simulate_precopy(params)
-    result.prediction = prediction_dict(outcome, params, sharing=n)
+    dirty, link_pattern, capacity = migration_world(workload=workload, source_host=source, cloud_link=link)
+    forecast = forecast_precopy(
+        params,
+        start_s=timezone.now().timestamp(),
+        dirty=dirty if live else None,
+        link=link_pattern,
+        capacity_bps=capacity,
+        sharing=n,
+    )
+    outcome = forecast.result
+    result.bandwidth_bps = forecast.share_bps
+    result.prediction = prediction_dict(outcome, params, sharing=n, forecast=forecast)
     if result.prediction["storage_time_s"] > 0:
         result.warnings.append(
             f"Host {destination_host.name} cannot see datastore {workload.datastore.name}, so the disk "
             f"({_gib(disk_bytes)}) is copied to {result.destination_datastore.name} first: about "
             f"{_secs(result.prediction['storage_time_s'])} of disk transfer before the memory pre-copy."
         )
-    if live and (not outcome.converged or outcome.ended_by != "converged"):
-        result.suggestions = suggestions(params, outcome)
+    if live and (not outcome.converged or outcome.ended_by != "converged" or outcome.limit in TRANSPORT_LIMITS):
+        result.suggestions = suggestions(outcome.params, outcome)
         if not outcome.converged:
             result.warnings.append(
                 f"Pre-copy would not converge within the {_secs(max_downtime_s)} downtime budget: {outcome.reason}"
             )
     return result
+
+
+def path_mss_bytes(*, source_host: Host, destination_host: Host, cloud_link: CloudLink | None) -> int:
+    """TCP payload per segment on the path: the smallest MTU on it (the link's, each host's migration port; a port
+    of unknown MTU counts as 1500) less the IPv4 and TCP headers."""
+    mtus = [h.migration_mtu_bytes or DEFAULT_MTU_BYTES for h in (source_host, destination_host)]
+    if cloud_link is not None:
+        mtus.append(cloud_link.mtu_bytes)
+    return min(mtus) - IP_TCP_HEADER_BYTES
+
+
+def transport_fields(
+    *, source_host: Host, destination_host: Host, cloud_link: CloudLink | None, compression_ratio: float
+) -> dict[str, Any]:
+    """The engine's transport inputs for a move between two hosts, over a link or inside a site.
+
+    Rules: the link's RTT and loss (none inside a site); the path's MSS; the lower stream count of the two hosts
+    and the smaller socket buffer (empty = tuned to the path, so a host with a fixed buffer binds); the move is
+    encrypted when the link or either host encrypts, at the slower host's cipher rate; with WAN compression on
+    (ratio > 1), the slower codec of the hosts that compress themselves (none: an optimiser on the link)."""
+    hosts = (source_host, destination_host)
+    buffers = [h.migration_socket_buffer_bytes for h in hosts if h.migration_socket_buffer_bytes is not None]
+    encrypted = any(h.migration_encrypted for h in hosts) or bool(cloud_link is not None and cloud_link.encrypted)
+    codecs = [h.migration_codec_rate_bps for h in hosts if h.migration_codec_rate_bps is not None]
+    return {
+        "rtt_s": cloud_link.rtt_s if cloud_link is not None else 0.0,
+        "loss": cloud_link.loss if cloud_link is not None else 0.0,
+        "mss_bytes": float(
+            path_mss_bytes(source_host=source_host, destination_host=destination_host, cloud_link=cloud_link)
+        ),
+        "streams": min(h.migration_streams for h in hosts),
+        "socket_buffer_bytes": float(min(buffers)) if buffers else None,
+        "cipher_rate_bps": float(min(h.migration_cipher_rate_bps for h in hosts)) if encrypted else None,
+        "codec_rate_bps": float(min(codecs)) if codecs and compression_ratio > 1.0 else None,
+    }
 
 
 def engine_params(
@@ -495,10 +554,23 @@ def engine_params(
     policy: str,
     compression_ratio: float = 1.0,
     disk_bytes: float = 0,
+    source_host: Host | None = None,
+    destination_host: Host | None = None,
+    cloud_link: CloudLink | None = None,
 ) -> PrecopyParams:
     """The engine's inputs for this workload. A powered-off workload dirties nothing and writes nothing to its disk
-    (a cold move); a live one's disk writes are mirrored while a storage move (``disk_bytes > 0``) copies the disk."""
+    (a cold move); a live one's disk writes are mirrored while a storage move (``disk_bytes > 0``) copies the disk.
+    With both hosts given, the transport (RTT, loss, MSS, streams, buffers, cipher, codec) comes from them and the
+    link (`transport_fields`); without, the move is modelled as a LAN with no transport limit."""
     live = workload.power_state == PowerState.ON
+    transport: dict[str, Any] = {}
+    if source_host is not None and destination_host is not None:
+        transport = transport_fields(
+            source_host=source_host,
+            destination_host=destination_host,
+            cloud_link=cloud_link,
+            compression_ratio=float(compression_ratio),
+        )
     return PrecopyParams(
         memory_bytes=float(workload.memory_bytes),
         bandwidth_bps=float(bandwidth_bps),
@@ -509,23 +581,75 @@ def engine_params(
         on_no_convergence=policy,
         disk_bytes=float(disk_bytes),
         disk_write_rate_bps=float(workload.disk_write_rate_bps) if live and disk_bytes else 0.0,
+        **transport,
     )
 
 
-def prediction_dict(outcome, params: PrecopyParams, *, sharing: int = 1) -> dict[str, Any]:
-    return {
+def migration_world(
+    *, workload: Workload, source_host: Host, cloud_link: CloudLink | None, seed: int = DEFAULT_SEED
+) -> tuple[DirtyPattern, LinkPattern | None, float]:
+    """The world a move of `workload` runs in: its dirty-rate pattern (its busy-hour rate is the inventory's, its
+    business day its site's), the link's background traffic (the business day of the link's two sites) and the
+    capacity that traffic shares: the link's bandwidth, or inside a site the source host's migration NIC (no
+    background there: a dedicated migration network)."""
+    dirty = dirty_pattern_for(
+        seed=seed,
+        workload_id=workload.pk,
+        base_bps=float(workload.dirty_rate_bps),
+        longitude=source_host.cluster.site.longitude,
+    )
+    if cloud_link is None:
+        return dirty, None, source_host.migration_bandwidth_bps
+    longitude = (cloud_link.site_a.longitude + cloud_link.site_b.longitude) / 2
+    return dirty, link_pattern_for(seed=seed, link_id=cloud_link.pk, longitude=longitude), cloud_link.bandwidth_bps
+
+
+#: The limit that sets a migration's rate, in words (keys: the engine's `rate_limits().binding`).
+LIMIT_LABELS = {
+    "link": "the link's bandwidth (its share for this move)",
+    "nic": "the hosts' migration NIC",
+    "window": "the TCP window (socket buffers / RTT)",
+    "loss": "packet loss (TCP over a lossy path)",
+    "codec": "the WAN compression codec",
+    "cipher": "the encryption cipher",
+}
+
+
+def prediction_dict(
+    outcome: PrecopyResult, params: PrecopyParams, *, sharing: int = 1, forecast: Forecast | None = None
+) -> dict[str, Any]:
+    """The prediction as stored on the migration and shown: the engine's figures, the limit that sets the rate
+    (with its arithmetic and what would lift it) and, with a forecast, its range and what it was based on."""
+    share = outcome.share_bps if outcome.share_bps is not None else params.bandwidth_bps
+    explained = outcome.params is not None
+    prediction = {
         "rounds": len(outcome.rounds),
         "total_time_s": round(outcome.total_time_s, 3),
+        "p10_total_time_s": round(forecast.p10_s, 3) if forecast else round(outcome.total_time_s, 3),
+        "p90_total_time_s": round(forecast.p90_s, 3) if forecast else round(outcome.total_time_s, 3),
         "downtime_s": round(outcome.downtime_s, 4),
         "bytes_sent": outcome.bytes_sent,
         "storage_time_s": round(outcome.storage_time_s, 3),
         "outcome": outcome.outcome,
         "converged": outcome.converged,
         "reason": outcome.reason,
-        "bandwidth_bps": params.bandwidth_bps,
+        "bandwidth_bps": share,
+        "rate_bps": outcome.rate_bps,
+        "limit": outcome.limit,
+        "limit_label": LIMIT_LABELS.get(outcome.limit, outcome.limit),
+        "limit_sentence": outcome.limit_sentence if explained else "",
+        "advice": list(outcome.limit_advice) if explained else [],
         "sharing": sharing,
         "round_bytes": [r.bytes for r in outcome.rounds],
     }
+    if forecast is not None:
+        prediction |= {
+            "dirty_rate_bps": round(forecast.dirty_rate_bps),
+            "link_background": round(forecast.background, 4),
+            "basis": forecast.basis,
+            "analogues": forecast.analogues,
+        }
+    return prediction
 
 
 def _short(outcome) -> dict[str, Any]:
@@ -538,16 +662,57 @@ def _short(outcome) -> dict[str, Any]:
     }
 
 
-def suggestions(params: PrecopyParams, outcome) -> list[dict[str, Any]]:
-    """What would make a move converge within its budget, each with the engine's predicted outcome."""
-    from dataclasses import replace
+def _run(params: PrecopyParams, share_bps: float | None) -> PrecopyResult:
+    """The engine alone at `params.bandwidth_bps`, or given `share_bps` of a link (the NIC then being a cap)."""
+    if share_bps is None:
+        return simulate_precopy(params)
+    return PrecopySimulation(params, shared=True).run_to_end(share_bps)
 
+
+def _transport_changes(params: PrecopyParams, limit: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """Changes of the hosts' migration stack that lift `limit`: (kind, label, changed engine fields)."""
+    changes: list[tuple[str, str, dict[str, Any]]] = []
+    if limit == "window":
+        changes.append(
+            (
+                "buffers",
+                "Socket buffers tuned to the path (the bandwidth-delay product), as long-distance vMotion does",
+                {"socket_buffer_bytes": None},
+            )
+        )
+    if limit in ("window", "loss") and params.streams < 64:
+        more = min(64, params.streams * 4)
+        changes.append(("streams", f"{more} migration streams instead of {params.streams}", {"streams": more}))
+    if limit == "codec":
+        changes.append(
+            ("codec", "Compression by a WAN optimiser on the link (not the hosts' CPU)", {"codec_rate_bps": None})
+        )
+    if limit == "cipher":
+        faster = (params.cipher_rate_bps or 0.0) * 2
+        changes.append(
+            ("cipher", "A cipher twice as fast (AES-NI, more cores for encryption)", {"cipher_rate_bps": faster})
+        )
+    return changes
+
+
+def suggestions(params: PrecopyParams, outcome: PrecopyResult) -> list[dict[str, Any]]:
+    """What would make a move faster or make it converge within its budget, each with the engine's predicted
+    outcome: a change of the hosts' migration stack when the transport sets the rate (window, loss, codec,
+    cipher); a larger downtime budget, throttling or a faster link when pre-copy does not converge."""
+    share = outcome.share_bps
     found: list[dict[str, Any]] = []
+    # Lift the limit that sets the rate, when it is the transport's.
+    for kind, label, change in _transport_changes(params, outcome.limit):
+        r = _run(replace(params, **change), share)
+        if r.total_time_s < outcome.total_time_s * 0.95:
+            found.append({"kind": kind, "label": label, "change": change, "prediction": _short(r)})
+    if outcome.converged and outcome.ended_by == "converged":
+        return found
     # A larger downtime budget (the smallest that converges without slowing the guest).
     for budget in (0.5, 1.0, 2.0, 5.0, 10.0, 30.0):
         if budget <= params.max_downtime_s:
             continue
-        r = simulate_precopy(replace(params, max_downtime_s=budget, on_no_convergence="abort"))
+        r = _run(replace(params, max_downtime_s=budget, on_no_convergence="abort"), share)
         if r.converged:
             found.append(
                 {
@@ -560,7 +725,7 @@ def suggestions(params: PrecopyParams, outcome) -> list[dict[str, Any]]:
             break
     # Throttle the guest (auto-converge).
     if params.on_no_convergence != "throttle":
-        r = simulate_precopy(replace(params, on_no_convergence="throttle"))
+        r = _run(replace(params, on_no_convergence="throttle"), share)
         found.append(
             {
                 "kind": "throttle",
@@ -570,14 +735,16 @@ def suggestions(params: PrecopyParams, outcome) -> list[dict[str, Any]]:
             }
         )
     # A faster link (more bandwidth for this move).
+    base = share if share is not None else params.bandwidth_bps
     for factor in (2, 4, 10):
-        r = simulate_precopy(replace(params, bandwidth_bps=params.bandwidth_bps * factor, on_no_convergence="abort"))
+        bigger = replace(params, bandwidth_bps=params.bandwidth_bps * factor, on_no_convergence="abort")
+        r = _run(bigger, base * factor if share is not None else None)
         if r.converged:
             found.append(
                 {
                     "kind": "link",
-                    "label": f"A link {factor}× as fast ({_mbit(params.bandwidth_bps * factor)} for this move)",
-                    "change": {"bandwidth_bps": params.bandwidth_bps * factor},
+                    "label": f"A link {factor}× as fast ({_mbit(base * factor)} for this move)",
+                    "change": {"bandwidth_bps": base * factor},
                     "prediction": _short(r),
                 }
             )

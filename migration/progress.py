@@ -102,6 +102,8 @@ def progress_fields(migration) -> dict[str, Any]:
         "memory_sent": migration.memory_sent_bytes,
         "dirty_remaining": migration.dirty_remaining_bytes,
         "rate_bps": migration.transfer_rate_bps,
+        "rate_limit": migration.rate_limit,
+        "rate_limit_sentence": migration.rate_limit_sentence,
         "eta_s": migration.eta_s,
         "round": current_round,
         "rounds_count": migration.rounds_count,
@@ -110,6 +112,9 @@ def progress_fields(migration) -> dict[str, Any]:
         "total_time_s": migration.total_time_s,
         "outcome": migration.outcome,
         "outcome_reason": migration.outcome_reason,
+        "predicted_total_time_s": migration.predicted_total_time_s,
+        "predicted_p10_s": migration.predicted_p10_s,
+        "predicted_p90_s": migration.predicted_p90_s,
     }
 
 

@@ -133,6 +133,7 @@ def migration_start(
                 max_downtime_s=float(max_downtime_s),
                 simulation_speed=float(simulation_speed or settings.SIMULATION_SPEED),
                 prediction=check.prediction,
+                **Migration.prediction_fields(check.prediction),
                 memory_bytes=workload.memory_bytes,
                 disk_bytes=workload.disk_bytes if check.destination_datastore.pk != workload.datastore_id else 0,
             )
@@ -270,7 +271,11 @@ def migrations_admit_queued() -> list[int]:
                 )
                 continue
             if Migration.objects.transition(
-                pk, MigrationState.QUEUED, MigrationState.PRECHECKS, prediction=check.prediction
+                pk,
+                MigrationState.QUEUED,
+                MigrationState.PRECHECKS,
+                prediction=check.prediction,
+                **Migration.prediction_fields(check.prediction),
             ):
                 migration.refresh_from_db()
                 _event(migration, EventKind.ADMITTED, "A slot freed up: the migration starts.")

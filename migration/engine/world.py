@@ -248,6 +248,8 @@ class WorldRun:
     origin_s: float
     dirty: DirtyPattern | None = None
     speed: float = 1.0
+    #: The share of the link (wire bytes/s) the run was last given while it used the link; None before.
+    share_bps: float | None = None
     _round: int | None = None
     _round_start_s: float = 0.0
 
@@ -309,7 +311,7 @@ def advance_in_world(
         for i, share in zip(
             consumers, fair_shares(available, [runs[i].sim.wire_cap_bps for i in consumers]), strict=True
         ):
-            shares[i] = share
+            shares[i] = runs[i].share_bps = share
         step = min(runs[i].sim.time_to_next_boundary(shares[i]) / runs[i].speed for i in active)
         if step > 0 and remaining <= 0:
             break

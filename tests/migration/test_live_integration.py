@@ -132,10 +132,9 @@ def test_fifth_migration_on_a_1gbe_host_waits_then_runs(celery_worker, settings)
     assert "limit" in fifth.events.get(kind="queued").message
     # It starts by itself when one of the four ends, and completes.
     wait_for(lambda: Migration.objects.get(pk=fifth.pk).state != "queued", timeout=60)
-    first_end = min(
-        Migration.objects.filter(pk__in=[m.pk for m in migrations[:4]]).values_list("finished_at", flat=True)
-    )
-    assert first_end is not None, "the fifth started before any slot freed"
+    # The four end at different times (each guest dirties memory at its own varying rate): one had ended.
+    ended = Migration.objects.filter(pk__in=[m.pk for m in migrations[:4]], finished_at__isnull=False)
+    assert ended.exists(), "the fifth started before any slot freed"
     done = wait_for(lambda: finished(fifth.pk), timeout=60)
     assert done.state == "completed"
     assert Workload.objects.get(pk=vms[4].pk).host == topo.ca_hosts[0]

