@@ -9,7 +9,8 @@ A run (test drill or planned migration) is advanced by step tasks `drill_step(ru
   taken and changes nothing; a worker killed mid-step rolls its transaction back, claim and all.
 - **Expiry**: a step leaves the lease valid for its countdown plus `LEASE_S`; a run whose lease expired has
   lost its worker (its next step was held by a dead process).
-- **Watchdog** (`drills_watchdog`, beat every 15 s and at every worker start): takes over an expired run by
+- **Watchdog** (`drills_watchdog`, beat every 15 s; at every worker start, and again when the leases held then
+  have expired): takes over an expired run by
   moving its token on (the dead worker's message, redelivered later, is then stale) and enqueues a step with
   the new token; after `MAX_RESUMES` takeovers in a row with no step finishing in between, it fails the run
   with a reason instead. A queued run that no worker claimed is re-enqueued (the claim is idempotent) or failed
@@ -82,6 +83,16 @@ def expired_runs(*, force: bool = False):
     queued = DrillRun.objects.filter(state=DrillState.QUEUED, created_at__lt=now - timedelta(seconds=LEASE_S))
     queued = queued.filter(lease_expires_at__isnull=True) | queued.filter(lease_expires_at__lt=now)
     return list(running.order_by("pk")), list(queued.order_by("pk"))
+
+
+def latest_lease_expiry():
+    """When the last lease of a queued or running run expires (None: no lease is held)."""
+    return (
+        DrillRun.objects.filter(state__in=[DrillState.QUEUED, DrillState.RUNNING], lease_expires_at__isnull=False)
+        .order_by("-lease_expires_at")
+        .values_list("lease_expires_at", flat=True)
+        .first()
+    )
 
 
 def lease_take_over(*, run: DrillRun) -> int | None:

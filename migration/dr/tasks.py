@@ -7,6 +7,7 @@ worker died, or fails the run with a reason.
 
 from celery import shared_task
 from celery.signals import worker_ready
+from django.utils import timezone
 
 from migration.dr import leases, services
 
@@ -46,14 +47,21 @@ def scheduled_drill(plan_id: int) -> None:
 
 
 @shared_task(ignore_result=True)
-def drill_watchdog(force: bool = False) -> list[int]:
-    """Resume runs whose lease expired (every running one when `force`), or fail them after too many tries."""
-    return services.drills_watchdog(force=force)
+def drill_watchdog(force: bool = False, follow_up: bool = False) -> list[int]:
+    """Resume runs whose lease expired (every running one when `force`), or fail them after too many tries. With
+    `follow_up`, look once more when the latest lease now held has expired (a worker start: the worker that held
+    it may be the one that died)."""
+    touched = services.drills_watchdog(force=force)
+    if follow_up:
+        latest = leases.latest_lease_expiry()
+        if latest is not None:
+            wait_s = (latest - timezone.now()).total_seconds() + 1.0
+            drill_watchdog.apply_async(countdown=max(wait_s, 0.0))
+    return touched
 
 
 @worker_ready.connect
 def resume_drills_after_restart(sender=None, **kwargs) -> None:
     """A worker that starts (perhaps after another was killed) looks for runs that lost their worker now, and
-    once more when a lease taken just before it started would have expired."""
-    drill_watchdog.delay()
-    drill_watchdog.apply_async(countdown=leases.LEASE_S + 1)
+    once more when the leases held when it started would have expired."""
+    drill_watchdog.delay(follow_up=True)

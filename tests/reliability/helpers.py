@@ -17,14 +17,17 @@ TERMINAL_EVENTS = (EventKind.COMPLETED, EventKind.FAILED, EventKind.CANCELLED)
 DRILL_FINAL = (DrillState.COMPLETED, DrillState.FAILED, DrillState.CANCELLED)
 
 
-def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1, what: str = "the condition"):
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1, what: str = "the condition", describe=None):
+    """Poll `predicate` until it returns something true; on time-out, say what was awaited and (`describe`) what
+    the state was instead."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+    state = f"; instead: {describe()}" if describe else ""
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}{state}")
 
 
 def holder_pid(holder: str | None) -> int | None:
