@@ -146,6 +146,19 @@ def _delete_unused(queryset: models.QuerySet, label: Callable[[Any], str], tally
             tally.kept.append(label(obj))
 
 
+def _headline(tallies: dict[str, Tally], changes: int) -> str:
+    """ "12 changes: added 2 hosts, 10 workloads; removed 1 workload" (or that nothing changed)."""
+    if not changes:
+        return "0 changes: the inventory already matches this export"
+    parts = []
+    for verb in ("added", "updated", "removed"):
+        items = [f"{n} {kind if n != 1 else kind.removesuffix('s')}" for kind, t in tallies.items()
+                 if (n := getattr(t, verb))]  # fmt: skip
+        if items:
+            parts.append(f"{verb} {', '.join(items)}")
+    return f"{changes} change{'s' if changes != 1 else ''}: {'; '.join(parts)}"
+
+
 def estate_import_apply(
     *,
     export: RVToolsExport,
@@ -397,6 +410,7 @@ def _apply(export: RVToolsExport, site_choices: dict[str, int | None], estate_na
     taken_names = set(NetworkSegment.objects.values_list("name", flat=True))
     next_overlay = (NetworkSegment.objects.aggregate(m=Max("overlay_id"))["m"] or 5000) + 1
     segment_of: dict[tuple[str, str], NetworkSegment] = {}
+    joined: set[str] = set()
     tally = tallies["segments"]
     for (dc, pg), ips in sorted(wanted_networks.items()):
         site = site_of[dc]
@@ -405,6 +419,7 @@ def _apply(export: RVToolsExport, site_choices: dict[str, int | None], estate_na
         segment = own_segments.pop(key, None)
         if segment is None and label in shared_by_site[site.pk]:
             segment_of[(dc, pg)] = shared_by_site[site.pk][label]
+            joined.add(f"{label} ({dc})")
             continue  # joins an existing segment of that name on that site; not this estate's to change
         cidr = _network_for(ips)
         network = ipaddress.ip_network(cidr)
@@ -526,16 +541,7 @@ def _apply(export: RVToolsExport, site_choices: dict[str, int | None], estate_na
     return {
         "_estate": estate,
         "estate": estate.name,
-        "headline": (
-            f"{changes} change(s): "
-            + ", ".join(
-                f"{kind} +{t.added} ~{t.updated} -{t.removed}"
-                for kind, t in tallies.items()
-                if t.added or t.updated or t.removed
-            )
-            if changes
-            else "0 changes: the inventory already matches this export"
-        ),  # fmt: skip
+        "headline": _headline(tallies, changes),
         "changes": changes,
         "counts": {
             kind: {
@@ -549,6 +555,7 @@ def _apply(export: RVToolsExport, site_choices: dict[str, int | None], estate_na
         },  # fmt: skip
         "templates_skipped": export.templates_skipped,
         "datacenters": {dc: site_of[dc].name for dc in datacenters},
+        "segments_joined": sorted(joined),
         "assumptions": {
             "note": "RVTools has no memory dirty rates: new workloads got the default for their role or OS "
             "(inventory.assumptions); workloads already here kept theirs.",
