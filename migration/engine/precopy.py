@@ -114,13 +114,14 @@ class PrecopyResult:
       (None: alone at ``bandwidth_bps``). ``limit_sentence`` says it with its arithmetic and
       ``limit_advice`` what would lift it (computed on access: a wave of 100,000 does not pay for words
       nobody reads; :attr:`limits` is the whole :class:`~migration.engine.RateLimits`).
-    - ``slow_start_s``: seconds lost to the TCP slow-start ramp before the first byte.
+    - ``slow_start_s``: seconds lost to the TCP slow-start ramp before the first byte;
+      ``memory_sent_at_cap_bytes``: memory sent when a cap ended normal pre-copy (0 if none did).
+    - ``reason`` (made on access, like the limit's words) explains it all in a few sentences.
     """
 
     rounds: tuple[Round, ...]
     converged: bool
     outcome: str
-    reason: str
     ended_by: str
     policy: str | None
     throttle: float
@@ -141,7 +142,59 @@ class PrecopyResult:
     rate_bps: float = 0.0
     share_bps: float | None = None
     slow_start_s: float = 0.0
+    memory_sent_at_cap_bytes: float = 0.0
     params: PrecopyParams | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def reason(self) -> str:
+        """Every figure explained in words (made on access: a wave of 100,000 does not pay for it)."""
+        p = self.params
+        if p is None:
+            return ""
+        n = len(self.rounds)
+        downtime = self.downtime_s
+        parts: list[str] = []
+        if p.disk_bytes > 0:
+            parts.append(
+                f"Storage moved first: {size(p.disk_bytes)} of disk copied in {_dur(self.storage_time_s)} "
+                f"with {size(self.storage_bytes - p.disk_bytes)} of guest writes mirrored until the switchover."
+            )
+        budget = f"the {_dur(p.max_downtime_s)} downtime budget"
+        rate = f"{mb_s(self.rate_bps)}, {limit_phrase(self.limit, self.share_bps)}"
+        if self.ended_by == "converged":
+            parts.append(
+                f"Converged after {n} pre-copy round{'s' if n != 1 else ''}: the last {size(self.stop_copy_bytes)} "
+                f"fit {budget} at {rate}; downtime {_dur(downtime)}."
+            )
+            return " ".join(parts)
+        if self.ended_by == "max_rounds":
+            cap = f"Pre-copy reached max_rounds ({p.max_rounds} rounds) without converging"
+        else:
+            cap = (
+                f"Pre-copy sent {self.memory_sent_at_cap_bytes / self.memory_bytes:.2f} x memory, over "
+                f"max_total_factor ({p.max_total_factor:g}), without converging"
+            )
+        cap += f" (the guest dirties {mb_s(p.dirty_rate_bps)} against {rate})"
+        if self.policy == "abort":
+            parts.append(f"{cap}; policy 'abort' cancelled the migration: the workload stays on its source.")
+        elif self.policy == "force":
+            parts.append(
+                f"{cap}; policy 'force' stopped the guest anyway: {size(self.stop_copy_bytes)} copied while paused, "
+                f"downtime {_dur(downtime)} exceeds {budget}."
+            )
+        elif self.converged:
+            parts.append(
+                f"{cap}; policy 'throttle' slowed the guest down (auto-converge) over {self.throttled_rounds} "
+                f"round{'s' if self.throttled_rounds != 1 else ''} up to {self.throttle:.0%} and it converged: "
+                f"the last {size(self.stop_copy_bytes)} fit {budget}; downtime {_dur(downtime)}."
+            )
+        else:
+            parts.append(
+                f"{cap}; policy 'throttle' slowed the guest down up to {self.throttle:.0%} for "
+                f"{self.throttled_rounds} rounds (max_throttle_rounds) without converging, so the stop-and-copy "
+                f"was forced: downtime {_dur(downtime)} exceeds {budget}."
+            )
+        return " ".join(parts)
 
     @property
     def limits(self) -> RateLimits:
@@ -169,6 +222,7 @@ class PrecopyResult:
         """A plain JSON-able dict (rounds as dicts)."""
         d = {name: getattr(self, name) for name in self.__slots__ if name != "params"}
         d["rounds"] = [r._asdict() for r in self.rounds]
+        d["reason"] = self.reason
         if self.params is not None:
             limits = self.limits
             d["limit_sentence"] = limits.sentence
@@ -620,7 +674,6 @@ class PrecopySimulation:
             rounds=tuple(self._rounds),
             converged=self._converged,
             outcome=self._outcome,
-            reason=self._reason(downtime, limit_phrase(limit, share)),
             ended_by=self._ended_by,
             policy=self._policy,
             throttle=self._throttle,
@@ -641,6 +694,7 @@ class PrecopySimulation:
             rate_bps=self._stop_rate(self._decision_bw),
             share_bps=share,
             slow_start_s=self._setup_s,
+            memory_sent_at_cap_bytes=self._cap_sent,
             params=p,
         )
 
@@ -660,52 +714,6 @@ class PrecopySimulation:
         decision), named as :func:`~migration.engine.rate_limits` does. Alone (not ``shared``) at
         the params' own bandwidth, the bandwidth is called the link."""
         return rate_limits(self.params, share_bps=self._share(bandwidth_bps))
-
-    def _reason(self, downtime: float, limit_phrase: str) -> str:
-        p = self.params
-        n = len(self._rounds)
-        parts: list[str] = []
-        if p.disk_bytes > 0:
-            parts.append(
-                f"Storage moved first: {size(p.disk_bytes)} of disk copied in {_dur(self._storage_time)} "
-                f"with {size(self._mirrored)} of guest writes mirrored until the switchover."
-            )
-        budget = f"the {_dur(p.max_downtime_s)} downtime budget"
-        rate = f"{mb_s(self._stop_rate(self._decision_bw))}, {limit_phrase}"
-        if self._ended_by == "converged":
-            parts.append(
-                f"Converged after {n} pre-copy round{'s' if n != 1 else ''}: the last {size(self._stop_bytes)} "
-                f"fit {budget} at {rate}; downtime {_dur(downtime)}."
-            )
-            return " ".join(parts)
-        if self._ended_by == "max_rounds":
-            cap = f"Pre-copy reached max_rounds ({p.max_rounds} rounds) without converging"
-        else:
-            cap = (
-                f"Pre-copy sent {self._cap_sent / self._mem:.2f} x memory, over max_total_factor "
-                f"({p.max_total_factor:g}), without converging"
-            )
-        cap += f" (the guest dirties {mb_s(p.dirty_rate_bps)} against {rate})"
-        if self._policy == "abort":
-            parts.append(f"{cap}; policy 'abort' cancelled the migration: the workload stays on its source.")
-        elif self._policy == "force":
-            parts.append(
-                f"{cap}; policy 'force' stopped the guest anyway: {size(self._stop_bytes)} copied while paused, "
-                f"downtime {_dur(downtime)} exceeds {budget}."
-            )
-        elif self._converged:
-            parts.append(
-                f"{cap}; policy 'throttle' slowed the guest down (auto-converge) over {self._throttled_rounds} "
-                f"round{'s' if self._throttled_rounds != 1 else ''} up to {self._throttle:.0%} and it converged: "
-                f"the last {size(self._stop_bytes)} fit {budget}; downtime {_dur(downtime)}."
-            )
-        else:
-            parts.append(
-                f"{cap}; policy 'throttle' slowed the guest down up to {self._throttle:.0%} for "
-                f"{self._throttled_rounds} rounds (max_throttle_rounds) without converging, so the stop-and-copy "
-                f"was forced: downtime {_dur(downtime)} exceeds {budget}."
-            )
-        return " ".join(parts)
 
     # ------------------------------------------------------------------ persistence
 

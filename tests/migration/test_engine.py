@@ -377,7 +377,7 @@ def test_a_wave_of_one_equals_simulate_precopy():
     assert alone.slow_start_s > 0 and item.result.slow_start_s == alone.slow_start_s
     assert item.start_s == 0.0 and rel(item.end_s, alone.total_time_s) < 1e-12
     # Alone on a link as fast as its NIC: the same run; in the wave the tie is named after the NIC.
-    naming = {"limit", "share_bps", "reason"}
+    naming = {"limit", "share_bps"}
     assert replace(item.result, **{k: None for k in naming}) == replace(alone, **{k: None for k in naming})
     assert (alone.limit, item.result.limit) == ("link", "nic")
     assert item.rounds == 3 and w.makespan_s == item.end_s
