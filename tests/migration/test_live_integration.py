@@ -155,30 +155,42 @@ def test_cancel_leaves_the_workload_on_its_source(celery_worker, settings, opera
     assert migration.events.filter(kind="cancelled").exists()
 
 
-def test_killed_worker_midway_then_new_worker_ends_with_workload_on_exactly_one_host(celery_worker, settings):
+def test_killed_worker_midway_then_new_worker_ends_with_workload_on_exactly_one_host(transactional_db, settings):
+    """The worker killed is the one whose process runs the migration's steps (the chain records its holder):
+    only workers started here consume the queue, and the holder is checked to be one of the victim's processes."""
+    from hybridcloud.celery import app
+    from migration.tasks import link_step_holder
     from tests.conftest import start_celery_worker
+    from tests.reliability.helpers import alive, holder_pid, in_worker
 
     settings.SIMULATION_SPEED = 4
     topo = factories.topology()
     vm = factories.workload(topo.ca_hosts[0], segment=topo.stretched, memory_gib=24)
+    app.control.purge()
     extra = start_celery_worker("killme")
+    replacement = None
     try:
         migration = migration_start(workload=vm, destination_host=topo.va_hosts[0], override_reason="storage moves")
         wait_for(lambda: Migration.objects.get(pk=migration.pk).state in ("precopy", "switchover"), timeout=20)
-        time.sleep(0.5)
+        pid = wait_for(
+            lambda: (p := holder_pid(link_step_holder(migration.link_key))) and in_worker(p, extra) and p, timeout=10
+        )
         extra.kill()
+        wait_for(lambda: not alive(pid), timeout=5)
+        assert Migration.objects.get(pk=migration.pk).state in ("precopy", "switchover")  # killed mid-way
         replacement = start_celery_worker("replacement")
-        try:
-            done = wait_for(lambda: finished(migration.pk), timeout=120)
-        finally:
-            replacement.stop()
+        done = wait_for(lambda: finished(migration.pk), timeout=120)
     finally:
         extra.kill()
+        if replacement is not None:
+            replacement.stop()
     vm.refresh_from_db()
     assert done.state in ("completed", "failed")
     expected = topo.va_hosts[0] if done.state == "completed" else topo.ca_hosts[0]
     assert vm.host == expected
     assert Workload.objects.filter(name=vm.name).count() == 1
+    assert done.events.filter(kind__in=("completed", "failed", "cancelled")).count() == 1
+    assert holder_pid(link_step_holder(migration.link_key)) != pid
     if done.state == "completed":
         assert done.rounds.count() == done.rounds_count
 
