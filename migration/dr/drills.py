@@ -21,7 +21,8 @@ between the sites into a timeline of steps and one result per protected workload
 - **Catch-up transfer**: before a replica boots, the changes written since its last copy that are still
   in flight are sent over the link: `min(dirty rate × lag, working set)` bytes (writes coalesce within
   the writable working set, the same rule the engine uses for memory). All transfers of a group share the
-  link through `plan_wave` (fair sharing, WAN compression, loss), at most `transfer_concurrency` at once.
+  link through `plan_wave` (fair sharing, WAN compression; replication streams are open and tuned, so no
+  TCP ramp, window or loss limit), at most `transfer_concurrency` at once.
 - **Boot**: 30 s + 5 s per GiB of memory on the recovery host, after its transfer.
 - **A missing link** fails every bring-up step ("no link between X and Y"): without a link nothing was
   replicated.
@@ -256,13 +257,10 @@ def _bring_up_group(
         host.free_vcpus -= spec.vcpus
         placed.append((spec, host))
 
-    # The catch-up transfers of the group share the link (engine: fair sharing, compression, loss).
-    link = LinkSpec(
-        bandwidth_bps=inputs.link.bandwidth_bps,
-        rtt_s=inputs.link.rtt_s,
-        compression_ratio=inputs.link.compression_ratio,
-        loss=inputs.link.loss,
-    )
+    # The catch-up transfers of the group share the link (engine: fair sharing, compression). Replication runs
+    # over connections that are already open with tuned buffers, so no TCP slow start or window applies: the
+    # engine's transport (which takes its RTT and loss from the LinkSpec) is left out, RTT and loss set to 0.
+    link = LinkSpec(bandwidth_bps=inputs.link.bandwidth_bps, compression_ratio=inputs.link.compression_ratio)
     to_send = [(spec, pending_bytes(spec)) for spec, _ in placed]
     transfers = [(spec, size) for spec, size in to_send if size > 0]
     wave = None
