@@ -1,6 +1,12 @@
 """Websockets: one migration's progress (/ws/migrations/<id>/) and all activity (/ws/activity/)."""
 
+import asyncio
+import contextlib
+
+from channels.db import database_sync_to_async
+
 from hybridcloud.consumers import AuthenticatedJsonConsumer
+from migration.choices import FINAL_STATES
 from migration.progress import ACTIVITY_GROUP, migration_group
 
 
@@ -33,8 +39,33 @@ class ActivityConsumer(AuthenticatedJsonConsumer):
         await send_pushed(self, event)
 
 
+#: A live page that has heard nothing for this long is sent a fresh snapshot if the migration moved on meanwhile.
+QUIET_RESYNC_S = 5.0
+
+
 class MigrationConsumer(AuthenticatedJsonConsumer):
-    """One migration: a full snapshot first, then its progress pushes in `seq` order; 4404 for an unknown id."""
+    """One migration: a full snapshot first, then its progress pushes in `seq` order; 4404 for an unknown id.
+
+    A socket that has received nothing for `QUIET_RESYNC_S` gets a new snapshot when the row's `seq` differs from the
+    last snapshot it was sent: while the channel layer reconnects to Redis (a restart drops its subscriptions
+    without a word) pushes are lost, and a lost last push (`completed`) has no successor whose gap would make the
+    page ask. A snapshot read while a push arrived is dropped (the push may be newer), so `seq` never goes back.
+    """
+
+    async def connect(self) -> None:
+        self.pushes = 0
+        self.snapshot_seq: int | None = None
+        await super().connect()
+        if getattr(self, "joined_groups", None) is not None:
+            self.quiet_watch = asyncio.ensure_future(self.resync_when_quiet())
+
+    async def disconnect(self, code: int) -> None:
+        watch = getattr(self, "quiet_watch", None)
+        if watch is not None:
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await watch
+        await super().disconnect(code)
 
     def has_permission(self, user) -> bool | None:
         from migration.models import Migration
@@ -45,10 +76,29 @@ class MigrationConsumer(AuthenticatedJsonConsumer):
     def group_names(self) -> list[str]:
         return [migration_group(self.migration_id)]
 
-    def snapshot(self) -> dict:
+    def read_snapshot(self) -> dict:
         from migration.selectors import migration_queryset, migration_snapshot
 
         return migration_snapshot(migration_queryset().get(pk=self.migration_id))
 
+    def snapshot(self) -> dict:
+        return self.sent(self.read_snapshot())
+
+    def sent(self, snapshot: dict) -> dict:
+        """Note the snapshot this socket is sent."""
+        self.snapshot_seq, self.snapshot_final = snapshot["seq"], snapshot["state"] in FINAL_STATES
+        return snapshot
+
+    async def resync_when_quiet(self) -> None:
+        while not getattr(self, "snapshot_final", False):
+            pushes = self.pushes
+            await asyncio.sleep(QUIET_RESYNC_S)
+            if self.pushes != pushes:
+                continue
+            snapshot = await database_sync_to_async(self.read_snapshot)()
+            if self.pushes == pushes and snapshot["seq"] != self.snapshot_seq:
+                await self.send_json(self.sent(snapshot))
+
     async def migration_progress(self, event: dict) -> None:
+        self.pushes += 1
         await send_pushed(self, event)
