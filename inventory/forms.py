@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from inventory.importers.runs import MAX_UPLOAD_BYTES
+from inventory.importers.runs import max_upload_bytes, upload_too_large
 from inventory.models import Site
 
 MIB = 2**20
@@ -12,24 +12,24 @@ NEW_SITE = ""
 
 
 class RVToolsUploadForm(forms.Form):
-    file = forms.FileField(
-        label="RVTools export",
-        help_text=f"The .xlsx RVTools wrote, or a .zip of its CSV files (RVTools_tabvInfo.csv, ...); at most "
-        f"{MAX_UPLOAD_BYTES // MIB} MiB.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.zip"}),
-    )
+    file = forms.FileField(label="RVTools export", widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.zip"}))
     estate_name = forms.CharField(
         label="Estate name", max_length=100, required=False, help_text="Optional; the vCenter's name by default."
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = (
+            "The .xlsx RVTools wrote, or a .zip of its CSV files (RVTools_tabvInfo.csv, ...); at most "
+            f"{max_upload_bytes() / MIB:g} MiB."
+        )
+
     def clean_file(self):
         upload = self.cleaned_data["file"]
         # The size is refused before the bytes are read into memory.
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(
-                f"{upload.name} is {upload.size / MIB:.1f} MiB; the limit is {MAX_UPLOAD_BYTES // MIB} MiB. Zip the "
-                "CSV export, or export only vInfo, vHost, vCluster, vDatastore, vNetwork, vNIC and vSC_VMK."
-            )
+        too_large = upload_too_large(name=upload.name, size=upload.size)
+        if too_large:
+            raise forms.ValidationError(too_large)
         if not upload.name.lower().endswith((".xlsx", ".zip")):
             raise forms.ValidationError(f"{upload.name} is neither an .xlsx workbook nor a .zip of CSV files.")
         return upload

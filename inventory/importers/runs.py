@@ -43,13 +43,29 @@ from inventory.importers.sources import ExportUnreadable, read_export
 from inventory.models import Estate, EstateDatacenter, EstateImport, EstateImportFile, Site
 
 MIB = 2**20
-MAX_UPLOAD_BYTES = getattr(settings, "RVTOOLS_MAX_UPLOAD_BYTES", 100 * MIB)
+DEFAULT_MAX_UPLOAD_BYTES = 100 * MIB
 STALE_AFTER_S = 120
 MAX_ATTEMPTS = 3
 DEMO_EXAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "rvtools_demo.xlsx"
 TAB_ORDER = ("vHost", "vCluster", "vDatastore", "vNIC", "vSC_VMK", "vInfo", "vNetwork")
 ProgressFn = Callable[[float, str], None]
 RUN_TASK = "inventory.tasks.run_estate_import"  # sent by name: the task module imports this one
+
+
+def max_upload_bytes() -> int:
+    """The largest upload accepted (setting RVTOOLS_MAX_UPLOAD_BYTES, default 100 MiB)."""
+    return int(getattr(settings, "RVTOOLS_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES))
+
+
+def upload_too_large(*, name: str, size: int) -> str | None:
+    """The refusal for an upload over the limit, or None."""
+    limit = max_upload_bytes()
+    if size <= limit:
+        return None
+    return (
+        f"{name} is {size / MIB:.1f} MiB; the limit is {limit / MIB:g} MiB. Zip the CSV export, or export only the "
+        "tabs used (vInfo, vHost, vCluster, vDatastore, vNetwork, vNIC, vSC_VMK)."
+    )
 
 
 def _enqueue(import_id: int) -> None:
@@ -128,11 +144,9 @@ def default_site_for(datacenter: str, *, estate_id: int | None, sites: list[Site
 def estate_import_create(*, content: bytes, file_name: str, user, estate_name: str = "") -> EstateImport:
     """Keeps an upload as a draft import (the bytes in the database). Raises `ExportUnreadable` when the file is
     too large or is not an RVTools export at all."""
-    if len(content) > MAX_UPLOAD_BYTES:
-        raise ExportUnreadable(
-            f"{file_name} is {len(content) / MIB:.1f} MiB; the limit is {MAX_UPLOAD_BYTES // MIB} MiB. Export fewer "
-            "tabs (vInfo, vHost, vCluster, vDatastore, vNetwork, vNIC and vSC_VMK are the ones used) or zip the CSVs."
-        )
+    too_large = upload_too_large(name=file_name, size=len(content))
+    if too_large:
+        raise ExportUnreadable(too_large)
     scan = upload_scan(content, file_name=file_name)
     if estate_name:
         named = Estate.objects.filter(name=estate_name).first()

@@ -36,7 +36,7 @@ from inventory.choices import (
     SiteKind,
 )
 from inventory.choices import WorkloadKind as Kind
-from inventory.models import GIB, CloudLink, Cluster, Datastore, Host, NetworkSegment, Site, Workload
+from inventory.models import GIB, CloudLink, Cluster, Datastore, Estate, Host, NetworkSegment, Site, Workload
 
 MB = 1_000_000
 TARGET_USE = 0.65  # hosts are sized so that workloads fill about this much of them
@@ -266,7 +266,8 @@ class Command(BaseCommand):
                         PeriodicTask = apps.get_model("django_celery_beat.PeriodicTask")
                         PeriodicTask.objects.filter(pk__in=model.objects.values("schedule")).delete()
                     model.objects.all().delete()
-                for model in (Workload, Datastore, NetworkSegment, Host, Cluster, CloudLink, Site):
+                # Imported estates (their datacenter → site map) go once their workloads, hosts... have gone.
+                for model in (Workload, Datastore, NetworkSegment, Host, Cluster, Estate, CloudLink, Site):
                     model.objects.all().delete()
         except ProtectedError as exc:
             blockers = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})

@@ -216,3 +216,15 @@ def test_the_command_imports_a_csv_folder_with_a_line_per_tab(tmp_path, capsys):
     assert Workload.objects.filter(estate__name="Corp", host__cluster__site=site).count() == 3
     with pytest.raises(CommandError, match="no site named 'Atlantis'"):
         call_command("import_rvtools", str(folder), "--site", "DC-East=Atlantis")
+
+
+def test_the_demo_example_lands_on_the_demo_sites_and_seed_demo_reset_still_wipes(capsys):
+    from inventory.importers.runs import DEMO_EXAMPLE, rvtools_import
+
+    call_command("seed_demo", workloads=10, no_extensions=True, verbosity=0)
+    summary = rvtools_import(source=DEMO_EXAMPLE)
+    assert summary["datacenters"] == {"California DC": "California DC", "Virginia DC": "Virginia DC"}
+    assert summary["counts"]["workloads"]["added"] == 36 and summary["counts"]["sites"]["added"] == 0
+    assert summary["warning_count"] == 0  # its addresses stay clear of the seeded ones
+    call_command("seed_demo", workloads=10, no_extensions=True, reset=True, verbosity=0)
+    assert not Estate.objects.exists() and not Workload.objects.filter(estate__isnull=False).exists()
