@@ -123,3 +123,59 @@ def activity_snapshot() -> dict[str, Any]:
         .order_by("created_at")[:200]
     ]
     return {"type": "snapshot", "seq": seq, "state": "connected", "active": active}
+
+
+def migration_calibration(*, recent: int = 50) -> dict[str, Any]:
+    """How the predictions made before each start compared with what happened, over completed migrations that
+    carried a predicted range: how often the actual total time fell inside p10-p90, the error distribution
+    ((actual - predicted) / predicted, signed) with its median absolute value, the median width of the range
+    ((p90 - p10) / predicted: a range that is right only by being wide is no good), and the `recent` latest."""
+    rows = list(
+        Migration.objects.filter(
+            state=MigrationState.COMPLETED,
+            total_time_s__isnull=False,
+            predicted_total_time_s__gt=0,
+            predicted_p10_s__isnull=False,
+            predicted_p90_s__isnull=False,
+        )
+        .order_by("-finished_at", "-pk")
+        .values_list(
+            "pk", "workload__name", "finished_at", "predicted_total_time_s", "predicted_p10_s", "predicted_p90_s",
+            "total_time_s", "rate_limit",
+        )
+    )  # fmt: skip
+    errors = [(actual - best) / best for _, _, _, best, _, _, actual, _ in rows]
+    inside = sum(low <= actual <= high for _, _, _, _, low, high, actual, _ in rows)
+    widths = [(high - low) / best for _, _, _, best, low, high, _, _ in rows]
+
+    def median(values: list[float]) -> float | None:
+        if not values:
+            return None
+        xs = sorted(values)
+        mid = len(xs) // 2
+        return xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2
+
+    return {
+        "count": len(rows),
+        "inside": inside,
+        "inside_share": inside / len(rows) if rows else None,
+        "median_abs_error": median([abs(e) for e in errors]),
+        "median_error": median(errors),
+        "median_width": median(widths),
+        "errors": errors,
+        "recent": [
+            {
+                "id": pk,
+                "workload": name,
+                "finished_at": finished,
+                "predicted_s": best,
+                "p10_s": low,
+                "p90_s": high,
+                "actual_s": actual,
+                "error": (actual - best) / best,
+                "inside": low <= actual <= high,
+                "limit": limit,
+            }
+            for pk, name, finished, best, low, high, actual, limit in rows[:recent]
+        ],  # fmt: skip
+    }

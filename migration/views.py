@@ -95,6 +95,15 @@ def migration_detail(request, pk: int):
     )
 
 
+def migration_calibration(request):
+    calibration = selectors.migration_calibration()
+    return render(
+        request,
+        "migration/migration_calibration.html",
+        {"calibration": calibration, "errors_percent": [round(100 * e, 2) for e in calibration["errors"]]},
+    )
+
+
 def migration_new(request):
     if not is_operator(request.user):
         raise PermissionDenied("Only operators may start migrations.")

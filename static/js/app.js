@@ -33,6 +33,19 @@
     return v.toFixed(i === 0 ? 0 : 1) + " " + units[i];
   };
 
+  // Rates are decimal: MB/s (GB/s from 10 GB/s), as the migration_tags `rate` filter.
+  HC.formatRate = function (bps) {
+    if (bps === null || bps === undefined || isNaN(bps)) return "–";
+    const v = Number(bps);
+    return v >= 10e9 ? (v / 1e9).toFixed(1) + " GB/s" : (v / 1e6).toFixed(1) + " MB/s";
+  };
+
+  HC.formatSignedPercent = function (fraction) {
+    if (fraction === null || fraction === undefined || isNaN(fraction)) return "–";
+    const v = Number(fraction) * 100;
+    return (v >= 0 ? "+" : "") + v.toFixed(1) + " %";
+  };
+
   HC.formatSeconds = function (s) {
     if (s === null || s === undefined || isNaN(s)) return "–";
     s = Number(s);

@@ -168,6 +168,7 @@ def operations(o) -> dict[str, list[tuple[str, str, str, dict | None]]]:
         "migration:export": [("GET", "/migrations/export.csv", "page", None)],
         "migration:new": [("GET", f"/migrations/new/?workload={o['vm'].pk}", "page_op", None)],
         "migration:detail": [("GET", f"/migrations/{mig.pk}/", "page", None)],
+        "migration:calibration": [("GET", "/migrations/calibration/", "page", None)],
         "migration:cancel": [("POST", f"/migrations/{mig.pk}/cancel/", "page_action", None)],
         "containers:index": [("GET", "/containers/", "page", None)],
         "containers:image_pull": [("POST", "/containers/images/pull/", "page_action", {"reference": "redis:7"})],

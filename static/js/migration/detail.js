@@ -18,7 +18,7 @@
     const el = $(idName);
     if (el) el.firstElementChild.style.width = Math.max(0, Math.min(100, fraction * 100)).toFixed(1) + "%";
   }
-  function rate(bps) { return bps ? HC.formatBytes(bps) + "/s" : "–"; }
+  function rate(bps) { return bps ? HC.formatRate(bps) : "–"; }
 
   function renderTimeline(timeline) {
     const list = $("timeline");
@@ -115,9 +115,43 @@
     text("act-total", m.total_time_s !== null && m.total_time_s !== undefined ? HC.formatSeconds(m.total_time_s) : active ? "…" : "–");
     text("act-downtime", m.downtime_s !== null && m.downtime_s !== undefined ? HC.formatSeconds(m.downtime_s) : active ? "…" : "–");
     text("act-outcome", m.outcome || (active ? "…" : "–"));
+    renderAccuracy(m, p, active);
     text("outcome-reason", m.outcome_reason || "");
     const cancel = $("cancel-form");
     if (cancel) cancel.hidden = !["queued", "prechecks", "precopy"].includes(m.state);
+  }
+
+  // Predicted against actual: the range, whether the actual fell in it, and the error.
+  function renderAccuracy(m, p, active) {
+    const best = m.predicted_total_time_s !== null && m.predicted_total_time_s !== undefined ? m.predicted_total_time_s : p.total_time_s;
+    const low = m.predicted_p10_s !== null && m.predicted_p10_s !== undefined ? m.predicted_p10_s : p.p10_total_time_s;
+    const high = m.predicted_p90_s !== null && m.predicted_p90_s !== undefined ? m.predicted_p90_s : p.p90_total_time_s;
+    text("pred-range", low !== undefined && high !== undefined ? HC.formatSeconds(low) + " – " + HC.formatSeconds(high) : "–");
+    const done = m.total_time_s !== null && m.total_time_s !== undefined && m.state === "completed";
+    const verdict = $("act-verdict");
+    if (done && low !== undefined && high !== undefined) {
+      const inside = low <= m.total_time_s && m.total_time_s <= high;
+      verdict.textContent = inside ? "inside the range" : m.total_time_s < low ? "faster than the range" : "slower than the range";
+      verdict.dataset.inside = String(inside);
+    } else {
+      verdict.textContent = active ? "…" : "–";
+      delete verdict.dataset.inside;
+    }
+    text("act-error", done && best ? HC.formatSignedPercent((m.total_time_s - best) / best) : active ? "…" : "–");
+    const now = m.rate_limit_sentence ? m.rate_limit_sentence + "." : p.limit_sentence ? "predicted: " + p.limit_sentence + "." : "–";
+    text("limit-now", now);
+    text("limit-predicted", p.limit_sentence && m.rate_limit_sentence ? "Predicted before the start: " + p.limit_sentence + "." : "");
+    const advice = $("limit-advice");
+    if (advice && advice.dataset.filled !== "1" && (p.advice || []).length) {
+      advice.replaceChildren();
+      for (const a of p.advice) {
+        const li = document.createElement("li");
+        li.textContent = a.charAt(0).toUpperCase() + a.slice(1);
+        advice.appendChild(li);
+      }
+      advice.dataset.filled = "1";
+    }
+    text("prediction-basis", p.basis || "");
   }
 
   function renderEvents(events) {
