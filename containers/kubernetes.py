@@ -6,6 +6,7 @@ or raises `KubernetesDocumentError` naming the first bad item by its index. The 
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from dataclasses import dataclass, field
@@ -60,14 +61,23 @@ class KubectlList:
     pods: list[PodRecord] = field(default_factory=list)
 
 
+#: Larger than any machine: a quantity above it is a typo or an attack, not a node (and would overflow the database).
+MAX_QUANTITY = 2**60
+
+
 def parse_quantity(value: str | int | float, *, what: str) -> float:
-    """Kubernetes resource quantities: '4', '3500m', '16370884Ki', '8Gi', '1e3'."""
+    """Kubernetes resource quantities: '4', '3500m', '16370884Ki', '8Gi', '1e3'; non-negative and finite."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise KubernetesDocumentError(f"{what}: {json.dumps(value)[:60]} is not a Kubernetes quantity (a string).")
     text = str(value).strip()
     match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?(?:[eE][0-9]+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?", text)
     if not match:
         raise KubernetesDocumentError(f"{what}: '{value}' is not a Kubernetes quantity.")
     number, suffix = float(match[1]), match[2] or ""
-    return number / 1000 if suffix == "m" else number * QUANTITY_FACTORS[suffix]
+    quantity = number / 1000 if suffix == "m" else number * QUANTITY_FACTORS[suffix]
+    if not quantity < MAX_QUANTITY:
+        raise KubernetesDocumentError(f"{what}: '{value}' is too large to be real.")
+    return quantity
 
 
 def _load(document: str | bytes | dict) -> dict:
@@ -89,15 +99,26 @@ def _load(document: str | bytes | dict) -> dict:
     return data
 
 
-def _ready(status: dict) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+def _ready(status: dict, where: str) -> bool:
+    conditions = _list(status.get("conditions"), f"{where}: status.conditions")
+    return any(
+        _dict(c, f"{where}: status.conditions[{i}]").get("type") == "Ready" and c.get("status") == "True"
+        for i, c in enumerate(conditions)
+    )
+
+
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 
 
 def _timestamp(value, where: str) -> datetime | None:
-    if not value:
+    """An RFC 3339 time with its zone ('2024-09-02T08:15:00Z'), as the API server writes them; a time without a zone
+    is refused rather than guessed."""
+    if value is None or value == "":
         return None
+    if not isinstance(value, str) or not RFC3339.fullmatch(value):
+        raise KubernetesDocumentError(f"{where}: {json.dumps(value)[:60]} is not an RFC 3339 timestamp.")
     try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        return datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
     except ValueError:
         raise KubernetesDocumentError(f"{where}: '{value}' is not an RFC 3339 timestamp.") from None
 
@@ -110,15 +131,60 @@ def _dict(value, where: str) -> dict:
     return value
 
 
+def _list(value, where: str) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise KubernetesDocumentError(f"{where} is not an array.")
+    return value
+
+
+def _str(value, where: str) -> str | None:
+    """A string field, or None when absent; any other JSON type is refused."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise KubernetesDocumentError(f"{where}: {json.dumps(value)[:60]} is not a string.")
+    return value
+
+
+def _ip(value, where: str) -> str | None:
+    """An IP address field (InternalIP, podIP), or None when absent or empty."""
+    text = _str(value, where)
+    if not text:
+        return None
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise KubernetesDocumentError(f"{where}: '{text[:60]}' is not an IP address.") from None
+
+
+def _count(value, where: str) -> int:
+    """A non-negative integer field (restartCount); absent is 0."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31:
+        raise KubernetesDocumentError(f"{where}: {json.dumps(value)[:60]} is not a count (a whole number >= 0).")
+    return value
+
+
 def _node(index: int, item: dict, where: str) -> NodeRecord:
     metadata, status = item["metadata"], _dict(item.get("status"), f"{where}: status")
     labels = _dict(metadata.get("labels"), f"{where}: metadata.labels")
     info = _dict(status.get("nodeInfo"), f"{where}: status.nodeInfo")
     capacity = _dict(status.get("capacity"), f"{where}: status.capacity")
     roles = sorted(key.split("/", 1)[1] for key in labels if key.startswith("node-role.kubernetes.io/"))
-    addresses = status.get("addresses") or []
+    addresses = [
+        _dict(a, f"{where}: status.addresses[{i}]")
+        for i, a in enumerate(_list(status.get("addresses"), f"{where}: status.addresses"))
+    ]
     internal = next(
-        (a.get("address") for a in addresses if isinstance(a, dict) and a.get("type") == "InternalIP"), None
+        (
+            _ip(a.get("address"), f"{where}: status.addresses[{i}].address")
+            for i, a in enumerate(addresses)
+            if a.get("type") == "InternalIP"
+        ),
+        None,
     )
     cpus = parse_quantity(capacity.get("cpu", "2"), what=f"{where}: status.capacity.cpu")
     memory = parse_quantity(capacity.get("memory", "4Gi"), what=f"{where}: status.capacity.memory")
@@ -128,12 +194,12 @@ def _node(index: int, item: dict, where: str) -> NodeRecord:
     return NodeRecord(
         index=index,
         name=metadata["name"],
-        uid=str(metadata.get("uid") or ""),
+        uid=_str(metadata.get("uid"), f"{where}: metadata.uid") or "",
         roles=roles or ["worker"],
-        kubelet_version=str(info.get("kubeletVersion") or ""),
-        os_image=str(info.get("osImage") or "")[:100],
-        internal_ip=internal,
-        ready=_ready(status),
+        kubelet_version=_str(info.get("kubeletVersion"), f"{where}: status.nodeInfo.kubeletVersion") or "",
+        os_image=(_str(info.get("osImage"), f"{where}: status.nodeInfo.osImage") or "")[:100],
+        internal_ip=internal or None,
+        ready=_ready(status, where),
         cpus=max(1, int(-(-cpus // 1))),
         # A VM's memory is whole MiB; round the node's reported capacity up to that.
         memory_bytes=int(-(-memory // 2**20)) * 2**20,
@@ -148,24 +214,30 @@ def _pod(index: int, item: dict, where: str) -> PodRecord:
     if not isinstance(namespace, str) or not namespace:
         raise KubernetesDocumentError(f"{where}: a Pod needs metadata.namespace.")
     labels = _dict(metadata.get("labels"), f"{where}: metadata.labels")
-    phase = status.get("phase") or PodPhase.UNKNOWN
+    phase = _str(status.get("phase"), f"{where}: status.phase") or PodPhase.UNKNOWN
     if phase not in PodPhase.values:
         raise KubernetesDocumentError(
             f"{where}: status.phase '{phase}' is not a pod phase ({', '.join(PodPhase.values)})."
         )
-    statuses = {s.get("name"): s for s in status.get("containerStatuses") or [] if isinstance(s, dict)}
+    statuses = {}
+    for i, s in enumerate(_list(status.get("containerStatuses"), f"{where}: status.containerStatuses")):
+        s = _dict(s, f"{where}: status.containerStatuses[{i}]")
+        statuses[_str(s.get("name"), f"{where}: status.containerStatuses[{i}].name")] = (i, s)
     containers = []
-    for position, container in enumerate(spec.get("containers") or []):
+    for position, container in enumerate(_list(spec.get("containers"), f"{where}: spec.containers")):
+        here = f"{where}: spec.containers[{position}]"
         if not isinstance(container, dict) or not container.get("name") or not container.get("image"):
-            raise KubernetesDocumentError(f"{where}: spec.containers[{position}] needs a name and an image.")
-        state = statuses.get(container["name"], {})
+            raise KubernetesDocumentError(f"{here} needs a name and an image.")
+        name, image = _str(container["name"], f"{here}.name"), _str(container["image"], f"{here}.image")
+        i, state = statuses.get(name, (None, {}))
+        there = f"{where}: status.containerStatuses[{i}]"
         containers.append(
             {
-                "name": container["name"],
-                "image": container["image"],
-                "ready": bool(state.get("ready", False)),
-                "restart_count": int(state.get("restartCount") or 0),
-                "state": next(iter(state.get("state") or {}), "waiting"),
+                "name": name,
+                "image": image,
+                "ready": state.get("ready") is True,
+                "restart_count": _count(state.get("restartCount"), f"{there}.restartCount"),
+                "state": next(iter(_dict(state.get("state"), f"{there}.state")), "waiting"),
             }
         )
     if not containers:
@@ -174,11 +246,11 @@ def _pod(index: int, item: dict, where: str) -> PodRecord:
         index=index,
         namespace=namespace,
         name=metadata["name"],
-        uid=str(metadata.get("uid") or ""),
+        uid=_str(metadata.get("uid"), f"{where}: metadata.uid") or "",
         labels={str(k): str(v) for k, v in labels.items()},
-        node_name=spec.get("nodeName") or None,
+        node_name=_str(spec.get("nodeName"), f"{where}: spec.nodeName") or None,
         phase=phase,
-        pod_ip=status.get("podIP") or None,
+        pod_ip=_ip(status.get("podIP"), f"{where}: status.podIP"),
         restart_count=sum(c["restart_count"] for c in containers),
         containers=containers,
         started_at=_timestamp(status.get("startTime"), f"{where}: status.startTime"),

@@ -809,7 +809,12 @@ def cluster_import_kubernetes(*, cluster: ContainerCluster, document: str | byte
             node.os_image = record.os_image
             node.internal_ip = record.internal_ip
             node.ready = record.ready
-            node.full_clean()
+            try:
+                node.full_clean()
+            except ValidationError as exc:
+                raise ContainerRefused(
+                    f"items[{record.index}] (Node {record.name}): {_validation_messages(exc)}", code="bad_document"
+                ) from None
             node.save()
             nodes[record.name] = node
         existing_pods = {(p.namespace, p.name): p for p in cluster.pods.all()}
