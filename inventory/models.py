@@ -572,6 +572,7 @@ class EstateImport(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     token = models.CharField(max_length=32, blank=True, help_text="Lease of the worker running it.")
+    holder = models.CharField(max_length=200, blank=True, help_text="host:pid of the worker process running it.")
     attempts = models.PositiveSmallIntegerField(default=0)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

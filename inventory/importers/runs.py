@@ -16,7 +16,9 @@ Rules:
 
 from __future__ import annotations
 
+import os
 import secrets
+import socket
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -178,7 +180,7 @@ def estate_import_run(*, import_id: int) -> str:
     now = timezone.now()
     claimed = EstateImport.objects.filter(pk=import_id, status=EstateImportStatus.QUEUED).update(
         status=EstateImportStatus.RUNNING, token=token, started_at=now, heartbeat_at=now, stage="Starting",
-        progress=0.0,
+        progress=0.0, holder=f"{socket.gethostname()}:{os.getpid()}",
     )  # fmt: skip
     if not claimed:
         return ""
