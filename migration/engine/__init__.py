@@ -9,13 +9,14 @@ plus the steppable core used by the Celery driver: :class:`PrecopySimulation` (`
 ``time_to_next_boundary``, ``to_state`` / ``from_state``). See docs/engine.md for the model.
 """
 
-from .params import POLICIES, LinkSpec, PrecopyParams
+from .params import POLICIES, PROFILES, LinkSpec, PrecopyParams
 from .precopy import Event, PrecopyResult, PrecopySimulation, Round, simulate_precopy
 from .transport import RateLimits, rate_limits, slow_start_s, transport_rate_bps
 from .wave import WaveItem, WaveResult, fair_shares, plan_wave
 
 __all__ = [
     "POLICIES",
+    "PROFILES",
     "Event",
     "LinkSpec",
     "PrecopyParams",

@@ -11,6 +11,8 @@ from typing import Any
 
 #: What happens when pre-copy hits a cap without converging.
 POLICIES = ("throttle", "force", "abort")
+#: Engine profiles: the textbook model, or QEMU's own rules (migration/engine/qemu.py).
+PROFILES = ("generic", "qemu")
 
 
 def _finite(name: str, value: float) -> None:
@@ -50,6 +52,14 @@ class PrecopyParams:
       and the cipher (``cipher_rate_bps`` wire bytes per second, encrypted moves only). A slow-start
       ramp of a few RTTs delays the first byte. ``zero_page_fraction`` of memory is zero pages,
       sent as headers only: free in round 0 (or in a stop-and-copy before round 0).
+    - ``profile``: ``"generic"`` (the rules above) or ``"qemu"``, QEMU's own rules
+      (:mod:`migration.engine.qemu`, calibrated against real QEMU 7.2 migrations): a pass ends when
+      its tail fits ``bandwidth x max_downtime_s`` and merges with newly dirtied pages, the completion
+      test uses the pass's bandwidth, auto-converge (``on_no_convergence="throttle"``) starts on QEMU's
+      own trigger instead of the round/volume caps, and setup costs a fixed time. In that profile the
+      stop-and-copy is not held to ``bandwidth_bps`` (QEMU's ``max-bandwidth``) but runs at
+      ``switchover_bandwidth_bps`` (the path's line rate, still capped by the TCP limits) when given;
+      the generic profile ignores ``switchover_bandwidth_bps``.
     """
 
     memory_bytes: float
@@ -76,6 +86,8 @@ class PrecopyParams:
     codec_rate_bps: float | None = None
     cipher_rate_bps: float | None = None
     zero_page_fraction: float = 0.0
+    profile: str = "generic"
+    switchover_bandwidth_bps: float | None = None
 
     def __post_init__(self) -> None:
         for name in (
@@ -152,6 +164,14 @@ class PrecopyParams:
                     raise ValueError(f"{name} must be positive (or None), got {value!r}")
         if not 0 <= self.zero_page_fraction < 1:
             raise ValueError(f"zero_page_fraction must be in [0, 1), got {self.zero_page_fraction!r}")
+        if self.profile not in PROFILES:
+            raise ValueError(f"profile must be one of {', '.join(PROFILES)}, got {self.profile!r}")
+        if self.switchover_bandwidth_bps is not None:
+            _finite("switchover_bandwidth_bps", self.switchover_bandwidth_bps)
+            if self.switchover_bandwidth_bps <= 0:
+                raise ValueError(
+                    f"switchover_bandwidth_bps must be positive (or None), got {self.switchover_bandwidth_bps!r}"
+                )
 
     @property
     def working_set(self) -> float:

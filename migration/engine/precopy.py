@@ -30,6 +30,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from . import qemu as _qemu
 from .params import PrecopyParams
 from .transport import RateLimits, binding_limit, limit_phrase, mb_s, own_limit, rate_limits, size
 
@@ -165,6 +166,7 @@ class PrecopyResult:
             parts.append(
                 f"Converged after {n} pre-copy round{'s' if n != 1 else ''}: the last {size(self.stop_copy_bytes)} "
                 f"fit {budget} at {rate}; downtime {_dur(downtime)}."
+                + (_qemu.reason_clause(p, self.throttle, self.throttled_rounds) if p.profile == "qemu" else "")
             )
             return " ".join(parts)
         if self.ended_by == "max_rounds":
@@ -299,6 +301,12 @@ class PrecopySimulation:
         "_k",
         "_setup_left",
         "_shared",
+        # the "qemu" profile's state (migration/engine/qemu.py)
+        "_tail",
+        "_period_start",
+        "_period_xfer",
+        "_period_dirty",
+        "_high_cnt",
     )
 
     # Fields persisted by to_state(), besides params, stage and rounds (the first 9 slots are
@@ -306,6 +314,8 @@ class PrecopySimulation:
     _SCALARS = tuple(name for name in __slots__[10:] if name not in ("_stage", "_rounds"))
     #: Defaults of the scalars a version 1 state does not have.
     _V1_DEFAULTS = {"_k": 1.0, "_setup_left": 0.0, "_shared": False}
+    #: Defaults of the "qemu" profile's scalars, for states saved before the profile existed.
+    _PROFILE_DEFAULTS = {"_tail": 0.0, "_period_start": 0.0, "_period_xfer": 0.0, "_period_dirty": 0.0, "_high_cnt": 0}
 
     def __init__(self, params: PrecopyParams, *, shared: bool = False) -> None:
         self.params = params
@@ -337,6 +347,8 @@ class PrecopySimulation:
         self._overhead_left = 0.0
         self._decision_bw = 0.0
         self._cap_sent = 0.0  # memory sent when a cap stopped the normal pre-copy
+        self._tail = self._period_start = self._period_xfer = self._period_dirty = 0.0
+        self._high_cnt = 0
 
     def _setup(self) -> None:
         # Derived constants, cached for the hot loop.
@@ -348,6 +360,8 @@ class PrecopySimulation:
         self._write_rate = float(p.disk_write_rate_bps)
         self._mirror = p.disk_bytes > 0 and p.disk_write_rate_bps > 0
         self._cap_name, self._cap, self._setup_s = own_limit(p)
+        if p.profile == "qemu":
+            self._setup_s += _qemu.SETUP_S
 
     # ------------------------------------------------------------------ public state
 
@@ -537,8 +551,11 @@ class PrecopySimulation:
             self._rounds.append(rnd)
             self._mem_done += self._r_bytes
             self._r_sent = 0.0
-            self._dirty = dirtied
-            self._k = 1.0  # dirtied pages are written pages: no zero pages after the first pass
+            if self.params.profile == "qemu":
+                _qemu.end_pass(self, dirtied)  # the tail merges with the dirtied pages; QEMU's trigger
+            else:
+                self._dirty = dirtied
+                self._k = 1.0  # dirtied pages are written pages: no zero pages after the first pass
             if events is not None:
                 events.append(Event("round_completed", self._elapsed, "precopy", rnd))
             self._decide(bw, events)
@@ -577,7 +594,10 @@ class PrecopySimulation:
     def _stop_rate(self, bw: float) -> float:
         """Memory bytes/s of the stop-and-copy at share ``bw`` (before zero-page savings).
 
-        The guest is paused: no mirrored writes, the migration's whole capped bandwidth."""
+        The guest is paused: no mirrored writes, the migration's whole capped bandwidth (in the
+        "qemu" profile, :func:`migration.engine.qemu.stop_rate`)."""
+        if self.params.profile == "qemu":
+            return _qemu.stop_rate(self, bw)
         return (bw if bw < self._cap else self._cap) * self._c
 
     def _fits_budget(self, bw: float) -> bool:
@@ -598,6 +618,9 @@ class PrecopySimulation:
         """After each round (and before round 0): stop-and-copy, another round, or a policy."""
         p = self.params
         self._decision_bw = bw
+        if p.profile == "qemu":
+            _qemu.decide(self, bw, events)  # QEMU's completion test and auto-converge trigger
+            return
         if self._fits_budget(bw):
             self._converged = True
             self._start_stopcopy(events)
@@ -628,6 +651,8 @@ class PrecopySimulation:
     def _start_round(self, throttle: float, events: list[Event] | None) -> None:
         self._stage = _ROUND
         self._r_bytes = self._dirty
+        if self.params.profile == "qemu":
+            _qemu.start_pass(self)  # the pass's tail waits for the next bitmap sync
         self._r_sent = 0.0
         self._r_elapsed = 0.0
         self._r_start = self._elapsed
@@ -693,7 +718,7 @@ class PrecopySimulation:
             limit=limit,
             rate_bps=self._stop_rate(self._decision_bw),
             share_bps=share,
-            slow_start_s=self._setup_s,
+            slow_start_s=self._setup_s - (_qemu.SETUP_S if p.profile == "qemu" else 0.0),
             memory_sent_at_cap_bytes=self._cap_sent,
             params=p,
         )
@@ -738,6 +763,8 @@ class PrecopySimulation:
         for name in cls._SCALARS:
             if version == 1 and name in cls._V1_DEFAULTS:
                 setattr(sim, name, cls._V1_DEFAULTS[name])
+            elif name.lstrip("_") not in state and name in cls._PROFILE_DEFAULTS:
+                setattr(sim, name, cls._PROFILE_DEFAULTS[name])
             else:
                 setattr(sim, name, state[name.lstrip("_")])
         sim._stage = _STAGE_NAMES.index(state["stage"])

@@ -1,0 +1,200 @@
+"""The ``"qemu"`` engine profile: QEMU's own pre-copy rules where they differ from the textbook model.
+
+Read from QEMU 7.2's source (the version these machines run, ``migration/ram.c``,
+``migration/migration.c``, ``softmmu/cpu-throttle.c``) and checked against real migrations
+(``bench/qemu``, docs/engine.md "Calibration against real QEMU"):
+
+1. **A pass ends before it is empty** (``migration_iteration_run`` / ``ram_save_pending``): the
+   migration thread compares what is still pending (remaining dirty pages x page size, zero pages
+   included) with ``threshold_size``; as soon as pending < threshold it syncs the dirty bitmap
+   (``migration_bitmap_sync``), so the unsent tail of the pass merges with the pages dirtied
+   meanwhile into the next pass. One pass = one bitmap sync: ``dirty-sync-count`` = passes + 2
+   (one at setup in ``ram_init_bitmaps``, one in ``ram_save_complete``).
+2. **The completion test uses the bandwidth measured during the pass** (``migration_update_counters``:
+   every ``BUFFER_DELAY`` = 100 ms, ``threshold_size = bandwidth x downtime-limit`` with bandwidth =
+   bytes transferred / time in that window, i.e. the rate-limited pre-copy rate), not the rate of
+   the stop-and-copy: stop-and-copy when pending (memory bytes, zero pages included) < threshold.
+3. **The stop-and-copy is not held to max-bandwidth** (``migration_completion`` sets the rate
+   limit to ``INT64_MAX`` before ``qemu_savevm_state_complete_precopy``): it runs at
+   ``switchover_bandwidth_bps`` (the path's line rate; QEMU 8.2 calls its estimate
+   ``avail-switchover-bandwidth``) capped by the transport's TCP limits, when that is given.
+4. **Auto-converge has its own trigger** (``migration_bitmap_sync`` -> ``migration_trigger_throttle``
+   -> ``mig_throttle_guest_down``): at a bitmap sync at least 1 s (``end_time >
+   time_last_bitmap_sync + 1000``) after the start of the current period, if the bytes dirtied in
+   the period exceed ``throttle-trigger-threshold`` (50 %) of the bytes transferred in it, a counter
+   is incremented (it is never reset by a quiet period); when it reaches 2 it is reset and the
+   throttle starts at ``cpu-throttle-initial`` (20 %) or grows by ``cpu-throttle-increment`` (10 %),
+   at most ``max-cpu-throttle`` (99 %). The period then restarts (its counters are reset whenever
+   the 1 s test passes). No round or volume cap is involved; the throttle holds until the end.
+   The vCPU then runs (1 - throttle) of the time (``cpu_throttle_thread``: sleeps
+   ``pct / (1 - pct) x 10 ms`` per 10 ms timeslice), so the guest dirties at ``rate x (1 - throttle)``.
+5. **Setup** (``migration_thread`` up to the first pass: ``ram_save_setup``, dirty-log start,
+   first bitmap sync) costs :data:`SETUP_S` before any byte of memory moves (the ``setup-time`` QEMU
+   reports: median of the committed calibration runs, 0.10-0.26 s on this 2-core TCG host).
+
+Without auto-converge QEMU iterates for ever on a guest that does not converge; the engine then
+applies ``on_no_convergence`` (``"force"`` / ``"abort"``) at the generic caps (``max_rounds``,
+``max_total_factor``). With auto-converge, ``max_rounds + max_throttle_rounds`` passes are a hard
+bound after which the stop-and-copy is forced.
+
+These functions are the profile's half of :class:`~migration.engine.precopy.PrecopySimulation`;
+they read and write its state and are called only from its hooks.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING
+
+from .params import PrecopyParams
+from .transport import own_wire_limits
+
+if TYPE_CHECKING:
+    from .precopy import Event, PrecopySimulation
+
+#: ``BUFFER_DELAY`` (ms in QEMU): the rate limiter's window; one iteration step sends at most one
+#: window of ``max-bandwidth`` (``migration_rate_limit``), so the pending test is made every step.
+ITERATION_STEP_S = 0.1
+#: QEMU's setup-time before the first pass (seconds): median of bench/qemu/results.
+SETUP_S = 0.17
+#: ``throttle-trigger-threshold`` (percent of the bytes transferred in a period), QEMU's default.
+THROTTLE_TRIGGER_THRESHOLD = 0.50
+#: ``migration_bitmap_sync`` evaluates the trigger only once a period is longer than this.
+SYNC_PERIOD_S = 1.0
+#: Over-threshold periods needed for each throttle step (``dirty_rate_high_cnt >= 2``).
+HIGH_PERIODS_PER_STEP = 2
+
+
+@functools.lru_cache(maxsize=4096)
+def switchover_rate_bps(params: PrecopyParams) -> float | None:
+    """Wire bytes/s of QEMU's stop-and-copy: ``switchover_bandwidth_bps`` capped by the TCP limits
+    (window, loss), the codec and the cipher; None when ``switchover_bandwidth_bps`` is not given."""
+    if params.switchover_bandwidth_bps is None:
+        return None
+    limits = own_wire_limits(params)
+    limits.pop("nic", None)  # max-bandwidth (the NIC cap here) is lifted for the stop-and-copy
+    return min([float(params.switchover_bandwidth_bps), *limits.values()])
+
+
+def pass_rate(sim: PrecopySimulation, bw: float) -> float:
+    """Memory bytes/s of a pass at share ``bw`` (what QEMU measures as its bandwidth)."""
+    return (bw if bw < sim._cap else sim._cap) * sim._c
+
+
+def threshold_bytes(sim: PrecopySimulation, bw: float) -> float:
+    """``threshold_size``: the bandwidth measured during the pass x ``downtime-limit``."""
+    return pass_rate(sim, bw) * sim.params.max_downtime_s
+
+
+def stop_rate(sim: PrecopySimulation, bw: float) -> float:
+    """Memory bytes/s of the stop-and-copy (rule 3); the generic rate when no line rate is given or
+    the migration has less than its own bandwidth (a shared link)."""
+    line = switchover_rate_bps(sim.params)
+    if line is None or bw < sim.params.bandwidth_bps:
+        return pass_rate(sim, bw)
+    return line * sim._c
+
+
+def fits(sim: PrecopySimulation, bw: float) -> bool:
+    """Completion test (rule 2): pending memory bytes, zero pages included, below ``threshold_size``."""
+    return sim._dirty < threshold_bytes(sim, bw)
+
+
+def start_pass(sim: PrecopySimulation) -> None:
+    """Rule 1: the pass that starts sends until what is left of it is below ``threshold_size``;
+    that tail waits for the next bitmap sync. The pending test is made once per iteration step
+    (one rate-limit window), so the tail is on average half a step below the threshold. The first
+    pass also opens the first throttle period."""
+    if not sim._rounds:
+        sim._period_start = sim._elapsed
+    bw = sim._decision_bw
+    tail = threshold_bytes(sim, bw) - pass_rate(sim, bw) * ITERATION_STEP_S / 2
+    if tail < 0.0:
+        tail = 0.0
+    if tail > sim._r_bytes:
+        tail = sim._r_bytes
+    sim._tail = tail
+    sim._r_bytes -= tail
+
+
+def end_pass(sim: PrecopySimulation, dirtied: float) -> None:
+    """At the bitmap sync that ends a pass: merge its tail with the newly dirtied pages (rule 1) and
+    run the auto-converge trigger (rule 4)."""
+    # Trigger input first (migration_trigger_throttle): wire bytes this pass put in the period.
+    sim._period_xfer += sim._rounds[-1].bytes * sim._k
+    sim._period_dirty += dirtied
+    tail = sim._tail
+    if sim._rounds[-1].index == 0:
+        # The first pass's tail holds any page (zero pages at the first pass's cost, sim._k); the
+        # dirtied pages are written pages.
+        nxt = tail + dirtied
+        sim._k = (tail * sim._k + dirtied) / nxt if nxt > 0.0 else 1.0
+    else:
+        # Later tails are pages of the working set, as are the dirtied ones: their union is bounded.
+        nxt = min(tail + dirtied, max(sim._ws, tail))
+        sim._k = 1.0
+    sim._dirty = nxt
+    sim._tail = 0.0
+    if sim._elapsed - sim._period_start > SYNC_PERIOD_S:
+        p = sim.params
+        if p.on_no_convergence == "throttle" and sim._period_dirty > THROTTLE_TRIGGER_THRESHOLD * sim._period_xfer:
+            sim._high_cnt += 1
+            if sim._high_cnt >= HIGH_PERIODS_PER_STEP:
+                sim._high_cnt = 0
+                _throttle_down(sim)
+        sim._period_start = sim._elapsed
+        sim._period_xfer = 0.0
+        sim._period_dirty = 0.0
+
+
+def _throttle_down(sim: PrecopySimulation) -> None:
+    """``mig_throttle_guest_down``: start at cpu-throttle-initial, else add cpu-throttle-increment."""
+    p = sim.params
+    if not sim._throttle_on:
+        sim._throttle_on = True
+        sim._policy = "throttle"
+        sim._throttle = p.throttle_initial
+    else:
+        sim._throttle = min(round(sim._throttle + p.throttle_increment, 12), p.throttle_max)
+
+
+def decide(sim: PrecopySimulation, bw: float, events: list[Event] | None) -> None:
+    """After each pass (and before the first): stop-and-copy, another pass (at the current
+    throttle), or, without auto-converge, the generic caps and policy."""
+    p = sim.params
+    if fits(sim, bw):
+        sim._converged = True
+        sim._start_stopcopy(events)
+        return
+    if p.on_no_convergence == "throttle":
+        if len(sim._rounds) >= p.max_rounds + p.max_throttle_rounds:
+            sim._ended_by = "max_rounds"
+            sim._cap_sent = sim._mem_done
+            sim._policy = "throttle"
+            sim._start_stopcopy(events)  # hard bound: auto-converge could not make it converge
+            return
+        sim._start_round(sim._throttle, events)
+        return
+    cap = sim._cap_reached()
+    if cap is None:
+        sim._start_round(0.0, events)
+        return
+    sim._ended_by = cap
+    sim._cap_sent = sim._mem_done
+    sim._policy = p.on_no_convergence
+    if sim._policy == "force":
+        sim._start_stopcopy(events)
+    else:
+        sim._finish(events, aborted=True)
+
+
+def reason_clause(p: PrecopyParams, throttle: float, throttled_rounds: int) -> str:
+    """What auto-converge did, in words (empty when it never throttled)."""
+    if throttle <= 0.0:
+        return ""
+    return (
+        f" QEMU auto-converge throttled the guest's vCPUs up to {throttle:.0%} over {throttled_rounds} "
+        f"pass{'es' if throttled_rounds != 1 else ''} (its own trigger: a period of at least "
+        f"{SYNC_PERIOD_S:g} s in which the guest dirtied more than {THROTTLE_TRIGGER_THRESHOLD:.0%} of what was "
+        f"sent, twice per step of {p.throttle_increment:.0%} after {p.throttle_initial:.0%})."
+    )
