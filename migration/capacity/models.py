@@ -161,6 +161,11 @@ class Evacuation(models.Model):
     window_end = models.DateTimeField(null=True, blank=True)
     prediction = models.JSONField(default=dict, blank=True)
     message = models.TextField(blank=True)
+    override_reason = models.TextField(
+        blank=True,
+        help_text="The operator's reason for accepting the pre-check warnings shown when the evacuation was "
+        "confirmed; each of its migrations carries it (none: a migration with warnings is refused at its start).",
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from hybridcloud.audit import audit_record
 from inventory.choices import HostState, PowerState
 from inventory.models import Host, Site, Workload
 from migration.capacity import telemetry
@@ -53,6 +54,17 @@ MOVE_OVERHEAD_BYTES = 8 * 2**30
 
 class CapacityActionRefused(ValidationError):
     """The action cannot be done; the message says why."""
+
+
+class OverrideReasonRequired(CapacityActionRefused):
+    """The pre-checks warn about some moves and nobody wrote why they are acceptable; `warnings` lists them."""
+
+    def __init__(self, warnings: list[str]) -> None:
+        super().__init__(
+            f"{len(warnings)} pre-check warning{'s' if len(warnings) != 1 else ''} need a written override reason "
+            "before the evacuation can start: " + " ".join(warnings)
+        )
+        self.warnings = list(warnings)
 
 
 def _user(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
@@ -315,6 +327,7 @@ class PlannedItem:
     reason: str = ""
     prediction: dict = field(default_factory=dict)
     over_window: bool = False
+    warnings: list[str] = field(default_factory=list)  # the pre-checks' warnings for its move to `target`
 
 
 @dataclass
@@ -337,6 +350,11 @@ class EvacuationPlan:
     @property
     def blocked(self) -> list[PlannedItem]:
         return [i for i in self.items if i.target is None]
+
+    @property
+    def warnings(self) -> list[str]:
+        """Every movable item's pre-check warnings, "workload: warning"; starting needs a reason when any."""
+        return [f"{i.workload.name}: {w}" for i in self.movable for w in i.warnings]
 
 
 def evacuation_plan(
@@ -389,7 +407,10 @@ def evacuation_plan(
             items.append(PlannedItem(w, None, _blocked_reason(w, site, reasons, context)))
             continue
         index.commit(c, best[1])
-        items.append(PlannedItem(w, best[1]))
+        # The real pre-checks' warnings for this move (reads only, sharing what they read): the operator must
+        # accept them in writing before anything starts.
+        check = precheck_migration(workload=w, destination_host=Host(pk=best[1].pk), context=context)
+        items.append(PlannedItem(w, best[1], warnings=list(check.warnings)))
     movable = [i for i in items if i.target is not None]
     prediction = predict_wave(index, [(i.workload, i.target) for i in movable]) if movable else {
         "makespan_s": 0.0, "items": [], "groups": 0}  # fmt: skip
@@ -415,16 +436,32 @@ def _blocked_reason(w: Workload, site: Site, reasons: list[str], context: Preche
 
 def _evacuation_start(
     plan: EvacuationPlan, *, user: AbstractBaseUser | None, window_start: datetime | None,
-    window_end: datetime | None,
+    window_end: datetime | None, override_reason: str,
 ) -> Evacuation:  # fmt: skip
+    """Rule: when the plan's moves have pre-check warnings, an operator's written reason is required (refused with
+    OverrideReasonRequired, nothing created); it is stored, audited with the warnings, and each migration carries
+    it."""
+    override_reason = (override_reason or "").strip()
+    if plan.warnings and not override_reason:
+        raise OverrideReasonRequired(plan.warnings)
     with transaction.atomic():
         evacuation = Evacuation(
             scope=plan.scope, host=plan.host, site=plan.site, destination_site=plan.destination_site,
             created_by=_user(user), window_start=window_start, window_end=window_end,
             prediction={**plan.prediction, "fit": plan.fit, "items": None},
+            override_reason=override_reason if plan.warnings else "",
         )  # fmt: skip
         evacuation.full_clean()
         evacuation.save()
+        audit_record(
+            action="evacuation.start", target=evacuation, actor=_user(user),
+            after={"scope": plan.scope, "subject": evacuation.subject_name, "moves": len(plan.movable),
+                   "blocked": len(plan.blocked), "warnings": plan.warnings,
+                   "override_reason": evacuation.override_reason},
+            message=f"{evacuation} started"
+            + (f" with {len(plan.warnings)} warning(s) overridden: {evacuation.override_reason}" if plan.warnings
+               else "."),
+        )  # fmt: skip
         rows = []
         for order, item in enumerate(plan.items):
             p = item.prediction
@@ -451,7 +488,7 @@ def _watch(evacuation_id: int) -> None:
 
 def host_evacuate(
     *, host: Host, user: AbstractBaseUser | None, window_start: datetime | None = None,
-    window_end: datetime | None = None,
+    window_end: datetime | None = None, override_reason: str = "",
 ) -> Evacuation:  # fmt: skip
     """Put `host` in maintenance intent: move every workload off it (pre-checked, through `migration_start`, queued
     under the hosts' concurrency limits). The host goes to maintenance when it is empty; workloads that cannot
@@ -461,19 +498,23 @@ def host_evacuate(
     if host.state != HostState.CONNECTED:
         raise CapacityActionRefused(f"Host {host.name} is {host.get_state_display().lower()}: nothing to evacuate.")
     plan = evacuation_plan(host=host, window_start=window_start, window_end=window_end)
-    return _evacuation_start(plan, user=user, window_start=window_start, window_end=window_end)
+    return _evacuation_start(
+        plan, user=user, window_start=window_start, window_end=window_end, override_reason=override_reason
+    )
 
 
 def site_evacuate(
     *, site: Site, destination_site: Site, user: AbstractBaseUser | None, window_start: datetime | None = None,
-    window_end: datetime | None = None,
+    window_end: datetime | None = None, override_reason: str = "",
 ) -> Evacuation:  # fmt: skip
     """Move every workload of `site` to `destination_site` (a mass migration); emptied hosts go to maintenance."""
     if Evacuation.objects.filter(site=site, scope=Scope.SITE, state=EvacuationState.RUNNING).exists():
         raise CapacityActionRefused(f"{site.name} is already being evacuated.")
     plan = evacuation_plan(site=site, destination_site=destination_site, window_start=window_start,
                            window_end=window_end)  # fmt: skip
-    return _evacuation_start(plan, user=user, window_start=window_start, window_end=window_end)
+    return _evacuation_start(
+        plan, user=user, window_start=window_start, window_end=window_end, override_reason=override_reason
+    )
 
 
 def _link_slots_free(migration_link_ids: set[int]) -> dict[int, int]:
@@ -508,7 +549,6 @@ def _start_waiting(evacuation: Evacuation) -> int:
         if a.pk != b.pk and (a.pk, b.pk) not in links:
             links[(a.pk, b.pk)] = link_between(a, b)
     slots = _link_slots_free({link.pk for link in links.values() if link is not None})
-    who = evacuation.created_by.get_username() if evacuation.created_by_id else "the system"
     started = 0
     for item in pending:
         a, b = item.source_host.cluster.site_id, item.destination_host.cluster.site_id
@@ -518,7 +558,8 @@ def _start_waiting(evacuation: Evacuation) -> int:
         try:
             migration = migration_start(
                 workload=item.workload, destination_host=item.destination_host, requested_by=evacuation.created_by,
-                override_reason=f"Evacuation #{evacuation.pk} of {evacuation.subject_name} started by {who}.",
+                # The operator's own words; with none, a move whose pre-checks warn is refused (never a canned one).
+                override_reason=evacuation.override_reason,
                 reason=f"Evacuation #{evacuation.pk} of {evacuation.subject_name}",
             )  # fmt: skip
         except MigrationRefused as exc:
