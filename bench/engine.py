@@ -11,6 +11,10 @@ Prints, each against its target, and exits 1 when any is missed:
   link, 8 at a time): at least 2x faster, after checking that both give the same makespan, ends and round
   counts;
 - a 100,000-workload wave (issue #19's mix): under 3 s.
+
+Times are this process's CPU seconds (`time.process_time`; the wall time is printed beside it): the
+machine is shared, and a planner is one single-threaded process, so on an idle machine the two agree,
+while on a busy one the wall time measures the other processes.
 """
 
 from __future__ import annotations
@@ -86,11 +90,12 @@ def issue_workloads(n: int, seed: int = SEED + 19) -> list[PrecopyParams]:
 
 
 def _timed(planner, link: LinkSpec, workloads: list[PrecopyParams]):
+    """(CPU seconds, wall seconds, result) of one planning run."""
     gc.disable()  # plan_wave pauses the cyclic GC: so do the references, the ratio is the loops' alone
     try:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = planner(link, workloads, max_concurrent=8)
-        return time.perf_counter() - t0, out
+        return time.process_time() - c0, time.perf_counter() - t0, out
     finally:
         gc.enable()
 
@@ -102,11 +107,11 @@ def side_by_side(name: str, link: LinkSpec, workloads: list[PrecopyParams]) -> b
     steppable API (plan_wave_stepped, as the driver steps a link) is printed for information."""
     fast, plain, stepped = [], [], []
     for _ in range(3):
-        dt, wave = _timed(plan_wave, link, workloads)
+        dt, _, wave = _timed(plan_wave, link, workloads)
         fast.append(dt)
-        dt, (makespan, items) = _timed(plan_wave_plain, link, workloads)
+        dt, _, (makespan, items) = _timed(plan_wave_plain, link, workloads)
         plain.append(dt)
-        dt, (makespan2, items2) = _timed(plan_wave_stepped, link, workloads)
+        dt, _, (makespan2, items2) = _timed(plan_wave_stepped, link, workloads)
         stepped.append(dt)
     worst = max(abs(item.end_s - p[1]) for item, p in zip(wave.items, items, strict=True))
     worst2 = max(abs(item.end_s - p[1]) for item, p in zip(wave.items, items2, strict=True))
@@ -122,7 +127,7 @@ def side_by_side(name: str, link: LinkSpec, workloads: list[PrecopyParams]) -> b
     ratio = min(plain) / min(fast)
     ok = agree and ratio >= RATIO_TARGET
     print(
-        f"plan_wave vs the plain event loop, {name}: {min(fast):.3f} s vs {min(plain):.3f} s (best of 3) -> "
+        f"plan_wave vs the plain event loop, {name}: {min(fast):.3f} s vs {min(plain):.3f} s of CPU (best of 3) -> "
         f"{ratio:.2f}x {'PASS' if ok else 'FAIL'} (target >= {RATIO_TARGET:g}x); "
         f"vs the loop on the steppable API (as the driver): {min(stepped):.3f} s, {min(stepped) / min(fast):.2f}x"
     )
@@ -145,11 +150,11 @@ def main() -> int:
     print(f"simulate_precopy (worked example, 3 rounds): median {statistics.median(samples) * 1e6:.1f} us")
 
     workloads = mixed_workloads(WAVE_SIZE)
-    timings = []
+    timings, walls = [], []
     for _ in range(3):
-        t0 = time.perf_counter()
-        wave = plan_wave(LINK, workloads, max_concurrent=8)
-        timings.append(time.perf_counter() - t0)
+        cpu, wall, wave = _timed(plan_wave, LINK, workloads)
+        timings.append(cpu)
+        walls.append(wall)
     best = min(timings)
     ok &= best < WAVE_TARGET_S
     rounds = sum(item.rounds for item in wave.items)
@@ -159,7 +164,7 @@ def main() -> int:
     ideal = wave.total_wire_bytes / LINK.bandwidth_bps
     print(
         f"plan_wave ({WAVE_SIZE:,} workloads, 1-64 GiB, 10 Gbit/s link, 8 concurrent): "
-        f"best of 3 {best:.3f} s, median {statistics.median(timings):.3f} s "
+        f"best of 3 {best:.3f} s of CPU (wall {min(walls):.3f} s) "
         f"-> {'PASS' if best < WAVE_TARGET_S else 'FAIL'} (target < {WAVE_TARGET_S:.0f} s)"
     )
     print(f"  makespan {wave.makespan_s:,.0f} s ({wave.makespan_s / 3600:.1f} h); wire bytes / link = {ideal:,.0f} s")
@@ -175,17 +180,16 @@ def main() -> int:
     ok &= side_by_side(f"issue #19's mix ({WAVE_SIZE:,})", ISSUE_LINK, issue_workloads(WAVE_SIZE))
 
     big = issue_workloads(BIG_WAVE)
-    timings, cpu = [], []
+    timings, walls = [], []
     for _ in range(3):
-        t0, c0 = time.perf_counter(), time.process_time()
-        wave = plan_wave(ISSUE_LINK, big, max_concurrent=8)
-        timings.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
+        cpu, wall, wave = _timed(plan_wave, ISSUE_LINK, big)
+        timings.append(cpu)
+        walls.append(wall)
     best = min(timings)
     ok &= best < BIG_WAVE_TARGET_S
     print(
-        f"plan_wave ({BIG_WAVE:,} workloads, issue #19's mix): best of 3 {best:.3f} s "
-        f"({min(cpu):.3f} s of CPU) -> {'PASS' if best < BIG_WAVE_TARGET_S else 'FAIL'} "
+        f"plan_wave ({BIG_WAVE:,} workloads, issue #19's mix): best of 3 {best:.3f} s of CPU "
+        f"(wall {min(walls):.3f} s) -> {'PASS' if best < BIG_WAVE_TARGET_S else 'FAIL'} "
         f"(target < {BIG_WAVE_TARGET_S:g} s); makespan {wave.makespan_s / 86400:,.1f} days"
     )
     return 0 if ok else 1
