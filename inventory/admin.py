@@ -133,12 +133,14 @@ class HostAdmin(AuditedModelAdmin, admin.ModelAdmin):
                     "(6291456 bytes), TLS 500 MB/s, zstd 500 MB/s."
                 ),
                 "fields": (
-                    "migration_nic_gbps", "migration_streams", "migration_socket_buffer_bytes", "migration_encrypted",
-                    "migration_cipher_rate_bps", "migration_codec_rate_bps",
+                    "migration_nic_gbps", "migration_mtu_bytes", "migration_streams", "migration_socket_buffer_bytes",
+                    "migration_encrypted", "migration_cipher_rate_bps", "migration_codec_rate_bps",
                 ),
             },
         ),
+        ("Hardware and software", {"fields": ("cpu_model", "esx_version", "evc_mode", "estate")}),
     )  # fmt: skip
+    readonly_fields = ("estate",)
     search_fields = ("name", "cluster__name", "cluster__site__name")
     list_select_related = ("cluster__site",)
     inlines = [WorkloadInline]
@@ -265,21 +267,22 @@ class NetworkSegmentAdmin(AuditedModelAdmin, admin.ModelAdmin):
 @admin.register(Workload)
 class WorkloadAdmin(AuditedModelAdmin, admin.ModelAdmin):
     list_display = ("name", "kind", "host", "site_name", "ip_address", "segment", "vcpus", "memory", "power_state")
-    list_filter = ("kind", "power_state", "host__cluster__site", "segment")
+    list_filter = ("kind", "power_state", "host__cluster__site", "segment", "estate")
     search_fields = ("name", "ip_address", "guest_os")
     list_select_related = ("host__cluster__site", "segment")
     autocomplete_fields = ("host",)
     list_per_page = 50
     actions = ["power_on", "power_off"]
-    readonly_fields = ("created_at", "updated_at")
+    readonly_fields = ("created_at", "updated_at", "estate", "external_id")
     fieldsets = (
-        (None, {"fields": ("name", "kind", "guest_os", "power_state")}),
+        (None, {"fields": ("name", "kind", "guest_os", "power_state", "annotation")}),
         ("Placement", {"fields": ("host", "datastore", "segment", "ip_address")}),
-        ("Size", {"fields": ("vcpus", "memory_bytes", "disk_bytes")}),
+        ("Size", {"fields": ("vcpus", "memory_bytes", "disk_bytes", "disk_used_bytes")}),
         (
             "Memory and disk behaviour (migration inputs)",
             {"fields": ("dirty_rate_bps", "working_set_bytes", "disk_write_rate_bps")},
         ),
+        ("Imported from", {"fields": ("estate", "external_id")}),
         ("History", {"fields": ("created_at", "updated_at")}),
     )
 
