@@ -342,11 +342,14 @@ def precheck_migration(
     policy: str = MigrationPolicy.THROTTLE,
     exclude_migration: int | None = None,
     context: PrecheckContext | None = None,
+    predict: bool = True,
 ) -> PrecheckResult:
     """Check moving `workload` to `destination_host`, or to the best host of `destination_site` (placement).
 
     `exclude_migration` is the migration being (re)checked itself, when a queued one is admitted. `context` shares
-    what the checks read across many calls made while nothing is written (see `PrecheckContext`).
+    what the checks read across many calls made while nothing is written (see `PrecheckContext`). `predict=False`
+    returns the checks without the engine's prediction, for a caller that plans the moves itself (an assessment's
+    waves over thousands of workloads).
     """
     from migration.placement import place_workload
 
@@ -465,7 +468,7 @@ def precheck_migration(
     result.cloud_link = link
     result.link_key = link_key_for(source_host=source, destination_host=destination_host, cloud_link=link)
 
-    if result.errors:
+    if result.errors or not predict:
         return result
 
     # The engine's prediction with this move's share of the link, in the world as the recent past shows it.
