@@ -42,10 +42,14 @@ class AssessmentForm(forms.Form):
     window_hours = forms.FloatField(
         required=False, min_value=0.1, max_value=336, label="Maintenance window, hours", help_text="Empty: none."
     )
+    accept_readdressing = forms.BooleanField(
+        required=False, label="Accept re-addressing",
+        help_text="Workloads whose segment is not at the destination move with a new address.",
+    )  # fmt: skip
 
     SCENARIO = (
         "bandwidth_mbit", "rtt_ms", "loss_percent", "compression_ratio", "encrypted", "max_concurrent",
-        "max_downtime_s", "window_hours",
+        "max_downtime_s", "window_hours", "accept_readdressing",
     )  # fmt: skip
 
     def clean(self):

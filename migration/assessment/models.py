@@ -44,6 +44,9 @@ class Assessment(models.Model):
         default=1.0, validators=[MinValueValidator(1.0), MaxValueValidator(10.0)], help_text="1.0 = none."
     )
     encrypted = models.BooleanField(default=True)
+    accept_readdressing = models.BooleanField(
+        default=False, help_text="Let a workload whose segment is not at the destination move with a new address."
+    )
     max_concurrent = models.PositiveSmallIntegerField(
         default=8, validators=[MinValueValidator(1), MaxValueValidator(256)], help_text="Migrations at once."
     )

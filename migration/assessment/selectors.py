@@ -21,7 +21,7 @@ from migration.prechecks import link_between
 # The scenario's fields, in the order forms, tables and comparisons show them.
 SCENARIO_FIELDS = (
     "bandwidth_mbit", "rtt_ms", "loss_percent", "compression_ratio", "encrypted", "max_concurrent", "max_downtime_s",
-    "window_hours",
+    "window_hours", "accept_readdressing",
 )  # fmt: skip
 # What a real link gives the scenario (the rest has defaults of its own).
 LINK_FIELDS = ("bandwidth_mbit", "rtt_ms", "loss_percent", "compression_ratio", "encrypted")
@@ -101,7 +101,7 @@ class ScenarioDefaults:
 def scenario_defaults(*, sources: list[Site], destination: Site) -> ScenarioDefaults:
     """Defaults from the real link between the scope's site and the destination; with several source sites, from
     the link of the first that has one (each source site's moves then get the same scenario)."""
-    base = {"max_concurrent": 8, "max_downtime_s": 0.3, "window_hours": None}
+    base = {"max_concurrent": 8, "max_downtime_s": 0.3, "window_hours": None, "accept_readdressing": False}
     for source in sources:
         if source.pk == destination.pk:
             continue

@@ -32,7 +32,13 @@ from migration.assessment.choices import AssessmentStatus, DirtySource, MoveMode
 from migration.assessment.models import Assessment, AssessmentRow
 from migration.choices import MigrationKind, MigrationPolicy
 from migration.engine import LinkSpec, PrecopyParams, plan_wave
-from migration.prechecks import MIN_MBIT_PER_MIGRATION, PrecheckContext, engine_params, precheck_migration
+from migration.prechecks import (
+    LIMIT_LABELS,
+    MIN_MBIT_PER_MIGRATION,
+    PrecheckContext,
+    engine_params,
+    precheck_migration,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +71,19 @@ class ScenarioContext(PrecheckContext):
         self._destination = destination
         self._assessment = assessment
         self._scenario_links: dict[int, CloudLink] = {}
+        self._reserved: dict[int, tuple[int, int]] = {}
+
+    def reserve(self, *, host_id: int, workload: Workload) -> None:
+        """Count a planned (not started) live move against its destination host, so that the next workloads'
+        placement and capacity checks see the host as it would be: the assessment's moves fill the destination
+        one after another, in scope order, as a real wave would."""
+        memory, vcpus = self._reserved.get(host_id, (0, 0))
+        self._reserved[host_id] = (memory + workload.memory_bytes, vcpus + workload.vcpus)
+
+    def running(self, host_id: int) -> tuple[int, int]:
+        memory, vcpus = super().running(host_id)
+        extra_memory, extra_vcpus = self._reserved.get(host_id, (0, 0))
+        return memory + extra_memory, vcpus + extra_vcpus
 
     def link(self, a: Site, b: Site) -> CloudLink | None:
         if a.pk == b.pk or self._destination.pk not in (a.pk, b.pk):
@@ -326,7 +345,8 @@ def compute(assessment: Assessment, *, progress: Callable[[int, int], None] | No
         else:
             check = precheck_migration(
                 workload=w, destination_site=destination, max_downtime_s=a.max_downtime_s,
-                policy=MigrationPolicy.THROTTLE, context=context,
+                policy=MigrationPolicy.THROTTLE, accept_readdressing=a.accept_readdressing, context=context,
+                predict=False,  # the waves below are the prediction
             )  # fmt: skip
             row.errors, row.warnings = list(check.errors), list(check.warnings)
             if not check.errors:
@@ -338,12 +358,15 @@ def compute(assessment: Assessment, *, progress: Callable[[int, int], None] | No
                 row.mode = {MigrationKind.LIVE: MoveMode.LIVE, MigrationKind.LIVE_STORAGE: MoveMode.LIVE_STORAGE}.get(
                     check.kind, MoveMode.COLD
                 )
+                if live:
+                    context.reserve(host_id=check.destination_host.pk, workload=w)
                 w.dirty_rate_bps = rate  # the assumed rate (this instance only, never saved)
                 params = engine_params(
                     workload=w,
                     bandwidth_bps=min(w.host.migration_bandwidth_bps, check.destination_host.migration_bandwidth_bps),
                     max_downtime_s=a.max_downtime_s, policy=MigrationPolicy.THROTTLE,
-                    compression_ratio=a.compression_ratio, disk_bytes=row.disk_bytes,
+                    compression_ratio=a.compression_ratio, disk_bytes=row.disk_bytes, source_host=w.host,
+                    destination_host=check.destination_host, cloud_link=check.cloud_link,
                 )  # fmt: skip
                 moves.append(_Move(row, params, source_site.name))
         progress(i + 1, total)
@@ -454,7 +477,7 @@ def _summary(a, rows, moves, waves, makespan, bound, concurrency, window_s) -> d
     limits: dict[str, int] = defaultdict(int)
     for r in movable:
         if r.limit:
-            limits[r.limit] += 1
+            limits[LIMIT_LABELS.get(r.limit, r.limit)] += 1
 
     def pick(values: list[float], q: float) -> float | None:
         return round(values[min(len(values) - 1, int(q * len(values)))], 3) if values else None
@@ -533,7 +556,13 @@ def _assumptions(a: Assessment, classes: dict, concurrency: int, overrides: dict
         {"kind": "policy", "key": "policy", "editable": False, "label": "When pre-copy does not converge",
          "value": "throttle the guest (auto-converge), as migrations do by default"},
         {"kind": "placement", "key": "placement", "editable": False, "label": "Destination host",
-         "value": "placement's choice for each workload alone; the destination site's total is checked separately"},
+         "value": "placement's choice, in scope order, each live move counted against its host for the next ones"},
+        {"kind": "readdressing", "key": "readdressing", "editable": False, "label": "Re-addressing",
+         "value": "accepted: a workload whose segment is not at the destination gets a new address there"
+         if a.accept_readdressing else "not accepted: a workload whose segment is not at the destination cannot move"},
+        {"kind": "transport", "key": "transport", "editable": False, "label": "Transport",
+         "value": "each host's migration stack (streams, socket buffers, cipher and codec rates) with the scenario's "
+         "RTT, loss and encryption, and the real link's MTU (1500 bytes without one)"},
         {"kind": "working_set", "key": "working_set", "editable": False, "label": "Writable working set",
          "value": "the inventory's figure per workload (at most its memory)"},
     ]  # fmt: skip

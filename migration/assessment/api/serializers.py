@@ -41,6 +41,7 @@ class ScenarioSerializer(serializers.Serializer):
     max_concurrent = serializers.IntegerField(min_value=1, max_value=256, required=False)
     max_downtime_s = serializers.FloatField(min_value=0.001, max_value=600, required=False)
     window_hours = serializers.FloatField(min_value=0.1, max_value=336, required=False, allow_null=True)
+    accept_readdressing = serializers.BooleanField(required=False)
 
 
 class AssessmentRequestSerializer(serializers.Serializer):
@@ -90,7 +91,8 @@ class AssessmentSerializer(serializers.ModelSerializer):
             "id", "url", "name", "status", "percent", "progress_done", "progress_total", "error", "scope_kind",
             "scope_site", "scope_cluster", "scope_estate", "scope_query", "scope_label", "destination",
             "destination_name", "bandwidth_mbit", "rtt_ms", "loss_percent", "compression_ratio", "encrypted",
-            "max_concurrent", "max_downtime_s", "window_hours", "link_note", "overrides", "based_on", "created_by",
+            "max_concurrent", "max_downtime_s", "window_hours", "accept_readdressing", "link_note", "overrides",
+            "based_on", "created_by",
             "created_at", "started_at", "finished_at",
         ]  # fmt: skip
         read_only_fields = fields

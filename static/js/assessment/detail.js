@@ -55,10 +55,11 @@
     const annotations = [];
     const vline = function (x, colour, text, dash, y) {
       shapes.push({ type: "line", xref: "x", yref: "paper", x0: x, x1: x, y0: 0, y1: 1, line: { color: colour, dash: dash, width: 2 } });
-      annotations.push({ xref: "x", yref: "paper", x: x, y: y, text: text, showarrow: false, font: { color: colour, size: 11 }, xanchor: "left" });
+      annotations.push({ xref: "x", yref: "paper", x: x, y: y, text: text, showarrow: false, font: { color: colour, size: 11 }, xanchor: "right" });
     };
     if (data.bound_s) vline(data.bound_s, "#3f51b5", "physical bound " + fmt(data.bound_s), "dot", 1.06);
     if (data.makespan_s) vline(data.makespan_s, "#c62828", "makespan " + fmt(data.makespan_s), "dash", 1.12);
+    if (data.window_s && data.window_s < (data.makespan_s || 0) * 1.05) vline(data.window_s, "#f9a825", "one window", "dashdot", 1.0);
     const groups = {};
     data.waves.forEach(function (w) { (groups[w.group] = groups[w.group] || []).push(w); });
     if (data.waves.length > 1 && data.waves.length <= 30) {
@@ -67,9 +68,15 @@
       });
     }
     const maxX = Math.max(data.makespan_s || 0, data.bound_s || 0) * 1.05 || 1;
+    // Ticks in the unit a person reads at this scale; bars stay in seconds.
+    const unit = maxX > 3 * 3600 ? [3600, "h"] : maxX > 600 ? [60, "min"] : [1, "s"];
+    const step = unit[0] * Math.max(1, Math.ceil(maxX / unit[0] / 8));
+    const ticks = [];
+    for (let t = 0; t <= maxX; t += step) ticks.push(t);
     Plotly.newPlot(gantt, traces, {
       barmode: "overlay", height: 440, margin: { l: bars.length <= 40 ? 170 : 50, r: 20, t: 50, b: 70 },
-      xaxis: { title: { text: "seconds from the start (waves one after another)" }, range: [0, maxX], zeroline: false },
+      xaxis: { title: { text: unit[1] + " from the start (waves one after another)" }, range: [0, maxX], zeroline: false,
+        tickvals: ticks, ticktext: ticks.map(function (t) { return String(Math.round(t / unit[0])); }) },
       yaxis: { type: "category", autorange: "reversed", automargin: true, showticklabels: bars.length <= 40,
         title: { text: bars.length <= 40 ? "" : "moves by start time" } },
       legend: { orientation: "h", y: -0.22 }, shapes: shapes, annotations: annotations,

@@ -329,3 +329,32 @@ def test_rerun_form_refuses_a_negative_rate(demo, operator_client):
     again = Assessment.objects.exclude(pk=a.pk).get()
     assert response["Location"] == f"/assessments/{again.pk}/"
     assert again.overrides == {"dirty_rate_bps": {key: 120e6}}
+
+
+def test_moves_fill_the_destination_hosts_one_after_another(demo):
+    from inventory.models import Host
+    from migration.prechecks import PrecheckContext
+
+    a = make(demo)
+    live = a.rows.filter(power_state="on").exclude(mode=MoveMode.BLOCKED)
+    targets = {}
+    for r in live:
+        targets.setdefault(r.destination_host, 0)
+        targets[r.destination_host] += r.memory_bytes
+    assert len(targets) > 1  # placement sees the earlier moves, so it spreads them
+    context = PrecheckContext()
+    for name, memory in targets.items():
+        host = Host.objects.get(name=name)
+        assert context.running(host.pk)[0] + memory <= host.memory_bytes, name
+
+
+def test_accepting_readdressing_lets_unstretched_workloads_move_with_a_warning(demo):
+    strict = make(demo, destination="AWS us-west-2")
+    loose = make(demo, destination="AWS us-west-2", accept_readdressing=True)
+    assert loose.accept_readdressing and loose.summary["blocked"] < strict.summary["blocked"]
+    moved = loose.rows.filter(workload__in=strict.rows.filter(mode=MoveMode.BLOCKED).values("workload")).exclude(
+        mode=MoveMode.BLOCKED
+    )
+    assert moved.exists()
+    assert all(any("new address" in w for w in r.warnings) for r in moved)
+    assert any(e["key"] == "readdressing" and "accepted" in e["value"] for e in loose.assumptions)
