@@ -29,7 +29,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from migration.engine import LinkSpec, PrecopyParams, PrecopyResult, PrecopySimulation, fair_shares  # noqa: E402
 from migration.engine.transport import own_limit  # noqa: E402
-from migration.engine.wave import _on_link  # noqa: E402
 
 #: One planned migration: (start_s, end_s, downtime_s, pre-copy rounds, outcome).
 Planned = tuple[float, float, float, int, str]
@@ -40,6 +39,7 @@ class _Move:
 
     __slots__ = (
         "p",
+        "c",
         "cap",
         "stage",
         "left",
@@ -58,11 +58,14 @@ class _Move:
         "stop_start",
     )
 
-    def __init__(self, p: PrecopyParams) -> None:
+    def __init__(self, p: PrecopyParams, link: LinkSpec) -> None:
         if p.disk_bytes > 0:
             raise ValueError("the plain reference planner does not model storage moves")
         self.p = p
-        _, self.cap, ramp = own_limit(p)
+        # The link's RTT and loss (and its compression ratio, when set) replace the migration's own.
+        self.c = p.compression_ratio if link.compression_ratio is None else link.compression_ratio
+        over = {"rtt_s": link.rtt_s, "loss": link.loss, "compression_ratio": self.c}
+        _, self.cap, ramp = own_limit(p, over)
         self.stage = "setup" if ramp > 0 else "decide"
         self.left = ramp  # seconds (setup, overhead) or memory bytes (round, stop) left in the stage
         self.cost = 1.0 - p.zero_page_fraction  # wire cost of a memory byte: zero pages are free in pass 0
@@ -78,7 +81,7 @@ class _Move:
 
     def rate(self, share: float) -> float:
         """Memory bytes/s at that share (wire cost of the current pass included)."""
-        return min(share, self.cap) * self.p.compression_ratio / self.cost
+        return min(share, self.cap) * self.c / self.cost
 
     def time_to_boundary(self, share: float) -> float:
         if self.stage in ("setup", "overhead"):
@@ -120,7 +123,7 @@ class _Move:
 
     def decide(self, share: float) -> None:
         p = self.p
-        if self.dirty * self.cost <= min(share, self.cap) * p.compression_ratio * p.max_downtime_s:
+        if self.dirty * self.cost <= min(share, self.cap) * self.c * p.max_downtime_s:
             self.converged = True
             self.stop()
         elif self.throttle_on:
@@ -159,7 +162,6 @@ def plan_wave_plain(
     link: LinkSpec, migrations: Sequence[PrecopyParams], max_concurrent: int = 8
 ) -> tuple[float, list[Planned]]:
     """(makespan, [(start, end, downtime, rounds, outcome)] in input order) by the plain event loop."""
-    migrations = _on_link(link, migrations)  # the same inputs as plan_wave (the link's RTT, loss, ratio)
     n = len(migrations)
     out: list[Planned | None] = [None] * n
     starts = [0.0] * n
@@ -168,7 +170,7 @@ def plan_wave_plain(
     now = 0.0
     while queued < n or active:
         while queued < n and len(active) < max_concurrent:
-            active.append((queued, _Move(migrations[queued])))
+            active.append((queued, _Move(migrations[queued], link)))
             starts[queued] = now
             queued += 1
         given = iter(fair_shares(link.bandwidth_bps, [m.cap for _, m in active if m.consuming()]))
@@ -199,7 +201,6 @@ def plan_wave_stepped(
     link: LinkSpec, migrations: Sequence[PrecopyParams], max_concurrent: int = 8
 ) -> tuple[float, list[tuple[float, float, PrecopyResult]]]:
     """(makespan, [(start_s, end_s, result)] in input order) by the engine's public steppable API."""
-    migrations = _on_link(link, migrations)
     n = len(migrations)
     out: list[tuple[float, float, PrecopyResult] | None] = [None] * n
     starts = [0.0] * n
@@ -208,7 +209,7 @@ def plan_wave_stepped(
     now = 0.0
     while queued < n or active:
         while queued < n and len(active) < max_concurrent:
-            active.append((queued, PrecopySimulation(migrations[queued], shared=True)))
+            active.append((queued, PrecopySimulation(migrations[queued], shared=True, link=link)))
             starts[queued] = now
             queued += 1
         given = iter(fair_shares(link.bandwidth_bps, [s.wire_cap_bps for _, s in active if s.consumes_bandwidth]))

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from . import qemu as _qemu
-from .params import PrecopyParams
+from .params import LinkSpec, PrecopyParams
 from .transport import RateLimits, binding_limit, limit_phrase, mb_s, own_limit, rate_limits, size
 
 #: Version 2: transport (wire cap, slow start, zero pages). Version 1 states are still read.
@@ -248,7 +248,9 @@ class PrecopySimulation:
 
     ``shared=True`` says the bandwidth given is a share of a link and ``params.bandwidth_bps`` the
     host's NIC (``plan_wave`` and the driver); it only changes how the binding limit is named
-    (:func:`~migration.engine.rate_limits`).
+    (:func:`~migration.engine.rate_limits`). ``link``: the migration runs over that link, whose
+    ``rtt_s`` and ``loss`` (and ``compression_ratio``, when set) replace the params' own
+    (:attr:`params` shows them applied).
 
     Typical driver loop::
 
@@ -261,7 +263,10 @@ class PrecopySimulation:
     """
 
     __slots__ = (
-        "params",
+        "_given",
+        "_over",
+        "_eff",
+        "_qemu",
         "_c",
         "_mem",
         "_ws",
@@ -309,16 +314,26 @@ class PrecopySimulation:
         "_high_cnt",
     )
 
-    # Fields persisted by to_state(), besides params, stage and rounds (the first 9 slots are
-    # params and constants derived from it by _setup).
-    _SCALARS = tuple(name for name in __slots__[10:] if name not in ("_stage", "_rounds"))
+    # Fields persisted by to_state(), besides params, stage and rounds (the slots before "_stage" are
+    # the params and constants derived from them by _setup).
+    _SCALARS = tuple(name for name in __slots__[__slots__.index("_stage") :] if name not in ("_stage", "_rounds"))
     #: Defaults of the scalars a version 1 state does not have.
     _V1_DEFAULTS = {"_k": 1.0, "_setup_left": 0.0, "_shared": False}
     #: Defaults of the "qemu" profile's scalars, for states saved before the profile existed.
     _PROFILE_DEFAULTS = {"_tail": 0.0, "_period_start": 0.0, "_period_xfer": 0.0, "_period_dirty": 0.0, "_high_cnt": 0}
 
-    def __init__(self, params: PrecopyParams, *, shared: bool = False) -> None:
-        self.params = params
+    def __init__(self, params: PrecopyParams, *, shared: bool = False, link: LinkSpec | None = None) -> None:
+        over: dict[str, float] = {}
+        if link is not None:  # the link's RTT and loss (and its WAN optimiser's ratio) replace the params' own
+            if params.rtt_s != link.rtt_s:
+                over["rtt_s"] = link.rtt_s
+            if params.loss != link.loss:
+                over["loss"] = link.loss
+            if link.compression_ratio is not None and params.compression_ratio != link.compression_ratio:
+                over["compression_ratio"] = link.compression_ratio
+        self._given = params
+        self._over = over or None
+        self._eff = None if over else params
         self._setup()
         self._shared = shared
         self._setup_left = self._setup_s
@@ -350,17 +365,30 @@ class PrecopySimulation:
         self._tail = self._period_start = self._period_xfer = self._period_dirty = 0.0
         self._high_cnt = 0
 
+    @property
+    def params(self) -> PrecopyParams:
+        """The migration's params as it runs: those given, with the link's RTT, loss and compression
+        ratio when it was given a ``link`` (built on first use: a wave of 100,000 rarely needs them)."""
+        eff = self._eff
+        if eff is None:
+            assert self._over is not None
+            eff = self._eff = self._given._replace_checked_elsewhere(**self._over)
+        return eff
+
     def _setup(self) -> None:
-        # Derived constants, cached for the hot loop.
-        p = self.params
-        self._c = p.compression_ratio
+        # Derived constants, cached for the hot loop. The hot loop reads self._given: only the
+        # transport fields (rtt_s, loss, compression_ratio) can differ from self.params, and they are here.
+        p = self._given
+        over = self._over
+        self._qemu = p.profile == "qemu"
+        self._c = over.get("compression_ratio", p.compression_ratio) if over else p.compression_ratio
         self._mem = float(p.memory_bytes)
         self._ws = float(p.working_set)
         self._dirty_rate = float(p.dirty_rate_bps)
         self._write_rate = float(p.disk_write_rate_bps)
         self._mirror = p.disk_bytes > 0 and p.disk_write_rate_bps > 0
-        self._cap_name, self._cap, self._setup_s = own_limit(p)
-        if p.profile == "qemu":
+        self._cap_name, self._cap, self._setup_s = own_limit(p, over)
+        if self._qemu:
             self._setup_s += _qemu.SETUP_S
 
     # ------------------------------------------------------------------ public state
@@ -369,7 +397,7 @@ class PrecopySimulation:
     def phase(self) -> str:
         """``"storage"``, ``"precopy"``, ``"switchover"`` or ``"done"`` (the slow-start ramp counts as
         the phase it leads to)."""
-        if self._stage == _SETUP and self.params.disk_bytes > 0:
+        if self._stage == _SETUP and self._given.disk_bytes > 0:
             return "storage"
         return _PHASES[self._stage]
 
@@ -403,7 +431,7 @@ class PrecopySimulation:
     @property
     def storage_bytes(self) -> float:
         """Disk bytes copied plus mirrored writes so far."""
-        return (self.params.disk_bytes - self._disk_left) + self._mirrored
+        return (self._given.disk_bytes - self._disk_left) + self._mirrored
 
     @property
     def bytes_sent(self) -> float:
@@ -551,7 +579,7 @@ class PrecopySimulation:
             self._rounds.append(rnd)
             self._mem_done += self._r_bytes
             self._r_sent = 0.0
-            if self.params.profile == "qemu":
+            if self._qemu:
                 _qemu.end_pass(self, dirtied)  # the tail merges with the dirtied pages; QEMU's trigger
             else:
                 self._dirty = dirtied
@@ -564,7 +592,7 @@ class PrecopySimulation:
         elif st == _STOPCOPY:
             self._stop_sent = self._stop_bytes
             self._stop_time = self._elapsed - self._stop_start
-            overhead = self.params.switchover_overhead_s
+            overhead = self._given.switchover_overhead_s
             if overhead > 0.0:
                 self._stage = _OVERHEAD
                 self._overhead_left = overhead
@@ -575,7 +603,7 @@ class PrecopySimulation:
             self._finish(events)
         elif st == _SETUP:
             self._setup_left = 0.0
-            if self.params.disk_bytes > 0:
+            if self._given.disk_bytes > 0:
                 self._stage = _STORAGE
             else:
                 self._stage = _DECIDE
@@ -596,18 +624,18 @@ class PrecopySimulation:
 
         The guest is paused: no mirrored writes, the migration's whole capped bandwidth (in the
         "qemu" profile, :func:`migration.engine.qemu.stop_rate`)."""
-        if self.params.profile == "qemu":
+        if self._qemu:
             return _qemu.stop_rate(self, bw)
         return (bw if bw < self._cap else self._cap) * self._c
 
     def _fits_budget(self, bw: float) -> bool:
         """Completion test: the remaining dirty bytes (their wire cost) fit the downtime budget."""
-        return self._dirty * self._k <= self._stop_rate(bw) * self.params.max_downtime_s
+        return self._dirty * self._k <= self._stop_rate(bw) * self._given.max_downtime_s
 
     def _cap_reached(self) -> str | None:
         """Auto-converge trigger, checked after each non-converging round of normal pre-copy: the
         name of the cap that ends it (``"max_rounds"``, ``"max_total_factor"``) or None."""
-        p = self.params
+        p = self._given
         if len(self._rounds) >= p.max_rounds:
             return "max_rounds"
         if self._mem_done > p.max_total_factor * self._mem:
@@ -616,9 +644,9 @@ class PrecopySimulation:
 
     def _decide(self, bw: float, events: list[Event] | None) -> None:
         """After each round (and before round 0): stop-and-copy, another round, or a policy."""
-        p = self.params
+        p = self._given
         self._decision_bw = bw
-        if p.profile == "qemu":
+        if self._qemu:
             _qemu.decide(self, bw, events)  # QEMU's completion test and auto-converge trigger
             return
         if self._fits_budget(bw):
@@ -651,7 +679,7 @@ class PrecopySimulation:
     def _start_round(self, throttle: float, events: list[Event] | None) -> None:
         self._stage = _ROUND
         self._r_bytes = self._dirty
-        if self.params.profile == "qemu":
+        if self._qemu:
             _qemu.start_pass(self)  # the pass's tail waits for the next bitmap sync
         self._r_sent = 0.0
         self._r_elapsed = 0.0
@@ -726,13 +754,14 @@ class PrecopySimulation:
     def _totals(self) -> tuple[float, float, float]:
         """(downtime, bytes sent, wire bytes) once done: the figures a wave needs, without a result."""
         downtime = 0.0 if self._outcome == "aborted" else self._elapsed - self._stop_start
-        sent = self._mem_done + self._stop_sent + (self.params.disk_bytes - self._disk_left) + self._mirrored
+        p = self._given
+        sent = self._mem_done + self._stop_sent + (p.disk_bytes - self._disk_left) + self._mirrored
         # At the end the first pass is always complete: its zero pages never crossed the wire.
-        return downtime, sent, (sent - self.params.zero_page_fraction * self._mem) / self._c
+        return downtime, sent, (sent - p.zero_page_fraction * self._mem) / self._c
 
     def _share(self, bandwidth_bps: float | None = None) -> float | None:
         bw = self._decision_bw if bandwidth_bps is None else bandwidth_bps
-        return None if not self._shared and bw >= self.params.bandwidth_bps else bw
+        return None if not self._shared and bw >= self._given.bandwidth_bps else bw
 
     def limits(self, bandwidth_bps: float | None = None) -> RateLimits:
         """Which limit sets the rate at share ``bandwidth_bps`` (default: the share of the last
@@ -758,7 +787,8 @@ class PrecopySimulation:
         if version not in (1, STATE_VERSION):
             raise ValueError(f"unsupported simulation state version {version!r}")
         sim = cls.__new__(cls)
-        sim.params = PrecopyParams(**state["params"])
+        sim._given = sim._eff = PrecopyParams(**state["params"])
+        sim._over = None
         sim._setup()
         for name in cls._SCALARS:
             if version == 1 and name in cls._V1_DEFAULTS:

@@ -84,7 +84,20 @@ def slow_start_s(*, rate_bps: float, rtt_s: float, streams: int = 1, mss_bytes: 
     return rtt_s * math.log2(ratio) if ratio > 1.0 else 0.0
 
 
-def _key(p: PrecopyParams) -> tuple:
+def _key(p: PrecopyParams, over: dict[str, float] | None = None) -> tuple:
+    """The transport inputs of ``p``, with ``over`` (a link's ``rtt_s``, ``loss``, ``compression_ratio``) applied."""
+    if over:
+        return (
+            p.bandwidth_bps,
+            over.get("rtt_s", p.rtt_s),
+            over.get("loss", p.loss),
+            p.streams,
+            p.socket_buffer_bytes,
+            p.mss_bytes,
+            p.codec_rate_bps,
+            p.cipher_rate_bps,
+            over.get("compression_ratio", p.compression_ratio),
+        )
     return (
         p.bandwidth_bps,
         p.rtt_s,
@@ -130,9 +143,10 @@ def own_wire_limits(params: PrecopyParams) -> dict[str, float]:
     return dict(_own(_key(params))[0])
 
 
-def own_limit(params: PrecopyParams) -> tuple[str, float, float]:
-    """(name, wire bytes/s) of the smallest of the migration's own limits, and its slow-start seconds."""
-    _, name, cap, ramp = _own(_key(params))
+def own_limit(params: PrecopyParams, over: dict[str, float] | None = None) -> tuple[str, float, float]:
+    """(name, wire bytes/s) of the smallest of the migration's own limits, and its slow-start seconds;
+    ``over``: a link's ``rtt_s`` / ``loss`` / ``compression_ratio`` replacing the params' own."""
+    _, name, cap, ramp = _own(_key(params, over))
     return name, cap, ramp
 
 

@@ -119,7 +119,6 @@ def plan_wave(link: LinkSpec, migrations: Sequence[PrecopyParams], max_concurren
 
 
 def _plan(link: LinkSpec, migrations: Sequence[PrecopyParams], max_concurrent: int) -> WaveResult:
-    migrations = _on_link(link, migrations)
     n = len(migrations)
     capacity = link.bandwidth_bps
     starts = [0.0] * n
@@ -140,7 +139,7 @@ def _plan(link: LinkSpec, migrations: Sequence[PrecopyParams], max_concurrent: i
         # Start queued migrations into free slots, then re-share the link.
         while queued < n and len(act_idx) < max_concurrent:
             act_idx.append(queued)
-            act_sim.append(PrecopySimulation(migrations[queued], shared=True))
+            act_sim.append(PrecopySimulation(migrations[queued], shared=True, link=link))
             act_share.append(-1.0)  # no share yet: the re-share gives it one
             act_next.append(now)
             act_ttb.append(0.0)
@@ -189,19 +188,6 @@ def _plan(link: LinkSpec, migrations: Sequence[PrecopyParams], max_concurrent: i
         wire += wired
     makespan = max(ends) if n else 0.0
     return WaveResult(tuple(items), makespan, total, wire, link, max_concurrent)
-
-
-def _on_link(link: LinkSpec, migrations: Sequence[PrecopyParams]) -> Sequence[PrecopyParams]:
-    """The migrations as they run on ``link``: its RTT and loss (and its compression ratio, when set)."""
-    changes: dict[str, float] = {"rtt_s": link.rtt_s, "loss": link.loss}
-    if link.compression_ratio is not None:
-        changes["compression_ratio"] = link.compression_ratio
-    out = []
-    for p in migrations:
-        if any(getattr(p, name) != value for name, value in changes.items()):
-            p = p._replace_checked_elsewhere(**changes)
-        out.append(p)
-    return out
 
 
 def _reshare(
