@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 
-.PHONY: run test test-fast lint format bench secret clean venv deps
+.PHONY: run test test-fast lint format bench calibrate secret clean venv deps
 
 $(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -42,6 +42,13 @@ format: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	@for f in bench/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+# Real QEMU 7.2 live migrations (TCG) measured next to the engine: installs qemu-system-x86, the cloud
+# kernel, busybox-static and cpio with apt (root), runs the grid (~8 min) into bench/qemu/results/ and
+# writes report.md + report.html there. Not run by CI; the committed results are (test_qemu_calibration).
+calibrate: $(VENV)/.installed
+	$(PY) bench/qemu/grid.py
+	$(PY) bench/qemu/report.py
 
 secret: $(VENV)/.installed
 	@$(PY) -c "from django.core.management.utils import get_random_secret_key as k; print(k())"

@@ -41,13 +41,13 @@ def test_idle_guest_one_pass_tail_goes_in_the_stop_and_copy_at_line_rate():
     p = qemu(zero_page_fraction=0.6, switchover_bandwidth_bps=500 * MB)
     r = simulate_precopy(p)
     threshold = 31.25 * MB * 0.3
-    tail = threshold - 31.25 * MB * q.ITERATION_STEP_S / 2
+    tail = threshold - 31.25 * MB * q.ITERATION_STEP_S  # one iteration step below the threshold
     assert len(r.rounds) == 1
     assert r.rounds[0].bytes == pytest.approx(p.memory_bytes - tail)
     assert r.stop_copy_bytes == pytest.approx(tail)
-    # the tail keeps the first pass's zero pages: wire cost tail x (1 - z), at 500 MB/s
-    assert r.downtime_s == pytest.approx(tail * 0.4 / (500 * MB))
-    assert r.total_time_s == pytest.approx(q.SETUP_S + (p.memory_bytes - tail) * 0.4 / (31.25 * MB) + r.downtime_s)
+    # the tail is written pages (full cost), sent at 500 MB/s; the zero pages all went in the pass
+    assert r.downtime_s == pytest.approx(tail / (500 * MB))
+    assert r.total_time_s == pytest.approx(q.SETUP_S + (p.memory_bytes * 0.4 - tail) / (31.25 * MB) + r.downtime_s)
     assert r.wire_bytes == pytest.approx(p.memory_bytes * 0.4)
     # generic: the whole pass, then a stop-and-copy of nothing, no setup
     g = simulate_precopy(PrecopyParams(**{**p.to_dict(), "profile": "generic"}))
