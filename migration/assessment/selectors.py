@@ -113,6 +113,8 @@ def scenario_defaults(*, sources: list[Site], destination: Site) -> ScenarioDefa
                 note += f" (the scope spans {len(sources)} sites: each one's moves get this scenario)"
             return ScenarioDefaults(values, note, link)
     names = ", ".join(s.name for s in sources) or "the scope"
+    # A hypothetical link: no loss, no WAN optimiser, encrypted (as a link over someone else's network should be).
+    base |= {"loss_percent": 0.0, "compression_ratio": 1.0, "encrypted": True}
     return ScenarioDefaults(base, f"no link exists between {names} and {destination.name}: a hypothetical one", None)
 
 

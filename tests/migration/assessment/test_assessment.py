@@ -358,3 +358,37 @@ def test_accepting_readdressing_lets_unstretched_workloads_move_with_a_warning(d
     assert moved.exists()
     assert all(any("new address" in w for w in r.warnings) for r in moved)
     assert any(e["key"] == "readdressing" and "accepted" in e["value"] for e in loose.assumptions)
+
+
+def test_an_imported_estate_is_assessed_with_the_documented_default_dirty_rates(demo):
+    from pathlib import Path
+
+    from inventory.assumptions import workload_dirty_assumption
+    from inventory.importers.runs import rvtools_import
+    from inventory.models import Estate
+
+    # Its two datacenters go to new private sites (not the demo's sites of the same names): no link to Virginia.
+    demo_file = Path(__file__).resolve().parents[3] / "inventory/fixtures/rvtools_demo.xlsx"
+    rvtools_import(
+        source=demo_file, file_name=demo_file.name, site_choices={"California DC": None, "Virginia DC": None}
+    )
+    estate = Estate.objects.get()
+    imported = Workload.objects.filter(estate=estate)
+    assert not imported.filter(host__cluster__site__in=demo.values()).exists()
+    with pytest.raises(services.AssessmentRefused) as refused:
+        services.assessment_create(scope_kind="estate", scope_estate=estate, destination=demo["Virginia DC"])
+    assert "scenario.bandwidth_mbit" in refused.value.errors
+    a = services.assessment_create(
+        scope_kind="estate", scope_estate=estate, destination=demo["Virginia DC"],
+        scenario={"bandwidth_mbit": 10_000, "rtt_ms": 40, "accept_readdressing": True},
+    )  # fmt: skip
+    assert services.assessment_compute(assessment_id=a.pk) == AssessmentStatus.DONE
+    a.refresh_from_db()
+    assert a.scope_label == f"estate {estate.name}" and a.rows.count() == imported.count() > 0
+    for row in a.rows.filter(power_state="on"):
+        w = row.workload
+        default = workload_dirty_assumption(name=w.name, guest_os=w.guest_os, memory_bytes=w.memory_bytes,
+                                            annotation=w.annotation)  # fmt: skip
+        assert row.dirty_source == DirtySource.DEFAULT and row.dirty_rate_bps == default.dirty_rate_bps
+        assert row.dirty_class == default.role
+    assert "Entered" in a.link_note
