@@ -25,8 +25,13 @@ class MoveRequestSerializer(serializers.Serializer):
 
 class PredictionSerializer(serializers.Serializer):
     rounds = serializers.IntegerField()
-    total_time_s = serializers.FloatField()
+    total_time_s = serializers.FloatField(help_text="Best estimate, simulated seconds.")
+    p10_total_time_s = serializers.FloatField(required=False, help_text="Low end of the likely range.")
+    p90_total_time_s = serializers.FloatField(required=False, help_text="High end of the likely range.")
     downtime_s = serializers.FloatField()
+    limit = serializers.CharField(required=False, help_text="link, nic, window, loss, codec or cipher.")
+    limit_sentence = serializers.CharField(required=False, help_text="That limit with its arithmetic.")
+    advice = serializers.ListField(child=serializers.CharField(), required=False, help_text="What would lift it.")
 
 
 class PrecheckResponseSerializer(serializers.Serializer):
@@ -74,7 +79,7 @@ class MigrationSerializer(serializers.ModelSerializer):
             "override_reason", "created_at", "started_at", "precopy_started_at", "switchover_started_at",
             "finished_at", "prediction", "percent", "rounds_count", "bytes_sent", "memory_sent_bytes",
             "dirty_remaining_bytes", "transfer_rate_bps", "downtime_s", "total_time_s", "outcome", "outcome_reason",
-            "seq",
+            "seq", "predicted_total_time_s", "predicted_p10_s", "predicted_p90_s", "rate_limit", "rate_limit_sentence",
         ]  # fmt: skip
         read_only_fields = fields
 

@@ -144,3 +144,15 @@ def test_the_same_vm_over_2_ms_and_65_ms_links_of_equal_bandwidth_gets_different
     assert 'data-kind="buffers"' in far, "what would fix it: buffers tuned to the path, with its prediction"
     assert 'id="pred-range"' in far and "(p10–p90)" in far
     assert 'data-limit="window"' not in pages["near"], "at 2 ms the window does not bind"
+
+
+def test_api_precheck_gives_the_range_the_binding_limit_and_its_advice(operator_client, topo):
+    kvm(topo.ca_hosts[0])
+    vm = factories.workload(topo.ca_hosts[0], segment=topo.stretched)
+    response = operator_client.post(
+        "/api/migrations/precheck/", {"workload": vm.pk, "destination_host": topo.va_hosts[0].pk}, "application/json"
+    )
+    assert response.status_code == 200
+    p = response.json()["prediction"]
+    assert p["p10_total_time_s"] <= p["total_time_s"] <= p["p90_total_time_s"]
+    assert p["limit"] == "window" and "65 ms" in p["limit_sentence"] and p["advice"]
