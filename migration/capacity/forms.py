@@ -1,4 +1,4 @@
-"""Forms of the capacity pages: a maintenance window, a site evacuation's destination."""
+"""Forms of the capacity pages: a maintenance window, a site evacuation's destination, the override reason."""
 
 from __future__ import annotations
 
@@ -6,6 +6,11 @@ from django import forms
 from django.utils import timezone
 
 from inventory.models import Site
+
+REASON_REQUIRED = (
+    "The pre-checks warn about some of these moves: write why they are acceptable (kept in the audit trail) before "
+    "starting."
+)
 
 
 class WindowForm(forms.Form):
@@ -17,6 +22,22 @@ class WindowForm(forms.Form):
     window_end = forms.DateTimeField(
         required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="Window ends"
     )
+    # Asked for at confirm time when the plan has pre-check warnings (the service refuses a blank one then).
+    override_reason = forms.CharField(
+        required=False,
+        max_length=1000,
+        strip=True,
+        label="Why are these warnings acceptable?",
+        widget=forms.Textarea(
+            attrs={
+                "rows": 3,
+                "cols": 90,
+                "required": True,
+                "placeholder": "e.g. change ticket CHG-1234: cold moves agreed",
+            }
+        ),
+    )
+    WINDOW_FIELDS = ("window_start", "window_end")
 
     def clean(self):
         data = super().clean()

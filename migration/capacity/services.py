@@ -353,8 +353,8 @@ class EvacuationPlan:
 
     @property
     def warnings(self) -> list[str]:
-        """Every movable item's pre-check warnings, "workload: warning"; starting needs a reason when any."""
-        return [f"{i.workload.name}: {w}" for i in self.movable for w in i.warnings]
+        """Every movable item's pre-check warnings, each naming its workload; starting needs a reason when any."""
+        return [w if i.workload.name in w else f"{i.workload.name}: {w}" for i in self.movable for w in i.warnings]
 
 
 def evacuation_plan(

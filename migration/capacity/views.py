@@ -8,7 +8,7 @@ from hybridcloud.roles import is_operator
 from inventory.models import Host, Site
 from inventory.selectors import site_list
 from migration.capacity import selectors, services
-from migration.capacity.forms import SiteEvacuationForm, WindowForm
+from migration.capacity.forms import REASON_REQUIRED, SiteEvacuationForm, WindowForm
 from migration.capacity.models import CapacitySettings
 
 
@@ -102,12 +102,15 @@ def host_evacuate(request, pk: int):
         try:
             evacuation = services.host_evacuate(
                 host=host, user=request.user, window_start=window.get("window_start"),
-                window_end=window.get("window_end"),
+                window_end=window.get("window_end"), override_reason=window.get("override_reason", ""),
             )  # fmt: skip
+        except services.OverrideReasonRequired:
+            form.add_error("override_reason", REASON_REQUIRED)  # the page again, with the warnings and the field
         except services.CapacityActionRefused as exc:
             messages.error(request, " ".join(exc.messages))
             return redirect("capacity:host_evacuate", pk=host.pk)
-        return redirect(evacuation)
+        else:
+            return redirect(evacuation)
     plan = services.evacuation_plan(host=host, window_start=window.get("window_start"),
                                     window_end=window.get("window_end"))  # fmt: skip
     return render(request, "capacity/evacuate_confirm.html", {"plan": plan, "form": form, "subject": host.name})
@@ -128,11 +131,15 @@ def site_evacuate(request, pk: int):
                 evacuation = services.site_evacuate(
                     site=site, destination_site=window["destination"], user=request.user,
                     window_start=window.get("window_start"), window_end=window.get("window_end"),
+                    override_reason=window.get("override_reason", ""),
                 )  # fmt: skip
+            except services.OverrideReasonRequired:
+                form.add_error("override_reason", REASON_REQUIRED)
             except services.CapacityActionRefused as exc:
                 messages.error(request, " ".join(exc.messages))
                 return redirect("capacity:index")
-            return redirect(evacuation)
+            else:
+                return redirect(evacuation)
         plan = services.evacuation_plan(
             site=site, destination_site=window["destination"], window_start=window.get("window_start"),
             window_end=window.get("window_end"),

@@ -101,6 +101,11 @@ class EvacuationRequestSerializer(serializers.Serializer):
     destination_site = serializers.PrimaryKeyRelatedField(queryset=Site.objects.all(), required=False)
     window_start = serializers.DateTimeField(required=False, allow_null=True)
     window_end = serializers.DateTimeField(required=False, allow_null=True)
+    override_reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=1000,
+        help_text="Why the pre-check warnings of the moves (see the preview's `warnings`) are acceptable; required "
+        "when there are any (400 with the warnings listed otherwise). Kept in the audit trail and on each migration.",
+    )  # fmt: skip
 
     def validate(self, attrs):
         host, site, destination = attrs.get("host"), attrs.get("site"), attrs.get("destination_site")
@@ -175,6 +180,7 @@ class PlannedItemSerializer(serializers.Serializer):
     predicted_end_s = serializers.FloatField(allow_null=True)
     predicted_downtime_s = serializers.FloatField(allow_null=True)
     over_window = serializers.BooleanField()
+    warnings = serializers.ListField(child=serializers.CharField(), help_text="The pre-checks' warnings for its move.")
 
 
 class EvacuationPreviewSerializer(serializers.Serializer):
@@ -189,3 +195,6 @@ class EvacuationPreviewSerializer(serializers.Serializer):
     movable = serializers.IntegerField()
     blocked = serializers.IntegerField()
     items = PlannedItemSerializer(many=True)
+    warnings = serializers.ListField(
+        child=serializers.CharField(), help_text="Every move's warnings; starting needs an override_reason when any."
+    )

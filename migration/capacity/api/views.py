@@ -192,9 +192,11 @@ def _plan_data(plan: EvacuationPlan) -> dict:
                 "predicted_end_s": i.prediction.get("end_s"),
                 "predicted_downtime_s": i.prediction.get("downtime_s"),
                 "over_window": i.over_window,
+                "warnings": i.warnings,
             }
             for i in plan.items
         ],
+        "warnings": plan.warnings,
     }
 
 
@@ -235,7 +237,10 @@ class EvacuationListCreateView(generics.ListAPIView):
         data, error = _evacuation_request(request)
         if error:
             return error
-        window = {"window_start": data.get("window_start"), "window_end": data.get("window_end")}
+        window = {
+            "window_start": data.get("window_start"), "window_end": data.get("window_end"),
+            "override_reason": data.get("override_reason", ""),
+        }  # fmt: skip
         try:
             if data.get("host") is not None:
                 evacuation = services.host_evacuate(host=data["host"], user=request.user, **window)
@@ -243,6 +248,8 @@ class EvacuationListCreateView(generics.ListAPIView):
                 evacuation = services.site_evacuate(
                     site=data["site"], destination_site=data["destination_site"], user=request.user, **window
                 )
+        except services.OverrideReasonRequired as exc:
+            return Response({"errors": exc.messages, "warnings": exc.warnings}, status=status.HTTP_400_BAD_REQUEST)
         except services.CapacityActionRefused as exc:
             return _bad_request(exc.messages)
         return Response(
