@@ -166,7 +166,7 @@ def _persist(migration: Migration, run: WorldRun, events: list, now, sent_before
     """Write one migration's step (conditional on its state and seq) and push it after commit. Returns whether it
     ended."""
     sim = run.sim
-    old_state, old_seq = migration.state, migration.seq
+    old_state, old_seq, old_step_at = migration.state, migration.seq, migration.last_step_at
     state = old_state
     fields: dict = {}
     messages: list[tuple[str, str]] = []
@@ -261,9 +261,15 @@ def _persist(migration: Migration, run: WorldRun, events: list, now, sent_before
     )
     try:
         with transaction.atomic():
-            applied = Migration.objects.filter(pk=migration.pk, state=old_state, seq=old_seq).update(**fields)
+            # Conditional on the row as this step read it, the time of its last step included: a worker cut off
+            # mid-step that comes back after another took the link over finds the row stepped since, and writes nothing.
+            applied = Migration.objects.filter(
+                pk=migration.pk, state=old_state, seq=old_seq, last_step_at=old_step_at
+            ).update(**fields)
             if not applied:
-                return False  # cancelled (or changed) meanwhile: that change wins
+                # Cancelled, or stepped by another worker meanwhile: that change wins.
+                logger.warning("step of migration %s refused: the row changed since this step read it", migration.pk)
+                return False
             if state == MigrationState.COMPLETED:
                 _move_workload(migration)
                 transaction.on_commit(lambda: _announce_move(migration))
