@@ -82,6 +82,7 @@ class Assessment(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True, help_text="The running computation's lease.")
+    holder = models.CharField(max_length=120, blank=True, help_text="host:pid of the process computing it.")
     attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:

@@ -11,6 +11,8 @@ Nothing here starts a migration.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -216,7 +218,7 @@ def assessment_compute(*, assessment_id: int) -> str:
     claimable = Q(status=AssessmentStatus.QUEUED) | Q(status=AssessmentStatus.RUNNING, lease_until__lt=now)
     claimed = Assessment.objects.filter(claimable, pk=assessment_id).update(
         status=AssessmentStatus.RUNNING, started_at=now, lease_until=now + LEASE, attempts=F("attempts") + 1,
-        progress_done=0, error="",
+        progress_done=0, error="", holder=f"{socket.gethostname()}:{os.getpid()}",
     )  # fmt: skip
     if not claimed:
         return Assessment.objects.filter(pk=assessment_id).values_list("status", flat=True).first() or "missing"

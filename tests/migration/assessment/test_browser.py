@@ -106,3 +106,48 @@ def test_operator_assesses_california_to_virginia_and_to_a_public_region(page, l
     assert "10 Gbit/s" in table and "1 Gbit/s" in table
     assert not page.console_errors, page.console_errors
     screenshot(page, "assessment-compare")
+
+
+@pytest.mark.integration
+def test_a_killed_worker_midway_is_replaced_and_the_assessment_ends_done_once(transactional_db):
+    """The worker killed is the one whose process computes the assessment (the row records its holder); only the
+    workers started here consume the queue. Its lease is then expired by hand, standing for the two minutes a
+    real one lasts; the new worker's start runs the watchdog, which re-enqueues it."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from hybridcloud.celery import app
+    from migration.assessment.services import assessment_create
+    from tests.conftest import start_celery_worker
+    from tests.reliability.helpers import alive, holder_pid, in_worker, wait_for
+
+    call_command("seed_demo", workloads=4000, no_extensions=True, verbosity=0)
+    ca, va = Site.objects.get(name="California DC"), Site.objects.get(name="Virginia DC")
+    app.control.purge()
+    victim = start_celery_worker("assess-victim", concurrency=1)
+    replacement = None
+    try:
+        a = assessment_create(scope_kind="site", scope_site=ca, destination=va)
+        running = wait_for(
+            lambda: (x := Assessment.objects.get(pk=a.pk)).status == "running" and x.progress_done > 0 and x,
+            timeout=60, interval=0.02, what="the computation to start",
+        )  # fmt: skip
+        pid = holder_pid(running.holder)
+        assert in_worker(pid, victim), running.holder
+        victim.kill()
+        wait_for(lambda: not alive(pid), timeout=5)
+        stuck = Assessment.objects.get(pk=a.pk)
+        assert stuck.status == "running" and stuck.progress_done < stuck.progress_total and not stuck.rows.exists()
+        Assessment.objects.filter(pk=a.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+        replacement = start_celery_worker("assess-replacement", concurrency=1)
+        done = wait_done(a.pk, timeout=120)
+    finally:
+        victim.kill()
+        if replacement is not None:
+            replacement.stop()
+    assert done.status == "done", done.error
+    assert done.attempts == 2 and holder_pid(done.holder) != pid
+    from inventory.models import Workload
+
+    assert done.rows.count() == done.summary["workloads"] == Workload.objects.filter(host__cluster__site=ca).count()
