@@ -119,6 +119,7 @@ class WorkloadSerializer(ModelCleanSerializer):
         fields = [
             "id", "name", "kind", "vcpus", "memory_bytes", "disk_bytes", "power_state", "site", "site_name", "host",
             "host_name", "datastore", "segment", "segment_name", "ip_address", "guest_os", "dirty_rate_bps",
-            "working_set_bytes", "disk_write_rate_bps", "created_at", "updated_at",
+            "working_set_bytes", "disk_write_rate_bps", "disk_used_bytes", "annotation", "estate", "external_id",
+            "created_at", "updated_at",
         ]  # fmt: skip
-        read_only_fields = ["created_at", "updated_at"]
+        read_only_fields = ["created_at", "updated_at", "estate", "external_id"]
