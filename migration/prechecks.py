@@ -18,7 +18,7 @@ from typing import Any
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
-from inventory.choices import CPU_OVERCOMMIT_RATIO, HostState, PowerState
+from inventory.choices import CPU_OVERCOMMIT_RATIO, HostState, Hypervisor, PowerState
 from inventory.models import CloudLink, Datastore, Host, NetworkSegment, Site, Workload
 from migration.choices import ACTIVE_STATES, MigrationKind, MigrationPolicy, MigrationState
 from migration.engine import PrecopyParams, PrecopyResult, PrecopySimulation, simulate_precopy
@@ -29,6 +29,7 @@ from migration.engine.world import (
     LinkPattern,
     dirty_pattern_for,
     forecast_precopy,
+    last_telemetry_s,
     link_pattern_for,
 )
 
@@ -490,7 +491,7 @@ def precheck_migration(
     dirty, link_pattern, capacity = migration_world(workload=workload, source_host=source, cloud_link=link)
     forecast = forecast_precopy(
         params,
-        start_s=timezone.now().timestamp(),
+        start_s=last_telemetry_s(timezone.now().timestamp()),  # what is known ends at the last sample
         dirty=dirty if live else None,
         link=link_pattern,
         capacity_bps=capacity,
@@ -564,7 +565,9 @@ def engine_params(
     """The engine's inputs for this workload. A powered-off workload dirties nothing and writes nothing to its disk
     (a cold move); a live one's disk writes are mirrored while a storage move (``disk_bytes > 0``) copies the disk.
     With both hosts given, the transport (RTT, loss, MSS, streams, buffers, cipher, codec) comes from them and the
-    link (`transport_fields`); without, the move is modelled as a LAN with no transport limit."""
+    link (`transport_fields`); without, the move is modelled as a LAN with no transport limit. The source host's
+    hypervisor picks the engine's profile: a KVM source migrates by QEMU's own rules (``profile="qemu"``,
+    calibrated against real QEMU, docs/engine.md), any other by the generic model."""
     live = workload.power_state == PowerState.ON
     transport: dict[str, Any] = {}
     if source_host is not None and destination_host is not None:
@@ -584,6 +587,7 @@ def engine_params(
         on_no_convergence=policy,
         disk_bytes=float(disk_bytes),
         disk_write_rate_bps=float(workload.disk_write_rate_bps) if live and disk_bytes else 0.0,
+        profile="qemu" if source_host is not None and source_host.hypervisor == Hypervisor.KVM else "generic",
         **transport,
     )
 
