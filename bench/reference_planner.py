@@ -173,8 +173,9 @@ def plan_wave_plain(
             active.append((queued, _Move(migrations[queued], link)))
             starts[queued] = now
             queued += 1
-        given = iter(fair_shares(link.bandwidth_bps, [m.cap for _, m in active if m.consuming()]))
-        shares = [next(given) if m.consuming() else 0.0 for _, m in active]
+        on_wire = [m.consuming() for _, m in active]
+        given = iter(fair_shares(link.bandwidth_bps, [m.cap for (_, m), w in zip(active, on_wire, strict=True) if w]))
+        shares = [next(given) if w else 0.0 for w in on_wire]
         times = [m.time_to_boundary(s) for (_, m), s in zip(active, shares, strict=True)]
         dt = min(times)
         if not math.isfinite(dt):
