@@ -29,7 +29,6 @@ from migration.engine.world import (
     LinkPattern,
     dirty_pattern_for,
     forecast_precopy,
-    last_telemetry_s,
     link_pattern_for,
 )
 
@@ -491,7 +490,7 @@ def precheck_migration(
     dirty, link_pattern, capacity = migration_world(workload=workload, source_host=source, cloud_link=link)
     forecast = forecast_precopy(
         params,
-        start_s=last_telemetry_s(timezone.now().timestamp()),  # what is known ends at the last sample
+        start_s=timezone.now().timestamp(),
         dirty=dirty if live else None,
         link=link_pattern,
         capacity_bps=capacity,
