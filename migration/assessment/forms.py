@@ -52,6 +52,14 @@ class AssessmentForm(forms.Form):
         "max_downtime_s", "window_hours", "accept_readdressing",
     )  # fmt: skip
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # An empty figure is taken from the real link: say so where the figure goes.
+        for name in ("bandwidth_mbit", "rtt_ms", "loss_percent", "compression_ratio"):
+            self.fields[name].widget.attrs["placeholder"] = "from the link"
+        for name, value in (("max_concurrent", "8"), ("max_downtime_s", "0.3"), ("window_hours", "none")):
+            self.fields[name].widget.attrs["placeholder"] = value
+
     def clean(self):
         data = super().clean()
         kind = data.get("scope_kind")
