@@ -43,7 +43,7 @@ def workload_export_rows(queryset: QuerySet[Workload]):
 
 def workload_get(pk: int) -> Workload:
     return get_object_or_404(
-        Workload.objects.select_related("host__cluster__site", "segment", "datastore__site"), pk=pk
+        Workload.objects.select_related("host__cluster__site", "segment", "datastore__site", "estate"), pk=pk
     )
 
 

@@ -11,8 +11,9 @@ from django.core.management.base import CommandError
 from hybridcloud.models import AuditEntry
 from inventory.choices import HostState, PowerState, SiteKind
 from inventory.importers.apply import estate_import_apply
+from inventory.importers.runs import DEMO_EXAMPLE, rvtools_import
 from inventory.importers.rvtools import RVToolsRefused, parse_rvtools
-from inventory.importers.samples import SampleVM, tabs_to_csv_zip, tabs_to_xlsx
+from inventory.importers.samples import SampleVM, tabs_to_csv_dir, tabs_to_csv_zip, tabs_to_xlsx
 from inventory.importers.sources import read_export
 from inventory.models import Cluster, Datastore, Estate, Host, NetworkSegment, Site, Workload
 from migration.models import Migration
@@ -203,8 +204,6 @@ def test_a_refused_file_changes_nothing_and_the_command_says_why(tmp_path, capsy
 
 
 def test_the_command_imports_a_csv_folder_with_a_line_per_tab(tmp_path, capsys):
-    from inventory.importers.samples import tabs_to_csv_dir
-
     site = factories.site("Frankfurt DC")
     folder = tabs_to_csv_dir(small_estate().tabs(), tmp_path / "export")
     call_command("import_rvtools", str(folder), "--site", "DC-East=Frankfurt DC", "--estate", "Corp")
@@ -219,8 +218,6 @@ def test_the_command_imports_a_csv_folder_with_a_line_per_tab(tmp_path, capsys):
 
 
 def test_the_demo_example_lands_on_the_demo_sites_and_seed_demo_reset_still_wipes(capsys):
-    from inventory.importers.runs import DEMO_EXAMPLE, rvtools_import
-
     call_command("seed_demo", workloads=10, no_extensions=True, verbosity=0)
     summary = rvtools_import(source=DEMO_EXAMPLE)
     assert summary["datacenters"] == {"California DC": "California DC", "Virginia DC": "Virginia DC"}

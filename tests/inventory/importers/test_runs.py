@@ -13,11 +13,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from inventory.choices import EstateImportStatus
+from inventory.importers.apply import estate_import_apply
 from inventory.importers.runs import MAX_ATTEMPTS, STALE_AFTER_S, estate_import_run, estate_imports_resume_stale
+from inventory.importers.rvtools import parse_rvtools
 from inventory.importers.samples import tabs_to_xlsx
-from inventory.models import EstateImport, EstateImportFile, Workload
+from inventory.importers.sources import read_export
+from inventory.models import EstateImport, EstateImportFile, Host, Workload
 from tests import factories
-from tests.inventory.importers.builders import cell, small_estate
+from tests.inventory.importers.builders import UUIDS, cell, small_estate
 
 pytestmark = pytest.mark.django_db
 MIB = 2**20
@@ -118,3 +121,16 @@ def test_the_watchdog_requeues_an_import_whose_worker_died_then_gives_up(django_
     assert estate_imports_resume_stale() == []
     item.refresh_from_db()
     assert item.status == EstateImportStatus.FAILED and "stopped 3 times" in item.message
+
+
+def test_an_imported_workload_and_host_show_where_they_came_from(operator_client):
+    estate_import_apply(export=parse_rvtools(read_export(tabs_to_xlsx(small_estate().tabs()))), estate_name="Corp")
+    sql = Workload.objects.get(external_id=UUIDS[2])
+    page = operator_client.get(f"/workloads/{sql.pk}/").content.decode()
+    assert "Corp</a>" in page and UUIDS[2] in page
+    assert "Owner: DBA team, &quot;critical&quot;<br>Backups: nightly, 02:00" in page
+    host = Host.objects.get(name="esx-w1.corp.example")
+    page = operator_client.get(f"/hosts/{host.pk}/").content.decode()
+    assert "MTU 9000 bytes" in page and "Intel(R) Xeon(R) Gold 6248" in page and "EVC intel-cascadelake" in page
+    nameless = Workload.objects.get(external_id=UUIDS[3])
+    assert "none reported" in operator_client.get(f"/workloads/{nameless.pk}/").content.decode()
