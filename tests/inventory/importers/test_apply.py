@@ -225,3 +225,30 @@ def test_the_demo_example_lands_on_the_demo_sites_and_seed_demo_reset_still_wipe
     assert summary["warning_count"] == 0  # its addresses stay clear of the seeded ones
     call_command("seed_demo", workloads=10, no_extensions=True, reset=True, verbosity=0)
     assert not Estate.objects.exists() and not Workload.objects.filter(estate__isnull=False).exists()
+
+
+def test_hosts_the_export_drops_but_something_still_uses_are_kept_and_listed():
+    t = factories.topology()
+    sample = small_estate()
+    estate_import_apply(export=export_of(sample))
+    w2 = Host.objects.get(name="esx-w2.corp.example")
+    e2 = Host.objects.get(name="esx-e2.corp.example")
+    # A workload from elsewhere now runs on esx-w2; migration history names esx-e2.
+    foreign = factories.workload(t.ca_hosts[0], name="moved-here", segment=t.ca_local)
+    Workload.objects.filter(pk=foreign.pk).update(host=w2, datastore=Datastore.objects.get(name="west-vsan"))
+    Migration.objects.create(workload=foreign, source_host=e2, destination_host=t.ca_hosts[0],
+                             source_datastore=t.ca_datastore, destination_datastore=t.ca_datastore,
+                             state="completed")  # fmt: skip
+    sample.hosts = [h for h in sample.hosts if h.name not in ("esx-w2.corp.example", "esx-e2.corp.example")]
+    for d in sample.datastores:
+        d.hosts = [h for h in d.hosts if h in {x.name for x in sample.hosts}]
+    for vm in sample.vms:
+        vm.host = {"esx-w2.corp.example": "esx-w1.corp.example", "esx-e2.corp.example": "esx-e1.corp.example"}.get(
+            vm.host, vm.host
+        )
+    summary = estate_import_apply(export=export_of(sample))
+    hosts = summary["counts"]["hosts"]
+    assert hosts["removed"] == 0 and Host.objects.filter(pk__in=[w2.pk, e2.pk]).count() == 2
+    assert "host esx-e2.corp.example" in hosts["kept"]  # the migration history protects it
+    assert "1 still used by workloads from elsewhere" in hosts["kept"]  # the foreign workload on esx-w2
+    assert Workload.objects.get(pk=foreign.pk).host == w2
