@@ -462,6 +462,7 @@ def _apply(export: RVToolsExport, site_choices: dict[str, int | None], estate_na
     fields = ["name", "vcpus", "memory_bytes", "disk_bytes", "disk_used_bytes", "power_state", "host", "datastore",
               "segment", "ip_address", "guest_os", "annotation", "working_set_bytes", "updated_at"]  # fmt: skip
     memory_on = defaultdict(int)
+    networks: dict[int, ipaddress.IPv4Network | ipaddress.IPv6Network] = {}
     for i, vm in enumerate(export.vms):
         segment = segment_of[(vm.datacenter, vm.networks[0] if vm.networks else "")]
         ip = vm.ip_address
@@ -472,6 +473,11 @@ def _apply(export: RVToolsExport, site_choices: dict[str, int | None], estate_na
                 ip = None
             else:
                 taken_ips.add((segment.pk, ip))
+                if segment.pk not in networks:
+                    networks[segment.pk] = ipaddress.ip_network(segment.cidr, strict=False)
+                if ipaddress.ip_address(ip) not in networks[segment.pk]:
+                    warnings.append(f"vInfo row {vm.row}: VM {vm.name} reports {ip}, outside segment {segment.name} "
+                                    f"({segment.cidr})")  # fmt: skip
         host = host_of[vm.host]
         if vm.power_state == PowerState.ON:
             memory_on[host.name] += vm.memory_bytes

@@ -252,3 +252,21 @@ def test_hosts_the_export_drops_but_something_still_uses_are_kept_and_listed():
     assert "host esx-e2.corp.example" in hosts["kept"]  # the migration history protects it
     assert "1 still used by workloads from elsewhere" in hosts["kept"]  # the foreign workload on esx-w2
     assert Workload.objects.get(pk=foreign.pk).host == w2
+
+
+def test_addresses_already_taken_or_outside_a_joined_segment_are_warned_about():
+    t = factories.topology()
+    taken = factories.workload(t.ca_hosts[0], name="already-here", segment=t.stretched)
+    sample = small_estate()
+    for vm in sample.vms:
+        if vm.datacenter == "DC-West":
+            vm.networks = (t.stretched.name,)
+    sample.vms[0].ip = taken.ip_address  # clashes with a workload already on that segment
+    sample.vms[2].ip = "192.168.77.5"  # outside the segment
+    summary = estate_import_apply(export=export_of(sample), site_choices={"DC-West": t.ca.pk})
+    assert Workload.objects.get(external_id=UUIDS[0]).ip_address is None
+    assert summary["warnings"] == [
+        f"vInfo row 2: VM web01 reports {taken.ip_address}, already used on segment {t.stretched.name}; imported "
+        "without an IP",
+        f"vInfo row 4: VM sql-prod-01 reports 192.168.77.5, outside segment {t.stretched.name} ({t.stretched.cidr})",
+    ]
