@@ -392,3 +392,17 @@ def test_an_imported_estate_is_assessed_with_the_documented_default_dirty_rates(
         assert row.dirty_source == DirtySource.DEFAULT and row.dirty_rate_bps == default.dirty_rate_bps
         assert row.dirty_class == default.role
     assert "Entered" in a.link_note
+
+
+def test_a_cluster_scope_assesses_exactly_its_workloads(demo, operator_client):
+    from inventory.models import Cluster
+
+    cluster = Cluster.objects.get(name="sc-prod-a")
+    body = {"scope": {"kind": "cluster", "cluster": cluster.pk}, "destination": demo["Virginia DC"].pk}
+    response = operator_client.post("/api/assessments/", body, "application/json")
+    assert response.status_code == 201
+    a = Assessment.objects.get(pk=response.json()["id"])
+    assert a.scope_label == "cluster sc-prod-a (California DC)"
+    services.assessment_compute(assessment_id=a.pk)
+    expected = set(Workload.objects.filter(host__cluster=cluster).values_list("name", flat=True))
+    assert set(a.rows.values_list("workload_name", flat=True)) == expected and expected
