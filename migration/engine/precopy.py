@@ -68,6 +68,9 @@ class Round(NamedTuple):
     dirtied_bytes: float
 
 
+_new_tuple = tuple.__new__
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     """Something that happened during :meth:`PrecopySimulation.advance`.
@@ -575,7 +578,10 @@ class PrecopySimulation:
             dirtied = rate * dur
             if dirtied > self._ws:  # the guest keeps rewriting its working set
                 dirtied = self._ws
-            rnd = Round(len(self._rounds), self._r_start, dur, self._r_bytes, rate, self._r_throttle, dirtied)
+            # tuple.__new__ makes the same Round without NamedTuple's Python-level __new__ (hot: one per round)
+            rnd = _new_tuple(
+                Round, (len(self._rounds), self._r_start, dur, self._r_bytes, rate, self._r_throttle, dirtied)
+            )
             self._rounds.append(rnd)
             self._mem_done += self._r_bytes
             self._r_sent = 0.0

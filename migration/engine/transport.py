@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 
 from .params import PrecopyParams
 
@@ -111,12 +110,26 @@ def _key(p: PrecopyParams, over: dict[str, float] | None = None) -> tuple:
     )
 
 
-@lru_cache(maxsize=4096)
+_OWN_CACHE: dict[tuple, tuple[dict[str, float], str, float, float]] = {}
+_OWN_CACHE_MAX = 4096
+
+
 def _own(key: tuple) -> tuple[dict[str, float], str, float, float]:
     """(own wire limits, the binding one's name, its rate, slow-start seconds) for a :func:`_key`.
 
-    Cached: the migrations of a wave share their link's RTT and loss and usually their host's stack.
+    Cached (a plain dict, cleared when full: cheaper per hit than lru_cache): the migrations of a wave
+    share their link's RTT and loss and usually their host's stack.
     """
+    hit = _OWN_CACHE.get(key)
+    if hit is not None:
+        return hit
+    if len(_OWN_CACHE) >= _OWN_CACHE_MAX:
+        _OWN_CACHE.clear()
+    hit = _OWN_CACHE[key] = _own_uncached(key)
+    return hit
+
+
+def _own_uncached(key: tuple) -> tuple[dict[str, float], str, float, float]:
     bandwidth, rtt, loss, streams, buffer, mss, codec, cipher, c = key
     out = {"nic": float(bandwidth)}
     window, mathis = _per_stream(rtt, loss, buffer, mss)

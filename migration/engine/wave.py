@@ -21,19 +21,20 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from .params import LinkSpec, PrecopyParams
-from .precopy import _CONSUMING, _DONE, PrecopyResult, PrecopySimulation
+from .precopy import _CONSUMING, _DONE, PrecopyResult, PrecopySimulation, _new_tuple
 
 
-@dataclass(frozen=True, slots=True)
-class WaveItem:
+class WaveItem(NamedTuple):
     """One migration of a wave, in input order: when it ran and what it did.
 
     ``rounds`` is the number of pre-copy rounds; ``result`` has the details (rounds, reason...),
     made on access (a wave of 100,000 does not build 100,000 sentences nobody reads).
-    Times are seconds since the wave started.
+    Times are seconds since the wave started. A NamedTuple (immutable, and five times cheaper to
+    make than a frozen dataclass: a wave makes one per migration); ``sim`` is the finished simulation.
     """
 
     index: int
@@ -45,12 +46,25 @@ class WaveItem:
     outcome: str
     converged: bool
     rounds: int
-    sim: PrecopySimulation = field(repr=False, compare=False)
+    sim: PrecopySimulation
 
     @property
     def result(self) -> PrecopyResult:
         """The migration's full result (rounds, reason, binding limit...)."""
         return self.sim.result()
+
+    def __eq__(self, other: object) -> bool:
+        """Items are equal when their figures are (the simulation object itself is not compared)."""
+        if not isinstance(other, WaveItem):
+            return NotImplemented
+        return self[:9] == other[:9]
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self) -> int:
+        return hash(self[:9])
 
     @property
     def duration_s(self) -> float:
@@ -182,7 +196,10 @@ def _plan(link: LinkSpec, migrations: Sequence[PrecopyParams], max_concurrent: i
         assert sim is not None
         downtime, sent, wired = sim._totals()
         items.append(
-            WaveItem(k, starts[k], ends[k], downtime, sent, wired, sim._outcome, sim._converged, len(sim._rounds), sim)
+            _new_tuple(
+                WaveItem,
+                (k, starts[k], ends[k], downtime, sent, wired, sim._outcome, sim._converged, len(sim._rounds), sim),
+            )
         )
         total += sent
         wire += wired
