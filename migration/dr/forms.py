@@ -18,3 +18,23 @@ class ScheduleForm(forms.Form):
     )
     days = forms.ChoiceField(choices=DAY_CHOICES, initial="*")
     remove = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+REASON_REQUIRED = (
+    "The pre-checks warn about some of these moves: write why they are acceptable (kept in the audit trail) before "
+    "starting."
+)
+
+
+class PlannedMigrationForm(forms.Form):
+    """The confirmation of a planned migration: the operator's reason when the pre-checks warn (required then)."""
+
+    override_reason = forms.CharField(
+        required=False,
+        max_length=1000,
+        strip=True,
+        label="Why are these warnings acceptable?",
+        widget=forms.Textarea(
+            attrs={"rows": 3, "cols": 90, "required": True, "placeholder": "e.g. CHG-1234: DR failover rehearsal"}
+        ),
+    )

@@ -212,6 +212,7 @@ class PlannedGroupPreview:
     memory_bytes: int
     vcpus: int
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def count(self) -> int:
@@ -220,8 +221,9 @@ class PlannedGroupPreview:
 
 @dataclass
 class PlannedMigrationPreview:
-    """What a planned migration of a plan would do now: its groups in order and the pre-check errors (each
-    "workload: sentence") that would stop it, checked against placement on the recovery site."""
+    """What a planned migration of a plan would do now: its groups in order, the pre-check errors (each
+    "workload: sentence") that would stop it and the warnings an operator must accept in writing, checked against
+    placement on the recovery site."""
 
     plan: RecoveryPlan
     groups: list[PlannedGroupPreview]
@@ -229,6 +231,10 @@ class PlannedMigrationPreview:
     @property
     def errors(self) -> list[str]:
         return [e for g in self.groups for e in g.errors]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [w for g in self.groups for w in g.warnings]
 
     @property
     def workload_count(self) -> int:
@@ -259,4 +265,5 @@ def planned_migration_preview(plan: RecoveryPlan) -> PlannedMigrationPreview:
         group.vcpus += w.vcpus
         check = precheck_migration(workload=w, destination_site=plan.recovery_site)
         group.errors += [f"{w.name}: {e}" for e in check.errors]
+        group.warnings += [x if w.name in x else f"{w.name}: {x}" for x in check.warnings]
     return PlannedMigrationPreview(plan=plan, groups=list(groups.values()))

@@ -57,6 +57,19 @@ class PlannedMigrationRefused(Exception):
         self.errors = list(errors)
 
 
+class OverrideReasonRequired(PlannedMigrationRefused):
+    """The pre-checks warn about some moves and the operator wrote no reason; `warnings` lists them."""
+
+    def __init__(self, warnings: list[str]) -> None:
+        super().__init__(
+            [
+                f"{len(warnings)} pre-check warning{'s' if len(warnings) != 1 else ''} need a written override reason "
+                "before the planned migration can start: " + " ".join(warnings)
+            ]
+        )
+        self.warnings = list(warnings)
+
+
 def drill_group_name(run_id: int) -> str:
     return f"drill.{run_id}"
 
@@ -72,6 +85,8 @@ def drill_start(
     started_by=None,
     enqueue: bool = True,
     slot_key: str = "",
+    override_reason: str = "",
+    warnings: list[str] | None = None,
 ) -> DrillRun:
     """Create a queued drill of `plan`; raise DrillNotStarted when one is already queued or running, or when a
     drill already started for `slot_key` (a schedule slot: see `schedule_slot_key`).
@@ -113,9 +128,18 @@ def drill_start(
         action="drill.run",
         target=run,
         actor=run.started_by,
-        after={"plan": plan.pk, "plan_name": plan.name, "kind": kind, "trigger": trigger, "drill": run.pk},
+        after={
+            "plan": plan.pk,
+            "plan_name": plan.name,
+            "kind": kind,
+            "trigger": trigger,
+            "drill": run.pk,
+            # A planned migration's accepted pre-check warnings and the operator's reason for accepting them.
+            **({"warnings": warnings, "override_reason": override_reason} if warnings else {}),
+        },  # fmt: skip
         via="schedule" if trigger == DrillTrigger.SCHEDULE else None,
-        message=f"{'Planned migration' if planned else 'Test drill'} of {plan.name} ({trigger}).",
+        message=f"{'Planned migration' if planned else 'Test drill'} of {plan.name} ({trigger})"
+        + (f" with {len(warnings)} warning(s) overridden: {override_reason}" if warnings else "."),
     )
     if enqueue:
         from migration.dr.tasks import run_drill
@@ -125,12 +149,13 @@ def drill_start(
     return run
 
 
-def planned_migration_start(*, plan: RecoveryPlan, started_by) -> DrillRun:
+def planned_migration_start(*, plan: RecoveryPlan, started_by, override_reason: str = "") -> DrillRun:
     """Start the real, live move of the plan's workloads to its recovery site, group by group.
 
     Refused (PlannedMigrationRefused, nothing moved) when pre-checks against placement on the recovery site
-    find an error that would stop it part-way; DrillNotStarted when the caller is not an operator or a drill
-    of the plan is already running.
+    find an error that would stop it part-way, or (OverrideReasonRequired) when they warn and the operator wrote
+    no reason (the reason is audited with the warnings); DrillNotStarted when the caller is not an operator or a
+    drill of the plan is already running.
     """
     from migration.dr.selectors import planned_migration_preview
 
@@ -143,7 +168,13 @@ def planned_migration_start(*, plan: RecoveryPlan, started_by) -> DrillRun:
         raise PlannedMigrationRefused([f"{plan.name} protects no workload: there is nothing to move."])
     if preview.errors:
         raise PlannedMigrationRefused(preview.errors)
-    return drill_start(plan=plan, kind=DrillKind.PLANNED_MIGRATION, started_by=started_by)
+    override_reason = (override_reason or "").strip()
+    if preview.warnings and not override_reason:
+        raise OverrideReasonRequired(preview.warnings)
+    return drill_start(
+        plan=plan, kind=DrillKind.PLANNED_MIGRATION, started_by=started_by,
+        override_reason=override_reason, warnings=preview.warnings,
+    )  # fmt: skip
 
 
 def drill_cancel(*, run: DrillRun, by=None) -> bool:

@@ -6,7 +6,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from hybridcloud.roles import is_operator
 from migration.dr import selectors, services
-from migration.dr.forms import DAY_CHOICES, ScheduleForm
+from migration.dr.forms import DAY_CHOICES, REASON_REQUIRED, PlannedMigrationForm, ScheduleForm
 from migration.dr.models import DrillRun, RecoveryPlan
 
 
@@ -108,20 +108,27 @@ def plan_planned_migration(request, pk: int):
     """GET: what a planned migration would move and what would stop it; POST: start it (operators only)."""
     _require_operator(request)
     plan = get_object_or_404(RecoveryPlan.objects.select_related("protected_site", "recovery_site"), pk=pk)
-    if request.method == "POST":
+    form = PlannedMigrationForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
         try:
-            run = services.planned_migration_start(plan=plan, started_by=request.user)
+            run = services.planned_migration_start(
+                plan=plan, started_by=request.user, override_reason=form.cleaned_data["override_reason"]
+            )
+        except services.OverrideReasonRequired:
+            form.add_error("override_reason", REASON_REQUIRED)  # the page again, with the warnings and the field
         except services.PlannedMigrationRefused as exc:
             messages.error(request, "The planned migration was not started: " + " ".join(exc.errors))
             return redirect("dr:plan_planned_migration", pk=plan.pk)
         except services.DrillNotStarted as exc:
             messages.error(request, str(exc))
             return redirect(plan)
-        return redirect(run)
+        else:
+            return redirect(run)
     return render(
         request,
         "dr/planned_migration_confirm.html",
         {
+            "form": form,
             "plan": plan,
             "preview": selectors.planned_migration_preview(plan),
             "active_drill": plan.drills.filter(state__in=["queued", "running"]).first(),

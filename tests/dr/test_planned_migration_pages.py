@@ -66,7 +66,9 @@ def test_confirmation_lists_the_precheck_errors_that_would_stop_it_and_cannot_be
 
 def test_operator_confirms_and_the_planned_migration_starts(operator_client, operator):
     plan = movable_plan()
-    response = operator_client.post(reverse("dr:plan_planned_migration", args=[plan.pk]))
+    # Moving to Virginia copies the disks too (a pre-check warning): the operator writes why that is fine.
+    reason = {"override_reason": "Quarterly failover rehearsal, disks copy overnight."}
+    response = operator_client.post(reverse("dr:plan_planned_migration", args=[plan.pk]), reason)
     run = DrillRun.objects.get(plan=plan)
     assert response.status_code == 302 and response["Location"] == reverse("dr:drill_detail", args=[run.pk])
     assert run.kind == DrillKind.PLANNED_MIGRATION and run.started_by == operator and run.state == DrillState.QUEUED
@@ -79,11 +81,12 @@ def test_api_starts_a_planned_migration_for_operators_only(operator, viewer):
     operator_client.force_login(operator)
     viewer_client.force_login(viewer)
     assert viewer_client.post(url, {}, "application/json").status_code == 403
-    response = operator_client.post(url, {}, "application/json")
+    reason = {"override_reason": "Quarterly failover rehearsal, disks copy overnight."}
+    response = operator_client.post(url, reason, "application/json")
     assert response.status_code == 201
     body = response.json()
     assert body["kind"] == "planned_migration" and body["state"] == "queued" and body["plan"] == plan.pk
-    again = operator_client.post(url, {}, "application/json")
+    again = operator_client.post(url, reason, "application/json")
     assert again.status_code == 409 and "already running" in again.json()["errors"][0]
 
 

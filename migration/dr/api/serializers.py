@@ -131,3 +131,11 @@ class DrillRunDetailSerializer(DrillRunSerializer):
 
     class Meta(DrillRunSerializer.Meta):
         fields = [*DrillRunSerializer.Meta.fields, "steps", "results"]
+
+
+class PlannedMigrationRequestSerializer(serializers.Serializer):
+    override_reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=1000,
+        help_text="Why the pre-checks' warnings are acceptable; required when there are any (400 lists them). "
+        "Kept in the audit trail.",
+    )  # fmt: skip

@@ -8,6 +8,7 @@ from migration.dr import services
 from migration.dr.api.serializers import (
     DrillRunDetailSerializer,
     DrillRunSerializer,
+    PlannedMigrationRequestSerializer,
     RecoveryPlanDetailSerializer,
     RecoveryPlanListSerializer,
 )
@@ -42,14 +43,25 @@ class RecoveryPlanViewSet(viewsets.ReadOnlyModelViewSet):
             return Response({"errors": [str(exc)]}, status=status.HTTP_409_CONFLICT)
         return Response(DrillRunSerializer(run).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses={201: DrillRunSerializer})
+    @extend_schema(request=PlannedMigrationRequestSerializer, responses={201: DrillRunSerializer})
     @action(detail=True, methods=["post"], url_path="planned-migrations")
     def start_planned_migration(self, request, pk=None):
         """Really move the plan's workloads, live, to its recovery site: 400 with the pre-check errors that would
-        stop it (nothing moved), 409 when a drill of the plan is already running."""
+        stop it (nothing moved), or with the warnings when they need an `override_reason` and none was given; 409
+        when a drill of the plan is already running."""
         plan = self.get_object()
+        body = PlannedMigrationRequestSerializer(data=request.data)
+        if not body.is_valid():
+            return Response(
+                {"errors": [f"{k}: {' '.join(map(str, v))}" for k, v in body.errors.items()]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         try:
-            run = services.planned_migration_start(plan=plan, started_by=request.user)
+            run = services.planned_migration_start(
+                plan=plan, started_by=request.user, override_reason=body.validated_data.get("override_reason", "")
+            )
+        except services.OverrideReasonRequired as exc:
+            return Response({"errors": exc.errors, "warnings": exc.warnings}, status=status.HTTP_400_BAD_REQUEST)
         except services.PlannedMigrationRefused as exc:
             return Response({"errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
         except services.DrillNotStarted as exc:
