@@ -635,8 +635,11 @@ class PrecopySimulation:
         return (bw if bw < self._cap else self._cap) * self._c
 
     def _fits_budget(self, bw: float) -> bool:
-        """Completion test: the remaining dirty bytes (their wire cost) fit the downtime budget."""
-        return self._dirty * self._k <= self._stop_rate(bw) * self._given.max_downtime_s
+        """Completion test (generic profile): the remaining dirty bytes (their wire cost) fit the downtime
+        budget at the stop-and-copy rate (that of :meth:`_stop_rate`, its generic branch inlined: one call
+        less per round)."""
+        cap = self._cap
+        return self._dirty * self._k <= (bw if bw < cap else cap) * self._c * self._given.max_downtime_s
 
     def _cap_reached(self) -> str | None:
         """Auto-converge trigger, checked after each non-converging round of normal pre-copy: the
