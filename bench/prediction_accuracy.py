@@ -27,6 +27,7 @@ from migration.engine import PrecopyParams  # noqa: E402
 from migration.engine.world import (  # noqa: E402
     dirty_pattern_for,
     forecast_precopy,
+    last_telemetry_s,
     link_pattern_for,
     run_in_world,
 )
@@ -97,7 +98,8 @@ def main() -> int:
         s = scenario(rng, k)
         world = {"dirty": s["dirty"], "link": s["link"], "capacity_bps": s["capacity_bps"]}
         t0 = time.perf_counter()
-        forecast = forecast_precopy(s["params"], start_s=s["start_s"], **world)
+        # As the pre-checks do: what is known ends at the last telemetry sample before the start.
+        forecast = forecast_precopy(s["params"], start_s=last_telemetry_s(s["start_s"]), **world)
         t1 = time.perf_counter()
         actual = run_in_world(s["params"], origin_s=s["start_s"], **world).total_time_s
         t2 = time.perf_counter()

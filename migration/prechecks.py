@@ -29,6 +29,7 @@ from migration.engine.world import (
     LinkPattern,
     dirty_pattern_for,
     forecast_precopy,
+    last_telemetry_s,
     link_pattern_for,
 )
 
@@ -490,7 +491,7 @@ def precheck_migration(
     dirty, link_pattern, capacity = migration_world(workload=workload, source_host=source, cloud_link=link)
     forecast = forecast_precopy(
         params,
-        start_s=timezone.now().timestamp(),
+        start_s=last_telemetry_s(timezone.now().timestamp()),  # what is known ends at the last sample
         dirty=dirty if live else None,
         link=link_pattern,
         capacity_bps=capacity,

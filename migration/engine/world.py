@@ -47,6 +47,8 @@ SLOT_S = 60.0
 BURST_WINDOW_SLOTS = 10
 #: Default seed of the world (the capacity telemetry's default seed too).
 DEFAULT_SEED = 42
+#: Telemetry is sampled this often: what an operator knows of the world ends at the last sample.
+TELEMETRY_INTERVAL_S = 300.0
 #: No burst chance is above this (a window's draw is compared with each pattern's own chance).
 _BURST_CHANCE_BASE = 0.25
 #: Background traffic never takes more than this fraction of a link.
@@ -90,6 +92,11 @@ def _night(t: float, utc_offset_h: float) -> float:
     """1 during the backup window (01:00-04:00 local), else 0."""
     hour = (t / 3600.0 + utc_offset_h) % 24.0
     return 1.0 if 1.0 <= hour < 4.0 else 0.0
+
+
+def last_telemetry_s(t: float) -> float:
+    """The epoch second of the last telemetry sample at or before `t`: what is known of the world ends there."""
+    return math.floor(t / TELEMETRY_INTERVAL_S) * TELEMETRY_INTERVAL_S
 
 
 def _slot(t: float) -> int:
