@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from hybridcloud.audit import audit_record
 from inventory.assumptions import DIRTY_RULES, dirty_rule_for, workload_dirty_assumption
 from inventory.choices import PowerState
 from inventory.models import CloudLink, Cluster, Estate, Site, Workload
@@ -176,6 +177,12 @@ def assessment_create(
         ) from None
     with transaction.atomic():
         assessment.save()
+        audit_record(
+            action="assessment.create", target=assessment, actor=_user(user),
+            after={"scope": assessment.scope_label, "destination": destination.name,
+                   **{k: getattr(assessment, k) for k in selectors.SCENARIO_FIELDS}, "overrides": assessment.overrides},
+            message=f"Assessment #{assessment.pk} of {assessment.scope_label} → {destination.name} queued.",
+        )  # fmt: skip
         transaction.on_commit(lambda: _enqueue(assessment.pk))
     return assessment
 

@@ -172,6 +172,10 @@ def test_api_creates_then_reports_progress_and_rows(demo, operator_client, djang
     assert response.status_code == 201, response.content
     data = response.json()
     assert data["status"] == "queued" and data["bandwidth_mbit"] == 1000 and len(callbacks) == 1
+    from hybridcloud.models import AuditEntry
+
+    entry = AuditEntry.objects.get(action="assessment.create")
+    assert entry.actor.username == "otto" and entry.after["bandwidth_mbit"] == 1000
     detail = operator_client.get(f"/api/assessments/{data['id']}/").json()
     assert detail["status"] == "queued" and detail["rows"] == []
     services.assessment_compute(assessment_id=data["id"])
