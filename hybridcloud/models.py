@@ -74,5 +74,5 @@ class AuditEntry(models.Model):
 KNOWN_ACTIONS = (
     "migration.start", "migration.override", "migration.cancel", "drill.run", "container.create",
     "container.start", "container.stop", "container.remove", "inventory.create", "inventory.change",
-    "inventory.delete",
+    "inventory.delete", "inventory.import",
 )  # fmt: skip
