@@ -23,7 +23,7 @@ from tests.conftest import make_user
 pytestmark = pytest.mark.django_db
 
 MAX_EXAMPLES = 12
-NEGATIVE_EXAMPLES = 6
+NEGATIVE_EXAMPLES = 5
 ROLE_GROUPS = {"nogroup": None, "viewer": "viewers", "operator": "operators", "admin": "superuser"}
 
 
