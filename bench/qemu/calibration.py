@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +120,7 @@ class Comparison:
     measured_max_throttle: float
     predicted_throttle: float
     result: PrecopyResult
+    run: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     @property
     def time_error(self) -> float:
@@ -134,12 +135,18 @@ class Comparison:
         return self.predicted_rounds - self.measured_rounds
 
     @property
+    def end_syncs(self) -> int:
+        """QEMU's end-phase syncs (:func:`end_phase_syncs`), which the engine does not model as passes."""
+        return end_phase_syncs(self.run) if self.run else 0
+
+    @property
+    def rounds_ok(self) -> bool:
+        """Within ``ROUND_TOLERANCE`` of ``dirty-sync-count - 2``."""
+        return abs(self.round_error) <= ROUND_TOLERANCE
+
+    @property
     def within_tolerance(self) -> bool:
-        return (
-            abs(self.time_error) <= TIME_TOLERANCE
-            and abs(self.bytes_error) <= BYTES_TOLERANCE
-            and abs(self.round_error) <= ROUND_TOLERANCE
-        )
+        return abs(self.time_error) <= TIME_TOLERANCE and abs(self.bytes_error) <= BYTES_TOLERANCE and self.rounds_ok
 
     def drift(self) -> str:
         """What is off, in words (empty when within tolerance)."""
@@ -154,10 +161,10 @@ class Comparison:
                 f"bytes {self.predicted_bytes / 1e6:.1f} MB predicted vs {self.measured_bytes / 1e6:.1f} MB "
                 f"measured ({self.bytes_error:+.1%}, tolerance {BYTES_TOLERANCE:.0%})"
             )
-        if abs(self.round_error) > ROUND_TOLERANCE:
+        if not self.rounds_ok:
             parts.append(
                 f"rounds {self.predicted_rounds} predicted vs {self.measured_rounds} measured "
-                f"(dirty-sync-count - 2; tolerance {ROUND_TOLERANCE})"
+                f"(dirty-sync-count - 2, of which {self.end_syncs} end-phase syncs; tolerance {ROUND_TOLERANCE})"
             )
         return "; ".join(parts)
 
@@ -182,4 +189,142 @@ def compare(run: dict[str, Any], profile: str = "qemu") -> Comparison:
         measured_max_throttle=max(throttles, default=0) / 100.0,
         predicted_throttle=result.throttle,
         result=result,
+        run=run,
     )
+
+
+def _throttle_at(series: list[dict[str, Any]], t: float) -> float:
+    """QEMU's cpu-throttle-percentage (fraction) in force at migration time ``t``."""
+    level = 0.0
+    for s in series:
+        if s["t"] > t:
+            break
+        level = s.get("cpu-throttle-percentage", 0) / 100.0
+    return level
+
+
+def throttle_response(run: dict[str, Any]) -> float | None:
+    """How fast the guest dirtied while throttled, relative to the engine's ``rate x (1 - throttle)``
+    (1.0 = as modelled); None when the guest was never throttled for a whole second."""
+    series = run.get("series", [])
+    base = guest_rate_bps(run)
+    ratios = []
+    for t, _, rate in run.get("guest_rates_source", []):
+        a, b = _throttle_at(series, t - 1.0), _throttle_at(series, t)
+        if t <= 1.0 or a <= 0.0 or a != b or not base:
+            continue
+        ratios.append(rate / (base * (1.0 - a)))
+    return sum(ratios) / len(ratios) if ratios else None
+
+
+def rate_spread(run: dict[str, Any]) -> float:
+    """Coefficient of variation of the guest's unthrottled rate samples, the steady ones before the
+    migration and those during it (its own rate was not steady: the host's CPU is shared)."""
+    series = run.get("series", [])
+    rates = run.get("guest_rates_source", [])
+    before = [r for t, _, r in rates if t < 0][1:]
+    samples = before + [r for t, _, r in rates if t >= 1.0 and _throttle_at(series, t) == 0.0]
+    if len(samples) < 3:
+        return 0.0
+    mean = sum(samples) / len(samples)
+    var = sum((x - mean) ** 2 for x in samples) / (len(samples) - 1)
+    return var**0.5 / mean if mean else 0.0
+
+
+def end_phase_syncs(run: dict[str, Any]) -> int:
+    """Bitmap syncs QEMU made after what was pending had already fallen below the nominal threshold
+    (``min(max-bandwidth, window / RTT) x downtime-limit``), the completion sync left out.
+
+    There QEMU goes on syncing because the bandwidth it measures in its 100 ms windows falls once it
+    has little left to send (``migration_update_counters``), which lowers ``threshold_size`` until
+    what is pending reaches (nearly) nothing; each such sync counts as a pass in ``dirty-sync-count``.
+    The engine measures each pass at its own rate and stops at the first one below the threshold.
+    """
+    nominal = nominal_rate_bps(run) * run["migrate_parameters"]["downtime-limit"] / 1000.0
+    final_syncs = int(run["final"]["ram"]["dirty-sync-count"])
+    # What was pending just after each sync: the first QMP sample that shows that sync count (taken
+    # up to one poll later, so it can only read lower than the truth: the count is conservative).
+    first: dict[int, float] = {}
+    for s in run.get("series", []):
+        k = s.get("dirty-sync-count")
+        if k is not None and k >= 2 and k not in first and "remaining" in s:
+            first[k] = float(s["remaining"])
+    low = sorted(k for k, remaining in first.items() if remaining < nominal and k < final_syncs)
+    if not low:
+        return 0
+    return max(0, final_syncs - 1 - low[0])
+
+
+def nominal_rate_bps(run: dict[str, Any]) -> float:
+    """The path's rate for this run: ``min(max-bandwidth, window / RTT)``."""
+    inputs, mp = run["inputs"], run["migrate_parameters"]
+    return min(float(mp["max-bandwidth"]), inputs["window_bytes"] / max(inputs["rtt_ms"] / 1000.0, 1e-9))
+
+
+def measured_bandwidth_ratio(run: dict[str, Any]) -> float:
+    """Median of the bandwidth QEMU itself measured (``mbps`` in ``query-migrate``, its 100 ms
+    windows) during the passes after the first, over the path's nominal rate. Above 1 when the source's socket
+    buffer absorbed bursts behind the relay's window: QEMU's ``threshold_size`` was then larger
+    than the path's rate x downtime-limit."""
+    mbps = sorted(
+        s["mbps"] * 1e6 / 8
+        for s in run.get("series", [])
+        if s.get("status") == "active" and s.get("mbps") and s.get("dirty-sync-count", 0) >= 2
+    )
+    return mbps[len(mbps) // 2] / nominal_rate_bps(run) if mbps else 1.0
+
+
+#: Runs outside tolerance that no measured reason (:func:`known_miss`) explains, with their errors
+#: when they were committed: the engine may not get worse on them, and one that comes within
+#: tolerance must leave this list (tests/migration/test_qemu_calibration.py). Why each misses:
+#: docs/engine.md, "Calibration against real QEMU".
+UNEXPLAINED = {
+    # throttled, the guest dirtied 1.09x rate x (1 - throttle): just under the 1.10 detection limit
+    "lan-31.25MBps-heavy-ac-dl100": {"time": -0.135, "bytes": -0.121},
+    # behind the 40 ms relay the source's socket buffer let QEMU's passes run ahead of the path (a
+    # pass of 34.7 MB in 0.76 s, 1.16x window / RTT): shorter passes, smaller ones, fewer throttle steps
+    "wan-62.5MBps-heavy-ac-dl400": {"time": +0.406, "bytes": +0.427},
+}
+#: How much worse than committed an UNEXPLAINED run may get before the test calls it a drift.
+SLACK = 0.03
+
+
+#: At most this many runs may be excused by :func:`known_miss` (the test fails beyond).
+MAX_KNOWN_MISSES = 8
+#: A throttled guest counts as not following ``rate x (1 - throttle)`` beyond this ratio.
+THROTTLE_RESPONSE_LIMIT = 1.10
+#: A guest's rate counts as unsteady beyond this coefficient of variation.
+RATE_SPREAD_LIMIT = 0.15
+#: QEMU's own bandwidth measurement counts as off the path's rate beyond this ratio.
+MEASURED_BANDWIDTH_LIMIT = 1.15
+
+
+def known_miss(c: Comparison) -> str:
+    """Why a run outside tolerance is outside, when its own measurements show that the engine's
+    inputs or assumptions did not hold for it (empty string otherwise, i.e. a real drift).
+
+    - the guest, throttled by auto-converge, kept dirtying faster than ``rate x (1 - throttle)``:
+      the paced dirtier under TCG makes up part of the time the throttle takes from its vCPU;
+    - only the pass count is off, by no more than QEMU's end-phase syncs (:func:`end_phase_syncs`)
+      plus the tolerance, the time and bytes being within theirs;
+    - the guest's own unthrottled rate varied by more than 15 % (two cores shared with other work),
+      while the engine takes one constant rate;
+    - QEMU measured a bandwidth more than 15 % above the path's rate (:func:`measured_bandwidth_ratio`).
+    """
+    reasons = []
+    response = throttle_response(c.run)
+    if c.measured_max_throttle > 0 and response is not None and response > THROTTLE_RESPONSE_LIMIT:
+        reasons.append(f"throttled, the guest dirtied {response:.2f}x the modelled rate x (1 - throttle)")
+    timing_ok = abs(c.time_error) <= TIME_TOLERANCE and abs(c.bytes_error) <= BYTES_TOLERANCE
+    if timing_ok and not c.rounds_ok and -c.round_error <= ROUND_TOLERANCE + c.end_syncs and c.round_error < 0:
+        reasons.append(f"QEMU made {c.end_syncs} end-phase syncs after what was pending fell below its threshold")
+    bw_ratio = measured_bandwidth_ratio(c.run)
+    if bw_ratio > MEASURED_BANDWIDTH_LIMIT:
+        reasons.append(
+            f"QEMU measured {bw_ratio:.2f}x the path's rate in its windows (socket buffer behind the relay), "
+            "so its threshold was that much larger"
+        )
+    spread = rate_spread(c.run)
+    if spread > RATE_SPREAD_LIMIT:
+        reasons.append(f"the guest's own rate varied by {spread:.0%} (coefficient of variation)")
+    return "; ".join(reasons)

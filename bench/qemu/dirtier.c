@@ -4,9 +4,11 @@
  * Usage: dirtier WS_MIB RATE_BPS
  *   Fills a working set of WS_MIB MiB with non-zero data (so none of it is a zero page), then
  *   rewrites it page by page, cyclically, at RATE_BPS bytes per second (one 8-byte store per
- *   4 KiB page dirties the page; the stored value is a never-zero counter). Pacing: every 1 ms
- *   the pages due since the start are written, then it sleeps. Within any interval of length T
- *   the distinct pages dirtied are min(RATE x T, WS), the rule the engine models.
+ *   4 KiB page dirties the page; the stored value is a never-zero counter). The pages are visited
+ *   in a fixed scrambled order (a stride of STRIDE pages, coprime with the page count), so that
+ *   the writes do not run along QEMU's address-ordered scan. Pacing: every 1 ms the pages due
+ *   since the start are written, then it sleeps. Within any interval of length T the distinct
+ *   pages dirtied are min(RATE x T, WS), the rule the engine models.
  *   RATE_BPS = 0: the working set is filled once and the guest then only sleeps (an idle guest).
  *
  * Every second it prints one line on the console:
@@ -22,6 +24,7 @@
 
 #define PAGE 4096UL
 #define CATCHUP_S 0.002
+#define STRIDE 7919UL /* a prime: coprime with every working-set page count */
 
 static double now(void)
 {
@@ -49,6 +52,7 @@ int main(int argc, char **argv)
     double t0 = now(), last = t0;
     uint64_t written = 0, counter = 1;
     unsigned long idx = 0;
+    unsigned long stride = (npages % STRIDE) ? STRIDE : 1; /* STRIDE is prime */
     struct timespec ms = {0, 1000000};
     for (;;) {
         double t = now();
@@ -63,8 +67,9 @@ int main(int argc, char **argv)
             }
             while (written < due) {
                 *(volatile uint64_t *)(ws + idx * PAGE) = counter++;
-                if (++idx == npages)
-                    idx = 0;
+                idx += stride;
+                if (idx >= npages)
+                    idx %= npages;
                 written++;
             }
         }

@@ -12,8 +12,9 @@ Read from QEMU 7.2's source (the version these machines run, ``migration/ram.c``
    (one at setup in ``ram_init_bitmaps``, one in ``ram_save_complete``).
 2. **The completion test uses the bandwidth measured during the pass** (``migration_update_counters``:
    every ``BUFFER_DELAY`` = 100 ms, ``threshold_size = bandwidth x downtime-limit`` with bandwidth =
-   bytes transferred / time in that window, i.e. the rate-limited pre-copy rate), not the rate of
-   the stop-and-copy: stop-and-copy when pending (memory bytes, zero pages included) < threshold.
+   bytes transferred / time in that window, i.e. the rate-limited pre-copy rate, and less when a
+   pass is shorter than the window: the thread had nothing more to send), not the rate of the
+   stop-and-copy: stop-and-copy when pending (memory bytes, zero pages included) < threshold.
 3. **The stop-and-copy is not held to max-bandwidth** (``migration_completion`` sets the rate
    limit to ``INT64_MAX`` before ``qemu_savevm_state_complete_precopy``): it runs at
    ``switchover_bandwidth_bps`` (the path's line rate; QEMU 8.2 calls its estimate
@@ -30,7 +31,7 @@ Read from QEMU 7.2's source (the version these machines run, ``migration/ram.c``
    ``pct / (1 - pct) x 10 ms`` per 10 ms timeslice), so the guest dirties at ``rate x (1 - throttle)``.
 5. **Setup** (``migration_thread`` up to the first pass: ``ram_save_setup``, dirty-log start,
    first bitmap sync) costs :data:`SETUP_S` before any byte of memory moves (the ``setup-time`` QEMU
-   reports: median of the committed calibration runs, 0.10-0.26 s on this 2-core TCG host).
+   reports: median of the committed calibration runs, 0.10-0.45 s on this shared 2-core TCG host).
 
 Without auto-converge QEMU iterates for ever on a guest that does not converge; the engine then
 applies ``on_no_convergence`` (``"force"`` / ``"abort"``) at the generic caps (``max_rounds``,
@@ -57,8 +58,8 @@ if TYPE_CHECKING:
 #: steps, so a pass's tail is one step below ``threshold_size`` (measured on idle guests: 0.4-1.7
 #: steps, mean 0.9).
 ITERATION_STEP_S = 0.1
-#: QEMU's setup-time before the first pass (seconds): median of bench/qemu/results.
-SETUP_S = 0.17
+#: QEMU's setup-time before the first pass (seconds): median of bench/qemu/results (0.10-0.45 s).
+SETUP_S = 0.26
 #: ``throttle-trigger-threshold`` (percent of the bytes transferred in a period), QEMU's default.
 THROTTLE_TRIGGER_THRESHOLD = 0.50
 #: ``migration_bitmap_sync`` evaluates the trigger only once a period is longer than this.
@@ -83,9 +84,23 @@ def pass_rate(sim: PrecopySimulation, bw: float) -> float:
     return (bw if bw < sim._cap else sim._cap) * sim._c
 
 
+def measured_rate(sim: PrecopySimulation, bw: float) -> float:
+    """The bandwidth QEMU measured during the last pass (``migration_update_counters``: bytes sent in a
+    window of at least ``BUFFER_DELAY`` over its length): the pass rate, or, for a pass shorter than
+    one window, its bytes over the window (the thread had nothing more to send)."""
+    rate = pass_rate(sim, bw)
+    if sim._rounds:
+        last = sim._rounds[-1]
+        if last.duration_s < ITERATION_STEP_S:
+            short = last.bytes / ITERATION_STEP_S
+            if short < rate:
+                return short
+    return rate
+
+
 def threshold_bytes(sim: PrecopySimulation, bw: float) -> float:
-    """``threshold_size``: the bandwidth measured during the pass x ``downtime-limit``."""
-    return pass_rate(sim, bw) * sim.params.max_downtime_s
+    """``threshold_size``: the bandwidth measured during the pass (:func:`measured_rate`) x ``downtime-limit``."""
+    return measured_rate(sim, bw) * sim.params.max_downtime_s
 
 
 def stop_rate(sim: PrecopySimulation, bw: float) -> float:
