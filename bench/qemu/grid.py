@@ -119,6 +119,9 @@ def main() -> int:
                         f"{ram.get('transferred', 0) / 1e6:.1f} MB, syncs {ram.get('dirty-sync-count')}, "
                         f"guest {record['guest_rate_before_bps'] / 1e6:.1f} MB/s, load {record['load_avg_after'][0]}"
                     )
+    except KeyboardInterrupt:
+        print("\ninterrupted: every QEMU and relay of the run was stopped", file=sys.stderr)
+        return 130
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"{len(specs)} runs in {time.monotonic() - started:.0f} s, {failures} failed")

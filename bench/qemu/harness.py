@@ -220,16 +220,19 @@ class Processes:
 
 @contextlib.contextmanager
 def terminate_on_sigterm() -> Iterator[None]:
-    """Turn SIGTERM into SystemExit so that ``finally`` blocks run (Ctrl-C already does)."""
+    """Turn SIGTERM into SystemExit and SIGINT into KeyboardInterrupt, so that ``finally`` blocks run."""
 
     def handler(signum: int, frame: Any) -> None:
         raise SystemExit(128 + signum)
 
     old = signal.signal(signal.SIGTERM, handler)
+    # A background job of a non-interactive shell starts with SIGINT ignored: take it back.
+    old_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, old)
+        signal.signal(signal.SIGINT, old_int)
 
 
 class QMP:
