@@ -111,6 +111,7 @@ def build(results_dir: Path = cal.RESULTS) -> tuple[str, go.Figure, list[cal.Com
 
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Total time (s)", "Bytes transferred (MB)"))
     symbols = {"generic": "x", "qemu": "circle"}
+    colors = {"generic": "#d95f02", "qemu": "#1b9e77"}
     for p in PROFILES:
         cs = comps[p]
         names = [c.name for c in cs]
@@ -121,7 +122,7 @@ def build(results_dir: Path = cal.RESULTS) -> tuple[str, go.Figure, list[cal.Com
                 mode="markers",
                 name=f"{p} profile",
                 legendgroup=p,
-                marker={"symbol": symbols.get(p, "circle"), "size": 9},
+                marker={"symbol": symbols.get(p, "circle"), "size": 9, "color": colors.get(p)},
                 text=names,
                 hovertemplate="%{text}<br>measured %{x:.2f} s<br>predicted %{y:.2f} s<extra>" + p + "</extra>",
             ),
@@ -136,7 +137,7 @@ def build(results_dir: Path = cal.RESULTS) -> tuple[str, go.Figure, list[cal.Com
                 name=f"{p} profile",
                 legendgroup=p,
                 showlegend=False,
-                marker={"symbol": symbols.get(p, "circle"), "size": 9},
+                marker={"symbol": symbols.get(p, "circle"), "size": 9, "color": colors.get(p)},
                 text=names,
                 hovertemplate="%{text}<br>measured %{x:.1f} MB<br>predicted %{y:.1f} MB<extra>" + p + "</extra>",
             ),
