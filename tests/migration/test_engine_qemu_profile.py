@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from migration.engine import PROFILES, PrecopyParams, PrecopySimulation, simulate_precopy
+from migration.engine import PROFILES, LinkSpec, PrecopyParams, PrecopySimulation, plan_wave, simulate_precopy
 from migration.engine import qemu as q
 
 MiB = 2**20
@@ -167,3 +167,14 @@ def test_threshold_and_rates_helpers():
     sim = PrecopySimulation(p)
     assert q.threshold_bytes(sim, p.bandwidth_bps) == pytest.approx(31.25 * MB * 0.3)
     assert math.isclose(q.pass_rate(sim, 1e12), min(31.25 * MB, 2 * MiB / 0.01))
+
+
+def test_a_wave_of_qemu_profile_migrations_alone_on_their_link_matches_the_closed_run():
+    p = qemu(dirty_rate_bps=40 * MB, working_set_bytes=48 * MiB, zero_page_fraction=0.5)
+    alone = plan_wave(LinkSpec(bandwidth_bps=p.bandwidth_bps), [p], max_concurrent=1).items[0]
+    closed = simulate_precopy(p)
+    assert alone.end_s == pytest.approx(closed.total_time_s, rel=1e-9)
+    assert alone.rounds == len(closed.rounds)
+    two = plan_wave(LinkSpec(bandwidth_bps=p.bandwidth_bps), [p, p], max_concurrent=2)
+    assert all(item.outcome == "converged" for item in two.items)
+    assert two.makespan_s > closed.total_time_s
