@@ -124,6 +124,7 @@ def assessment_create(
     name: str = "",
     user: AbstractBaseUser | None = None,
     based_on: Assessment | None = None,
+    link_note: str | None = None,
 ) -> Assessment:
     """Save an assessment (queued) and compute it in the background once the row is committed.
 
@@ -162,6 +163,7 @@ def assessment_create(
     note = f"From {defaults.note}" if defaults.link is not None else f"Entered ({defaults.note})"
     if defaults.link is not None and given:
         note += f"; changed here: {', '.join(f.replace('_', ' ') for f in given)}"
+    note = link_note if link_note is not None else note  # a re-run keeps what its original said
     assessment = Assessment(
         name=name, scope_kind=scope_kind, scope_site=scope_site, scope_cluster=scope_cluster,
         scope_estate=scope_estate, scope_query=scope_query, scope_label=selectors.scope_label(**scope),
@@ -210,7 +212,7 @@ def assessment_rerun(
         scope_cluster=assessment.scope_cluster, scope_estate=assessment.scope_estate,
         scope_query=assessment.scope_query,
         scenario={k: getattr(assessment, k) for k in selectors.SCENARIO_FIELDS}, overrides=overrides,
-        name=assessment.name, user=user, based_on=assessment,
+        name=assessment.name, user=user, based_on=assessment, link_note=assessment.link_note,
     )  # fmt: skip
 
 
@@ -552,7 +554,7 @@ def _assumptions(a: Assessment, classes: dict, concurrency: int, overrides: dict
              "override_mb_s": overrides[klass] / MB if klass in overrides else None},
         )  # fmt: skip
         entry["workloads"] += count
-        entry["sources"][source] = {"workloads": count, "mean_mb_s": round(total / count / MB, 2)}
+        entry["sources"][DirtySource(source).label] = {"workloads": count, "mean_mb_s": round(total / count / MB, 2)}
     for entry in by_class.values():
         rule = next((r for r in DIRTY_RULES if r.role == entry["key"]), None)
         entry["default_mb_s"] = rule.dirty_mb_s if rule else None

@@ -78,6 +78,21 @@ def test_operator_assesses_california_to_virginia_and_to_a_public_region(page, l
     page.locator("#assessment-rows tbody tr").nth(12).scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "screenshots" / "assessment-california-virginia-rows.png"))
 
+    # Edit an assumption and re-run: a new assessment, based on the first, with every database at 400 MB/s.
+    page.fill("#dirty-database", "400")
+    page.click("#rerun")
+    page.wait_for_selector(".message")
+    page.wait_for_selector("#gantt .main-svg", timeout=90_000)
+    rerun = Assessment.objects.get(based_on=virginia)
+    assert rerun.status == "done" and rerun.overrides == {"dirty_rate_bps": {"database": 400e6}}
+    assert page.locator("#dirty-database").input_value() == "400"
+    databases = rerun.rows.filter(dirty_class="database", power_state="on")
+    assert databases.exists() and all(r.dirty_rate_bps == 400e6 for r in databases)
+    assert rerun.link_note == virginia.link_note
+    edited = f"Edited in this assessment: {databases.count()} at 400.0 MB/s mean"
+    assert edited in page.locator("#assumptions").inner_text()
+    section(page, "#assumptions", "assessment-rerun-assumptions")
+
     # The same site to a public region, with a hypothetical 1 Gbit/s link and no compression.
     page.goto(live_server_url + "/assessments/new/")
     page.select_option("#id_scope_kind", "site")
