@@ -136,7 +136,7 @@ def test_the_same_vm_over_2_ms_and_65_ms_links_of_equal_bandwidth_gets_different
         assert response.status_code == 200
         pages[name] = response.content.decode()
     totals = {name: _seconds(re.search(r'id="pred-total">([^<]+)<', body)[1]) for name, body in pages.items()}
-    assert totals["far"] > 5 * totals["near"], totals
+    assert totals["far"] > 4 * totals["near"], totals  # 96.8 MB/s (window) against 500 MB/s (cipher)
     far = pages["far"]
     assert 'id="rate-limit" data-limit="window"' in far
     assert "set by the TCP window" in far and "/ 65 ms" in far
