@@ -1,7 +1,8 @@
 """A burst of progress to 50 websocket clients of one migration: real Daphne, the real Redis channel layer and the
 `websockets` client library. Each client does what the live page does (start from the snapshot, apply pushes in
 `seq` order, ask for a snapshot on a gap); after the burst and a last resync, every client holds the migration's
-final state and seq, never saw seq go backwards, and saw every state in order. One push in `LOSE_EVERY` is lost
+final state and seq, never saw seq go backwards, and knows every state in order (from a push, or from the phase
+timeline of a snapshot when it resynced after that state had passed). One push in `LOSE_EVERY` is lost
 on the way (the first state change among them), as pushes are when Redis or a socket hiccups: the gap that follows
 makes every client resync, and none misses a state."""
 
@@ -16,6 +17,7 @@ import pytest
 from django.conf import settings
 from django.db.models import F
 from django.test import Client
+from django.utils import timezone
 
 from hybridcloud.celery import app
 from migration import progress
@@ -42,9 +44,15 @@ async def _client(url: str, headers: dict, origin: str, connected: threading.Sem
             view["backwards"] += 1
             return
         view["seq"] = message["seq"]
+        if message["type"] == "snapshot":
+            # A snapshot carries the phase timeline: phases passed while this client heard nothing are not missed.
+            for phase, key in (("precopy", "precopy_started_at"), ("switchover", "switchover_started_at")):
+                if message["timings"].get(key) and phase not in view["states"]:
+                    view["states"].append(phase)
         if message["state"] != view["state"]:
             view["state"] = message["state"]
-            view["states"].append(message["state"])
+            if message["state"] not in view["states"]:
+                view["states"].append(message["state"])
 
     async with connect(url, origin=origin, additional_headers=headers, open_timeout=30, max_queue=None) as ws:
         first = json.loads(await ws.recv())
@@ -121,7 +129,9 @@ def test_a_lossy_burst_to_fifty_clients_leaves_every_client_with_every_state_in_
         flush(sends)
 
     monkeypatch.setattr(progress, "_flush", lossy_flush)
-    assert Migration.objects.transition(migration.pk, ("prechecks", "queued"), "precopy")
+    assert Migration.objects.transition(
+        migration.pk, ("prechecks", "queued"), "precopy", precopy_started_at=timezone.now()
+    )
     progress.publish_progress(Migration.objects.get(pk=migration.pk), "phase")
     started = time.monotonic()
     for i in range(PUSHES):
