@@ -129,6 +129,29 @@ def _network_for(ips: list[str]) -> str:
     return str(ipaddress.ip_network(f"{low}/0", strict=False))
 
 
+def _save_all(model, new: list, changed: list, fields: list[str], *, estate: Estate, key: Callable) -> None:
+    """Creates `new` and updates `changed` in batches; new objects get their ids (read back among the estate's by
+    `key` where the database cannot return them from a bulk insert)."""
+    model.objects.bulk_create(new, batch_size=BATCH)
+    if changed:
+        model.objects.bulk_update(changed, fields, batch_size=BATCH)
+    if any(obj.pk is None for obj in new):
+        found = {key(obj): obj.pk for obj in model.objects.filter(estate=estate)}
+        for obj in new:
+            obj.pk = obj.pk or found[key(obj)]
+
+
+def _set_links(through, owner_field: str, other_field: str, wanted: dict[int, set[int]]) -> None:
+    """Sets many-to-many links of many owners at once: each owner in `wanted` ends with exactly those others."""
+    if not wanted:
+        return
+    through.objects.filter(**{f"{owner_field}__in": list(wanted)}).delete()
+    through.objects.bulk_create(
+        [through(**{owner_field: owner, other_field: other}) for owner, others in wanted.items() for other in others],
+        batch_size=BATCH,
+    )
+
+
 def _delete_unused(queryset: models.QuerySet, label: Callable[[Any], str], tally: Tally) -> None:
     """Deletes what it can; what something still references is kept and listed."""
     try:
@@ -303,6 +326,7 @@ def _apply(export: RVToolsExport, site_choices: dict[str, int | None], estate_na
     own_clusters = {(c.site_id, c.name): c for c in Cluster.objects.filter(estate=estate)}
     cluster_of: dict[tuple[str, str], Cluster] = {}
     tally = tallies["clusters"]
+    new_clusters, changed_clusters = [], []
     for dc, name in sorted(export.clusters):
         vendor, baseline = _vendor_and_baseline(cpu_by_cluster.get((dc, name), []))
         site = site_of[dc]
@@ -314,14 +338,17 @@ def _apply(export: RVToolsExport, site_choices: dict[str, int | None], estate_na
                 own_clusters.pop((cluster.site_id, cluster.name))
         values = {"site_id": site.pk, "name": name[:100], "cpu_vendor": vendor, "cpu_baseline": baseline}
         if cluster is None:
-            cluster = Cluster.objects.create(estate=estate, **values)
+            cluster = Cluster(estate=estate, **values)
+            new_clusters.append(cluster)
             tally.added += 1
         elif _changed(cluster, values):
-            cluster.save()
+            changed_clusters.append(cluster)
             tally.updated += 1
         else:
             tally.unchanged += 1
         cluster_of[(dc, name)] = cluster
+    _save_all(Cluster, new_clusters, changed_clusters, ["site", "name", "cpu_vendor", "cpu_baseline"], estate=estate,
+              key=lambda c: (c.site_id, c.name))  # fmt: skip
 
     # Hosts.
     own_hosts = {h.name: h for h in Host.objects.filter(estate=estate)}
@@ -355,19 +382,15 @@ def _apply(export: RVToolsExport, site_choices: dict[str, int | None], estate_na
         else:
             tally.unchanged += 1
         host_of[name] = host
-    Host.objects.bulk_create(new_hosts, batch_size=BATCH)
-    Host.objects.bulk_update(changed_hosts, [f.removesuffix("_id") if f == "cluster_id" else f for f in host_fields],
-                             batch_size=BATCH)  # fmt: skip
-    if any(h.pk is None for h in new_hosts):  # backends without RETURNING ids
-        ids = dict(Host.objects.filter(name__in=[h.name for h in new_hosts]).values_list("name", "pk"))
-        for h in new_hosts:
-            h.pk = h.id = ids[h.name]
+    _save_all(Host, new_hosts, changed_hosts, [f.removesuffix("_id") if f == "cluster_id" else f for f in host_fields],
+              estate=estate, key=lambda h: h.name)  # fmt: skip
     progress(0.76, "Writing datastores and port groups")
 
     # Datastores, with the hosts that see them.
     own_datastores = {(d.site_id, d.name): d for d in Datastore.objects.filter(estate=estate).prefetch_related("hosts")}
     datastore_of: dict[str, Datastore] = {}
     tally = tallies["datastores"]
+    new_datastores, changed_datastores, datastore_hosts = [], [], []
     for name, rv in export.datastores.items():
         site = site_of[rv.datacenter]
         datastore = own_datastores.pop((site.pk, rv.name), None)
@@ -381,27 +404,28 @@ def _apply(export: RVToolsExport, site_choices: dict[str, int | None], estate_na
         }  # fmt: skip
         wanted_hosts = {host_of[h].pk for h in rv.hosts}
         if datastore is None:
-            datastore = Datastore.objects.create(estate=estate, name=rv.name, **values)
-            datastore.hosts.set(wanted_hosts)
+            datastore = Datastore(estate=estate, name=rv.name, **values)
+            new_datastores.append(datastore)
+            datastore_hosts.append((datastore, wanted_hosts))
             tally.added += 1
         else:
             differs = _changed(datastore, values)
             if differs:
-                datastore.save()
-            current = {h.pk for h in datastore.hosts.all()}
-            if current != wanted_hosts:
-                datastore.hosts.set(wanted_hosts)
+                changed_datastores.append(datastore)
+            if {h.pk for h in datastore.hosts.all()} != wanted_hosts:
+                datastore_hosts.append((datastore, wanted_hosts))
                 differs = True
-            if differs:
-                tally.updated += 1
-            else:
-                tally.unchanged += 1
+            tally.updated += differs
+            tally.unchanged += not differs
         datastore_of[name] = datastore
+    _save_all(Datastore, new_datastores, changed_datastores, ["site", "kind", "capacity_bytes", "used_bytes"],
+              estate=estate, key=lambda d: (d.site_id, d.name))  # fmt: skip
+    _set_links(Datastore.hosts.through, "datastore_id", "host_id", {d.pk: h for d, h in datastore_hosts})
 
     # Port groups → segments.
     used_networks = {(vm.datacenter, vm.networks[0] if vm.networks else "") for vm in export.vms}
     wanted_networks = {k: v for k, v in export.networks.items() if k[1] or k in used_networks}
-    own_segments = {s.external_id: s for s in NetworkSegment.objects.filter(estate=estate)}
+    own_segments = {s.external_id: s for s in NetworkSegment.objects.filter(estate=estate).prefetch_related("sites")}
     shared_by_site = defaultdict(dict)  # site id -> name -> segment (segments that are not this estate's)
     pg_names = {pg or "(no network)" for _dc, pg in wanted_networks}
     for segment in NetworkSegment.objects.filter(name__in=pg_names).exclude(own).prefetch_related("sites"):
@@ -412,6 +436,7 @@ def _apply(export: RVToolsExport, site_choices: dict[str, int | None], estate_na
     segment_of: dict[tuple[str, str], NetworkSegment] = {}
     joined: set[str] = set()
     tally = tallies["segments"]
+    new_segments, changed_segments, segment_sites = [], [], []
     for (dc, pg), ips in sorted(wanted_networks.items()):
         site = site_of[dc]
         label = pg or "(no network)"
@@ -428,22 +453,25 @@ def _apply(export: RVToolsExport, site_choices: dict[str, int | None], estate_na
             name = next(n for n in (label, f"{label} ({dc})", f"{label} ({estate.name} {dc})", key) if n[:100] not in
                         taken_names)[:100]  # fmt: skip
             taken_names.add(name)
-            segment = NetworkSegment.objects.create(
-                name=name, overlay_id=next_overlay, estate=estate, external_id=key, **values
-            )
+            segment = NetworkSegment(name=name, overlay_id=next_overlay, estate=estate, external_id=key, **values)
             next_overlay += 1
-            segment.sites.set([site.pk])
+            new_segments.append(segment)
+            segment_sites.append((segment, {site.pk}))
             tally.added += 1
         else:
             differs = _changed(segment, values)
             if differs:
-                segment.save()
-            if set(segment.sites.values_list("pk", flat=True)) != {site.pk}:
-                segment.sites.set([site.pk])
+                changed_segments.append(segment)
+            if {s.pk for s in segment.sites.all()} != {site.pk}:
+                segment_sites.append((segment, {site.pk}))
                 differs = True
             tally.updated += differs
             tally.unchanged += not differs
         segment_of[(dc, pg)] = segment
+    _save_all(NetworkSegment, new_segments, changed_segments, ["cidr", "gateway"], estate=estate,
+              key=lambda s: s.external_id)  # fmt: skip
+    _set_links(NetworkSegment.sites.through, "networksegment_id", "site_id",
+               {s.pk: sites for s, sites in segment_sites})  # fmt: skip
     progress(0.8, f"Writing {len(export.vms):,} workloads")
 
     # Workloads.
