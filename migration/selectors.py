@@ -125,9 +125,13 @@ def activity_snapshot() -> dict[str, Any]:
     return {"type": "snapshot", "seq": seq, "state": "connected", "active": active}
 
 
+#: The calibration reads at most this many of the latest completed migrations.
+CALIBRATION_WINDOW = 5_000
+
+
 def migration_calibration(*, recent: int = 50) -> dict[str, Any]:
-    """How the predictions made before each start compared with what happened, over completed migrations that
-    carried a predicted range: how often the actual total time fell inside p10-p90, the error distribution
+    """How the predictions made before each start compared with what happened, over the latest
+    `CALIBRATION_WINDOW` completed migrations that carried a predicted range: how often the actual total time fell inside p10-p90, the error distribution
     ((actual - predicted) / predicted, signed) with its median absolute value, the median width of the range
     ((p90 - p10) / predicted: a range that is right only by being wide is no good), and the `recent` latest."""
     rows = list(
@@ -142,7 +146,7 @@ def migration_calibration(*, recent: int = 50) -> dict[str, Any]:
         .values_list(
             "pk", "workload__name", "finished_at", "predicted_total_time_s", "predicted_p10_s", "predicted_p90_s",
             "total_time_s", "rate_limit",
-        )
+        )[:CALIBRATION_WINDOW]
     )  # fmt: skip
     errors = [(actual - best) / best for _, _, _, best, _, _, actual, _ in rows]
     inside = sum(low <= actual <= high for _, _, _, _, low, high, actual, _ in rows)
