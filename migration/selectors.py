@@ -131,9 +131,10 @@ CALIBRATION_WINDOW = 5_000
 
 def migration_calibration(*, recent: int = 50) -> dict[str, Any]:
     """How the predictions made before each start compared with what happened, over the latest
-    `CALIBRATION_WINDOW` completed migrations that carried a predicted range: how often the actual total time fell inside p10-p90, the error distribution
-    ((actual - predicted) / predicted, signed) with its median absolute value, the median width of the range
-    ((p90 - p10) / predicted: a range that is right only by being wide is no good), and the `recent` latest."""
+    `CALIBRATION_WINDOW` completed migrations that carried a predicted range: how often the actual total time fell
+    inside p10-p90, the error distribution ((actual - predicted) / predicted, signed) with its median absolute
+    value, the median width of the range ((p90 - p10) / predicted: a range that is right only by being wide is no
+    good), and the `recent` latest."""
     rows = list(
         Migration.objects.filter(
             state=MigrationState.COMPLETED,
