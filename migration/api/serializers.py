@@ -29,9 +29,15 @@ class PredictionSerializer(serializers.Serializer):
     p10_total_time_s = serializers.FloatField(required=False, help_text="Low end of the likely range.")
     p90_total_time_s = serializers.FloatField(required=False, help_text="High end of the likely range.")
     downtime_s = serializers.FloatField()
-    limit = serializers.CharField(required=False, help_text="link, nic, window, loss, codec or cipher.")
-    limit_sentence = serializers.CharField(required=False, help_text="That limit with its arithmetic.")
-    advice = serializers.ListField(child=serializers.CharField(), required=False, help_text="What would lift it.")
+    limit = serializers.CharField(
+        required=False, allow_blank=True, help_text="link, nic, window, loss, codec or cipher."
+    )
+    limit_sentence = serializers.CharField(
+        required=False, allow_blank=True, help_text="That limit with its arithmetic."
+    )
+    advice = serializers.ListField(
+        child=serializers.CharField(allow_blank=True), required=False, help_text="What would lift it."
+    )
 
 
 class PrecheckResponseSerializer(serializers.Serializer):
