@@ -173,16 +173,19 @@ def assessment_charts(assessment: Assessment) -> dict:
     rows = list(
         assessment_rows(assessment)
         .exclude(mode=MoveMode.BLOCKED)
-        .values_list("workload_name", "source_site", "wave", "start_s", "end_s", "downtime_s", "converged", "limit")
+        .values_list(
+            "workload_name", "source_site", "wave", "start_s", "end_s", "downtime_s", "converged", "throttle", "limit"
+        )
     )
     waves = {(w["group"], w["wave"]): w for w in assessment.summary.get("waves", [])}
     bars = []
-    for name, site, wave, start, end, downtime, converged, limit in rows:
+    for name, site, wave, start, end, downtime, converged, throttle, limit in rows:
         info = waves.get((site, wave), {})
         offset = info.get("offset_s", 0.0)
         bars.append(
             {"name": name, "site": site, "wave": wave, "start_s": offset + start, "end_s": offset + end,
-             "duration_s": end - start, "downtime_s": downtime, "converged": converged, "limit": limit}
+             "duration_s": end - start, "downtime_s": downtime, "converged": converged, "throttle": throttle,
+             "limit": limit}
         )  # fmt: skip
     bars.sort(key=lambda b: (b["start_s"], b["name"]))
     return {

@@ -401,7 +401,9 @@ def compute(assessment: Assessment, *, progress: Callable[[int, int], None] | No
                 row = members[k].row
                 result = item.result
                 row.wave, row.start_s, row.end_s = number, round(item.start_s, 3), round(item.end_s, 3)
-                row.downtime_s, row.converged, row.outcome = round(item.downtime_s, 4), item.converged, item.outcome
+                row.downtime_s, row.outcome = round(item.downtime_s, 4), item.outcome
+                row.converged = item.converged if row.power_state == PowerState.ON else None
+                row.throttle = result.throttle
                 row.rounds, row.bytes_sent, row.reason = item.rounds, item.bytes_sent, result.reason
                 row.limit, row.rate_bps, row.limit_sentence = result.limit, result.rate_bps, result.limit_sentence
                 row.over_window = window_s is not None and item.end_s > window_s
@@ -462,7 +464,8 @@ def _summary(a, rows, moves, waves, makespan, bound, concurrency, window_s) -> d
         counts[row.mode] += 1
     movable = [m.row for m in moves]
     live = [r for r in movable if r.power_state == PowerState.ON]
-    converged = sum(1 for r in live if r.converged and r.outcome == "converged")
+    converged = sum(1 for r in live if r.converged)
+    throttled = sum(1 for r in live if r.converged and r.throttle > 0)
     durations = sorted(r.end_s - r.start_s for r in movable if r.end_s is not None)
     downtimes = sorted(r.downtime_s for r in live if r.downtime_s is not None)
     capacity = site_capacities(site_id=a.destination_id)[0]
@@ -500,6 +503,8 @@ def _summary(a, rows, moves, waves, makespan, bound, concurrency, window_s) -> d
         "modes": dict(counts),
         "live": len(live),
         "converged": converged,
+        "converged_alone": converged - throttled,
+        "throttled": throttled,
         "not_converged": len(live) - converged,
         "makespan_s": round(makespan, 3),
         "physical_bound_s": round(bound, 3),

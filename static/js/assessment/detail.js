@@ -47,8 +47,9 @@
       };
     };
     const traces = [
-      trace("converges live", "#00897b", function (b) { return b.converged === true; }),
-      trace("throttled or forced", "#f9a825", function (b) { return b.converged === false; }),
+      trace("converges live", "#00897b", function (b) { return b.converged === true && !b.throttle; }),
+      trace("converges with the guest slowed", "#f9a825", function (b) { return b.converged === true && b.throttle > 0; }),
+      trace("forced (downtime over budget)", "#c62828", function (b) { return b.converged === false; }),
       trace("cold", "#9e9e9e", function (b) { return b.converged === null; }),
     ].filter(function (t) { return t.y.length; });
     const shapes = [];

@@ -410,3 +410,20 @@ def test_a_cluster_scope_assesses_exactly_its_workloads(demo, operator_client):
     services.assessment_compute(assessment_id=a.pk)
     expected = set(Workload.objects.filter(host__cluster=cluster).values_list("name", flat=True))
     assert set(a.rows.values_list("workload_name", flat=True)) == expected and expected
+
+
+def test_a_heavy_writer_on_a_thin_link_converges_only_with_the_guest_slowed_and_cold_moves_have_no_verdict(demo):
+    a = make(demo, bandwidth_mbit=1000, compression_ratio=1.0)
+    again = services.assessment_rerun(
+        assessment=a, dirty_rate_mb_s={key: 600 for key in ("database", "cache", "app", "web", "build", "infra",
+                                                            "windows", "linux")}, user=None,
+    )  # fmt: skip
+    services.assessment_compute(assessment_id=again.pk)
+    again.refresh_from_db()
+    live = again.rows.filter(power_state="on").exclude(mode=MoveMode.BLOCKED)
+    slowed = [r for r in live if r.converged and r.throttle > 0]
+    assert slowed, "600 MB/s over a 1 Gbit/s share cannot converge without slowing the guest"
+    s = again.summary
+    assert s["throttled"] == len(slowed) and s["converged_alone"] + s["throttled"] + s["not_converged"] == s["live"]
+    cold = again.rows.filter(mode=MoveMode.COLD)
+    assert cold.exists() and all(r.converged is None for r in cold)
