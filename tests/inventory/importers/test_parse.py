@@ -3,6 +3,7 @@ refusal naming its tab, row and column. No database."""
 
 from __future__ import annotations
 
+import csv
 import io
 import zipfile
 
@@ -178,3 +179,17 @@ def test_files_that_are_not_exports_are_refused():
         read_export(b"VM,CPUs\n", filename="RVTools_tabvInfo.csv")
     with pytest.raises(ExportUnreadable, match="damaged"):
         read_export(b"PK\x03\x04garbage", filename="broken.xlsx")
+
+
+def test_a_semicolon_separated_csv_export_with_a_bom_reads_the_same():
+    tabs = small_estate().tabs()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for tab, rows in tabs.items():
+            text = io.StringIO(newline="")
+            csv.writer(text, delimiter=";").writerows(rows)
+            archive.writestr(f"export/RVTools_tab{tab}.csv", "\ufeff" + text.getvalue())
+    export = parse_rvtools(read_export(out.getvalue(), filename="semicolons.zip"))
+    assert [(v.uuid, v.name, v.annotation) for v in export.vms] == [
+        (v.uuid, v.name, v.annotation) for v in parse_xlsx(tabs).vms
+    ]
