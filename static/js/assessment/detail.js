@@ -78,7 +78,8 @@
       barmode: "overlay", height: 440, margin: { l: bars.length <= 40 ? 170 : 50, r: 20, t: 50, b: 70 },
       xaxis: { title: { text: unit[1] + " from the start (waves one after another)" }, range: [0, maxX], zeroline: false,
         tickvals: ticks, ticktext: ticks.map(function (t) { return String(Math.round(t / unit[0])); }) },
-      yaxis: { type: "category", autorange: "reversed", automargin: true, showticklabels: bars.length <= 40,
+      yaxis: { type: "category", categoryorder: "array", categoryarray: labels, autorange: "reversed", automargin: true,
+        showticklabels: bars.length <= 40,
         title: { text: bars.length <= 40 ? "" : "moves by start time" } },
       legend: { orientation: "h", y: -0.22 }, shapes: shapes, annotations: annotations,
     }, { displayModeBar: false, responsive: true });
