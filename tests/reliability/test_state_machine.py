@@ -23,7 +23,7 @@ import os
 import time
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -161,7 +161,7 @@ class MigrationActions(RuleBasedStateMachine):
         self.drill_id = run.pk
         dr.drill_begin(run_id=run.pk)
 
-    @rule(n=st.integers(1, 6))
+    @rule(n=st.integers(1, 8))
     def drill_steps(self, n: int) -> None:
         for _ in range(n if self.drill_id is not None else 0):
             token = DrillRun.objects.get(pk=self.drill_id).step_token
@@ -178,10 +178,11 @@ class MigrationActions(RuleBasedStateMachine):
         run.refresh_from_db()
         assert (run.state, run.step_token, list(run.steps.values_list("state", flat=True))) == before
 
-    @rule()
-    def drill_worker_lost(self) -> None:
-        """The worker holding the drill's lease is gone: the lease runs out, the watchdog takes over (or fails it)."""
-        if self.drill_id is not None:
+    @rule(times=st.integers(1, 4))
+    def drill_worker_lost(self, times: int) -> None:
+        """The worker holding the drill's lease is gone (`times` workers in a row): each time the lease runs out and
+        the watchdog takes over, or fails the run after too many takeovers."""
+        for _ in range(times if self.drill_id is not None else 0):
             DrillRun.objects.filter(pk=self.drill_id).update(lease_expires_at=timezone.now())
             self.resumed |= bool(dr.drills_watchdog())
 
@@ -254,6 +255,11 @@ class MigrationActions(RuleBasedStateMachine):
 
 @pytest.mark.django_db
 def test_migration_and_drill_actions_keep_every_invariant():
+    if connection.vendor != "sqlite":
+        pytest.skip(
+            "one thread, no locks: PostgreSQL adds nothing this checks (the race is "
+            "test_concurrent_starts), and its 500 examples cost minutes of CI there"
+        )
     setup = demo_plan()
     topo = setup.topo
     slow = [factories.host(topo.ca_cluster, f"ca-1g-{i}", nic_gbps=1) for i in (1, 2)]
@@ -276,6 +282,7 @@ def test_migration_and_drill_actions_keep_every_invariant():
             max_examples=EXAMPLES,
             stateful_step_count=12,
             deadline=None,
+            derandomize=True,  # the same 500 examples every run: the coverage check below cannot flicker
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         ),
     )
