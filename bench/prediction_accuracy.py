@@ -47,16 +47,17 @@ LINKS = [
     (5_000, 2.0, 0.0, 1500, 1.0, -77.9),  # ExpressRoute next door
     (2_000, 70.0, 0.0002, 1400, 1.5, -98.6),  # VPN across the country
 ]
-# Host migration stacks: (streams, socket buffer, cipher B/s, codec B/s), as inventory's defaults.
+# Host migration stacks: (streams, socket buffer, cipher B/s, codec B/s, engine profile), as inventory's defaults
+# and as the pre-checks predict them (a KVM source migrates by QEMU's rules).
 STACKS = {
-    "esxi": (4, None, 4_000_000_000, None),
-    "kvm": (1, 6 * MIB, 500_000_000, 500_000_000),
+    "esxi": (4, None, 4_000_000_000, None, "generic"),
+    "kvm": (1, 6 * MIB, 500_000_000, 500_000_000, "qemu"),
 }
 
 
 def scenario(rng: random.Random, k: int) -> dict:
     mbit, rtt_ms, loss, mtu, ratio, longitude = LINKS[rng.randrange(len(LINKS))]
-    streams, buffer, cipher, codec = STACKS["kvm" if rng.random() < 0.3 else "esxi"]
+    streams, buffer, cipher, codec, profile = STACKS["kvm" if rng.random() < 0.3 else "esxi"]
     memory = rng.choice([2, 4, 8, 16, 32, 64]) * GIB
     base_dirty = rng.uniform(2e6, 120e6)
     params = PrecopyParams(
@@ -73,6 +74,7 @@ def scenario(rng: random.Random, k: int) -> dict:
         mss_bytes=mtu - 40,
         codec_rate_bps=codec,
         cipher_rate_bps=cipher,
+        profile=profile,
     )
     return {
         "params": params,
