@@ -26,6 +26,7 @@ urlpatterns = [
     path("dr/", include("migration.dr.urls")),
     path("capacity/", include("migration.capacity.urls")),
     path("assessments/", include("migration.assessment.urls")),
+    path("alarms/", include("migration.alarms.urls")),
     path("docker/<str:host_name>/", include("containers.docker_api.urls")),
     path("", include("inventory.urls")),
 ]

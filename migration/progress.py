@@ -202,6 +202,19 @@ def publish_workload_change(*, workload_id: int | None, action: str) -> bool:
         return False
 
 
+def publish_activity_item(*, kind: str, item: dict[str, Any]) -> bool:
+    """Push one item that is not a migration (an alarm, ...) to the activity panel:
+    `{"type": kind, "seq", "state", "item": {"key", "id", "title", "url", "state", "active"}}`; the panel shows
+    it while `active` is true. Never raises; call it after commit."""
+    try:
+        message = {"type": kind, "item": item, "sent_at": time.time()}
+        _flush([(ACTIVITY_GROUP, {"type": "activity.event", "message": message})])
+        return True
+    except Exception:  # noqa: BLE001 - pushes are hints: log and carry on
+        logger.exception("activity push of %s %s failed", kind, item.get("key"))
+        return False
+
+
 def migration_is_active(state: str) -> bool:
     from migration.choices import ACTIVE_STATES
 

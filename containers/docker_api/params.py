@@ -66,6 +66,47 @@ class Integer(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+class Boolean(serializers.BooleanField):
+    """A JSON boolean: not "true", not 1."""
+
+    default_error_messages = {"invalid": "must be true or false."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+class Object(serializers.DictField):
+    """A JSON object (its contents are not used here); with `of`, every value must be that field."""
+
+    def __init__(self, of: serializers.Field | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(child=of if of is not None else serializers.JSONField(), **kwargs)
+
+
+class ObjectList(serializers.ListField):
+    """A JSON array of objects (their contents are not used here)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(child=Object(allow_null=False), **kwargs)
+
+
+class IntegerList(serializers.ListField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(child=Integer(allow_null=False), **kwargs)
+
+
 class StringList(serializers.ListField):
     """A JSON array of strings."""
 
@@ -147,21 +188,79 @@ class RestartPolicyShape(Shape):
     MaximumRetryCount = Integer(min_value=0)
 
 
-class HostConfig(Shape):
-    NanoCpus = Integer(min_value=0)
-    CpuQuota = Integer()
-    CpuPeriod = Integer(min_value=0)
-    Memory = Integer(min_value=0)
-    RestartPolicy = RestartPolicyShape()
-    PortBindings = PortBindings()
+def moby_fields(
+    *,
+    strings: str = "",
+    booleans: str = "",
+    integers: str = "",
+    string_lists: str = "",
+    string_maps: str = "",
+    object_maps: str = "",
+    objects: str = "",
+    object_lists: str = "",
+    integer_lists: str = "",
+) -> dict[str, serializers.Field]:
+    """Fields by their type in moby's swagger definitions (names separated by spaces): the daemon refuses a wrong
+    type in any of them, used here or not, so this endpoint does too."""
+    kinds = [
+        (strings, String), (booleans, Boolean), (integers, Integer), (string_lists, StringList),
+        (string_maps, lambda: Object(of=String(allow_null=False))),
+        (object_maps, lambda: Object(of=Object(allow_null=False))),
+        (objects, Object), (object_lists, ObjectList), (integer_lists, IntegerList),
+    ]  # fmt: skip
+    return {name: make() for names, make in kinds for name in names.split()}
 
 
-class ContainerCreateBody(Shape):
-    Image = String()
-    Cmd = StrSlice()
-    Entrypoint = StrSlice()
-    Env = StringList()
-    HostConfig = HostConfig()
+# HostConfig (moby's HostConfig + Resources), the fields the view reads declared by hand with their own rules.
+HostConfig = type(
+    "HostConfig",
+    (Shape,),
+    {
+        **moby_fields(
+            strings="CgroupParent CpusetCpus CpusetMems ContainerIDFile NetworkMode VolumeDriver CgroupnsMode IpcMode "
+            "Cgroup PidMode UTSMode UsernsMode Runtime Isolation",
+            booleans="OomKillDisable Init AutoRemove Privileged PublishAllPorts ReadonlyRootfs",
+            integers="CpuShares BlkioWeight CpuRealtimePeriod CpuRealtimeRuntime KernelMemoryTCP MemoryReservation "
+            "MemorySwap MemorySwappiness PidsLimit CpuCount CpuPercent IOMaximumIOps IOMaximumBandwidth OomScoreAdj "
+            "ShmSize",
+            string_lists="DeviceCgroupRules Binds VolumesFrom CapAdd CapDrop Dns DnsOptions DnsSearch ExtraHosts "
+            "GroupAdd Links SecurityOpt MaskedPaths ReadonlyPaths",
+            string_maps="Annotations StorageOpt Tmpfs Sysctls",
+            objects="LogConfig",
+            object_lists="BlkioWeightDevice BlkioDeviceReadBps BlkioDeviceWriteBps BlkioDeviceReadIOps "
+            "BlkioDeviceWriteIOps Devices DeviceRequests Ulimits Mounts",
+            integer_lists="ConsoleSize",
+        ),
+        "NanoCpus": Integer(min_value=0),
+        "CpuQuota": Integer(),
+        "CpuPeriod": Integer(min_value=0),
+        "Memory": Integer(min_value=0),
+        "RestartPolicy": RestartPolicyShape(),
+        "PortBindings": PortBindings(),
+    },
+)
+
+# The create body: moby's ContainerConfig, plus HostConfig and NetworkingConfig.
+ContainerCreateBody = type(
+    "ContainerCreateBody",
+    (Shape,),
+    {
+        **moby_fields(
+            strings="Hostname Domainname User WorkingDir MacAddress StopSignal",
+            booleans="AttachStdin AttachStdout AttachStderr Tty OpenStdin StdinOnce ArgsEscaped NetworkDisabled",
+            integers="StopTimeout",
+            string_lists="OnBuild Shell",
+            string_maps="Labels",
+            object_maps="ExposedPorts Volumes",
+            objects="Healthcheck NetworkingConfig",
+        ),
+        "Image": String(),
+        "Cmd": StrSlice(),
+        "Entrypoint": StrSlice(),
+        "Env": StringList(),
+        "HostConfig": HostConfig(),
+    },
+)
 
 
 # -- query strings (every value is text; these say which text is valid) -------------------------------------------
@@ -286,7 +385,7 @@ def validate(shape: type[serializers.Serializer], data: Any, *, where: str) -> d
         raise BadParameter("invalid JSON in the request body: it must be a JSON object.")
     serializer = shape(data=data)
     if not serializer.is_valid():
-        problems = "; ".join(_flatten(serializer.errors))
+        problems = " ".join(_flatten(serializer.errors))
         raise BadParameter(f"invalid {'request body' if where == 'body' else 'query parameter'}: {problems}")
     return dict(serializer.validated_data)
 

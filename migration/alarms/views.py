@@ -1,0 +1,136 @@
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from hybridcloud.celery import app
+from hybridcloud.roles import is_operator
+from migration.alarms import selectors, services
+from migration.alarms.forms import AlarmFilterForm, AlarmRuleForm, NoteForm, WebhookEndpointForm
+from migration.alarms.models import Alarm, AlarmRule, WebhookEndpoint
+
+ALARMS_PER_PAGE = 50
+DELIVERIES_PER_PAGE = 50
+ADMINS_ONLY = "Only administrators may change alarm rules and webhook endpoints."
+
+
+def can_edit(user) -> bool:
+    """Admins edit rules and endpoints: whoever holds the model permission (superusers, or granted in the admin)."""
+    return user.has_perm("alarms.change_alarmrule") and user.has_perm("alarms.change_webhookendpoint")
+
+
+def _require_operator(request) -> None:
+    if not is_operator(request.user):
+        raise PermissionDenied("Only operators may acknowledge or clear alarms; viewers have read-only access.")
+
+
+def _require_admin(request) -> None:
+    if not can_edit(request.user):
+        raise PermissionDenied(ADMINS_ONLY)
+
+
+@require_GET
+def index(request):
+    form = AlarmFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    alarms = selectors.alarm_list(state=filters.get("state") or None, severity=filters.get("severity") or None)
+    page = Paginator(alarms, ALARMS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "alarms/list.html",
+        {
+            "page": page,
+            "form": form,
+            "query": query.urlencode(),
+            "counts": selectors.open_alarm_counts(),
+            "can_act": is_operator(request.user),
+        },
+    )
+
+
+@require_GET
+def detail(request, pk: int):
+    try:
+        alarm = selectors.alarm_detail(pk)
+    except Alarm.DoesNotExist:
+        alarm = get_object_or_404(Alarm, pk=pk)
+    return render(request, "alarms/detail.html", {"alarm": alarm, "can_act": is_operator(request.user)})
+
+
+def _act(request, pk: int, action):
+    _require_operator(request)
+    alarm = get_object_or_404(Alarm, pk=pk)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "The note is too long (at most 1,000 characters).")
+    else:
+        try:
+            action(alarm_id=alarm.pk, user=request.user, note=form.cleaned_data["note"])
+        except services.AlarmStateError as exc:
+            messages.error(request, " ".join(exc.messages))
+    target = request.POST.get("next")
+    return redirect(target if target in ("alarms:index",) else alarm)
+
+
+@require_POST
+def acknowledge(request, pk: int):
+    return _act(request, pk, services.alarm_acknowledge)
+
+
+@require_POST
+def clear(request, pk: int):
+    return _act(request, pk, services.alarm_clear)
+
+
+@require_GET
+def rule_list(request):
+    return render(request, "alarms/rules.html", {"rules": selectors.rule_list(), "can_edit": can_edit(request.user)})
+
+
+@require_http_methods(["GET", "POST"])
+def rule_edit(request, pk: int | None = None):
+    rule = get_object_or_404(AlarmRule, pk=pk) if pk is not None else AlarmRule()
+    if request.method == "POST":
+        _require_admin(request)
+    form = AlarmRuleForm(request.POST or None, instance=rule)
+    if request.method == "POST" and form.is_valid():
+        services.alarm_rule_save(
+            rule=form.save(commit=False), webhooks=form.cleaned_data["webhooks"], user=request.user
+        )
+        messages.success(request, f"Rule “{rule.name}” saved.")
+        return redirect("alarms:rules")
+    return render(request, "alarms/rule_form.html", {"form": form, "rule": rule, "can_edit": can_edit(request.user)})
+
+
+@require_POST
+def evaluate_now(request):
+    """Evaluate every rule now (the beat does it every minute)."""
+    _require_admin(request)
+    app.send_task("migration.alarms.tasks.evaluate")
+    messages.info(request, "Evaluating the rules now; new alarms appear in the activity panel.")
+    return redirect("alarms:rules")
+
+
+@require_GET
+def webhooks(request):
+    deliveries = Paginator(selectors.delivery_list(), DELIVERIES_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "alarms/webhooks.html",
+        {"endpoints": selectors.endpoint_list(), "page": deliveries, "can_edit": can_edit(request.user)},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def webhook_edit(request, pk: int | None = None):
+    _require_admin(request)  # the form shows the secret: admins only, even to read
+    endpoint = get_object_or_404(WebhookEndpoint, pk=pk) if pk is not None else WebhookEndpoint()
+    form = WebhookEndpointForm(request.POST or None, instance=endpoint)
+    if request.method == "POST" and form.is_valid():
+        services.webhook_endpoint_save(endpoint=form.save(commit=False), user=request.user)
+        messages.success(request, f"Webhook endpoint “{endpoint.name}” saved.")
+        return redirect("alarms:webhooks")
+    return render(request, "alarms/webhook_form.html", {"form": form, "endpoint": endpoint})
