@@ -1,14 +1,19 @@
 /*
  * Page dirtier for the QEMU calibration guest (bench/qemu). Static, runs from the initramfs.
  *
- * Usage: dirtier WS_MIB RATE_BPS
+ * Usage: dirtier WS_MIB RATE_BPS [paced|tick]
  *   Fills a working set of WS_MIB MiB with non-zero data (so none of it is a zero page), then
  *   rewrites it page by page, cyclically, at RATE_BPS bytes per second (one 8-byte store per
  *   4 KiB page dirties the page; the stored value is a never-zero counter). The pages are visited
  *   in a fixed scrambled order (a stride of STRIDE pages, coprime with the page count), so that
- *   the writes do not run along QEMU's address-ordered scan. Pacing: every 1 ms the pages due
- *   since the start are written, then it sleeps. Within any interval of length T the distinct
- *   pages dirtied are min(RATE x T, WS), the rule the engine models.
+ *   the writes do not run along QEMU's address-ordered scan. Every 1 ms tick (then a 1 ms sleep):
+ *   - "paced" (default): the pages due since the start by the clock are written, making up at most
+ *     CATCHUP_S of lag; after a throttle sleep it makes up most of the time lost;
+ *   - "tick": a fixed amount of work, RATE x 1 ms of pages; a tick that does not run (auto-converge
+ *     holds the vCPU, the host is busy) is lost, so the rate follows the CPU time the guest gets,
+ *     as a CPU-bound workload's would (the achieved rate is a little below RATE).
+ *   The harness records the achieved rate. Within any interval of length T the distinct pages
+ *   dirtied are min(rate x T, WS), the rule the engine models.
  *   RATE_BPS = 0: the working set is filled once and the guest then only sleeps (an idle guest).
  *
  * Every second it prints one line on the console:
@@ -23,6 +28,7 @@
 #include <time.h>
 
 #define PAGE 4096UL
+#define TICK_S 0.001
 #define CATCHUP_S 0.002
 #define STRIDE 7919UL /* a prime: coprime with every working-set page count */
 
@@ -48,29 +54,33 @@ int main(int argc, char **argv)
         }
         memset(ws, 0xa5, npages * PAGE);
     }
-    printf("DIRTIER start ws_pages=%lu target_bps=%.0f\n", npages, rate);
+    printf("DIRTIER start ws_pages=%lu target_bps=%.0f mode=%s\n", npages, rate, argc > 3 ? argv[3] : "paced");
     double t0 = now(), last = t0;
-    uint64_t written = 0, counter = 1;
+    int tick_mode = argc > 3 && strcmp(argv[3], "tick") == 0;
+    uint64_t counter = 1, written = 0;
+    double owed = 0.0; /* tick mode: pages of work carried between ticks (the fraction of a page) */
     unsigned long idx = 0;
     unsigned long stride = (npages % STRIDE) ? STRIDE : 1; /* STRIDE is prime */
     struct timespec ms = {0, 1000000};
     for (;;) {
         double t = now();
         if (npages && rate > 0) {
-            uint64_t due = (uint64_t)((t - t0) * rate / PAGE);
-            /* Never catch up more than CATCHUP_S of lag: while auto-converge holds the vCPU, the
-             * work of those ticks is lost, so the achieved rate falls with the throttle as a
-             * CPU-bound guest's would, instead of being made up in the next run slice. */
-            uint64_t cap = (uint64_t)(rate * CATCHUP_S / PAGE) + 1;
-            if (due > written + cap) {
-                written = due - cap;
+            if (tick_mode) {
+                owed += rate * TICK_S / PAGE; /* this tick's work, whatever the time since the last */
+            } else {
+                uint64_t due = (uint64_t)((t - t0) * rate / PAGE);
+                uint64_t cap = (uint64_t)(rate * CATCHUP_S / PAGE) + 1; /* make up at most CATCHUP_S */
+                if (due > written + cap)
+                    written = due - cap;
+                owed = (double)(due - written);
+                written = due;
             }
-            while (written < due) {
+            while (owed >= 1.0) {
                 *(volatile uint64_t *)(ws + idx * PAGE) = counter++;
                 idx += stride;
                 if (idx >= npages)
                     idx %= npages;
-                written++;
+                owed -= 1.0;
             }
         }
         if (t - last >= 1.0) {

@@ -10,6 +10,9 @@
   it cannot converge without it);
 - ``downtime-limit`` 100 or 400 ms, alternated so that both meet every guest and network.
 
+``--dirtier-mode tick`` runs the same grid with a guest whose dirtying follows the CPU time it
+gets (``bench/qemu/results/tick/``, reported but not held to tolerance).
+
 Each run is written to ``bench/qemu/results/<name>.json`` (inputs, time series, final stats, QEMU
 version, date, host load). ``--only NAME`` reruns one; ``--list`` prints the grid.
 """
@@ -38,7 +41,7 @@ BANDWIDTHS = (12_500_000, 31_250_000, 62_500_000)
 DOWNTIMES_MS = (100, 400)
 
 
-def grid() -> list[harness.RunSpec]:
+def grid(dirtier_mode: str = "paced") -> list[harness.RunSpec]:
     """The runs of the grid, in order."""
     specs = []
     for net, (rtt_ms, window) in NETWORKS.items():
@@ -61,6 +64,7 @@ def grid() -> list[harness.RunSpec]:
                         auto_converge=ac,
                         rtt_ms=rtt_ms,
                         window_bytes=window,
+                        dirtier_mode=dirtier_mode,
                     )
                 )
     return specs
@@ -70,8 +74,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="Run the QEMU calibration grid.")
     parser.add_argument("--only", action="append", help="run only this run name (repeatable)")
     parser.add_argument("--list", action="store_true", help="print the grid and exit")
+    parser.add_argument(
+        "--dirtier-mode",
+        choices=("paced", "tick"),
+        default="paced",
+        help="how the guest paces its writes (dirtier.c); 'tick' results go to results/tick/",
+    )
     args = parser.parse_args()
-    specs = grid()
+    specs = grid(args.dirtier_mode)
+    results = RESULTS if args.dirtier_mode == "paced" else RESULTS / args.dirtier_mode
     if args.list:
         for s in specs:
             print(s.name, s)
@@ -86,7 +97,7 @@ def main() -> int:
     harness.ensure_packages()
     kernel = harness.find_kernel()
     work = Path(tempfile.mkdtemp(prefix="hc-qemu-calibrate-"))
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    results.mkdir(parents=True, exist_ok=True)
     meta = {
         "qemu_version": harness.qemu_version(),
         "kernel": kernel.name,
@@ -107,7 +118,7 @@ def main() -> int:
                 record = harness.run_migration(spec, kernel, initrd, work / spec.name)
                 record.update(meta)
                 record["date"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-                (RESULTS / f"{spec.name}.json").write_text(json.dumps(record, indent=1) + "\n")
+                (results / f"{spec.name}.json").write_text(json.dumps(record, indent=1) + "\n")
                 final = record.get("final") or {}
                 ram = final.get("ram", {})
                 if record["error"]:

@@ -52,8 +52,8 @@ INIT_SCRIPT = """#!/bin/sh
 /bin/busybox mount -t proc proc /proc
 /bin/busybox mount -t devtmpfs dev /dev
 exec </dev/console >/dev/console 2>&1
-echo "INIT dirtier_ws_mib=${dirtier_ws_mib:-0} dirtier_rate=${dirtier_rate:-0}"
-exec /dirtier "${dirtier_ws_mib:-0}" "${dirtier_rate:-0}"
+echo "INIT dirtier_ws_mib=${dirtier_ws_mib:-0} dirtier_rate=${dirtier_rate:-0} dirtier_mode=${dirtier_mode:-paced}"
+exec /dirtier "${dirtier_ws_mib:-0}" "${dirtier_rate:-0}" "${dirtier_mode:-paced}"
 """
 
 _RATE_LINE = re.compile(r"DIRTIER t=([\d.]+) pages=(\d+) rate_bps=(\d+)")
@@ -342,6 +342,7 @@ class RunSpec:
     window_bytes: int  # relay
     cpu_throttle_initial: int = 20
     cpu_throttle_increment: int = 10
+    dirtier_mode: str = "paced"  # "paced" (by the clock) or "tick" (fixed work per tick): dirtier.c
 
 
 _RAM_KEYS = ("transferred", "remaining", "total", "duplicate", "normal", "normal-bytes", "dirty-sync-count", "mbps")
@@ -360,7 +361,8 @@ def _sample(t: float, info: dict[str, Any]) -> dict[str, Any]:
 
 def _qemu_cmd(kernel: Path, initrd: Path, spec: RunSpec, qmp: Path, serial: Path, incoming: int | None) -> list[str]:
     append = (
-        f"console=ttyS0 quiet panic=-1 dirtier_ws_mib={spec.working_set_mib} dirtier_rate={int(spec.dirty_rate_bps)}"
+        f"console=ttyS0 quiet panic=-1 dirtier_ws_mib={spec.working_set_mib} dirtier_rate={int(spec.dirty_rate_bps)} "
+        f"dirtier_mode={spec.dirtier_mode}"
     )
     cmd = [QEMU, "-accel", "tcg", "-machine", "pc", "-cpu", "qemu64", "-smp", "1", "-m", GUEST_MEMORY]
     cmd += ["-nodefaults", "-no-user-config", "-display", "none", "-vga", "none", "-no-reboot"]
