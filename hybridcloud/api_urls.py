@@ -16,5 +16,6 @@ urlpatterns = [
     path("", include("migration.dr.api.urls")),
     path("", include("migration.capacity.api.urls")),
     path("", include("migration.assessment.api.urls")),
+    path("", include("migration.alarms.api.urls")),
     path("", include(router.urls)),
 ]

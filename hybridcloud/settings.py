@@ -251,6 +251,12 @@ SPECTACULAR_SETTINGS = {
             "migration.dr.choices.StepKind",
             "migration.dr.choices.StepState",
             "migration.dr.choices.ResultState",
+            "migration.alarms.choices.RuleKind",
+            "migration.alarms.choices.Severity",
+            "migration.alarms.choices.AlarmState",
+            "migration.alarms.choices.AlarmAction",
+            "migration.alarms.choices.Channel",
+            "migration.alarms.choices.DeliveryStatus",
         )
     },
 }

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -56,7 +57,7 @@ def detail(request, pk: int):
     try:
         alarm = selectors.alarm_detail(pk)
     except Alarm.DoesNotExist:
-        alarm = get_object_or_404(Alarm, pk=pk)
+        raise Http404("No such alarm.") from None
     return render(request, "alarms/detail.html", {"alarm": alarm, "can_act": is_operator(request.user)})
 
 
@@ -71,8 +72,8 @@ def _act(request, pk: int, action):
             action(alarm_id=alarm.pk, user=request.user, note=form.cleaned_data["note"])
         except services.AlarmStateError as exc:
             messages.error(request, " ".join(exc.messages))
-    target = request.POST.get("next")
-    return redirect(target if target in ("alarms:index",) else alarm)
+    # Back to the list when the button was there, else to the alarm (never to a URL taken from the request).
+    return redirect("alarms:index" if request.POST.get("next") == "alarms:index" else alarm)
 
 
 @require_POST
@@ -93,8 +94,8 @@ def rule_list(request):
 @require_http_methods(["GET", "POST"])
 def rule_edit(request, pk: int | None = None):
     rule = get_object_or_404(AlarmRule, pk=pk) if pk is not None else AlarmRule()
-    if request.method == "POST":
-        _require_admin(request)
+    if request.method == "POST" or pk is None:
+        _require_admin(request)  # anyone with a role reads a rule; only admins open a new one or save
     form = AlarmRuleForm(request.POST or None, instance=rule)
     if request.method == "POST" and form.is_valid():
         services.alarm_rule_save(

@@ -18,8 +18,8 @@ import pytest
 from django.conf import settings
 from django.contrib import admin
 from django.core.management import call_command
-from django.test import Client
 from django.db.models import Q
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.authtoken.models import Token
 
@@ -29,8 +29,9 @@ from hybridcloud.models import AuditEntry
 from inventory.choices import WorkloadKind
 from inventory.importers.runs import DEMO_EXAMPLE, estate_import_create
 from inventory.models import CloudLink, Cluster, Datastore, Host, NetworkSegment, Site, Workload
-from migration.capacity.models import CapacitySettings
+from migration.alarms.models import Alarm, AlarmRule, WebhookEndpoint
 from migration.assessment.services import assessment_compute, assessment_create
+from migration.capacity.models import CapacitySettings
 from migration.capacity.services import host_evacuate, recommendations_compute
 from migration.dr.models import DrillRun, RecoveryPlan
 from migration.models import Migration
@@ -99,8 +100,6 @@ def cloud(operator):
         key=lambda h: (h.workloads.count(), h.pk),
     )
     evacuation = host_evacuate(host=far_hosts[0], user=operator)
-    return {
-        "site": Site.objects.first(), "link": CloudLink.objects.first(), "cluster": Cluster.objects.first(),
     # Assessments: two computed ones (the compare page takes both) of the VM's site to another site.
     here = vm.host.cluster.site
     there = Site.objects.exclude(pk=here.pk).filter(Q(links_as_a__site_b=here) | Q(links_as_b__site_a=here)).first()
@@ -110,20 +109,33 @@ def cloud(operator):
                                        scenario={"bandwidth_mbit": mbit}, user=operator)  # fmt: skip
         assessment_compute(assessment_id=assessment.pk)
         assessments.append(assessment)
+    # Alarms: a rule with a webhook endpoint, and one active alarm of it (operators acknowledge, then clear it).
+    endpoint = WebhookEndpoint.objects.create(name="ops-hook", url="http://127.0.0.1:9/hook")
+    alarm_rule = AlarmRule.objects.create(name="Matrix: migration failed", kind="migration_failed")
+    alarm_rule.webhooks.add(endpoint)
+    alarm = Alarm.objects.create(
+        rule=alarm_rule, key=f"{alarm_rule.pk}:migration:{migration.pk}", object_type="migration",
+        object_id=migration.pk, object_name="matrix", severity="warning", message="Migration failed (matrix)",
+        first_seen=migration.created_at, last_seen=migration.created_at,
+    )  # fmt: skip
+    return {
+        "site": Site.objects.first(), "link": CloudLink.objects.first(), "cluster": Cluster.objects.first(),
+        "alarm": alarm, "alarm_rule": alarm_rule, "webhook_endpoint": endpoint,
         "host": Host.objects.first(), "datastore": Datastore.objects.first(), "segment": NetworkSegment.objects.first(),
         "estate_import": estate_import,
         "vm": vm, "container": container, "migration": migration, "plan": plan, "drill": drill, "pod": pod,
         "container_host": ContainerHost.objects.first(), "image": Image.objects.first(),
         "container_cluster": pod.cluster if pod else None, "audit": entry, "other_host": other_host,
         "recommendation": recommendation, "evacuation": evacuation, "evacuable_host": far_hosts[1],
+        "assessments": assessments, "assessment_sites": (here, there),
     }  # fmt: skip
 
-        "assessments": assessments, "assessment_sites": (here, there),
 
 # -- the matrix ---------------------------------------------------------------------------------------------------
 # kinds: page (every signed-in user reads), page_op (operators only, GET), page_action (operators only, POST),
-#        api_read, api_action (operators), api_admin (administrators write the inventory), audit_page, audit_api,
-#        public.
+#        api_read, api_read_400 (a read refused for its bad filter), api_action (operators), api_admin
+#        (administrators write the inventory, alarm rules), page_admin (administrators: alarm rules and webhooks),
+#        audit_page, audit_api, public.
 
 INVENTORY_API = ("site", "cloudlink", "cluster", "host", "datastore", "segment", "workload")
 API_OBJECT = {"site": "site", "cloudlink": "link", "cluster": "cluster", "host": "host", "datastore": "datastore",
@@ -134,9 +146,10 @@ def operations(o) -> dict[str, list[tuple[str, str, str, dict | None]]]:
     """route name → [(method, url, kind, body)]; destructive operations last within the run (see ORDER)."""
     mig, plan, drill = o["migration"], o["plan"], o["drill"]
     rec, evac, site = o["recommendation"].pk, o["evacuation"].pk, o["site"].pk
+    (a1, a2), (here, there) = (a.pk for a in o["assessments"]), o["assessment_sites"]
+    alarm, alarm_rule, endpoint = o["alarm"].pk, o["alarm_rule"].pk, o["webhook_endpoint"].pk
     c = o["container"].workload_id
     ops: dict[str, list] = {
-    (a1, a2), (here, there) = (a.pk for a in o["assessments"]), o["assessment_sites"]
         "login": [("GET", "/login/", "public", None)],
         "logout": [("POST", "/logout/", "logout", None)],
         "health": [("GET", "/health/", "public", None)],
@@ -278,8 +291,6 @@ def operations(o) -> dict[str, list[tuple[str, str, str, dict | None]]]:
             ("POST", "/api/capacity/evacuations/preview/", "api_action", {"host": o["evacuable_host"].pk})
         ],
         "capacity-evacuation-detail": [("GET", f"/api/capacity/evacuations/{evac}/", "api_read", None)],
-    }
-    plural = {"site": "sites", "cloudlink": "links", "cluster": "clusters", "host": "hosts",
         "assessment:index": [("GET", "/assessments/", "page", None)],
         "assessment:new": [
             ("GET", f"/assessments/new/?query=site%3D{here.pk}", "page_op", None),
@@ -306,6 +317,53 @@ def operations(o) -> dict[str, list[tuple[str, str, str, dict | None]]]:
             ),
         ],
         "assessment-detail": [("GET", f"/api/assessments/{a1}/", "api_read", None)],
+        # Alarms: everyone with a role reads; operators acknowledge and clear; rules and webhooks are for admins.
+        "alarms:index": [
+            ("GET", "/alarms/", "page", None),
+            ("GET", "/alarms/?state=open&severity=warning", "page", None),
+        ],
+        "alarms:detail": [("GET", f"/alarms/{alarm}/", "page", None)],
+        "alarms:acknowledge": [("POST", f"/alarms/{alarm}/acknowledge/", "page_action", {"note": "on it"})],
+        "alarms:clear": [("POST", f"/alarms/{alarm}/clear/", "page_action", {})],
+        "alarms:rules": [("GET", "/alarms/rules/", "page", None)],
+        "alarms:rule_new": [
+            ("GET", "/alarms/rules/new/", "page_admin", None),
+            ("POST", "/alarms/rules/new/", "page_admin", {}),
+        ],
+        "alarms:rule_edit": [
+            ("GET", f"/alarms/rules/{alarm_rule}/", "page", None),
+            ("POST", f"/alarms/rules/{alarm_rule}/", "page_admin", {}),
+        ],
+        "alarms:evaluate": [("POST", "/alarms/rules/evaluate/", "page_admin", None)],
+        "alarms:webhooks": [("GET", "/alarms/webhooks/", "page", None)],
+        "alarms:webhook_new": [
+            ("GET", "/alarms/webhooks/new/", "page_admin", None),
+            ("POST", "/alarms/webhooks/new/", "page_admin", {}),
+        ],
+        "alarms:webhook_edit": [
+            ("GET", f"/alarms/webhooks/{endpoint}/", "page_admin", None),
+            ("POST", f"/alarms/webhooks/{endpoint}/", "page_admin", {}),
+        ],
+        "alarm-list": [
+            ("GET", "/api/alarms/", "api_read", None),
+            ("GET", "/api/alarms/?state=bogus", "api_read_400", None),
+        ],
+        "alarm-detail": [("GET", f"/api/alarms/{alarm}/", "api_read", None)],
+        "alarm-acknowledge": [("POST", f"/api/alarms/{alarm}/acknowledge/", "api_action", {"note": "on it"})],
+        "alarm-clear": [("POST", f"/api/alarms/{alarm}/clear/", "api_action", {})],
+        "alarm-rule-list": [
+            ("GET", "/api/alarms/rules/", "api_read", None),
+            ("POST", "/api/alarms/rules/", "api_admin", {}),
+        ],
+        "alarm-rule-detail": [
+            ("GET", f"/api/alarms/rules/{alarm_rule}/", "api_read", None),
+            ("PUT", f"/api/alarms/rules/{alarm_rule}/", "api_admin", {}),
+            ("PATCH", f"/api/alarms/rules/{alarm_rule}/", "api_admin", {"severity": "critical"}),
+            ("DELETE", f"/api/alarms/rules/{alarm_rule}/", "api_admin", None),
+        ],
+        "alarm-delivery-list": [("GET", "/api/alarms/deliveries/", "api_read", None)],
+    }
+    plural = {"site": "sites", "cloudlink": "links", "cluster": "clusters", "host": "hosts",
               "datastore": "datastores", "segment": "segments", "workload": "workloads"}  # fmt: skip
     for model in INVENTORY_API:
         obj = o[API_OBJECT[model]]
@@ -343,11 +401,16 @@ OPERATOR_SUCCESS = {
     # Started (201), refused by pre-checks (400) or behind the test drill started just before (409).
     ("POST", "dr-plan-start-planned-migration"): {201, 400, 409},
     ("POST", "dr:plan_planned_migration"): {302},
-}
-
     ("POST", "assessment-list"): {201},
     ("POST", "assessment:new"): {302},
     ("POST", "assessment:rerun"): {302},
+    # The API acknowledges the active alarm, then clears it; the page's buttons then find it cleared (a message).
+    ("POST", "alarm-acknowledge"): {200},
+    ("POST", "alarm-clear"): {200},
+    ("POST", "alarms:acknowledge"): {302},
+    ("POST", "alarms:clear"): {302},
+}
+
 
 def expected(kind: str, role: str, method: str, name: str, status: int, response) -> str | None:
     """None when `status` is right for this role, else what was expected."""
@@ -370,11 +433,13 @@ def expected(kind: str, role: str, method: str, name: str, status: int, response
         return None if login else "a redirect to the login page"
     if kind in ("page", "api_read"):
         return None if status == 200 else "200"
+    if kind == "api_read_400":
+        return None if status == 400 else "400 naming the bad filter"
     if kind in ("audit_page", "audit_api"):
         if role == "viewer":
             return None if status == 403 else "403"
         return None if status == 200 else "200"
-    if kind == "api_admin":
+    if kind in ("api_admin", "page_admin"):
         if role in ("viewer", "operator"):
             return None if status == 403 else "403"
         return None if status not in (401, 403) and status < 500 else "not refused, no server error"
