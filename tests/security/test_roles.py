@@ -126,3 +126,20 @@ def test_inventory_writes_need_the_model_permission_not_staff(operator):
     # Staff granted it by a group's permission: allowed too.
     staff = grant(staff, "change_site")
     assert signed_in(staff).patch(f"/api/sites/{site.pk}/", {"location": "X"}, "application/json").status_code == 200
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_in_a_browser_a_user_in_no_group_is_told_to_ask_an_administrator(page, live_server_url):
+    from tests.conftest import browser_login, screenshot
+
+    make_user("nora")
+    browser_login(page, live_server_url, "nora")  # the login form works, and lands on the overview ...
+    assert page.locator("#no-role h1").inner_text() == "You have no access yet"  # ... which answers 403
+    assert "Ask an administrator for access." in page.locator("#no-role").inner_text()
+    screenshot(page, "no-role-403")
+    assert page.locator(".mainnav a").count() == 0  # no links to pages that would refuse them
+    page.click("text=Sign out")
+    page.wait_for_url("**/login/**")
+    # The only console line: Chromium noting the page's own 403 status; no script or asset failed.
+    assert all("status of 403" in e for e in page.console_errors), page.console_errors
