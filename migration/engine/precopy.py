@@ -50,6 +50,11 @@ _CONSUMING = (True, True, True, True, False, False, True)
 #: writes never take more than this fraction of the migration's bandwidth, so the copy progresses.
 MIRROR_MAX_SHARE = 0.5
 
+#: While the switchover is held, each pass lasts at least this many seconds at the migration's share.
+HOLD_PASS_S = 2.0
+#: ... and sends at least this much (a pass is never empty, even at no bandwidth).
+HOLD_MIN_PASS_BYTES = float(2**20)
+
 
 class Round(NamedTuple):
     """One pre-copy round (a NamedTuple: immutable and cheap, thousands are made per wave).
@@ -315,6 +320,10 @@ class PrecopySimulation:
         "_period_xfer",
         "_period_dirty",
         "_high_cnt",
+        # held for a maintenance window (hold_switchover)
+        "_hold",
+        "_cap_round0",
+        "_cap_mem0",
     )
 
     # Fields persisted by to_state(), besides params, stage and rounds (the slots before "_stage" are
@@ -324,6 +333,8 @@ class PrecopySimulation:
     _V1_DEFAULTS = {"_k": 1.0, "_setup_left": 0.0, "_shared": False}
     #: Defaults of the "qemu" profile's scalars, for states saved before the profile existed.
     _PROFILE_DEFAULTS = {"_tail": 0.0, "_period_start": 0.0, "_period_xfer": 0.0, "_period_dirty": 0.0, "_high_cnt": 0}
+    #: Defaults of scalars added later still (states saved before the switchover hold existed).
+    _LATER_DEFAULTS = {"_hold": False, "_cap_round0": 0, "_cap_mem0": 0.0}
 
     def __init__(self, params: PrecopyParams, *, shared: bool = False, link: LinkSpec | None = None) -> None:
         over: dict[str, float] = {}
@@ -367,6 +378,9 @@ class PrecopySimulation:
         self._cap_sent = 0.0  # memory sent when a cap stopped the normal pre-copy
         self._tail = self._period_start = self._period_xfer = self._period_dirty = 0.0
         self._high_cnt = 0
+        self._hold = False
+        self._cap_round0 = 0  # the caps count rounds and memory from here (the release of a hold)
+        self._cap_mem0 = 0.0
 
     @property
     def params(self) -> PrecopyParams:
@@ -497,6 +511,25 @@ class PrecopySimulation:
                 self._progress(dt_s, bandwidth_bps)
                 break
         return events
+
+    @property
+    def switchover_held(self) -> bool:
+        """Whether the switchover is held (see :meth:`hold_switchover`)."""
+        return self._hold
+
+    def hold_switchover(self, held: bool) -> None:
+        """Hold the switchover (a maintenance window not open yet) or release it.
+
+        Held, pre-copy keeps syncing: every decision starts another pass instead of the stop-and-copy, and no cap
+        or policy ends it (neither auto-converge's caps nor the abort policy fire while held). A held pass sends what
+        is dirty, and at least :data:`HOLD_PASS_S` seconds' worth at the decision's share (at least 1 MiB), so that
+        a quiet guest's passes still take time: the migration keeps its share of the link while it waits. Released,
+        the next decision is the normal one (the pass under way ends first), and the caps count rounds and memory
+        sent from the release (the passes that waited are not held against it)."""
+        if self._hold and not held:
+            self._cap_round0 = len(self._rounds) + 1  # the held pass under way ends first
+            self._cap_mem0 = self._mem_done + (self._r_bytes if self._stage == _ROUND else 0.0)
+        self._hold = bool(held)
 
     def run_to_end(self, bandwidth_bps: float) -> PrecopyResult:
         """Run to the end at a constant ``bandwidth_bps`` and return the result."""
@@ -645,9 +678,9 @@ class PrecopySimulation:
         """Auto-converge trigger, checked after each non-converging round of normal pre-copy: the
         name of the cap that ends it (``"max_rounds"``, ``"max_total_factor"``) or None."""
         p = self._given
-        if len(self._rounds) >= p.max_rounds:
+        if len(self._rounds) - self._cap_round0 >= p.max_rounds:
             return "max_rounds"
-        if self._mem_done > p.max_total_factor * self._mem:
+        if self._mem_done - self._cap_mem0 > p.max_total_factor * self._mem:
             return "max_total_factor"
         return None
 
@@ -655,6 +688,9 @@ class PrecopySimulation:
         """After each round (and before round 0): stop-and-copy, another round, or a policy."""
         p = self._given
         self._decision_bw = bw
+        if self._hold and self._rounds:
+            self._held_pass(bw, events)
+            return
         if self._qemu:
             _qemu.decide(self, bw, events)  # QEMU's completion test and auto-converge trigger
             return
@@ -699,6 +735,15 @@ class PrecopySimulation:
             self._throttled_rounds += 1
         if events is not None:
             events.append(Event("round_started", self._elapsed, "precopy", detail=str(len(self._rounds))))
+
+    def _held_pass(self, bw: float, events: list[Event] | None) -> None:
+        """Another pass while the switchover is held (see :meth:`hold_switchover`), at the throttle in force."""
+        self._start_round(0.0, events)
+        self._r_throttle = self._throttle if self._throttle_on else 0.0  # in force, not a new throttled round
+        share = (bw if bw < self._cap else self._cap) * self._c
+        floor = max(share * HOLD_PASS_S, HOLD_MIN_PASS_BYTES)
+        if self._r_bytes < floor:
+            self._r_bytes = min(floor, self._mem) if self._mem > 0.0 else floor
 
     def _start_stopcopy(self, events: list[Event] | None) -> None:
         self._stage = _STOPCOPY
@@ -804,6 +849,8 @@ class PrecopySimulation:
                 setattr(sim, name, cls._V1_DEFAULTS[name])
             elif name.lstrip("_") not in state and name in cls._PROFILE_DEFAULTS:
                 setattr(sim, name, cls._PROFILE_DEFAULTS[name])
+            elif name.lstrip("_") not in state and name in cls._LATER_DEFAULTS:
+                setattr(sim, name, cls._LATER_DEFAULTS[name])
             else:
                 setattr(sim, name, state[name.lstrip("_")])
         sim._stage = _STAGE_NAMES.index(state["stage"])

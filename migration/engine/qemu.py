@@ -184,7 +184,7 @@ def decide(sim: PrecopySimulation, bw: float, events: list[Event] | None) -> Non
         sim._start_stopcopy(events)
         return
     if p.on_no_convergence == "throttle":
-        if len(sim._rounds) >= p.max_rounds + p.max_throttle_rounds:
+        if len(sim._rounds) - sim._cap_round0 >= p.max_rounds + p.max_throttle_rounds:
             sim._ended_by = "max_rounds"
             sim._cap_sent = sim._mem_done
             sim._policy = "throttle"
