@@ -109,6 +109,18 @@ def link_key_for(*, source_host: Host, destination_host: Host, cloud_link: Cloud
     return f"host:{source_host.pk}"
 
 
+def link_slots(link: CloudLink) -> int:
+    """Moves a WAN link carries at once: one per `MIN_MBIT_PER_MIGRATION` of its bandwidth (compression does not
+    count). Beyond that, moves wait in the queue; a link with no slot at all refuses them."""
+    return int(link.bandwidth_mbit // MIN_MBIT_PER_MIGRATION)
+
+
+def link_key_limit(*, source_host: Host | None, cloud_link: CloudLink | None) -> int:
+    """Moves that run at once on one link key (`link_key_for`): a WAN link's slots, or inside a site the source
+    host's concurrency limit (4 on 1 GbE, 8 on 10 GbE+). Each host's own limit binds on top (admission)."""
+    return link_slots(cloud_link) if cloud_link is not None else source_host.max_concurrent_migrations
+
+
 def active_migrations(exclude_pk: int | None = None):
     from migration.models import Migration
 
@@ -453,18 +465,13 @@ def precheck_migration(
                     f"The link {src_site.name} ↔ {dst_site.name} has a round-trip time of {link.rtt_ms:g} ms, above "
                     f"the {MAX_RTT_MS:g} ms that long-distance live migration tolerates."
                 )
-            concurrent = [
-                m
-                for m in context.active(exclude_migration)
-                if m.cloud_link_id == link.pk and m.workload_id != workload.pk
-            ]
-            n = len(concurrent) + 1
-            per = link.bandwidth_mbit / n
-            if per < MIN_MBIT_PER_MIGRATION:
+            # The floor is the link's admission limit (the rest wait in the queue): refused only when even one
+            # move would get less than the floor.
+            if link_slots(link) < 1:
                 result.errors.append(
-                    f"The link {src_site.name} ↔ {dst_site.name} has {link.bandwidth_mbit:,} Mbit/s; with {n} "
-                    f"migrations on it (this one included) each would get {per:,.0f} Mbit/s, below the "
-                    f"{MIN_MBIT_PER_MIGRATION:g} Mbit/s a live migration needs (WAN optimization does not count)."
+                    f"The link {src_site.name} ↔ {dst_site.name} has {link.bandwidth_mbit:,} Mbit/s, less than the "
+                    f"{MIN_MBIT_PER_MIGRATION:g} Mbit/s a live migration needs (WAN optimization does not count): "
+                    f"not even one move fits on it."
                 )
     result.cloud_link = link
     result.link_key = link_key_for(source_host=source, destination_host=destination_host, cloud_link=link)
@@ -476,7 +483,8 @@ def precheck_migration(
     sharing = [
         m for m in context.active(exclude_migration) if m.link_key == result.link_key and m.workload_id != workload.pk
     ]
-    n = len(sharing) + 1
+    # Moves beyond the admission limit wait: the share is that of the moves that run at once.
+    n = min(len(sharing) + 1, max(link_key_limit(source_host=source, cloud_link=link), 1))
     params = engine_params(
         workload=workload,
         bandwidth_bps=min(source.migration_bandwidth_bps, destination_host.migration_bandwidth_bps),

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import heapq
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.utils import timezone
 
-from migration.choices import ACTIVE_STATES, PHASE_ORDER, MigrationState
+from inventory.models import CloudLink, Host
+from migration.choices import ACTIVE_STATES, PHASE_ORDER, RUNNING_STATES, MigrationState
 from migration.models import Migration
+from migration.prechecks import link_key_limit
 from migration.progress import activity_item, activity_seq, progress_fields
 
 
@@ -184,3 +190,73 @@ def migration_calibration(*, recent: int = 50) -> dict[str, Any]:
             for pk, name, finished, best, low, high, actual, limit in rows[:recent]
         ],  # fmt: skip
     }
+
+
+@dataclass(frozen=True)
+class QueueSpot:
+    """A queued migration's place: 1 = next on its link, and when it should start (best estimate, and late: p90)."""
+
+    position: int
+    waiting: int
+    slots: int
+    estimated_start_at: datetime
+    latest_start_at: datetime
+
+
+def migration_queue(*, now: datetime | None = None) -> dict[int, QueueSpot]:
+    """Every queued migration's place in its link's queue and its estimated start, by id.
+
+    Rules: a link key (a WAN link, or a source host's NIC inside a site) runs at most `link_key_limit` moves at once,
+    first come first served (request time, then id), as admission does. Each running move frees its slot after its
+    predicted remaining time (predicted total less simulated time so far, at its simulation speed); each queued one
+    takes the first slot to free and holds it for its own predicted total time. The late estimate does the same with
+    the predictions' p90. Hosts' own limits can hold a move longer: the estimate is the earliest the link allows.
+    Three queries, whatever the queue's length."""
+    now = now or timezone.now()
+    rows = list(
+        Migration.objects.filter(state__in=ACTIVE_STATES)
+        .order_by("created_at", "pk")
+        .values_list(
+            "pk", "state", "link_key", "cloud_link_id", "source_host_id", "predicted_total_time_s", "predicted_p90_s",
+            "sim_elapsed_s", "simulation_speed",
+        )
+    )  # fmt: skip
+    queued_keys = {row[2] for row in rows if row[1] == MigrationState.QUEUED}
+    if not queued_keys:
+        return {}
+    rows = [row for row in rows if row[2] in queued_keys]
+    links = {link.pk: link for link in CloudLink.objects.filter(pk__in={row[3] for row in rows if row[3]})}
+    hosts = {h.pk: h for h in Host.objects.filter(pk__in={row[4] for row in rows if not row[3]})}
+    by_key: dict[str, list[tuple]] = {}
+    for row in rows:
+        by_key.setdefault(row[2], []).append(row)
+    spots: dict[int, QueueSpot] = {}
+    for key_rows in by_key.values():
+        first = key_rows[0]
+        link, host = links.get(first[3]), hosts.get(first[4])
+        if link is None and host is None:
+            continue  # the link is gone: admission fails these moves
+        slots = max(1, link_key_limit(source_host=host, cloud_link=link))
+        running = [r for r in key_rows if r[1] in RUNNING_STATES]
+        queued = [r for r in key_rows if r[1] == MigrationState.QUEUED]
+        starts: dict[int, list[float]] = {}
+        for column in (5, 6):  # best estimate, then p90
+            free = [max(0.0, (r[column] or 0.0) - r[7]) / r[8] for r in running]
+            free += [0.0] * max(0, slots - len(free))
+            heapq.heapify(free)
+            for r in queued:
+                start = 0.0
+                while len(free) >= slots:  # the time the running count falls below the limit
+                    start = heapq.heappop(free)
+                starts.setdefault(r[0], []).append(start)
+                heapq.heappush(free, start + (r[column] or 0.0) / r[8])
+        for position, r in enumerate(queued, start=1):
+            best, latest = starts[r[0]]
+            spots[r[0]] = QueueSpot(
+                position=position,
+                waiting=len(queued),
+                slots=slots,
+                estimated_start_at=now + timedelta(seconds=best),
+                latest_start_at=now + timedelta(seconds=max(best, latest)),
+            )
+    return spots

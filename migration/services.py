@@ -9,10 +9,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from hybridcloud.audit import audit_record
-from inventory.models import Host, Site, Workload
+from inventory.models import CloudLink, Host, Site, Workload
 from migration.choices import CANCELLABLE_STATES, RUNNING_STATES, EventKind, MigrationPolicy, MigrationState, Outcome
 from migration.models import Migration, MigrationEvent
-from migration.prechecks import precheck_migration
+from migration.prechecks import MIN_MBIT_PER_MIGRATION, PrecheckContext, link_slots, precheck_migration
 
 
 class MigrationRefused(ValidationError):
@@ -27,8 +27,9 @@ def _running_on(host: Host) -> int:
     return Migration.objects.filter(Q(source_host=host) | Q(destination_host=host), state__in=RUNNING_STATES).count()
 
 
-def _over_limit(hosts: list[Host]) -> list[str]:
-    """Hosts whose concurrent-migration limit is reached (4 on 1 GbE, 8 on 10 GbE+), as sentences."""
+def _over_limit(hosts: list[Host], *, link_key: str = "", cloud_link: CloudLink | None = None) -> list[str]:
+    """What is full, as sentences: hosts whose concurrent-migration limit is reached (4 on 1 GbE, 8 on 10 GbE+) and
+    the WAN link, when it already carries one migration per 250 Mbit/s of its bandwidth (`link_slots`)."""
     full = []
     for host in hosts:
         running = _running_on(host)
@@ -37,7 +38,24 @@ def _over_limit(hosts: list[Host]) -> list[str]:
                 f"Host {host.name} already runs {running} migrations, its limit on a {host.migration_nic_gbps} GbE "
                 f"migration NIC ({host.max_concurrent_migrations})."
             )
+    if cloud_link is not None and link_key:
+        slots = link_slots(cloud_link)
+        running = Migration.objects.filter(link_key=link_key, state__in=RUNNING_STATES).count()
+        if running >= slots:
+            full.append(
+                f"The link {cloud_link} already carries {running} migrations, its limit at "
+                f"{MIN_MBIT_PER_MIGRATION:g} Mbit/s each ({cloud_link.bandwidth_mbit:,} Mbit/s ÷ "
+                f"{MIN_MBIT_PER_MIGRATION:g})."
+            )
     return full
+
+
+def _queued_ahead(*, link_key: str, host_ids: list[int]) -> bool:
+    """Whether an earlier move waits for the same link or one of the same hosts: a new move queues behind it."""
+    return Migration.objects.filter(
+        Q(link_key=link_key) | Q(source_host_id__in=host_ids) | Q(destination_host_id__in=host_ids),
+        state=MigrationState.QUEUED,
+    ).exists()
 
 
 def _event(migration: Migration, kind: str, message: str, *, state: str | None = None) -> MigrationEvent:
@@ -111,7 +129,10 @@ def migration_start(
                 )
             dest = check.destination_host
             hosts = list(Host.objects.select_for_update().filter(pk__in=[workload.host_id, dest.pk]).order_by("pk"))
-            full = _over_limit(hosts)
+            link = _lock_link(check.cloud_link)
+            full = _over_limit(hosts, link_key=check.link_key, cloud_link=link)
+            # First come, first served: behind an earlier move waiting for the same link or hosts, this one waits.
+            behind = not full and _queued_ahead(link_key=check.link_key, host_ids=[h.pk for h in hosts])
             migration = Migration(
                 workload=workload,
                 source_host_id=workload.host_id,
@@ -128,7 +149,7 @@ def migration_start(
                 override_reason=override_reason if check.warnings else "",
                 accept_readdressing=accept_readdressing,
                 placement_reason=check.placement_reason,
-                state=MigrationState.QUEUED if full else MigrationState.PRECHECKS,
+                state=MigrationState.QUEUED if full or behind else MigrationState.PRECHECKS,
                 policy=policy,
                 max_downtime_s=float(max_downtime_s),
                 simulation_speed=float(simulation_speed or settings.SIMULATION_SPEED),
@@ -170,6 +191,10 @@ def migration_start(
             if full:
                 _event(migration, EventKind.QUEUED, "Waiting for a free slot: " + " ".join(full))
                 _notify(migration.pk, "queued")
+            elif behind:
+                _event(migration, EventKind.QUEUED, "Waiting behind earlier moves for the same link or hosts.")
+                _notify(migration.pk, "queued")
+                transaction.on_commit(_kick_admission)
             else:
                 _notify(migration.pk, "created", kick=migration.link_key)
             return migration
@@ -237,24 +262,55 @@ def migration_fail(*, migration_id: int, from_states: tuple[str, ...], reason: s
     return applied
 
 
+def _lock_link(link: CloudLink | None) -> CloudLink | None:
+    """Lock the WAN link's row (after the hosts'), so that concurrent admissions count its migrations one at a
+    time (where the database locks: PostgreSQL)."""
+    if link is None:
+        return None
+    return CloudLink.objects.select_for_update().select_related("site_a", "site_b").get(pk=link.pk)
+
+
 def migrations_admit_queued() -> list[int]:
-    """Start queued migrations, oldest first, whose hosts have a free slot; re-check each (things change while
-    one waits) and fail it, saying why, when it no longer passes. Returns the ids started."""
-    started: list[int] = []
-    for pk in (
-        Migration.objects.filter(state=MigrationState.QUEUED).order_by("created_at", "pk").values_list("pk", flat=True)
+    """Start queued migrations, first come first served (oldest request first), as their link and hosts have free
+    slots; a move whose link or hosts are full is skipped and the next one tried. Each one started is re-checked
+    first (things change while one waits) and failed, saying why, when it no longer passes. Returns the ids started.
+
+    Cost does not grow with the queue's queries: the running counts per host and per link key are read once, the
+    queue once, and only a move that fits is locked, re-counted and re-checked (with one shared pre-check context
+    while nothing else fails)."""
+    queued = list(
+        Migration.objects.filter(state=MigrationState.QUEUED)
+        .order_by("created_at", "pk")
+        .values_list("pk", "source_host_id", "destination_host_id", "link_key", "cloud_link_id")
+    )
+    if not queued:
+        return []
+    on_host: dict[int, int] = {}
+    on_key: dict[str, int] = {}
+    for src, dst, key in Migration.objects.filter(state__in=RUNNING_STATES).values_list(
+        "source_host_id", "destination_host_id", "link_key"
     ):
+        on_host[src] = on_host.get(src, 0) + 1
+        on_host[dst] = on_host.get(dst, 0) + 1
+        on_key[key] = on_key.get(key, 0) + 1
+    host_ids = {h for _, s, d, _, _ in queued for h in (s, d)}
+    hosts = {h.pk: h for h in Host.objects.filter(pk__in=host_ids)}
+    links = {link.pk: link for link in CloudLink.objects.filter(pk__in={c for *_, c in queued if c is not None})}
+    context = PrecheckContext()
+    started: list[int] = []
+    for pk, src, dst, key, link_id in queued:
+        link = links.get(link_id)  # None inside a site (or the link is gone: the re-check says so)
+        if link is not None and on_key.get(key, 0) >= link_slots(link):
+            continue
+        if any(on_host.get(h, 0) >= hosts[h].max_concurrent_migrations for h in (src, dst)):
+            continue
         with transaction.atomic():
             migration = Migration.objects.select_related("workload", "destination_host").filter(pk=pk).first()
             if migration is None or migration.state != MigrationState.QUEUED:
                 continue
-            hosts = list(
-                Host.objects.select_for_update()
-                .filter(pk__in=[migration.source_host_id, migration.destination_host_id])
-                .order_by("pk")
-            )
-            if _over_limit(hosts):
-                continue
+            locked = list(Host.objects.select_for_update().filter(pk__in=[src, dst]).order_by("pk"))
+            if _over_limit(locked, link_key=key, cloud_link=_lock_link(link)):
+                continue  # another admission got there first
             check = precheck_migration(
                 workload=migration.workload,
                 destination_host=migration.destination_host,
@@ -262,6 +318,7 @@ def migrations_admit_queued() -> list[int]:
                 max_downtime_s=migration.max_downtime_s,
                 policy=migration.policy,
                 exclude_migration=migration.pk,
+                context=context,
             )
             if check.errors:
                 migration_fail(
@@ -269,6 +326,7 @@ def migrations_admit_queued() -> list[int]:
                     from_states=(MigrationState.QUEUED,),
                     reason="While it waited, the move stopped passing its pre-checks: " + " ".join(check.errors),
                 )
+                context = PrecheckContext()  # it no longer holds room on its destination
                 continue
             if Migration.objects.transition(
                 pk,
@@ -281,4 +339,7 @@ def migrations_admit_queued() -> list[int]:
                 _event(migration, EventKind.ADMITTED, "A slot freed up: the migration starts.")
                 _notify(pk, "admitted", kick=migration.link_key)
                 started.append(pk)
+                on_key[key] = on_key.get(key, 0) + 1
+                for h in (src, dst):
+                    on_host[h] = on_host.get(h, 0) + 1
     return started

@@ -3,6 +3,7 @@ from rest_framework import serializers
 from inventory.models import Host, Site, Workload
 from migration.choices import MigrationPolicy
 from migration.models import Migration, MigrationEvent, MigrationRound
+from migration.selectors import QueueSpot, migration_queue
 
 
 class MoveRequestSerializer(serializers.Serializer):
@@ -75,6 +76,33 @@ class MigrationSerializer(serializers.ModelSerializer):
     requested_by = serializers.CharField(source="requested_by.username", read_only=True, default=None)
     percent = serializers.FloatField(read_only=True)
     url = serializers.CharField(source="get_absolute_url", read_only=True)
+    queue_position = serializers.SerializerMethodField(
+        help_text="Place in its link's queue (1 = next), while queued; null otherwise."
+    )
+    estimated_start_at = serializers.SerializerMethodField(
+        help_text="When a queued move should start, from the running moves' predicted remaining times; null otherwise."
+    )
+    latest_start_at = serializers.SerializerMethodField(
+        help_text="The same estimate from the predictions' p90 (the late end of its range); null unless queued."
+    )
+
+    def _spot(self, obj) -> QueueSpot | None:
+        """The queue is read once per response (three queries), for every queued migration in it."""
+        if "queue" not in self.context:
+            self.context["queue"] = migration_queue()
+        return self.context["queue"].get(obj.pk)
+
+    def get_queue_position(self, obj) -> int | None:
+        spot = self._spot(obj)
+        return spot.position if spot else None
+
+    def get_estimated_start_at(self, obj) -> str | None:
+        spot = self._spot(obj)
+        return spot.estimated_start_at.isoformat() if spot else None
+
+    def get_latest_start_at(self, obj) -> str | None:
+        spot = self._spot(obj)
+        return spot.latest_start_at.isoformat() if spot else None
 
     class Meta:
         model = Migration
@@ -86,6 +114,7 @@ class MigrationSerializer(serializers.ModelSerializer):
             "finished_at", "prediction", "percent", "rounds_count", "bytes_sent", "memory_sent_bytes",
             "dirty_remaining_bytes", "transfer_rate_bps", "downtime_s", "total_time_s", "outcome", "outcome_reason",
             "seq", "predicted_total_time_s", "predicted_p10_s", "predicted_p90_s", "rate_limit", "rate_limit_sentence",
+            "queue_position", "estimated_start_at", "latest_start_at",
         ]  # fmt: skip
         read_only_fields = fields
 
