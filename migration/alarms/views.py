@@ -96,6 +96,7 @@ def rule_edit(request, pk: int | None = None):
     rule = get_object_or_404(AlarmRule, pk=pk) if pk is not None else AlarmRule()
     if request.method == "POST" or pk is None:
         _require_admin(request)  # anyone with a role reads a rule; only admins open a new one or save
+    condition = rule.condition if rule.pk else ""  # as saved: validating the form changes the instance
     form = AlarmRuleForm(request.POST or None, instance=rule)
     if request.method == "POST" and form.is_valid():
         services.alarm_rule_save(
@@ -103,7 +104,8 @@ def rule_edit(request, pk: int | None = None):
         )
         messages.success(request, f"Rule “{rule.name}” saved.")
         return redirect("alarms:rules")
-    return render(request, "alarms/rule_form.html", {"form": form, "rule": rule, "can_edit": can_edit(request.user)})
+    context = {"form": form, "rule": rule, "condition": condition, "can_edit": can_edit(request.user)}
+    return render(request, "alarms/rule_form.html", context)
 
 
 @require_POST
