@@ -26,6 +26,11 @@ def _filters(request) -> dict:
 def migration_list(request):
     filters = _filters(request)
     page = Paginator(selectors.migration_list(**filters), PER_PAGE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    if any(m.state == MigrationState.QUEUED for m in page.object_list):
+        queue = selectors.migration_queue()  # three queries, whatever the queue's length
+        for m in page.object_list:
+            m.queue_spot = queue.get(m.pk)
     query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
     return render(
         request,
@@ -90,6 +95,9 @@ def migration_detail(request, pk: int):
         {
             "migration": migration,
             "snapshot": selectors.migration_snapshot(migration),
+            "queue_spot": selectors.migration_queue().get(migration.pk)
+            if migration.state == MigrationState.QUEUED
+            else None,
             "can_operate": is_operator(request.user),
         },
     )

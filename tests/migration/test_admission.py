@@ -159,3 +159,14 @@ def test_refused_only_for_what_waiting_cannot_fix(topo, case, expected):
     assert any(expected in e for e in refused.value.errors), refused.value.errors
     assert not any("Mbit/s a live migration needs" in e and "migrations on it" in e for e in refused.value.errors)
     assert Migration.objects.count() == before
+
+
+def test_the_list_and_live_pages_show_the_place_in_line_and_estimated_start(topo, operator_client):
+    ms = start_wan(topo, 6)
+    listing = operator_client.get("/migrations/").content.decode()
+    assert "#1 of 2 in line, starts ~" in listing and "#2 of 2 in line" in listing
+    live = operator_client.get(ms[5].get_absolute_url()).content.decode()
+    assert "Waiting in line: number 2 of 2" in live and "4 moves at once, one per 250 Mbit/s of its 1000 Mbit/s" in live
+    assert "at the latest (p90" in live
+    running = operator_client.get(ms[0].get_absolute_url()).content.decode()
+    assert 'id="queue-box"' not in running

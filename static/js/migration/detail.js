@@ -119,6 +119,8 @@
     text("outcome-reason", m.outcome_reason || "");
     const cancel = $("cancel-form");
     if (cancel) cancel.hidden = !["queued", "prechecks", "precopy"].includes(m.state);
+    const queueBox = $("queue-box");
+    if (queueBox) queueBox.hidden = m.state !== "queued";
   }
 
   // Predicted against actual: the range, whether the actual fell in it, and the error.
