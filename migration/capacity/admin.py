@@ -39,7 +39,7 @@ class CapacitySettingsAdmin(admin.ModelAdmin):
     fieldsets = [
         ("Thresholds", {"fields": ["threshold_cpu_pct", "threshold_mem_pct"]}),
         ("Telemetry", {"fields": ["seed", "workload_sample_every"]}),
-        ("Retention", {"fields": ["raw_retention_days", "hourly_retention_days"]}),
+        ("Retention", {"fields": ["raw_retention_days", "hourly_retention_days", "workload_retention_days"]}),
     ]
 
     def has_add_permission(self, request) -> bool:

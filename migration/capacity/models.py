@@ -24,8 +24,18 @@ class CapacitySettings(models.Model):
     workload_sample_every = models.PositiveIntegerField(
         default=12, validators=[MinValueValidator(1)], help_text="Workload samples every N ticks (hosts: every tick)."
     )
-    raw_retention_days = models.PositiveIntegerField(default=7, validators=[MinValueValidator(1)])
-    hourly_retention_days = models.PositiveIntegerField(default=90, validators=[MinValueValidator(1)])
+    raw_retention_days = models.PositiveIntegerField(
+        default=7, validators=[MinValueValidator(1)], help_text="Host and site samples at full resolution (days)."
+    )
+    hourly_retention_days = models.PositiveIntegerField(
+        default=90, validators=[MinValueValidator(1)], help_text="Hourly means of hosts and sites (days)."
+    )
+    workload_retention_days = models.PositiveIntegerField(
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text="Workload samples (every N ticks) are kept this long, then deleted: no page charts a workload, and "
+        "its host's and site's samples carry its sum.",
+    )
 
     class Meta:
         verbose_name = "capacity settings"
@@ -43,9 +53,10 @@ class CapacitySettings(models.Model):
 class UtilisationSample(models.Model):
     """CPU and memory use of one workload, host or site at one instant, in percent of its capacity.
 
-    Rules: one row per (scope, object, instant); rows older than the raw retention are replaced by hourly means
-    (`hourly` = True), which are deleted after the hourly retention. Hosts and sites are sampled every tick,
-    workloads more coarsely (volume)."""
+    Rules: one row per (scope, object, instant). Hosts and sites are sampled every tick; their rows older than the
+    raw retention are replaced by hourly means (`hourly` = True), which are deleted after the hourly retention.
+    Workloads are sampled every `workload_sample_every` ticks and kept for `workload_retention_days` (volume: at
+    10,000 workloads they would be most of the table, and no page charts them)."""
 
     scope = models.CharField(max_length=8, choices=Scope.choices)
     object_id = models.PositiveIntegerField()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from migration.capacity import telemetry
+from migration.capacity import sampling, telemetry
 from migration.capacity.choices import Scope
 from migration.capacity.models import CapacitySettings, UtilisationSample
 from migration.capacity.sampling import apply_retention, backfill, sample_tick
@@ -63,14 +64,60 @@ def test_sampler_stores_hosts_and_sites_every_tick_and_is_deterministic_with_a_s
 
 
 @pytest.mark.django_db
-def test_backfill_writes_a_week_at_five_minutes_for_hosts_and_hourly_for_workloads():
+def test_backfill_writes_a_week_at_five_minutes_for_hosts_and_the_last_day_hourly_for_workloads():
     topo = factories.topology()
     wl = factories.workload(topo.va_hosts[0])
     written = backfill(days=7, seed=3, now=NOW)
     assert UtilisationSample.objects.filter(scope=Scope.HOST, object_id=topo.va_hosts[0].pk).count() == 7 * 288
-    assert UtilisationSample.objects.filter(scope=Scope.WORKLOAD, object_id=wl.pk).count() == 7 * 24
+    # Workloads: hourly, for the workload retention (a day by default) only.
+    workload = UtilisationSample.objects.filter(scope=Scope.WORKLOAD, object_id=wl.pk)
+    assert workload.count() == 24 and not workload.filter(at__lte=NOW - timedelta(days=1)).exists()
     assert written == UtilisationSample.objects.count()
     assert CapacitySettings.get().seed == 3
+
+
+def _pure_python_rows(fleet, at, tick, *, workloads: bool) -> list[tuple]:
+    """The samples as the generator gives them one workload at a time (`telemetry.use_at`, summed in order)."""
+    host_cpu, host_mem = defaultdict(float), defaultdict(float)
+    rows = []
+    t = at.timestamp()
+    for p, host_id in zip(fleet.profiles, fleet.host_of, strict=True):
+        cpu, mem = telemetry.use_at(p, fleet.seed, t, tick)
+        host_cpu[host_id] += cpu
+        host_mem[host_id] += mem
+        if workloads:
+            rows.append(("workload", p.workload_id, telemetry.pct(cpu, p.vcpus), telemetry.pct(mem, p.memory_bytes)))
+    site_cpu, site_mem, site_cores, site_memory = defaultdict(float), defaultdict(float), defaultdict(float), {}
+    for host_id, cores in fleet.host_cores.items():
+        site = fleet.site_of_host[host_id]
+        cpu, mem = min(host_cpu[host_id], cores), host_mem[host_id]
+        site_cpu[site] += cpu
+        site_mem[site] += mem
+        site_cores[site] += cores
+        site_memory[site] = site_memory.get(site, 0.0) + fleet.host_memory[host_id]
+        rows.append(("host", host_id, telemetry.pct(cpu, cores), telemetry.pct(mem, fleet.host_memory[host_id])))
+    for site in site_cores:
+        rows.append(("site", site, telemetry.pct(site_cpu[site], site_cores[site]),
+                     telemetry.pct(site_mem[site], site_memory[site])))  # fmt: skip
+    return rows
+
+
+@pytest.mark.django_db
+def test_the_fleet_at_once_gives_the_generators_figures_to_the_last_bit():
+    topo = factories.topology()
+    hosts = topo.ca_hosts + topo.va_hosts
+    for n in range(300):  # hot hosts, runaways, two sites' local times, every size
+        factories.workload(hosts[n % len(hosts)], vcpus=1 + n % 8, memory_gib=1 + n % 16)
+    fleet = sampling.load_fleet(5)
+    assert len(fleet.profiles) == 300
+    for k in range(0, 2016, 97):  # a week of instants, night and day, weekday and weekend
+        at = NOW - timedelta(minutes=5 * k)
+        tick = sampling.tick_of(at)
+        expected = _pure_python_rows(fleet, at, tick, workloads=True)
+        got = [(s, pk, c, m) for s, pk, _, _, c, m in sampling.fleet_rows(fleet, [(at, tick)], workloads=[True])]
+        assert sorted(got) == sorted(expected)
+        use = sampling.fleet_use(fleet, at, tick)
+        assert use == [telemetry.use_at(p, 5, at.timestamp(), tick) for p in fleet.profiles]
 
 
 @pytest.mark.django_db
