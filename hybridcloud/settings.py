@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "migration.capacity",
     "migration.assessment",
     "migration.alarms",
+    "migration.moves",
     "containers",
 ]
 
@@ -117,6 +118,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # Tests use a file, not :memory:, so that a live server and a Celery worker process share it.
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("HYBRIDCLOUD_TEST_DB", str(VAR_DIR / "test.sqlite3"))}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A worker cut off from the database in the middle of a transaction would hold its row locks until TCP gave
+    # up (hours): the server ends a session idle inside a transaction this long, so another worker can take over
+    # (tests/chaos/test_network_partition.py). No step of ours idles inside a transaction for more than milliseconds.
+    _idle_ms = int(env_float("DB_IDLE_IN_TRANSACTION_TIMEOUT_S", 10.0) * 1000)
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = f"{_options.get('options', '')} -c idle_in_transaction_session_timeout={_idle_ms}".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

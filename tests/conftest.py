@@ -196,9 +196,15 @@ class ManagedProcess:
 
 
 def start_celery_worker(
-    name: str = "worker", concurrency: int = 2, beat: bool = False, consume: bool = True
+    name: str = "worker",
+    concurrency: int = 2,
+    beat: bool = False,
+    consume: bool = True,
+    prefix: list[str] | None = None,
+    env: dict[str, str] | None = None,
 ) -> ManagedProcess:
-    """A worker subprocess; with consume=False it listens to no real queue until `add_consumer` is called."""
+    """A worker subprocess; with consume=False it listens to no real queue until `add_consumer` is called.
+    `prefix` wraps the command (e.g. `ip netns exec NAME`); `env` overrides the environment it gets."""
     args = [
         sys.executable, "-m", "celery", "-A", "hybridcloud", "worker", "--loglevel", "INFO",
         "--concurrency", str(concurrency), "--without-gossip", "--without-mingle",
@@ -208,7 +214,7 @@ def start_celery_worker(
         args += ["--queues", f"idle-{name}-{os.getpid()}"]
     if beat:
         args += ["--beat", "--schedule", str(ARTIFACTS / f"{name}-beat-schedule")]
-    worker = ManagedProcess(name, args, process_env()).start()
+    worker = ManagedProcess(name, [*(prefix or []), *args], process_env(**(env or {}))).start()
     worker.node = wait_for_worker(worker)
     return worker
 
