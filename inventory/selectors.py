@@ -25,6 +25,18 @@ def workload_queryset() -> QuerySet[Workload]:
     )  # fmt: skip
 
 
+# What a row of the workloads page shows, read as plain values (no model instances for a page of rows).
+WORKLOAD_ROW_FIELDS = (
+    "id", "name", "kind", "vcpus", "memory_bytes", "power_state", "ip_address", "host_id", "host__name",
+    "host__cluster__site_id", "host__cluster__site__name", "segment_id", "segment__name",
+)  # fmt: skip
+
+
+def workload_rows(queryset: QuerySet[Workload]) -> QuerySet:
+    """A (filtered, ordered) workload queryset as dicts of WORKLOAD_ROW_FIELDS, one query for a page of them."""
+    return queryset.values(*WORKLOAD_ROW_FIELDS)
+
+
 # The CSV export's columns: (header, field), in order.
 WORKLOAD_EXPORT_COLUMNS = (
     ("name", "name"), ("kind", "kind"), ("site", "host__cluster__site__name"), ("host", "host__name"),

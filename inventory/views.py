@@ -1,15 +1,20 @@
 import csv
+from collections.abc import Callable, Iterable
 
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from hybridcloud.roles import is_operator
 from inventory import selectors
 from inventory.choices import HostState, PowerState, SiteKind, WorkloadKind
 from inventory.filtersets import WorkloadFilterSet
 from inventory.panels import workload_panels
+from inventory.templatetags.inventory_tags import gib
 
 WORKLOADS_PER_PAGE = 50
 
@@ -69,9 +74,60 @@ def overview(request):
     )
 
 
+def _pk_url(name: str) -> Callable[[int], str]:
+    """A route with one `<int:pk>` argument as a function of pk: reversed once, then formatted (a page of 50
+    workloads links 200 objects; reversing each costs a third of the page's time)."""
+    marker = 2147483647
+    head, tail = reverse(name, args=[marker]).split(str(marker))
+    return lambda pk: f"{head}{pk}{tail}"
+
+
+POWER_BADGES = {PowerState.ON: "green", PowerState.SUSPENDED: "amber"}
+
+
+class CountingPaginator(Paginator):
+    """Pages rows but counts them on another queryset: the workload rows join host, cluster, site and segment for
+    their names, and COUNT(*) over those joins took 55-75 ms at 100,000 workloads where the model's own COUNT(*)
+    takes under 1 ms on SQLite."""
+
+    def __init__(self, object_list, per_page, *, count_from: QuerySet) -> None:
+        super().__init__(object_list, per_page)
+        self.count_from = count_from
+
+    @cached_property
+    def count(self) -> int:
+        return self.count_from.count()
+
+
+def _workload_rows(workloads: Iterable[dict]) -> list[dict[str, str]]:
+    """The workloads table's cells as plain strings, from `selectors.workload_rows` (the template only prints
+    them: no per-row URL reversing, localisation or method calls)."""
+    workload_url, site_url = _pk_url("inventory:workload_detail"), _pk_url("inventory:site_detail")
+    host_url, segment_url = _pk_url("inventory:host_detail"), _pk_url("inventory:segment_detail")
+    power_labels = dict(PowerState.choices)
+    return [
+        {
+            "pk": str(w["id"]), "kind": w["kind"], "name": w["name"], "url": workload_url(w["id"]),
+            "site": w["host__cluster__site__name"], "site_url": site_url(w["host__cluster__site_id"]),
+            "host": w["host__name"], "host_url": host_url(w["host_id"]),
+            "ip": w["ip_address"] or "–", "segment": w["segment__name"], "segment_url": segment_url(w["segment_id"]),
+            "vcpus": str(w["vcpus"]), "memory": gib(w["memory_bytes"]),
+            "power": power_labels.get(w["power_state"], w["power_state"]),
+            "power_badge": POWER_BADGES.get(w["power_state"], "grey"),
+        }
+        for w in workloads
+    ]  # fmt: skip
+
+
+def _options(pairs: Iterable[tuple[int, str]], selected: str) -> list[dict]:
+    """A filter's <option>s: value, label and whether it is the one chosen (compared as text, as in the URL)."""
+    return [{"value": str(v), "label": label, "selected": str(v) == selected} for v, label in pairs]
+
+
 def workload_list(request):
     filterset = WorkloadFilterSet(request.GET, queryset=selectors.workload_queryset())
-    page = Paginator(filterset.qs, WORKLOADS_PER_PAGE).get_page(request.GET.get("page"))
+    rows = selectors.workload_rows(filterset.qs)
+    page = CountingPaginator(rows, WORKLOADS_PER_PAGE, count_from=filterset.qs).get_page(request.GET.get("page"))
     current = request.GET.get("ordering", "")
     columns = [
         {"key": key, "label": label, "numeric": numeric, "next": f"-{key}" if current == key else key,
@@ -79,16 +135,22 @@ def workload_list(request):
         for key, label, numeric in WORKLOAD_COLUMNS
     ]  # fmt: skip
     data = filterset.form.data
+    selected = {name: data.get(name, "") for name in ("kind", "site", "host", "power_state", "segment")}
+    choices = selectors.filter_choices()
     return render(
         request,
         "inventory/workload_list.html",
         {
             "page": page,
+            "rows": _workload_rows(page.object_list),
             "columns": columns,
-            "choices": selectors.filter_choices(),
-            "kinds": WorkloadKind.choices,
-            "power_states": PowerState.choices,
-            "selected": {name: data.get(name, "") for name in ("kind", "site", "host", "power_state", "segment")},
+            "options": {
+                "kind": _options(WorkloadKind.choices, selected["kind"]),
+                "site": _options(choices["sites"], selected["site"]),
+                "host": _options(choices["hosts"], selected["host"]),
+                "power_state": _options(PowerState.choices, selected["power_state"]),
+                "segment": _options(choices["segments"], selected["segment"]),
+            },
             "search": data.get("q") or data.get("search") or "",
             "filtered": any(
                 data.get(name) for name in ("kind", "site", "host", "power_state", "segment", "q", "search")
