@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -119,8 +120,14 @@ def migration_snapshot(migration: Migration) -> dict[str, Any]:
     }
 
 
+#: Higher layers add their own items to the activity snapshot (the alarms app: its active alarms), as callables
+#: returning activity items (see migration.progress.publish_activity_item); registered in their AppConfig.ready().
+ACTIVITY_SNAPSHOT_SOURCES: list[Callable[[], list[dict[str, Any]]]] = []
+
+
 def activity_snapshot() -> dict[str, Any]:
-    """Active migrations for the activity panel; `seq` is the activity counter read before the rows."""
+    """Active migrations for the activity panel, then the items of ACTIVITY_SNAPSHOT_SOURCES; `seq` is the activity
+    counter read before the rows."""
     seq = activity_seq()
     active = [
         activity_item(m)
@@ -128,6 +135,8 @@ def activity_snapshot() -> dict[str, Any]:
         .select_related("workload", "destination_host")
         .order_by("created_at")[:200]
     ]
+    for source in ACTIVITY_SNAPSHOT_SOURCES:
+        active.extend(source())
     return {"type": "snapshot", "seq": seq, "state": "connected", "active": active}
 
 

@@ -395,3 +395,26 @@ def delivery_list() -> QuerySet[Delivery]:
     return Delivery.objects.select_related("alarm", "endpoint").prefetch_related(
         Prefetch("attempt_log", queryset=attempts)
     )
+
+
+#: The activity panel shows at most this many active alarms (the newest); the alarm page lists them all.
+PANEL_ALARMS = 20
+
+
+def activity_item(alarm: Alarm) -> dict:
+    """An alarm as the activity panel shows it (static/js/app.js): there while it is active."""
+    return {
+        "key": f"alarm-{alarm.pk}",
+        "id": alarm.pk,
+        "title": f"{alarm.get_severity_display()} alarm: {alarm.message}",
+        "url": alarm.get_absolute_url(),
+        "state": alarm.state,
+        "severity": alarm.severity,
+        "active": alarm.state == AlarmState.ACTIVE,
+    }
+
+
+def active_alarm_items() -> list[dict]:
+    """Active alarms as activity items, for the activity snapshot (the same items the pushes carry)."""
+    alarms = Alarm.objects.filter(state=AlarmState.ACTIVE).select_related("rule").order_by("-first_seen", "-pk")
+    return [activity_item(a) for a in alarms[:PANEL_ALARMS]]

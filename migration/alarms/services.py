@@ -180,21 +180,8 @@ def _enqueue(delivery_ids: list[int], countdown: float = 0.0) -> None:
         app.send_task(DELIVER_TASK, args=(delivery_id,), countdown=countdown)
 
 
-def activity_item(alarm: Alarm) -> dict:
-    """An alarm as the activity panel shows it (static/js/app.js): there while it is active."""
-    return {
-        "key": f"alarm-{alarm.pk}",
-        "id": alarm.pk,
-        "title": f"{alarm.get_severity_display()} alarm: {alarm.message}",
-        "url": alarm.get_absolute_url(),
-        "state": alarm.state,
-        "severity": alarm.severity,
-        "active": alarm.state == AlarmState.ACTIVE,
-    }
-
-
 def publish_alarm(alarm: Alarm) -> None:
-    publish_activity_item(kind="alarm", item=activity_item(alarm))
+    publish_activity_item(kind="alarm", item=selectors.activity_item(alarm))
 
 
 # -- people's actions --------------------------------------------------------------------------------------------
