@@ -138,3 +138,22 @@ class EstateImportStatus(models.TextChoices):
 
 
 ESTATE_IMPORT_FINISHED = (EstateImportStatus.SUCCEEDED, EstateImportStatus.REFUSED, EstateImportStatus.FAILED)
+
+
+class PlacementRuleKind(models.TextChoices):
+    """What a placement rule asks of its member workloads."""
+
+    KEEP_TOGETHER = "keep_together", "Keep together"
+    KEEP_APART = "keep_apart", "Keep apart"
+    PIN_TO_HOSTS = "pin_to_hosts", "Pin to a host group"
+
+    @property
+    def colour(self) -> str:
+        return {"keep_together": "teal", "keep_apart": "orange", "pin_to_hosts": "indigo"}[self.value]
+
+
+class PlacementScope(models.TextChoices):
+    """Where keep-together and keep-apart look: the same host (or not), or the same site (or not)."""
+
+    HOST = "host", "Hosts"
+    SITE = "site", "Sites"

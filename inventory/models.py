@@ -4,7 +4,7 @@ import ipaddress
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q, Sum
 from django.db.models.functions import Greatest, Least
@@ -22,6 +22,8 @@ from inventory.choices import (
     EstateImportStatus,
     HostState,
     Hypervisor,
+    PlacementRuleKind,
+    PlacementScope,
     PowerState,
     SiteKind,
     WorkloadKind,
@@ -246,6 +248,7 @@ class Host(models.Model):
         help_text="Bytes of memory per second this host compresses for WAN optimisation, when the host itself "
         "compresses (QEMU multifd zstd); empty = a WAN optimiser on the link does it at line rate.",
     )
+    tags = models.ManyToManyField("Tag", blank=True, related_name="hosts")
 
     class Meta:
         ordering = ["name"]
@@ -406,6 +409,7 @@ class Workload(models.Model):
         validators=[MinValueValidator(0)],
         help_text="Bytes per second the guest writes to its disk (mirrored during a storage move).",
     )
+    tags = models.ManyToManyField("Tag", blank=True, related_name="workloads")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -614,3 +618,90 @@ class EstateImportFile(models.Model):
 
     def __str__(self) -> str:
         return f"Upload of import {self.estate_import_id}"
+
+
+class Tag(models.Model):
+    """A label on workloads and hosts (NetBox-style): a unique name and slug, and a colour as six hex digits."""
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    color = models.CharField(
+        max_length=6,
+        default="9e9e9e",
+        validators=[RegexValidator(r"^[0-9a-f]{6}$", message="Enter a colour as six hex digits, e.g. 2f6a31.")],
+        help_text="Six lower-case hex digits, e.g. 2f6a31.",
+    )
+    description = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("inventory:workload_list") + f"?tag={self.slug}"
+
+    @property
+    def text_colour(self) -> str:
+        """Black or white, whichever reads better on the tag's colour (the WCAG relative luminance rule)."""
+        r, g, b = (int(self.color[i : i + 2], 16) / 255 for i in (0, 2, 4))
+        return "000000" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.5 else "ffffff"
+
+
+class PlacementRule(models.Model):
+    """Where a set of workloads may run. Its members are the workloads tagged `workload_tag` plus `workloads`.
+    Keep together: all members on one host (scope host) or one site (scope site). Keep apart: no two members on
+    one host (or one site). Pin to a host group: members only on hosts tagged `host_tag`. A disabled rule binds
+    nothing."""
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=16, choices=PlacementRuleKind.choices)
+    scope = models.CharField(
+        max_length=8,
+        choices=PlacementScope.choices,
+        default=PlacementScope.HOST,
+        help_text="Keep together / apart on hosts or on sites. A pin's scope is its host group.",
+    )
+    workload_tag = models.ForeignKey(
+        Tag,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="workload_rules",
+        help_text="Every workload with this tag is a member.",
+    )
+    workloads = models.ManyToManyField(
+        Workload, blank=True, related_name="placement_rules", help_text="Members named one by one."
+    )
+    host_tag = models.ForeignKey(
+        Tag,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="host_rules",
+        help_text="Pin only: the host group, every host with this tag.",
+    )
+    enabled = models.BooleanField(default=True)
+    description = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("inventory:placement_rule_list") + f"#rule-{self.pk}"
+
+    def clean(self) -> None:
+        # A pin needs its host group; keep rules have none.
+        if self.kind == PlacementRuleKind.PIN_TO_HOSTS and self.host_tag_id is None:
+            raise ValidationError({"host_tag": "A pin rule needs a host group: choose the tag of its hosts."})
+        if self.kind != PlacementRuleKind.PIN_TO_HOSTS and self.host_tag_id is not None:
+            raise ValidationError(
+                {"host_tag": "Only a pin rule has a host group; keep-together and keep-apart rules do not."}
+            )
+        # A pin's hosts are its scope: "sites" would say something the rule does not do.
+        if self.kind == PlacementRuleKind.PIN_TO_HOSTS and self.scope != PlacementScope.HOST:
+            raise ValidationError({"scope": "A pin rule's scope is its host group: leave the scope at Hosts."})
