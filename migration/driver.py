@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from contextlib import nullcontext
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.functions import Greatest, Least
 from django.utils import timezone
@@ -261,12 +262,11 @@ def _persist(migration: Migration, run: WorldRun, events: list, now, sent_before
         last_step_at=now,
     )
     try:
-        with transaction.atomic():
+        # One statement when the step only moves the row on (most steps); a transaction when it writes more.
+        with transaction.atomic() if new_rounds or db_events or state != old_state else nullcontext():
             # Conditional on the row as this step read it, the time of its last step included: a worker cut off
             # mid-step that comes back after another took the link over finds the row stepped since, and writes nothing.
-            applied = Migration.objects.filter(
-                pk=migration.pk, state=old_state, seq=old_seq, last_step_at=old_step_at
-            ).update(**fields)
+            applied = _step_update(migration.pk, old_state, old_seq, old_step_at, fields)
             if not applied:
                 # Cancelled, or stepped by another worker meanwhile: that change wins.
                 logger.warning("step of migration %s refused: the row changed since this step read it", migration.pk)
@@ -298,6 +298,35 @@ def _persist(migration: Migration, run: WorldRun, events: list, now, sent_before
 
     transaction.on_commit(push)
     return state not in RUNNING_STATES
+
+
+_STEP_SQL: dict[tuple, str] = {}
+
+
+def _step_update(pk: int, old_state: str, old_seq: int, old_step_at, fields: dict) -> bool:
+    """The step's conditional UPDATE of one row (`pk`, still in `old_state` at `old_seq`, last stepped at
+    `old_step_at`), as one statement compiled once per set of fields: the ORM's query building cost about 2 ms a
+    row, most of a step's time at 40 migrations a link. Values go through each field's own database preparation,
+    as the ORM's would. Returns whether the row was updated."""
+    opts = Migration._meta
+    names = tuple(sorted(fields))
+    key = (connection.vendor, names, old_step_at is None)
+    sql = _STEP_SQL.get(key)
+    qn = connection.ops.quote_name
+    stepped = qn(opts.get_field("last_step_at").column)
+    if sql is None:
+        sets = ", ".join(f"{qn(opts.get_field(name).column)} = %s" for name in names)
+        since = f"{stepped} IS NULL" if old_step_at is None else f"{stepped} = %s"
+        # Names from the model's own metadata, every value a parameter.
+        where = f"{qn(opts.pk.column)} = %s AND {qn('state')} = %s AND {qn('seq')} = %s AND {since}"
+        sql = _STEP_SQL[key] = f"UPDATE {qn(opts.db_table)} SET {sets} WHERE {where}"  # noqa: S608
+    params = [opts.get_field(name).get_db_prep_save(fields[name], connection) for name in names]
+    params += [pk, old_state, old_seq]
+    if old_step_at is not None:
+        params.append(opts.get_field("last_step_at").get_db_prep_value(old_step_at, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount == 1
 
 
 def _rate_limit(run: WorldRun, result) -> dict[str, str]:
