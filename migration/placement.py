@@ -2,16 +2,113 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from inventory.choices import HostState
-from inventory.models import Host, Site, Workload
+from inventory.models import Host, PlacementRule, Site, Workload
+from migration.engine.placement_rules import Rule, Spot, rules_at_risk, rules_broken
 
 if TYPE_CHECKING:
     from migration.prechecks import PrecheckContext
 
 GIB = 2**30
+
+
+@dataclass
+class RuleBook:
+    """Every enabled placement rule (plain values) and where each member workload runs; `site_hosts` are the
+    connected hosts of each site, by name (where a workload could go instead)."""
+
+    rules: list[Rule] = field(default_factory=list)
+    spots: dict[int, tuple[str, Spot]] = field(default_factory=dict)
+    site_hosts: dict[str, list[str]] = field(default_factory=dict)
+
+    def rules_of(self, workload_id: int) -> list[Rule]:
+        return [rule for rule in self.rules if workload_id in rule.members]
+
+    def broken(self, workload: Workload, host: Host) -> list[str]:
+        """The rules that putting `workload` on `host` breaks, one sentence each (`rules_broken`)."""
+        rules = self.rules_of(workload.pk)
+        if not rules:
+            return []
+        target = Spot(host.name, host.cluster.site.name)
+        return rules_broken(
+            rules, workload_id=workload.pk, workload_name=workload.name, target=target, spots=self.spots
+        )
+
+    def at_risk(self, workload: Workload, host: Host) -> list[str]:
+        """The rules `host` keeps but no other connected host of its site would (`rules_at_risk`)."""
+        rules = self.rules_of(workload.pk)
+        if not rules:
+            return []
+        site = host.cluster.site.name
+        return rules_at_risk(
+            rules,
+            workload_id=workload.pk,
+            workload_name=workload.name,
+            target=Spot(host.name, site),
+            spots=self.spots,
+            site_hosts=self.site_hosts.get(site, []),
+        )
+
+
+def rule_book_load() -> RuleBook:
+    """Read every enabled placement rule, its members (tagged or named) and a pin's hosts, and where the members
+    run, in a constant number of queries (one when there is no rule)."""
+    rows = list(
+        PlacementRule.objects.filter(enabled=True).values_list("pk", "name", "kind", "scope", "workload_tag_id",
+                                                               "host_tag_id", "host_tag__name")
+    )  # fmt: skip
+    if not rows:
+        return RuleBook()
+    explicit: dict[int, set[int]] = {pk: set() for pk, *_ in rows}
+    through = PlacementRule.workloads.through.objects.filter(placementrule_id__in=explicit)
+    for rule_id, workload_id in through.values_list("placementrule_id", "workload_id"):
+        explicit[rule_id].add(workload_id)
+    tagged: dict[int, set[int]] = {}
+    tag_ids = {row[4] for row in rows if row[4]}
+    for tag_id, workload_id in Workload.tags.through.objects.filter(tag_id__in=tag_ids).values_list(
+        "tag_id", "workload_id"
+    ):
+        tagged.setdefault(tag_id, set()).add(workload_id)
+    pinned: dict[int, set[str]] = {}
+    host_tag_ids = {row[5] for row in rows if row[5]}
+    for tag_id, host_name in Host.tags.through.objects.filter(tag_id__in=host_tag_ids).values_list(
+        "tag_id", "host__name"
+    ):
+        pinned.setdefault(tag_id, set()).add(host_name)
+    rules = [
+        Rule(
+            name=name,
+            kind=kind,
+            scope=scope,
+            members=frozenset(explicit[pk] | tagged.get(workload_tag, set())),
+            hosts=frozenset(pinned.get(host_tag, set())),
+            host_group=host_tag_name or "",
+        )
+        for pk, name, kind, scope, workload_tag, host_tag, host_tag_name in rows
+    ]
+    members = set().union(*(rule.members for rule in rules))
+    spots = {
+        pk: (name, Spot(host, site))
+        for pk, name, host, site in Workload.objects.filter(pk__in=members).values_list(
+            "pk", "name", "host__name", "host__cluster__site__name"
+        )
+    }
+    site_hosts: dict[str, list[str]] = {}
+    for host, site in (
+        Host.objects.filter(state=HostState.CONNECTED).order_by("name").values_list("name", "cluster__site__name")
+    ):
+        site_hosts.setdefault(site, []).append(host)
+    return RuleBook(rules=rules, spots=spots, site_hosts=site_hosts)
+
+
+def placement_rule_checks(*, workload: Workload, host: Host, context: PrecheckContext) -> tuple[list[str], list[str]]:
+    """The pre-check of the placement rules for moving `workload` to `host`: (errors, warnings). A rule broken is an
+    error, a rule at risk a warning; each sentence names its rule."""
+    book = context.rule_book()
+    return book.broken(workload, host), book.at_risk(workload, host)
 
 
 @dataclass
@@ -34,18 +131,27 @@ def place_workload(
 
     source_cluster = workload.host.cluster
     candidates = [host for host in context.site_hosts(site) if host.pk != workload.host_id]
+    book = context.rule_book()
     passing: list[tuple[Host, float, bool]] = []
     refused: list[str] = []
+    by_rule: list[str] = []  # placement rules that turned a host down: the reason names them
     for host in candidates:
         errors, facts = host_checks(workload, host, exclude_migration=exclude_migration, context=context)
         if errors:
             refused.append(errors[0])
+            continue
+        broken = book.broken(workload, host)
+        if broken:
+            refused.append(broken[0])
+            by_rule.append(broken[0])
             continue
         same_baseline = host.cluster.cpu_baseline == source_cluster.cpu_baseline
         passing.append((host, facts["free_memory_after"], same_baseline))
     if not passing:
         if not refused:
             return Placement(None, f"{site.name} has no host that {workload.name} could move to.")
+        # The rules first: what no capacity change would fix.
+        refused = by_rule + [r for r in refused if r not in by_rule]
         return Placement(None, f"No host on {site.name} can take {workload.name}: " + " ".join(refused[:5]))
     passing.sort(key=lambda item: (not item[2], -item[1], item[0].name))
     host, free_after, same = passing[0]
@@ -60,4 +166,6 @@ def place_workload(
     elif host.state == HostState.CONNECTED:
         reason += f"; its CPU baseline ({host.cluster.get_cpu_baseline_display()}) is newer than the source's"
     reason += "." if others or not refused else f"; {len(refused)} other host(s) were refused."
+    if by_rule:
+        reason += " " + " ".join(by_rule[:5])
     return Placement(host, reason)

@@ -32,6 +32,7 @@ from migration.engine.world import (
     last_telemetry_s,
     link_pattern_for,
 )
+from migration.placement import RuleBook, place_workload, placement_rule_checks, rule_book_load
 
 GIB = 2**30
 MAX_RTT_MS = 150.0
@@ -153,7 +154,8 @@ class PrecheckContext:
     is written in between (a planner weighing proposals) passes one context to all of them, so that each fact is
     read once instead of once per check; after starting a migration, make a new context."""
 
-    def __init__(self) -> None:
+    def __init__(self, rule_book: RuleBook | None = None) -> None:
+        self._rule_book = rule_book  # a planner passes its own, which it updates as it plans moves
         self._active: list[ActiveMigration] | None = None
         self._evacuating: tuple[dict[int, int], dict[int, int]] | None = None
         self._hosts: dict[int, Host] = {}
@@ -197,6 +199,12 @@ class PrecheckContext:
         if host.pk in by_host:
             return by_host[host.pk]
         return by_site.get(host.cluster.site_id) if by_site else None
+
+    def rule_book(self) -> RuleBook:
+        """The placement rules and where their members run (`rule_book_load`), read once."""
+        if self._rule_book is None:
+            self._rule_book = rule_book_load()
+        return self._rule_book
 
     def preload_workloads(self, workloads: list[Workload]) -> None:
         """Workloads read once by the caller (with host, cluster, site, datastore and segment), so that checking
@@ -364,8 +372,6 @@ def precheck_migration(
     returns the checks without the engine's prediction, for a caller that plans the moves itself (an assessment's
     waves over thousands of workloads).
     """
-    from migration.placement import place_workload
-
     context = context or PrecheckContext()
     result = PrecheckResult()
     workload = context.workload(workload.pk)
@@ -398,6 +404,9 @@ def precheck_migration(
 
     errors, _ = host_checks(workload, destination_host, exclude_migration=exclude_migration, context=context)
     result.errors.extend(errors)
+    rule_errors, rule_warnings = placement_rule_checks(workload=workload, host=destination_host, context=context)
+    result.errors.extend(rule_errors)
+    result.warnings.extend(rule_warnings)
 
     # Powered off: nothing to copy live.
     if not live:
