@@ -4,11 +4,15 @@ alarms resolve by themselves, event alarms do not; evaluating twice at the same 
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from migration.alarms import services
+from containers.models import ContainerHost
+from containers.services import container_create, image_pull
+from migration.alarms import selectors, services
 from migration.alarms.choices import AlarmState
 from migration.alarms.models import Alarm, AlarmEvent
+from migration.dr.models import DrillWorkloadResult
 from tests import factories
 from tests.migration.alarms import builders
 
@@ -111,8 +115,6 @@ def test_missed_rto_rto_trend_and_rpo(topo):
 
 
 def test_link_loss_and_container_rules_need_a_threshold():
-    from django.core.exceptions import ValidationError
-
     with pytest.raises(ValidationError) as exc:
         builders.rule("link_loss")
     assert "needs a threshold" in str(exc.value)
@@ -132,3 +134,62 @@ def test_link_loss_raises_per_link(topo):
     [alarm_id] = services.alarms_evaluate().raised
     alarm = Alarm.objects.get(pk=alarm_id)
     assert alarm.object_type == "link" and "packet loss 2.5 %" in alarm.message
+
+
+def test_container_host_over_its_limit_names_the_binding_resource(topo):
+    image_pull(repository="nginx", tag="1.27")
+    host = ContainerHost.objects.create(
+        name="ca-docker", cluster=topo.ca_cluster, cpu_limit=8, memory_limit_bytes=8 * factories.GIB,
+        segment=topo.stretched,
+    )  # fmt: skip
+    rule = builders.rule("container_host_limits", threshold=90)
+    builders.only_rules(rule)
+    container_create(container_host=host, name="web-a", image_ref="nginx:1.27", cpus=1, memory_bytes=4 * factories.GIB)
+    assert services.alarms_evaluate().raised == []  # memory 50 %
+    container_create(container_host=host, name="web-b", image_ref="nginx:1.27", cpus=1, memory_bytes=4 * factories.GIB)
+    [alarm_id] = services.alarms_evaluate().raised
+    message = Alarm.objects.get(pk=alarm_id).message
+    assert message == "Container host ca-docker: memory 8 GiB of its 8 GiB limit (100 %), over 90 %."
+
+
+def test_link_busy_with_migrations_and_rpo_violated(topo):
+    busy = builders.rule("link_utilisation", threshold=80)
+    rpo = builders.rule("rpo_violated", severity="critical")
+    builders.only_rules(busy, rpo)
+    m = builders.failed_migration(topo, finished_at=timezone.now())
+    # Copying at 9 Gbit/s over the 10 Gbit/s link: 90 %.
+    type(m).objects.filter(pk=m.pk).update(state="precopy", finished_at=None, transfer_rate_bps=1.125e9)
+    p = builders.plan(topo)
+    drill = builders.drill(p, finished_at=timezone.now() - timedelta(minutes=1), rto_s=600)
+    for name, lag, rpo_s in (("db-01", 1200, 900), ("web-01", 60, 900)):
+        DrillWorkloadResult.objects.create(
+            run=drill, workload_name=name, group_name="g", priority=1, state="recovered", rpo_s=rpo_s,
+            replication_lag_s=lag, rpo_met=lag <= rpo_s, data_loss_window_s=lag,
+        )  # fmt: skip
+    raised = {a.rule.kind: a for a in Alarm.objects.filter(pk__in=services.alarms_evaluate().raised)}
+    assert raised["link_utilisation"].message == (
+        "Link California DC ↔ Virginia DC: migrations use 9.00 Gbit/s, 90 % of its 10 Gbit/s, over 80 %."
+    )
+    assert raised["rpo_violated"].object_id == drill.pk
+    assert "1 workload(s) recovered from a replica older than their RPO (db-01 20 min 0 s old, RPO 15 min 0 s)" in (
+        raised["rpo_violated"].message
+    )
+    # The migration ends: the link's alarm resolves by itself; the drill's stays until a person clears it.
+    type(m).objects.filter(pk=m.pk).update(state="completed", transfer_rate_bps=0)
+    result = services.alarms_evaluate()
+    assert result.resolved == [raised["link_utilisation"].pk]
+    assert Alarm.objects.get(pk=raised["rpo_violated"].pk).state == AlarmState.ACTIVE
+
+
+def test_a_concurrent_evaluation_that_lost_the_race_raises_nothing(topo):
+    """Two beats evaluating at once: the second insert hits the open-alarm constraint and is dropped."""
+    rule = builders.rule("link_loss", threshold=1)
+    builders.only_rules(rule)
+    topo.ca_link_va.loss_percent = 5
+    topo.ca_link_va.save()
+    finding = selectors.rule_findings(rule=rule, now=timezone.now()).findings[0]
+    key = selectors.alarm_key(rule_id=rule.pk, object_type="link", object_id=topo.ca_link_va.pk)
+    now = timezone.now()
+    assert services._alarm_raise(rule=rule, key=key, finding=finding, now=now) is not None
+    assert services._alarm_raise(rule=rule, key=key, finding=finding, now=now) is None
+    assert Alarm.objects.filter(key=key).count() == 1 and AlarmEvent.objects.count() == 1
