@@ -75,5 +75,5 @@ KNOWN_ACTIONS = (
     "migration.start", "migration.override", "migration.cancel", "drill.run", "container.create",
     "container.start", "container.stop", "container.remove", "inventory.create", "inventory.change",
     "inventory.delete", "inventory.import", "alarm.acknowledge", "alarm.clear", "alarm_rule.create",
-    "alarm_rule.change", "webhook_endpoint.create", "webhook_endpoint.change",
+    "alarm_rule.change", "alarm_rule.delete", "webhook_endpoint.create", "webhook_endpoint.change",
 )  # fmt: skip

@@ -328,6 +328,18 @@ def alarm_rule_save(*, rule: AlarmRule, webhooks=None, user: AbstractBaseUser) -
     return rule
 
 
+def alarm_rule_delete(*, rule: AlarmRule, user: AbstractBaseUser) -> None:
+    """Deletes a rule and its alarms, and audits it."""
+    with transaction.atomic():
+        audit_record(
+            action="alarm_rule.delete",
+            target=rule,
+            actor=user,
+            before=AlarmRule.objects.filter(pk=rule.pk).values().first(),
+        )
+        rule.delete()
+
+
 def webhook_endpoint_save(*, endpoint, user: AbstractBaseUser):
     """Creates or changes a webhook endpoint (after full_clean) and audits it (without its secret)."""
     endpoint.full_clean()

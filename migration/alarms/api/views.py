@@ -114,6 +114,9 @@ class _RuleWrites:
                 setattr(rule, name, value)
         services.alarm_rule_save(rule=rule, webhooks=serializer.validated_data.get("webhooks"), user=self.request.user)
 
+    def perform_destroy(self, instance):
+        services.alarm_rule_delete(rule=instance, user=self.request.user)
+
 
 class AlarmRuleListView(_RuleWrites, generics.ListCreateAPIView):
     """Alarm rules; administrators (the `add alarm rule` permission) create them."""

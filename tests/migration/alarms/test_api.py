@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from hybridcloud.models import AuditEntry
 from migration.alarms import services
 from migration.alarms.models import Alarm, AlarmEvent, AlarmRule
 from tests import factories
@@ -122,3 +123,15 @@ def test_a_failing_mail_server_schedules_a_retry_with_backoff(settings):
     assert wait == pytest.approx(services.EMAIL_BACKOFF_S, abs=0.01)
     # Not due yet: a duplicate task does nothing.
     assert services.delivery_attempt(delivery_id=delivery.pk) == "skipped"
+
+
+def test_rule_changes_are_on_the_audit_trail(admin_user):
+    api = client_for(admin_user)
+    rule_id = api.post(
+        "/api/alarms/rules/", {"name": "Loss", "kind": "link_loss", "threshold": 2}, format="json"
+    ).json()["id"]
+    api.patch(f"/api/alarms/rules/{rule_id}/", {"threshold": 3}, format="json")
+    assert api.delete(f"/api/alarms/rules/{rule_id}/").status_code == 204
+    entries = list(AuditEntry.objects.filter(object_id=str(rule_id)).order_by("pk"))
+    assert [e.action for e in entries] == ["alarm_rule.create", "alarm_rule.change", "alarm_rule.delete"]
+    assert entries[1].before["threshold"] == 2 and entries[1].after["threshold"] == 3
