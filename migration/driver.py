@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from collections.abc import Callable
 from contextlib import nullcontext
+from datetime import datetime
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -45,6 +47,34 @@ MAX_STEP_WALL_S = 1.0
 
 class _WorkloadMovedElsewhere(Exception):
     pass
+
+
+#: A switchover gate takes the running migrations of one step and the time, and answers, for the migrations it
+#: governs, None (hold the switchover: pre-copy keeps syncing) or a sentence (stop the migration before its
+#: switchover, saying why). A higher layer plugs its gate in (migration.moves: maintenance windows).
+SwitchoverGate = Callable[[list[Migration], datetime], dict[int, str | None]]
+_switchover_gates: list[SwitchoverGate] = []
+
+
+def register_switchover_gate(gate: SwitchoverGate) -> None:
+    """Plug a switchover gate in (once: registering it again changes nothing)."""
+    if gate not in _switchover_gates:
+        _switchover_gates.append(gate)
+
+
+def switchover_verdicts(migrations: list[Migration], now: datetime) -> dict[int, str | None]:
+    """Every gate's verdicts together; a stop wins over a hold. A gate that fails holds nothing (logged)."""
+    verdicts: dict[int, str | None] = {}
+    for gate in _switchover_gates:
+        try:
+            answer = gate(migrations, now)
+        except Exception:  # noqa: BLE001 - a broken gate must not stop the link's migrations
+            logger.exception("switchover gate %r failed", gate)
+            continue
+        for pk, verdict in answer.items():
+            if verdicts.get(pk) is None:
+                verdicts[pk] = verdict
+    return verdicts
 
 
 def nic_cap(migration: Migration) -> float:
@@ -108,6 +138,7 @@ def step_link(link_key: str) -> int:
     running: list[Migration] = []
     runs: list[WorldRun] = []
     link_pattern, capacity = None, 0.0
+    gates = switchover_verdicts(migrations, now) if migrations else {}
     for migration in migrations:
         # The destination must stay usable until the switchover commits.
         dest = migration.destination_host
@@ -132,6 +163,15 @@ def step_link(link_key: str) -> int:
                 reason=f"The migration's saved progress could not be read ({exc}); the workload stays on its source.",
             )
             continue
+        if migration.state != MigrationState.SWITCHOVER:
+            verdict = gates.get(migration.pk, "")
+            if verdict and migration_fail(
+                migration_id=migration.pk,
+                from_states=(MigrationState.PRECHECKS, MigrationState.PRECOPY),
+                reason=verdict,
+            ):
+                continue
+            sim.hold_switchover(migration.pk in gates and verdict is None)
         run, pattern, cap = world_run(migration, sim, now)
         if not running:
             link_pattern, capacity = pattern, cap

@@ -50,8 +50,9 @@ _CONSUMING = (True, True, True, True, False, False, True)
 #: writes never take more than this fraction of the migration's bandwidth, so the copy progresses.
 MIRROR_MAX_SHARE = 0.5
 
-#: While the switchover is held, each pass lasts at least this many seconds at the migration's share.
-HOLD_PASS_S = 2.0
+#: While the switchover is held, each pass lasts at least this many seconds at the migration's share (one sync
+#: period: a long hold adds a round every half minute, not thousands).
+HOLD_PASS_S = 30.0
 #: ... and sends at least this much (a pass is never empty, even at no bandwidth).
 HOLD_MIN_PASS_BYTES = float(2**20)
 
@@ -743,7 +744,7 @@ class PrecopySimulation:
         share = (bw if bw < self._cap else self._cap) * self._c
         floor = max(share * HOLD_PASS_S, HOLD_MIN_PASS_BYTES)
         if self._r_bytes < floor:
-            self._r_bytes = min(floor, self._mem) if self._mem > 0.0 else floor
+            self._r_bytes = floor
 
     def _start_stopcopy(self, events: list[Event] | None) -> None:
         self._stage = _STOPCOPY

@@ -22,7 +22,7 @@ def test_held_migration_keeps_syncing_and_switches_over_only_when_released(profi
         assert sim.phase == "precopy"
     assert not sim.done
     rounds = len(sim.rounds)
-    assert rounds > 100  # it kept running passes, ~2 s each
+    assert rounds >= 15  # it kept running passes, ~30 s each
     assert sim.bytes_sent > 600 * 0.9 * 125e6 * (0.5 if profile == "qemu" else 1)
     # A state saved while held comes back held.
     again = PrecopySimulation.from_state(sim.to_state())
@@ -41,8 +41,9 @@ def test_a_held_pass_takes_time_even_at_no_bandwidth_and_for_an_idle_guest() -> 
     sim = PrecopySimulation(PrecopyParams(memory_bytes=GIB, bandwidth_bps=1e9, dirty_rate_bps=0.0))
     sim.hold_switchover(True)
     sim.advance(30.0, 1e9)
-    # Passes of 2 s at the share, capped at the whole memory (1 GiB: ~1.07 s each), never an endless loop.
-    assert sim.phase == "precopy" and 10 <= len(sim.rounds) <= 30
+    sim.advance(60.0, 1e9)
+    # Round 0 (~1.07 s), then passes of 30 s at the share: never an endless loop of empty passes.
+    assert sim.phase == "precopy" and 3 <= len(sim.rounds) <= 4
     sim.advance(5.0, 0.0)
     assert sim.phase == "precopy"
 
