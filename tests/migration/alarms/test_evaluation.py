@@ -2,16 +2,19 @@
 alarms resolve by themselves, event alarms do not; evaluating twice at the same instant changes nothing."""
 
 from datetime import timedelta
+from importlib import import_module
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 
 from containers.models import ContainerHost
 from containers.services import container_create, image_pull
-from migration.alarms import selectors, services
-from migration.alarms.choices import AlarmState
-from migration.alarms.models import Alarm, AlarmEvent
+from migration.alarms import selectors, services, tasks
+from migration.alarms.choices import AlarmState, RuleKind
+from migration.alarms.models import Alarm, AlarmEvent, AlarmRule
 from migration.dr.models import DrillWorkloadResult
 from tests import factories
 from tests.migration.alarms import builders
@@ -193,3 +196,15 @@ def test_a_concurrent_evaluation_that_lost_the_race_raises_nothing(topo):
     assert services._alarm_raise(rule=rule, key=key, finding=finding, now=now) is not None
     assert services._alarm_raise(rule=rule, key=key, finding=finding, now=now) is None
     assert Alarm.objects.filter(key=key).count() == 1 and AlarmEvent.objects.count() == 1
+
+
+def test_the_beat_schedule_and_default_rules_come_from_the_data_migration():
+    """Applied again here, as on a fresh database (a transactional test before this one may have flushed them)."""
+    data = import_module("migration.alarms.migrations.0002_schedule_and_default_rules")
+    data.create(django_apps, None)
+    data.create(django_apps, None)  # twice: still one schedule and one rule of each
+    task = PeriodicTask.objects.get(name=data.NAME)
+    assert task.enabled and task.interval.every == 60 and task.interval.period == "seconds"
+    assert task.task == tasks.evaluate.name
+    kinds = set(AlarmRule.objects.filter(name__in=[r[0] for r in data.DEFAULT_RULES]).values_list("kind", flat=True))
+    assert kinds == set(RuleKind.values)
