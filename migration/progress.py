@@ -4,7 +4,8 @@ Two groups: `migration.<id>` (one migration's page) and `activity` (the panel on
 carries `seq` and `state`. For a migration group `seq` is the row's own counter, raised in the same
 conditional UPDATE as the change it announces, so a push always follows its database write. The activity
 group mixes every migration, so its `seq` comes from one Redis counter (INCR, `ACTIVITY_SEQ_KEY`): it is
-monotonic for every connection, and the activity snapshot reports its current value.
+monotonic for every connection (seeded from the clock, so a restarted Redis does not start it again below what
+pages have seen), and the activity snapshot reports its current value.
 
 Pushes are hints: the database is the truth and a client that sees a gap asks for a snapshot. So a failed
 send is logged, never raised into the driver. Progress is throttled (at most ~10 messages a second per
@@ -291,7 +292,13 @@ def _flush(sends: list[tuple[str, dict]]) -> None:
         sends = _coalesce(sends)
         activity = [event for group, event in sends if group == ACTIVITY_GROUP]
         if activity:
-            last = redis_client().incrby(ACTIVITY_SEQ_KEY, len(activity))
+            # A counter that a restarted Redis forgot would start again at 1, below what every open page has seen,
+            # and they would drop every push as already seen: when missing, it starts from the clock in microseconds
+            # (above any count a Redis that lived before could have reached; below 2**53, exact in JavaScript).
+            pipe = redis_client().pipeline(transaction=False)
+            pipe.set(ACTIVITY_SEQ_KEY, int(time.time() * 1_000_000), nx=True)
+            pipe.incrby(ACTIVITY_SEQ_KEY, len(activity))
+            last = pipe.execute()[-1]
             for offset, event in enumerate(activity):
                 message = event["message"]
                 message["seq"] = last - len(activity) + 1 + offset

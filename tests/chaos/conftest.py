@@ -83,14 +83,17 @@ class LivePage:
     snapshot, apply pushes in `seq` order, drop pushes already seen, ask for a snapshot on a gap, and reconnect
     with back-off when the socket closes (a new snapshot each time).
 
-    `applied` is every (seq, state, kind) the page showed, in order; `connects` counts the sockets it opened.
+    `applied` is every (seq, state, kind) the page showed, in order; `connects` counts the sockets it opened. With
+    `path="/ws/activity/"` it is the activity panel every page has.
     """
 
     base_url: str
-    migration_id: int
+    migration_id: int | None
     cookie: str
+    path: str = ""  # default: the migration's live page, /ws/migrations/<id>/
     applied: list[tuple[int, str, str]] = field(default_factory=list)
     received_at: list[tuple[float, str]] = field(default_factory=list)
+    received: list[tuple[float, str, int | None]] = field(default_factory=list)
     connects: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -112,7 +115,7 @@ class LivePage:
         return self.applied[-1][1] if self.applied else None
 
     def _run(self) -> None:
-        ws_url = self.base_url.replace("http://", "ws://") + f"/ws/migrations/{self.migration_id}/"
+        ws_url = self.base_url.replace("http://", "ws://") + (self.path or f"/ws/migrations/{self.migration_id}/")
         headers = {"Cookie": self.cookie, "Origin": self.base_url}
         backoff = 0.25
         while not self._stop.is_set() and self.state not in FINAL_STATES:
@@ -135,6 +138,7 @@ class LivePage:
                 continue
             kind = message.get("type")
             self.received_at.append((time.monotonic(), kind))
+            self.received.append((time.monotonic(), kind, message.get("seq")))
             if kind == "snapshot":
                 self.applied.append((message["seq"], message["state"], kind))
                 expected = message["seq"] + 1

@@ -43,19 +43,22 @@ def test_redis_restart_mid_migration_worker_and_pages_reconnect_and_every_migrat
 
     daphne, base_url = start_daphne("chaos-daphne")
     worker = start_celery_worker("chaos-redis", beat=True)
-    pages: list[LivePage] = []
+    pages_and_panel: list[LivePage] = []
     try:
         ids = [
             migration_start(workload=vm, destination_host=topo.va_hosts[0], override_reason="storage moves too").pk
             for vm in wan
         ] + [migration_start(workload=vm, destination_host=topo.ca_hosts[1]).pk for vm in local]
         pages = [LivePage(base_url, pk, cookie).start() for pk in ids]
+        activity = LivePage(base_url, None, cookie, path="/ws/activity/").start()
+        pages_and_panel = [*pages, activity]
         wait_for(
             lambda: Migration.objects.filter(pk__in=ids, state="precopy", bytes_sent__gt=0).count() == len(ids),
             timeout=30,
             what="every migration under way",
         )
         before = {m.pk: (m.seq, m.bytes_sent) for m in Migration.objects.filter(pk__in=ids)}
+        before_panel = activity.applied[-1][0]
 
         session_redis.stop()
         time.sleep(1.0)  # down long enough for every client to notice
@@ -75,8 +78,15 @@ def test_redis_restart_mid_migration_worker_and_pages_reconnect_and_every_migrat
             # After the restart the page received pushes through the channel layer again, not only snapshots.
             after = [kind for at, kind in page.received_at if at > restarted_at]
             assert any(kind != "snapshot" for kind in after), (page.migration_id, after)
+        # The activity panel: every push after the restart is numbered above what it had seen before (a counter
+        # that started again at 1 would have every push dropped as already seen), and it applied some of them.
+        late = [(kind, seq) for at, kind, seq in activity.received if at > restarted_at and kind != "snapshot"]
+        assert late and all(seq > before_panel for _, seq in late), (before_panel, late[:5])
+        assert any(seq > before_panel and kind != "snapshot" for seq, _, kind in activity.applied)
+        panel_seqs = [seq for seq, _, _ in activity.applied]
+        assert panel_seqs == sorted(panel_seqs), panel_seqs
     finally:
-        for page in pages:
+        for page in pages_and_panel:
             page.stop()
         worker.stop()
         daphne.stop()
