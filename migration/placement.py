@@ -29,13 +29,20 @@ class RuleBook:
 
     def broken(self, workload: Workload, host: Host) -> list[str]:
         """The rules that putting `workload` on `host` breaks, one sentence each (`rules_broken`)."""
-        rules = self.rules_of(workload.pk)
+        return self.broken_on(workload.pk, workload.name, Spot(host.name, host.cluster.site.name))
+
+    def broken_on(self, workload_id: int, workload_name: str, target: Spot) -> list[str]:
+        rules = self.rules_of(workload_id)
         if not rules:
             return []
-        target = Spot(host.name, host.cluster.site.name)
         return rules_broken(
-            rules, workload_id=workload.pk, workload_name=workload.name, target=target, spots=self.spots
+            rules, workload_id=workload_id, workload_name=workload_name, target=target, spots=self.spots
         )
+
+    def move(self, workload_id: int, workload_name: str, target: Spot) -> None:
+        """A planner's move: from now on the member counts where it is planned to run."""
+        if workload_id in self.spots:
+            self.spots[workload_id] = (workload_name, target)
 
     def at_risk(self, workload: Workload, host: Host) -> list[str]:
         """The rules `host` keeps but no other connected host of its site would (`rules_at_risk`)."""

@@ -25,7 +25,10 @@ class CapacitySettings(models.Model):
         default=12, validators=[MinValueValidator(1)], help_text="Workload samples every N ticks (hosts: every tick)."
     )
     raw_retention_days = models.PositiveIntegerField(
-        default=7, validators=[MinValueValidator(1)], help_text="Host and site samples at full resolution (days)."
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text="Host and site samples at full resolution (days); the 24-hour charts show them, longer ranges "
+        "hourly means.",
     )
     hourly_retention_days = models.PositiveIntegerField(
         default=90, validators=[MinValueValidator(1)], help_text="Hourly means of hosts and sites (days)."

@@ -22,7 +22,9 @@ from migration.capacity.choices import EvacuationState, Scope
 from migration.capacity.sampling import load_fleet, tick_of
 from migration.choices import ACTIVE_STATES
 from migration.engine import LinkSpec, plan_wave
+from migration.engine.placement_rules import Spot
 from migration.models import Migration
+from migration.placement import RuleBook, rule_book_load
 from migration.prechecks import MAX_RTT_MS, MIN_MBIT_PER_MIGRATION, engine_params
 
 GIB = 2**30
@@ -136,6 +138,7 @@ class TargetIndex:
     site_segments: dict[int, set[int]]
     links: dict[frozenset, LinkInfo]
     use: dict[int, tuple[float, float]]  # workload id -> (busy cores, memory in use)
+    rules: RuleBook = field(default_factory=RuleBook)  # placement rules; `commit()` moves their members
 
     @classmethod
     def load(cls, *, seed: int, at: datetime) -> TargetIndex:
@@ -201,7 +204,7 @@ class TargetIndex:
             host = hosts[host_id]
             host.busy_cores += cpu
             host.used_memory += mem
-        return cls(at=at, hosts=hosts, site_segments=site_segments, links=links, use=use)
+        return cls(at=at, hosts=hosts, site_segments=site_segments, links=links, use=use, rules=rule_book_load())
 
     def candidate(self, workload: Workload) -> Candidate:
         cpu, mem = self.use.get(workload.pk, (0.0, 0.0))
@@ -238,6 +241,9 @@ class TargetIndex:
                 return f"the link to {target.site_name} is {link.rtt_ms:g} ms"
             if link.slots <= 0:
                 return f"the link to {target.site_name} carries as many migrations as it can"
+        broken = self.rules.broken_on(w.pk, w.name, Spot(target.name, target.site_name))
+        if broken:
+            return broken[0]
         return None
 
     def commit(self, c: Candidate, target: TargetHost) -> None:
@@ -253,6 +259,7 @@ class TargetIndex:
         target.used_memory += c.used_memory
         source.busy_cores -= c.busy_cores
         source.used_memory -= c.used_memory
+        self.rules.move(w.pk, w.name, Spot(target.name, target.site_name))
         if target.site_id != source.site_id:
             link = self.link(source.site_id, target.site_id)
             if link is not None:

@@ -12,9 +12,11 @@ and only for `workload_retention_days` (no page charts a workload; the API lists
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import islice, repeat
 
 import numpy as np
 from django.db import connection, transaction
@@ -39,43 +41,47 @@ Row = tuple[str, int, datetime, bool, float, float]  # scope, object id, instant
 
 @dataclass
 class Fleet:
-    """What the generator needs about the inventory, read in two queries: workload profiles and host capacities."""
+    """What the generator needs about the inventory, read in two queries: workload profiles (as columns, see
+    `FleetArrays`) and host capacities."""
 
     seed: int
-    profiles: list[telemetry.Profile] = field(default_factory=list)
+    arrays: FleetArrays
     host_of: list[int] = field(default_factory=list)
     host_cores: dict[int, int] = field(default_factory=dict)
     host_memory: dict[int, float] = field(default_factory=dict)
     site_of_host: dict[int, int] = field(default_factory=dict)
-    _arrays: FleetArrays | None = None
+    _profiles: list[telemetry.Profile] | None = None
 
     @property
-    def arrays(self) -> FleetArrays:
-        if self._arrays is None:
-            self._arrays = FleetArrays.of(self)
-        return self._arrays
+    def profiles(self) -> list[telemetry.Profile]:
+        """The profiles one by one (`telemetry.profile_for`, in workload id order), made on first access."""
+        if self._profiles is None:
+            self._profiles = [
+                telemetry.profile_for(seed=self.seed, workload_id=pk, host_id=host, vcpus=int(vcpus),
+                                      memory_bytes=memory, longitude=longitude)
+                for pk, host, vcpus, memory, longitude in zip(
+                    self.arrays.workload_ids, self.host_of, self.arrays.vcpus.tolist(), self.arrays.memory.tolist(),
+                    self.arrays.longitudes, strict=True)
+            ]  # fmt: skip
+        return self._profiles
 
 
 def load_fleet(seed: int, *, site_id: int | None = None) -> Fleet:
-    fleet = Fleet(seed=seed)
     hosts = Host.objects.values_list("pk", "cores", "memory_bytes", "cluster__site_id")
     if site_id is not None:
         hosts = hosts.filter(cluster__site_id=site_id)
+    host_cores, host_memory, site_of_host = {}, {}, {}
     for pk, cores, memory, site in hosts:
-        fleet.host_cores[pk], fleet.host_memory[pk], fleet.site_of_host[pk] = cores, float(memory), site
+        host_cores[pk], host_memory[pk], site_of_host[pk] = cores, float(memory), site
     workloads = Workload.objects.filter(power_state=PowerState.ON).values_list(
         "pk", "host_id", "vcpus", "memory_bytes", "host__cluster__site__longitude"
     )
     if site_id is not None:
         workloads = workloads.filter(host__cluster__site_id=site_id)
-    for pk, host_id, vcpus, memory, longitude in workloads.order_by("pk"):
-        fleet.profiles.append(
-            telemetry.profile_for(
-                seed=seed, workload_id=pk, host_id=host_id, vcpus=vcpus, memory_bytes=memory, longitude=longitude
-            )
-        )
-        fleet.host_of.append(host_id)
-    return fleet
+    rows = list(workloads.order_by("pk"))
+    host_of = [r[1] for r in rows]
+    arrays = FleetArrays.of(seed, rows, host_cores, host_memory, site_of_host)
+    return Fleet(seed, arrays, host_of, host_cores, host_memory, site_of_host)
 
 
 def tick_of(at: datetime, interval_s: int = DEFAULT_INTERVAL_S) -> int:
@@ -88,29 +94,53 @@ _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 _S27, _S31 = np.uint64(27), np.uint64(31)
 
 
-def _unit_after(prefix: np.ndarray, value: np.ndarray) -> np.ndarray:
-    """`world.unit(*values, v)` for each v, from `prefix` = `world.mix(*values)` (splitmix64's last round, in uint64
-    arithmetic that wraps exactly as the pure-Python one masks)."""
-    h = (prefix ^ value) * _M1
-    h = (h ^ (h >> _S27)) * _M2
-    h ^= h >> _S31
+def _mixed(prefix: np.ndarray | int, *values: np.ndarray) -> np.ndarray:
+    """`world.mix(*known, *values)` element-wise, from `prefix` = `world.mix(*known)`: splitmix64's rounds in
+    uint64 arithmetic, which wraps exactly as the pure-Python one masks."""
+    h = np.asarray(prefix, dtype=np.uint64)
+    for v in values:
+        h = (h ^ v) * _M1
+        h = (h ^ (h >> _S27)) * _M2
+        h = h ^ (h >> _S31)
+    return h
+
+
+def _unit(h: np.ndarray) -> np.ndarray:
+    """`world.unit`: the hash over 2**64 (uint64 to float64 rounds to nearest, as Python's int / int does)."""
     return h.astype(np.float64) / 2.0**64
 
 
+def _round2(values: np.ndarray) -> list[float]:
+    """Python's `round(x, 2)` element-wise. rint(100 x) / 100 is the same double unless 100 x lies next to a half
+    (where the float product may round across it): those few are rounded by Python itself."""
+    scaled = values * 100.0
+    out = np.rint(scaled) / 100.0
+    near = np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6
+    if near.any():
+        for i in np.flatnonzero(near).tolist():
+            out[i] = round(float(values[i]), 2)
+    return out.tolist()
+
+
 def _pct(used: np.ndarray, capacity: np.ndarray) -> list[float]:
-    """`telemetry.pct` element-wise: the ratio in numpy, the rounding in Python (numpy's rounds differently)."""
+    """`telemetry.pct` element-wise, flattened."""
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.minimum(100.0, 100.0 * used / capacity)
-    ratio = np.where(capacity > 0, ratio, 0.0)
-    return [round(x, 2) for x in ratio.ravel().tolist()]
+    return _round2(np.where(capacity > 0, ratio, 0.0).ravel())
+
+
+def _pct_array(used: np.ndarray, capacity: np.ndarray) -> np.ndarray:
+    return np.array(_pct(used, capacity)).reshape(used.shape)
 
 
 @dataclass
 class FleetArrays:
-    """The fleet's profiles as columns, and where each workload's and host's load adds up (host and site index)."""
+    """The fleet's profiles as columns (`telemetry.profile_for`, vectorised), and where each workload's and host's
+    load adds up (host and site index)."""
 
     seed: int
     workload_ids: list[int]
+    longitudes: list[float]
     noise_prefix: np.ndarray
     mem_prefix: np.ndarray
     offsets: list[float]
@@ -124,7 +154,7 @@ class FleetArrays:
     vcpus: np.ndarray
     memory: np.ndarray
     host_ids: list[int]
-    host_index: np.ndarray  # per workload, its host's index in host_ids
+    host_index: np.ndarray  # per workload, its host's index in host_ids (-1: not in the fleet's hosts)
     host_cores: np.ndarray
     host_memory: np.ndarray
     site_ids: list[int]
@@ -133,36 +163,41 @@ class FleetArrays:
     site_memory: np.ndarray
 
     @classmethod
-    def of(cls, fleet: Fleet) -> FleetArrays:
-        ps = fleet.profiles
-        offsets = sorted({p.utc_offset_h for p in ps})
-        where = {o: i for i, o in enumerate(offsets)}
-        host_ids = list(fleet.host_cores)
+    def of(cls, seed: int, rows: list[tuple], host_cores: dict, host_memory: dict, site_of_host: dict) -> FleetArrays:
+        """From (workload id, host id, vCPUs, memory, site longitude) rows in id order and the hosts' facts."""
+        ids = [r[0] for r in rows]
+        wid = np.array(ids, dtype=np.uint64)
+        host_col = np.array([r[1] for r in rows], dtype=np.uint64)
+        longitudes = [r[4] for r in rows]
+        offset = np.array(longitudes, dtype=np.float64) / 15.0
+        profile = mix(seed, telemetry.SALT_PROFILE)
+        a, b, c, d = (_unit(_mixed(profile, wid, np.uint64(k))) for k in range(4))
+        runaway = _unit(_mixed(profile, wid, np.uint64(9))) < telemetry.RUNAWAY_SHARE
+        hot = _unit(_mixed(mix(seed, telemetry.SALT_HOST), host_col)) < telemetry.HOT_HOST_SHARE
+        factor = np.where(hot, telemetry.HOT_HOST_FACTOR, 1.0) * np.where(runaway, 1.6, 1.0)
+        offsets = sorted(set(offset.tolist()))
+        host_ids = list(host_cores)
         host_pos = {h: i for i, h in enumerate(host_ids)}
-        site_ids = list(dict.fromkeys(fleet.site_of_host[h] for h in host_ids))
+        site_ids = list(dict.fromkeys(site_of_host[h] for h in host_ids))
         site_pos = {s: i for i, s in enumerate(site_ids)}
-        site_index = np.array([site_pos[fleet.site_of_host[h]] for h in host_ids], dtype=np.intp)
-        host_cores = np.array([float(fleet.host_cores[h]) for h in host_ids])
-        host_memory = np.array([fleet.host_memory[h] for h in host_ids])
-        col = lambda name: np.array([getattr(p, name) for p in ps], dtype=np.float64)  # noqa: E731
-        factor = col("factor")
+        site_index = np.array([site_pos[site_of_host[h]] for h in host_ids], dtype=np.intp)
+        cores = np.array([float(host_cores[h]) for h in host_ids])
+        memory = np.array([host_memory[h] for h in host_ids])
         # Site sums add hosts in the same order as the pure-Python loop (bincount adds its input in order).
-        site_cores = np.bincount(site_index, weights=host_cores, minlength=len(site_ids))
-        site_memory = np.bincount(site_index, weights=host_memory, minlength=len(site_ids))
         return cls(
-            seed=fleet.seed,
-            workload_ids=[p.workload_id for p in ps],
-            noise_prefix=np.array([mix(fleet.seed, telemetry.SALT_NOISE, p.workload_id) for p in ps], dtype=np.uint64),
-            mem_prefix=np.array([mix(fleet.seed, telemetry.SALT_MEM, p.workload_id) for p in ps], dtype=np.uint64),
-            offsets=offsets,
-            group=np.array([where[p.utc_offset_h] for p in ps], dtype=np.intp),
-            cpu_base=col("cpu_base"), cpu_swing=col("cpu_swing"), mem_base=col("mem_base"),
-            mem_swing=col("mem_swing"), factor=factor, mem_factor=1.0 + (factor - 1.0) * 0.4,
-            vcpus=col("vcpus"), memory=col("memory_bytes"),
+            seed=seed, workload_ids=ids, longitudes=longitudes,
+            noise_prefix=_mixed(mix(seed, telemetry.SALT_NOISE), wid),
+            mem_prefix=_mixed(mix(seed, telemetry.SALT_MEM), wid),
+            offsets=offsets, group=np.searchsorted(np.array(offsets), offset),
+            cpu_base=0.08 + 0.12 * a, cpu_swing=0.12 + 0.30 * b, mem_base=0.55 + 0.25 * c, mem_swing=0.04 + 0.12 * d,
+            factor=factor, mem_factor=1.0 + (factor - 1.0) * 0.4,
+            vcpus=np.array([r[2] for r in rows], dtype=np.float64),
+            memory=np.array([r[3] for r in rows], dtype=np.float64),
             host_ids=host_ids,
-            host_index=np.array([host_pos.get(h, -1) for h in fleet.host_of], dtype=np.intp),
-            host_cores=host_cores, host_memory=host_memory,
-            site_ids=site_ids, site_index=site_index, site_cores=site_cores, site_memory=site_memory,
+            host_index=np.array([host_pos.get(r[1], -1) for r in rows], dtype=np.intp),
+            host_cores=cores, host_memory=memory, site_ids=site_ids, site_index=site_index,
+            site_cores=np.bincount(site_index, weights=cores, minlength=len(site_ids)),
+            site_memory=np.bincount(site_index, weights=memory, minlength=len(site_ids)),
         )  # fmt: skip
 
     def use(self, times: list[float], ticks: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -171,10 +206,10 @@ class FleetArrays:
         acts = np.array([[telemetry.activity(t, o) for o in self.offsets] for t in times]).reshape(len(times), -1)
         act = acts[:, self.group]
         tick = np.array(ticks, dtype=np.uint64)[:, None]
-        noise = _unit_after(self.noise_prefix[None, :], tick) - 0.5
+        noise = _unit(_mixed(self.noise_prefix[None, :], tick)) - 0.5
         cpu = (self.cpu_base + self.cpu_swing * act) * self.factor * (1 + 0.35 * noise)
         cpu = np.minimum(1.0, np.maximum(0.01, cpu))
-        mem_noise = _unit_after(self.mem_prefix[None, :], tick // np.uint64(6)) - 0.5
+        mem_noise = _unit(_mixed(self.mem_prefix[None, :], tick // np.uint64(6))) - 0.5
         mem = self.mem_base + self.mem_swing * act + 0.04 * mem_noise
         mem = np.minimum(0.98, np.maximum(0.05, mem * self.mem_factor))
         return cpu * self.vcpus, mem * self.memory
@@ -198,8 +233,15 @@ def fleet_use(fleet: Fleet, at: datetime, tick: int) -> list[tuple[float, float]
     return list(zip(cpu[0].tolist(), mem[0].tolist(), strict=True))
 
 
-def fleet_rows(fleet: Fleet, instants: list[tuple[datetime, int]], *, workloads: Iterable[bool]) -> Iterator[Row]:
-    """Sample rows of every host and site at each (instant, tick), and of every workload where `workloads` says."""
+def db_instant(at: datetime):
+    """An instant as the database driver takes it in a bulk write (SQLite: Django's text form)."""
+    return at if connection.vendor == "postgresql" else connection.ops.adapt_datetimefield_value(at)
+
+
+def fleet_rows(fleet: Fleet, instants: list[tuple[datetime, int]], *, workloads: Iterable[bool],
+               stored=lambda at: at) -> Iterator[Row]:  # fmt: skip
+    """Sample rows of every host and site at each (instant, tick), and of every workload where `workloads` says;
+    each row's instant as `stored(at)` gives it (`db_instant` for `write_rows`)."""
     a = fleet.arrays
     cpu, mem = a.use([at.timestamp() for at, _ in instants], [tick for _, tick in instants])
     host_cpu = np.minimum(a.host_sums(cpu), a.host_cores)
@@ -209,14 +251,39 @@ def fleet_rows(fleet: Fleet, instants: list[tuple[datetime, int]], *, workloads:
     site_cpu_pct, site_mem_pct = _pct(site_cpu, a.site_cores), _pct(site_mem, a.site_memory)
     n_h, n_s = len(a.host_ids), len(a.site_ids)
     for k, ((at, _), with_workloads) in enumerate(zip(instants, workloads, strict=True)):
+        when = stored(at)
         if with_workloads and a.workload_ids:
             wl_cpu, wl_mem = _pct(cpu[k], a.vcpus), _pct(mem[k], a.memory)
-            for i, pk in enumerate(a.workload_ids):
-                yield (Scope.WORKLOAD, pk, at, False, wl_cpu[i], wl_mem[i])
-        for i, pk in enumerate(a.host_ids):
-            yield (Scope.HOST, pk, at, False, host_cpu_pct[k * n_h + i], host_mem_pct[k * n_h + i])
-        for i, pk in enumerate(a.site_ids):
-            yield (Scope.SITE, pk, at, False, site_cpu_pct[k * n_s + i], site_mem_pct[k * n_s + i])
+            yield from zip(repeat(Scope.WORKLOAD), a.workload_ids, repeat(when), repeat(False), wl_cpu, wl_mem)
+        yield from zip(repeat(Scope.HOST), a.host_ids, repeat(when), repeat(False),
+                       host_cpu_pct[k * n_h:(k + 1) * n_h], host_mem_pct[k * n_h:(k + 1) * n_h])  # fmt: skip
+        yield from zip(repeat(Scope.SITE), a.site_ids, repeat(when), repeat(False),
+                       site_cpu_pct[k * n_s:(k + 1) * n_s], site_mem_pct[k * n_s:(k + 1) * n_s])  # fmt: skip
+
+
+def fleet_hourly_rows(fleet: Fleet, hours: list[list[tuple[datetime, int]]], *, stored=lambda at: at) -> Iterator[Row]:
+    """Hourly means of every host's and site's samples, one row per hour of `hours` (each the (instant, tick) pairs
+    of one hour): the rows `apply_retention` would leave of those samples (the mean of the stored percentages,
+    rounded), without storing the samples first."""
+    a = fleet.arrays
+    instants = [i for hour in hours for i in hour]
+    cpu, mem = a.use([at.timestamp() for at, _ in instants], [tick for _, tick in instants])
+    host_cpu = np.minimum(a.host_sums(cpu), a.host_cores)
+    host_mem = a.host_sums(mem)
+    site_cpu, site_mem = a.site_sums(host_cpu), a.site_sums(host_mem)
+    starts = np.cumsum([0] + [len(h) for h in hours[:-1]])
+    counts = np.array([len(h) for h in hours], dtype=np.float64)[:, None]
+    for scope, ids, values in (
+        (Scope.HOST, a.host_ids, (_pct_array(host_cpu, a.host_cores), _pct_array(host_mem, a.host_memory))),
+        (Scope.SITE, a.site_ids, (_pct_array(site_cpu, a.site_cores), _pct_array(site_mem, a.site_memory))),
+    ):
+        cpu_mean, mem_mean = (np.add.reduceat(v, starts, axis=0) / counts for v in values)
+        n = len(ids)
+        cpu_mean, mem_mean = _round2(cpu_mean.ravel()), _round2(mem_mean.ravel())
+        for k, hour in enumerate(hours):
+            when = stored(hour[0][0].replace(minute=0, second=0, microsecond=0))
+            yield from zip(repeat(scope), ids, repeat(when), repeat(True),
+                           cpu_mean[k * n:(k + 1) * n], mem_mean[k * n:(k + 1) * n])  # fmt: skip
 
 
 def fleet_samples(fleet: Fleet, at: datetime, tick: int, *, workloads: bool) -> list[UtilisationSample]:
@@ -233,12 +300,13 @@ _COLUMNS = ("scope", "object_id", "at", "hourly", "cpu_pct", "mem_pct")
 
 
 def write_rows(rows: Iterable[Row], *, ignore_conflicts: bool = False, batch: int = 50_000) -> int:
-    """Insert sample rows without model instances: `COPY` on PostgreSQL (not with `ignore_conflicts`), batches of
-    one `executemany` elsewhere. Returns the number of rows given."""
+    """Insert sample rows (instants as `db_instant` gives them) without model instances, in one transaction:
+    `COPY` on PostgreSQL (not with `ignore_conflicts`), batches of one `executemany` elsewhere. Returns the number
+    of rows given."""
     table = connection.ops.quote_name(UtilisationSample._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(UtilisationSample._meta.get_field(c).column) for c in _COLUMNS)
     written = 0
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql" and not ignore_conflicts:
             with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 for row in rows:
@@ -249,18 +317,8 @@ def write_rows(rows: Iterable[Row], *, ignore_conflicts: bool = False, batch: in
         sql = f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s, %s)"  # noqa: S608
         if ignore_conflicts:
             sql += " ON CONFLICT DO NOTHING"
-        adapt, cache = connection.ops.adapt_datetimefield_value, {}
-        chunk: list[tuple] = []
-        for scope, pk, at, hourly, cpu, mem in rows:
-            when = cache.get(at)
-            if when is None:
-                when = cache[at] = adapt(at)
-            chunk.append((scope, pk, when, hourly, cpu, mem))
-            if len(chunk) >= batch:
-                cursor.executemany(sql, chunk)
-                written += len(chunk)
-                chunk = []
-        if chunk:
+        rows = iter(rows)
+        while chunk := list(islice(rows, batch)):
             cursor.executemany(sql, chunk)
             written += len(chunk)
     return written
@@ -281,15 +339,16 @@ def sample_tick(*, now: datetime | None = None, interval_s: int = DEFAULT_INTERV
     at = _aligned(now or timezone.now(), interval_s)
     tick = tick_of(at, interval_s)
     fleet = load_fleet(config.seed)
-    rows = fleet_rows(fleet, [(at, tick)], workloads=[_workload_ticks(config, tick)])
+    rows = fleet_rows(fleet, [(at, tick)], workloads=[_workload_ticks(config, tick)], stored=db_instant)
     return write_rows(rows, ignore_conflicts=True)
 
 
 def backfill(*, days: float, seed: int | None = None, now: datetime | None = None,
              interval_s: int = DEFAULT_INTERVAL_S) -> int:  # fmt: skip
-    """Write `days` of history ending now (the current inventory's workloads on their current hosts): hosts and
-    sites every tick, workloads every `workload_sample_every` ticks within the last `workload_retention_days`
-    (what the retention keeps). Replaces any samples in that span. Returns the number of rows written."""
+    """Write `days` of history ending now (the current inventory's workloads on their current hosts), as the
+    sampler and the retention would have left it: hosts and sites every tick for the raw retention, hourly means
+    before; workloads every `workload_sample_every` ticks within the workload retention. Replaces any samples in
+    that span. Returns the number of rows written."""
     config = CapacitySettings.get()
     if seed is not None and seed != config.seed:
         config.seed = seed
@@ -297,21 +356,31 @@ def backfill(*, days: float, seed: int | None = None, now: datetime | None = Non
         config.save()
     end = _aligned(now or timezone.now(), interval_s)
     start = end - timedelta(days=days)
+    raw_since = (end - timedelta(days=config.raw_retention_days)).replace(minute=0, second=0, microsecond=0)
     workloads_since = end - timedelta(days=config.workload_retention_days)
     fleet = load_fleet(config.seed)
-    instants = []
+    raw, hours = [], defaultdict(list)
     at = start + timedelta(seconds=interval_s)
     while at <= end:
-        instants.append((at, tick_of(at, interval_s)))
+        if at >= raw_since:
+            raw.append((at, tick_of(at, interval_s)))
+        else:
+            hours[at.replace(minute=0, second=0, microsecond=0)].append((at, tick_of(at, interval_s)))
         at += timedelta(seconds=interval_s)
     written = 0
+    step = max(1, BLOCK_CELLS // max(1, len(fleet.host_of)))
     with transaction.atomic():
         UtilisationSample.objects.filter(at__gt=start, at__lte=end).delete()
-        step = max(1, BLOCK_CELLS // max(1, len(fleet.profiles)))
-        for first in range(0, len(instants), step):
-            block = instants[first : first + step]
+        if hours:  # the first hour may be partial: its mean is over the samples it has, as the retention's is
+            UtilisationSample.objects.filter(at=min(hours), hourly=True).delete()
+        grouped = [hours[h] for h in sorted(hours)]
+        per_block = max(1, step // 12)
+        for first in range(0, len(grouped), per_block):
+            written += write_rows(fleet_hourly_rows(fleet, grouped[first : first + per_block], stored=db_instant))
+        for first in range(0, len(raw), step):
+            block = raw[first : first + step]
             with_workloads = [at > workloads_since and _workload_ticks(config, tick) for at, tick in block]
-            written += write_rows(fleet_rows(fleet, block, workloads=with_workloads))
+            written += write_rows(fleet_rows(fleet, block, workloads=with_workloads, stored=db_instant))
     return written
 
 
@@ -335,7 +404,9 @@ def apply_retention(*, now: datetime | None = None) -> dict[str, int]:
             .values_list("scope", "object_id", "hour")
             .annotate(cpu=Avg("cpu_pct"), mem=Avg("mem_pct"))
         )
-        hourly = [(scope, pk, hour, True, round(cpu, 2), round(mem, 2)) for scope, pk, hour, cpu, mem in means]
+        hourly = [
+            (scope, pk, db_instant(hour), True, round(cpu, 2), round(mem, 2)) for scope, pk, hour, cpu, mem in means
+        ]
         raw_deleted, _ = old_raw.delete()
         write_rows(hourly, ignore_conflicts=True)
     return {"downsampled": raw_deleted, "hourly_written": len(hourly), "deleted": deleted + workloads}

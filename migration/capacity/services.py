@@ -44,6 +44,7 @@ from migration.capacity.planning import (
     window_fit,
 )
 from migration.choices import ACTIVE_STATES, MigrationState
+from migration.engine.placement_rules import Spot
 from migration.models import Migration
 from migration.prechecks import MIN_MBIT_PER_MIGRATION, PrecheckContext, precheck_migration
 from migration.services import MigrationRefused, migration_start
@@ -165,7 +166,7 @@ def recommendations_compute(*, site: Site, at: datetime | None = None, persist: 
     thr_cpu, thr_mem = config.threshold_cpu_pct, config.threshold_mem_pct
     basis = at or next_peak(site.longitude, timezone.now())
     index = TargetIndex.load(seed=config.seed, at=basis)
-    context = PrecheckContext()
+    context = PrecheckContext(rule_book=index.rules)  # the rules see the moves planned so far
     workloads = Workload.objects.filter(host__cluster__site=site, power_state=PowerState.ON).only(*CANDIDATE_FIELDS)
     by_host: dict[int, list[Candidate]] = defaultdict(list)
     for w in workloads:
@@ -385,16 +386,20 @@ def evacuation_plan(
         tiers = [[h for h in index.hosts.values() if h.site_id == destination_site.pk]]
     workloads = list(workloads.only(*CANDIDATE_FIELDS).order_by("-memory_bytes", "name"))
     items: list[PlannedItem] = []
-    context = PrecheckContext()  # reads only: every blocked workload's pre-checks share what they read
+    # Reads only: every blocked workload's pre-checks share what they read, and the planned moves (the rules).
+    context = PrecheckContext(rule_book=index.rules)
     for w in workloads:
         c = index.candidate(w)
         best = None
         reasons: list[str] = []
+        decided: list[str] = []  # the placement rules that turned a host down, shown beside the destination
         for tier in tiers:
             for t in tier:
                 why = index.blocker(c, t)
                 if why:
                     reasons.append(why)
+                    if why in index.rules.broken_on(w.pk, w.name, Spot(t.name, t.site_name)):
+                        decided.append(why)
                     continue
                 free_after = t.memory_bytes - t.alloc_memory - (w.memory_bytes if c.live else 0)
                 source = index.hosts[w.host_id]
@@ -410,7 +415,7 @@ def evacuation_plan(
         # The real pre-checks' warnings for this move (reads only, sharing what they read): the operator must
         # accept them in writing before anything starts.
         check = precheck_migration(workload=w, destination_host=Host(pk=best[1].pk), context=context)
-        items.append(PlannedItem(w, best[1], warnings=list(check.warnings)))
+        items.append(PlannedItem(w, best[1], reason=" ".join(decided[:3]), warnings=list(check.warnings)))
     movable = [i for i in items if i.target is not None]
     prediction = predict_wave(index, [(i.workload, i.target) for i in movable]) if movable else {
         "makespan_s": 0.0, "items": [], "groups": 0}  # fmt: skip

@@ -175,7 +175,10 @@ class PlannedItemSerializer(serializers.Serializer):
     source_host = serializers.IntegerField()
     destination_host = serializers.IntegerField(allow_null=True)
     destination_host_name = serializers.CharField(allow_null=True)
-    reason = serializers.CharField(allow_blank=True, help_text="Why it cannot move, when it cannot.")
+    reason = serializers.CharField(
+        allow_blank=True,
+        help_text="Why it cannot move, when it cannot; else the placement rules that decided its destination.",
+    )
     predicted_start_s = serializers.FloatField(allow_null=True)
     predicted_end_s = serializers.FloatField(allow_null=True)
     predicted_downtime_s = serializers.FloatField(allow_null=True)
