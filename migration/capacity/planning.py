@@ -19,7 +19,7 @@ from inventory.choices import BASELINE_LEVELS, HostState, PowerState
 from inventory.models import CloudLink, Datastore, Host, NetworkSegment, Workload
 from migration.capacity import telemetry
 from migration.capacity.choices import EvacuationState, Scope
-from migration.capacity.sampling import load_fleet, tick_of
+from migration.capacity.sampling import fleet_use, load_fleet, tick_of
 from migration.choices import ACTIVE_STATES
 from migration.engine import LinkSpec, plan_wave
 from migration.engine.placement_rules import Spot
@@ -195,12 +195,10 @@ class TargetIndex:
                 if (host.pk == host_id if scope == Scope.HOST else host.site_id == site_id) and not host.evacuation:
                     host.evacuation = pk
         fleet = load_fleet(seed)
-        tick = tick_of(at)
-        from migration.capacity.sampling import fleet_use
-
         use = {}
-        for p, host_id, (cpu, mem) in zip(fleet.profiles, fleet.host_of, fleet_use(fleet, at, tick), strict=True):
-            use[p.workload_id] = (cpu, mem)
+        ids = fleet.arrays.workload_ids
+        for pk, host_id, (cpu, mem) in zip(ids, fleet.host_of, fleet_use(fleet, at, tick_of(at)), strict=True):
+            use[pk] = (cpu, mem)
             host = hosts[host_id]
             host.busy_cores += cpu
             host.used_memory += mem
