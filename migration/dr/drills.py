@@ -15,6 +15,9 @@ between the sites into a timeline of steps and one result per protected workload
 - **Capacity**: connected recovery hosts, minus what production already uses there, minus the replicas
   already up. Within a group, the largest replicas are placed first, each on the host that leaves the
   least memory free (best fit). A replica that fits nowhere fails with the numbers.
+- **Placement rules** (`migration.engine.placement_rules`): a replica goes only on a host that keeps every rule
+  it is a member of, judged against the replicas already placed and the members not in the plan where they run;
+  when a rule leaves no host, the replica fails with the rule's sentence.
 - **Replication lag**: the age of the replica's last copy, stored (`last_replicated_at`) or modelled
   deterministically as `rpo × (0.25 .. 1.15)` from a seed (asynchronous replication usually keeps within
   its RPO, sometimes slips). RPO met when lag ≤ RPO; the data-loss window of a real disaster is the lag.
@@ -34,6 +37,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from migration.engine import LinkSpec, PrecopyParams, plan_wave
+from migration.engine.placement_rules import Rule, Spot, rules_broken
 
 GIB = 2**30
 
@@ -101,6 +105,8 @@ class DrillInputs:
     hosts: tuple[HostCapacity, ...]
     groups: tuple[GroupSpec, ...]
     transfer_concurrency: int = 8
+    rules: tuple[Rule, ...] = ()  # the placement rules with a member in the plan
+    rule_spots: dict[int, tuple[str, Spot]] = field(default_factory=dict)  # members outside the plan: where they run
 
 
 @dataclass
@@ -185,6 +191,30 @@ def place_best_fit(spec: WorkloadSpec, hosts: tuple[HostCapacity, ...] | list[Ho
     return min(fitting, key=lambda h: (h.free_memory_bytes - spec.memory_bytes, h.name))
 
 
+def place_replica(
+    spec: WorkloadSpec, hosts: list[HostCapacity], inputs: DrillInputs, spots: dict[int, tuple[str, Spot]]
+) -> tuple[HostCapacity | None, str]:
+    """The best-fit host among those that keep the placement rules, or None and why (the rule when a rule left no
+    host, else the shortfall). `spots` is where the replicas placed so far run: the chosen host is added to it."""
+    refusals: list[str] = []
+    allowed = []
+    for h in hosts:
+        target = Spot(h.name, inputs.recovery_site)
+        broken = rules_broken(inputs.rules, workload_id=spec.workload_id, workload_name=spec.name, target=target,
+                              spots=spots)  # fmt: skip
+        if broken:
+            refusals.append(broken[0])
+        else:
+            allowed.append(h)
+    host = place_best_fit(spec, allowed)
+    if host is None:
+        if refusals and place_best_fit(spec, hosts) is not None:
+            return None, " ".join(refusals[:3])
+        return None, _shortfall_reason(spec, tuple(hosts), inputs.recovery_site)
+    spots[spec.workload_id] = (spec.name, Spot(host.name, inputs.recovery_site))
+    return host, " ".join(refusals[:3])
+
+
 def _shortfall_reason(spec: WorkloadSpec, hosts: tuple[HostCapacity, ...], site: str) -> str:
     if not hosts:
         return f"No connected host on {site} to start it on."
@@ -228,7 +258,7 @@ def _outcome(spec: WorkloadSpec, group: GroupSpec, state: str, reason: str = "")
 
 
 def _bring_up_group(
-    inputs: DrillInputs, group: GroupSpec, start_s: float, hosts: list[HostCapacity]
+    inputs: DrillInputs, group: GroupSpec, start_s: float, hosts: list[HostCapacity], spots: dict[int, tuple[str, Spot]]
 ) -> tuple[StepPlan, list[WorkloadOutcome]]:
     name = f"Bring up group {group.priority}: {group.name}"
     step = StepPlan("bring_up", name, "done", "", start_s, 0.0, group.group_id, group.priority)
@@ -241,6 +271,7 @@ def _bring_up_group(
         return step, [_outcome(spec, group, "failed", reason) for spec in group.workloads]
 
     outcomes: dict[int, WorkloadOutcome] = {}
+    decided: dict[int, str] = {}  # the placement rules that turned a recovery host down, per replica
     placed: list[tuple[WorkloadSpec, HostCapacity]] = []
     # Largest first: best-fit decreasing packs the recovery hosts tighter than input order.
     for spec in sorted(group.workloads, key=lambda s: (-s.memory_bytes, -s.vcpus, s.name)):
@@ -248,11 +279,11 @@ def _bring_up_group(
         if network_problem:
             outcomes[spec.workload_id] = _outcome(spec, group, "failed", network_problem)
             continue
-        host = place_best_fit(spec, hosts)
+        host, rule_reason = place_replica(spec, hosts, inputs, spots)
         if host is None:
-            reason = _shortfall_reason(spec, tuple(hosts), inputs.recovery_site)
-            outcomes[spec.workload_id] = _outcome(spec, group, "failed", reason)
+            outcomes[spec.workload_id] = _outcome(spec, group, "failed", rule_reason)
             continue
+        decided[spec.workload_id] = rule_reason
         host.free_memory_bytes -= spec.memory_bytes
         host.free_vcpus -= spec.vcpus
         placed.append((spec, host))
@@ -280,7 +311,7 @@ def _bring_up_group(
 
     group_end = start_s
     for spec, host in placed:
-        outcome = _outcome(spec, group, "recovered")
+        outcome = _outcome(spec, group, "recovered", decided.get(spec.workload_id, ""))
         outcome.pending_bytes = pending_bytes(spec)
         outcome.transfer_s = transfer_end[spec.workload_id]
         outcome.boot_s = boot_time_s(spec.memory_bytes)
@@ -310,6 +341,7 @@ def compute_drill(inputs: DrillInputs) -> DrillOutcome:
     """The whole drill's timeline and per-workload results (see the module docstring for the rules)."""
     outcome = DrillOutcome()
     hosts = [HostCapacity(h.name, h.free_memory_bytes, h.free_vcpus, h.cores) for h in inputs.hosts]
+    spots = dict(inputs.rule_spots)
     groups = sorted(inputs.groups, key=lambda g: g.priority)
     segments = {
         spec.segment_name if spec.segment_on_recovery_site else (spec.recovery_segment_name or spec.segment_name)
@@ -330,7 +362,7 @@ def compute_drill(inputs: DrillInputs) -> DrillOutcome:
     )
     now = prepare_s
     for group in groups:
-        step, results = _bring_up_group(inputs, group, now, hosts)
+        step, results = _bring_up_group(inputs, group, now, hosts, spots)
         outcome.steps.append(step)
         outcome.results.extend(results)
         now += step.sim_duration_s

@@ -35,6 +35,7 @@ from migration.dr import drills, leases
 from migration.dr.choices import DrillKind, DrillState, DrillTrigger, StepKind, StepState, Verdict
 from migration.dr.models import DrillRun, DrillStep, DrillWorkloadResult, ProtectedWorkload, RecoveryPlan
 from migration.dr.planned import cancel_planned_migrations, planned_migration_begin, planned_migration_step
+from migration.placement import rule_book_load
 
 logger = logging.getLogger(__name__)
 
@@ -308,7 +309,18 @@ def drill_inputs(*, plan: RecoveryPlan, run: DrillRun, now: datetime | None = No
         hosts=capacities,
         groups=groups,
         transfer_concurrency=concurrency,
+        **_drill_rules(members=[spec.workload_id for g in groups for spec in g.workloads]),
     )
+
+
+def _drill_rules(*, members: list[int]) -> dict:
+    """The placement rules with a member among the plan's workloads, and where their members outside the plan run
+    (the replicas themselves are placed by the drill)."""
+    book = rule_book_load()
+    in_plan = set(members)
+    rules = tuple(rule for rule in book.rules if rule.members & in_plan)
+    spots = {pk: spot for pk, spot in book.spots.items() if pk not in in_plan}
+    return {"rules": rules, "rule_spots": spots}
 
 
 # -- running -------------------------------------------------------------------------------------------------------
