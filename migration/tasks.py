@@ -53,6 +53,20 @@ def process_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+#: The latest step durations (`<link key> <seconds>`), newest first, for benchmarks and operators.
+STEP_TIMES_KEY = "hybridcloud:migration:step_seconds"
+STEP_TIMES_KEPT = 20_000
+
+
+def recent_step_seconds() -> list[tuple[str, float]]:
+    """The latest steps' durations (link key, seconds), newest first (at most `STEP_TIMES_KEPT`)."""
+    out = []
+    for raw in redis_client().lrange(STEP_TIMES_KEY, 0, -1):
+        key, _, seconds = raw.decode().rpartition(" ")
+        out.append((key, float(seconds)))
+    return out
+
+
 def link_step_holder(link_key: str) -> str | None:
     """The process (`host:pid`) that ran, or is running, the latest step of the link's chain."""
     value = redis_client().get(_holder_key(link_key))
@@ -89,9 +103,14 @@ def advance_link(link_key: str, token: str) -> str:
         r.set(_holder_key(link_key), process_name(), px=CHAIN_TTL_MS)
         started = time.monotonic()
         remaining = step_link(link_key)
+        took = time.monotonic() - started
+        pipe = r.pipeline(transaction=False)
+        pipe.lpush(STEP_TIMES_KEY, f"{link_key} {took:.5f}").ltrim(STEP_TIMES_KEY, 0, STEP_TIMES_KEPT - 1)
         if remaining:
             new_token = uuid.uuid4().hex
-            r.set(_chain_key(link_key), new_token, px=CHAIN_TTL_MS)
+            pipe.set(_chain_key(link_key), new_token, px=CHAIN_TTL_MS)
+        pipe.execute()
+        if remaining:
             countdown = max(0.0, STEP_INTERVAL_S - (time.monotonic() - started))
             advance_link.apply_async((link_key, new_token), countdown=countdown)
             return "stepped"
