@@ -17,5 +17,6 @@ urlpatterns = [
     path("", include("migration.capacity.api.urls")),
     path("", include("migration.assessment.api.urls")),
     path("", include("migration.alarms.api.urls")),
+    path("", include("migration.moves.api.urls")),
     path("", include(router.urls)),
 ]

@@ -27,6 +27,7 @@ urlpatterns = [
     path("capacity/", include("migration.capacity.urls")),
     path("assessments/", include("migration.assessment.urls")),
     path("alarms/", include("migration.alarms.urls")),
+    path("moves/", include("migration.moves.urls")),
     path("docker/<str:host_name>/", include("containers.docker_api.urls")),
     path("", include("inventory.urls")),
 ]

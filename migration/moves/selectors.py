@@ -7,12 +7,15 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, QuerySet
+from django.http import QueryDict
 from django.utils import timezone
 
+from inventory.filtersets import WorkloadFilterSet
+from inventory.models import Workload
 from migration.choices import ACTIVE_STATES, MigrationState
 from migration.models import Migration
 from migration.moves.choices import MemberState, MoveGroupState, WindowClose
-from migration.moves.models import MoveGroup, MoveGroupMember
+from migration.moves.models import MAX_MEMBERS, MoveGroup, MoveGroupMember
 
 
 def switchover_verdicts(migrations: list[Migration], now: datetime) -> dict[int, str | None]:
@@ -97,3 +100,27 @@ def move_group_progress(*, group: MoveGroup) -> dict[str, Any]:
         "held": held and group.state == MoveGroupState.RUNNING,
         "members": rows,
     }
+
+
+def selected_workloads(*, ids: list[int] | None = None, query: str | None = None) -> tuple[list, list[str]]:
+    """The workloads a "Move selected" chose: the ticked `ids`, or every workload matching the workloads table's
+    filter `query` (its query string: the same filterset as the page and the API). Returns them in the table's
+    order and the problems found (an unknown id, a filter the filterset refuses), as sentences."""
+    problems: list[str] = []
+    base = Workload.objects.select_related("host__cluster__site", "segment", "datastore")
+    if query is not None:
+        params = QueryDict(query.lstrip("?"), mutable=True)
+        params.pop("page", None)
+        filterset = WorkloadFilterSet(params, queryset=base.order_by("name"))
+        if not filterset.is_valid():
+            for field_name, messages in filterset.errors.items():
+                problems.extend(f"Filter {field_name}: {m}" for m in messages)
+            return [], problems
+        workloads = list(filterset.qs[: MAX_MEMBERS + 1])
+        return workloads, problems
+    ids = list(dict.fromkeys(ids or []))
+    found = {w.pk: w for w in base.filter(pk__in=ids)}
+    missing = [str(pk) for pk in ids if pk not in found]
+    if missing:
+        problems.append(f"No workload with id {', '.join(missing)}.")
+    return [found[pk] for pk in ids if pk in found], problems
