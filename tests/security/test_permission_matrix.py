@@ -13,6 +13,7 @@ administrators; the audit trail is for operators and administrators.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
@@ -21,6 +22,7 @@ from django.core.management import call_command
 from django.db.models import Q
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from containers.models import ContainerHost, ContainerSpec, Image, Pod
@@ -35,6 +37,7 @@ from migration.capacity.models import CapacitySettings
 from migration.capacity.services import host_evacuate, recommendations_compute
 from migration.dr.models import DrillRun, RecoveryPlan
 from migration.models import Migration
+from migration.moves.models import MoveGroup, MoveGroupMember
 from migration.services import migration_start
 
 pytestmark = pytest.mark.django_db
@@ -118,7 +121,13 @@ def cloud(operator):
         object_id=migration.pk, object_name="matrix", severity="warning", message="Migration failed (matrix)",
         first_seen=migration.created_at, last_seen=migration.created_at,
     )  # fmt: skip
+    # Move groups: one scheduled a month ahead (operators edit, then cancel it).
+    move_group = MoveGroup.objects.create(
+        name="Matrix wave", destination_host=other_host, start_at=timezone.now() + timedelta(days=30)
+    )
+    MoveGroupMember.objects.create(group=move_group, workload=vm, position=0)
     return {
+        "move_group": move_group,
         "site": Site.objects.first(), "link": CloudLink.objects.first(), "cluster": Cluster.objects.first(),
         "alarm": alarm, "alarm_rule": alarm_rule, "webhook_endpoint": endpoint,
         "host": Host.objects.first(), "datastore": Datastore.objects.first(), "segment": NetworkSegment.objects.first(),
@@ -148,6 +157,8 @@ def operations(o) -> dict[str, list[tuple[str, str, str, dict | None]]]:
     rec, evac, site = o["recommendation"].pk, o["evacuation"].pk, o["site"].pk
     (a1, a2), (here, there) = (a.pk for a in o["assessments"]), o["assessment_sites"]
     alarm, alarm_rule, endpoint = o["alarm"].pk, o["alarm_rule"].pk, o["webhook_endpoint"].pk
+    group, later = o["move_group"].pk, (timezone.now() + timedelta(days=31)).strftime("%Y-%m-%dT%H:%M")
+    move_body = {"destination_host": o["other_host"].pk, "concurrency": 2, "policy": "force", "max_downtime_s": 0.3}
     c = o["container"].workload_id
     ops: dict[str, list] = {
         "login": [("GET", "/login/", "public", None)],
@@ -362,6 +373,30 @@ def operations(o) -> dict[str, list[tuple[str, str, str, dict | None]]]:
             ("DELETE", f"/api/alarms/rules/{alarm_rule}/", "api_admin", None),
         ],
         "alarm-delivery-list": [("GET", "/api/alarms/deliveries/", "api_read", None)],
+        # Move groups: everyone with a role reads; operators select, check, create, reschedule and cancel.
+        "moves:list": [("GET", "/moves/", "page", None)],
+        "moves:new": [
+            ("GET", f"/moves/new/?workload={o['vm'].pk}", "page_op", None),
+            ("POST", "/moves/new/", "page_action", {**move_body, "workload": o["vm"].pk, "action": "check"}),
+        ],
+        "moves:detail": [("GET", f"/moves/{group}/", "page", None)],
+        "moves:edit": [
+            ("GET", f"/moves/{group}/edit/", "page_op", None),
+            ("POST", f"/moves/{group}/edit/", "page_action", {"start_at": later, "concurrency": 2}),
+        ],
+        "moves:cancel": [("POST", f"/moves/{group}/cancel/", "page_action", None)],
+        "api-move-group-list": [
+            ("GET", "/api/move-groups/", "api_read", None),
+            ("POST", "/api/move-groups/", "api_action", {**move_body, "workloads": [o["vm"].pk], "start_at": later}),
+        ],
+        "api-move-group-precheck": [
+            ("POST", "/api/move-groups/precheck/", "api_action", {**move_body, "workloads": [o["vm"].pk]})
+        ],
+        "api-move-group-detail": [
+            ("GET", f"/api/move-groups/{group}/", "api_read", None),
+            ("PATCH", f"/api/move-groups/{group}/", "api_action", {"start_at": later}),
+        ],
+        "api-move-group-cancel": [("POST", f"/api/move-groups/{group}/cancel/", "api_action", None)],
     }
     plural = {"site": "sites", "cloudlink": "links", "cluster": "clusters", "host": "hosts",
               "datastore": "datastores", "segment": "segments", "workload": "workloads"}  # fmt: skip
@@ -409,6 +444,9 @@ OPERATOR_SUCCESS = {
     ("POST", "alarm-clear"): {200},
     ("POST", "alarms:acknowledge"): {302},
     ("POST", "alarms:clear"): {302},
+    ("POST", "api-move-group-precheck"): {200},
+    ("POST", "api-move-group-cancel"): {200},
+    ("POST", "moves:cancel"): {302},
 }
 
 
