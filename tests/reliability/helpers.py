@@ -17,6 +17,18 @@ TERMINAL_EVENTS = (EventKind.COMPLETED, EventKind.FAILED, EventKind.CANCELLED)
 DRILL_FINAL = (DrillState.COMPLETED, DrillState.FAILED, DrillState.CANCELLED)
 
 
+def drop_queued_work() -> None:
+    """Empty the Celery queue and forget the link chains it carried (a chain's Redis token outlives its purged
+    message by up to 15 s, and would keep the next test's migration on that link from being kicked)."""
+    from hybridcloud.celery import app
+    from migration.progress import redis_client
+
+    app.control.purge()
+    keys = redis_client().keys("hybridcloud:migration:chain:*")
+    if keys:
+        redis_client().delete(*keys)
+
+
 def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1, what: str = "the condition", describe=None):
     """Poll `predicate` until it returns something true; on time-out, say what was awaited and (`describe`) what
     the state was instead."""

@@ -7,10 +7,10 @@ import threading
 import pytest
 from django.db import connection
 
-from hybridcloud.celery import app
 from migration.models import Migration, MigrationEvent
 from migration.services import MigrationRefused, migration_start
 from tests import factories
+from tests.reliability.helpers import drop_queued_work
 
 STARTS = 20
 
@@ -45,7 +45,7 @@ def test_twenty_concurrent_starts_for_one_workload_give_exactly_one_migration():
         t.start()
     for t in threads:
         t.join(60)
-    app.control.purge()  # no worker runs here: drop the one chain the winner enqueued
+    drop_queued_work()  # no worker runs here: drop the one chain the winner enqueued
 
     assert len(outcomes) == STARTS, f"some starts neither succeeded nor were refused: {outcomes}"
     started = [o for o in outcomes if isinstance(o, int)]

@@ -10,6 +10,7 @@ from migration.progress import redis_client
 from migration.services import migration_start
 from tests import factories
 from tests.dr.builders import demo_plan
+from tests.reliability.helpers import drop_queued_work
 
 pytestmark = pytest.mark.integration
 
@@ -24,11 +25,10 @@ def queue_length() -> int:
 
 @pytest.fixture
 def empty_queue(transactional_db):
-    app.control.purge()
-    redis_client().delete(*redis_client().keys("hybridcloud:migration:chain:*") or ["-"])
+    drop_queued_work()
     assert queue_length() == 0
     yield
-    app.control.purge()
+    drop_queued_work()
 
 
 def test_rolled_back_migration_start_enqueues_nothing_and_a_committed_one_does(empty_queue):

@@ -28,6 +28,7 @@ from tests.reliability.helpers import (
     alive,
     assert_drill_ended_once,
     assert_migration_ended_once,
+    drop_queued_work,
     holder_pid,
     in_worker,
     wait_for,
@@ -82,7 +83,6 @@ def _holders(migration: Migration, drill_id: int, planned_id: int) -> dict[str, 
 
 
 def test_killing_the_worker_holding_each_run_twice_loses_nothing(transactional_db, operator, settings, monkeypatch):
-    from hybridcloud.celery import app
     from tests.conftest import start_celery_worker
 
     settings.SIMULATION_SPEED = 2  # the migration started here runs at this speed
@@ -92,7 +92,7 @@ def test_killing_the_worker_holding_each_run_twice_loses_nothing(transactional_d
     planned_plan, planned_workloads = _planned_plan(pair)
     ips = {w.pk: w.ip_address for w in planned_workloads}
     vm = factories.workload(pair.src_hosts[0], name="big-vm", segment=pair.segment, memory_gib=24)
-    app.control.purge()
+    drop_queued_work()
 
     workers = [start_celery_worker("holder-1")]
     try:
