@@ -237,8 +237,8 @@ class TargetIndex:
                 return f"no link to {target.site_name}"
             if c.live and link.rtt_ms > MAX_RTT_MS:
                 return f"the link to {target.site_name} is {link.rtt_ms:g} ms"
-            if link.slots <= 0:
-                return f"the link to {target.site_name} carries as many migrations as it can"
+            if link.bandwidth_mbit < MIN_MBIT_PER_MIGRATION:  # beyond its admission limit a move waits its turn
+                return f"the link to {target.site_name} is too narrow for even one migration"
         broken = self.rules.broken_on(w.pk, w.name, Spot(target.name, target.site_name))
         if broken:
             return broken[0]
@@ -325,9 +325,15 @@ def predict_wave(index: TargetIndex, moves: list[tuple[Workload, TargetHost]], *
                 "end_s": round(item.end_s, 2),
                 "downtime_s": round(item.downtime_s, 4),
                 "outcome": item.outcome,
+                "converged": item.converged,
                 "group": key,
                 "max_concurrent": limit,
             }
+            if params[i].disk_bytes > 0 or not item.converged:  # the details, only where a warning needs them
+                result = item.result
+                items[i]["storage_time_s"] = round(result.storage_time_s, 1)
+                if not item.converged:
+                    items[i]["reason"] = result.reason
     return {"makespan_s": round(makespan, 2), "items": items, "groups": len(groups)}
 
 

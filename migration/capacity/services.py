@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from hybridcloud.audit import audit_record
 from inventory.choices import HostState, PowerState
-from inventory.models import Host, Site, Workload
+from inventory.models import Datastore, Host, NetworkSegment, Site, Workload
 from migration.capacity import telemetry
 from migration.capacity.choices import (
     ITEM_FINAL_STATES,
@@ -388,6 +388,7 @@ def evacuation_plan(
     items: list[PlannedItem] = []
     # Reads only: every blocked workload's pre-checks share what they read, and the planned moves (the rules).
     context = PrecheckContext(rule_book=index.rules)
+    _preload(context, workloads, site if host is None else None)
     for w in workloads:
         c = index.candidate(w)
         best = None
@@ -414,13 +415,16 @@ def evacuation_plan(
         index.commit(c, best[1])
         # The real pre-checks' warnings for this move (reads only, sharing what they read): the operator must
         # accept them in writing before anything starts.
-        check = precheck_migration(workload=w, destination_host=Host(pk=best[1].pk), context=context)
+        # The engine's figures come from the wave below (each move with the others it shares its link with), not from
+        # a forecast of each move alone: the checks here predict nothing.
+        check = precheck_migration(workload=w, destination_host=Host(pk=best[1].pk), context=context, predict=False)
         items.append(PlannedItem(w, best[1], reason=" ".join(decided[:3]), warnings=list(check.warnings)))
     movable = [i for i in items if i.target is not None]
     prediction = predict_wave(index, [(i.workload, i.target) for i in movable]) if movable else {
         "makespan_s": 0.0, "items": [], "groups": 0}  # fmt: skip
     for item, p in zip(movable, prediction["items"], strict=True):
         item.prediction = p
+        item.warnings.extend(_wave_warnings(item.workload, p))
     fit = window_fit(prediction, start=now, window_start=window_start, window_end=window_end)
     for i in fit["over"]:
         movable[i].over_window = True
@@ -428,9 +432,44 @@ def evacuation_plan(
     return EvacuationPlan(scope, site, host, destination_site, items, prediction, fit, max(now, window_start or now))
 
 
+def _preload(context: PrecheckContext, workloads: list[Workload], site: Site | None) -> None:
+    """Give the pre-checks the planned workloads with their host (cluster, site), datastore and segment, each of
+    those read once for all of them (not once per workload)."""
+    hosts = {h.pk: h for h in context.site_hosts(site)} if site is not None else {}
+    for host_id in {w.host_id for w in workloads} - set(hosts):
+        hosts[host_id] = context.host(host_id)
+    datastores = Datastore.objects.in_bulk({w.datastore_id for w in workloads if w.datastore_id})
+    segments = NetworkSegment.objects.in_bulk({w.segment_id for w in workloads if w.segment_id})
+    cache_host, cache_ds = Workload.host.field.set_cached_value, Workload.datastore.field.set_cached_value
+    cache_segment = Workload.segment.field.set_cached_value
+    for w in workloads:
+        cache_host(w, hosts[w.host_id])
+        cache_ds(w, datastores.get(w.datastore_id))
+        cache_segment(w, segments.get(w.segment_id))
+    context.preload_workloads(workloads)
+
+
+def _wave_warnings(w: Workload, p: dict) -> list[str]:
+    """What the wave's own prediction of a move warns about: a disk copied first, pre-copy that does not converge
+    within the downtime budget (with the others sharing its link, as it will run)."""
+    out = []
+    if p.get("storage_time_s"):
+        out.append(
+            f"{w.name}'s destination cannot see its datastore, so its disk ({w.disk_bytes / 2**30:,.0f} GiB) is "
+            f"copied first: about {p['storage_time_s']:,.0f} s of disk transfer before the memory pre-copy (wave "
+            f"prediction)."
+        )
+    if p.get("converged") is False:
+        out.append(
+            f"{w.name}: in the wave's prediction pre-copy would not converge within the 0.3 s downtime budget: "
+            f"{p.get('reason', '')}"
+        )
+    return out
+
+
 def _blocked_reason(w: Workload, site: Site, reasons: list[str], context: PrecheckContext) -> str:
     """Why a workload has nowhere to go: the pre-checks' own sentences for its site's placement, then the rest."""
-    check = precheck_migration(workload=w, destination_site=site, context=context)
+    check = precheck_migration(workload=w, destination_site=site, context=context, predict=False)
     first = " ".join(check.errors) if check.errors else ""
     others = sorted(set(r for r in reasons if r != "its own host"))[:6]
     text = first or f"No host can take {w.name}."
