@@ -9,7 +9,19 @@ from django.utils.html import format_html
 from hybridcloud.audit import AuditedModelAdmin
 from inventory import services
 from inventory.choices import HostState, PowerState
-from inventory.models import GIB, MIB, CloudLink, Cluster, Datastore, Host, NetworkSegment, Site, Workload
+from inventory.models import (
+    GIB,
+    MIB,
+    CloudLink,
+    Cluster,
+    Datastore,
+    Host,
+    NetworkSegment,
+    PlacementRule,
+    Site,
+    Tag,
+    Workload,
+)
 
 
 def gib(value: int | None) -> str:
@@ -120,9 +132,11 @@ class HostAdmin(AuditedModelAdmin, admin.ModelAdmin):
         "name", "cluster", "site_name", "hypervisor", "cores", "ghz", "memory", "migration_nic_gbps",
         "migration_streams", "socket_buffer", "migration_encrypted", "state", "workload_count", "memory_used",
     )  # fmt: skip
-    list_filter = ("state", "hypervisor", "cluster__site", "cluster", "migration_nic_gbps", "migration_encrypted")
+    list_filter = (
+        "state", "hypervisor", "cluster__site", "cluster", "migration_nic_gbps", "migration_encrypted", "tags"
+    )  # fmt: skip
     fieldsets = (
-        (None, {"fields": ("name", "cluster", "hypervisor", "state")}),
+        (None, {"fields": ("name", "cluster", "hypervisor", "state", "tags")}),
         ("Size", {"fields": ("cores", "ghz", "memory_bytes")}),
         (
             "Migration stack",
@@ -267,7 +281,7 @@ class NetworkSegmentAdmin(AuditedModelAdmin, admin.ModelAdmin):
 @admin.register(Workload)
 class WorkloadAdmin(AuditedModelAdmin, admin.ModelAdmin):
     list_display = ("name", "kind", "host", "site_name", "ip_address", "segment", "vcpus", "memory", "power_state")
-    list_filter = ("kind", "power_state", "host__cluster__site", "segment", "estate")
+    list_filter = ("kind", "power_state", "host__cluster__site", "segment", "estate", "tags")
     search_fields = ("name", "ip_address", "guest_os")
     list_select_related = ("host__cluster__site", "segment")
     autocomplete_fields = ("host",)
@@ -275,7 +289,7 @@ class WorkloadAdmin(AuditedModelAdmin, admin.ModelAdmin):
     actions = ["power_on", "power_off"]
     readonly_fields = ("created_at", "updated_at", "estate", "external_id")
     fieldsets = (
-        (None, {"fields": ("name", "kind", "guest_os", "power_state", "annotation")}),
+        (None, {"fields": ("name", "kind", "guest_os", "power_state", "annotation", "tags")}),
         ("Placement", {"fields": ("host", "datastore", "segment", "ip_address")}),
         ("Size", {"fields": ("vcpus", "memory_bytes", "disk_bytes", "disk_used_bytes")}),
         (
@@ -306,3 +320,53 @@ class WorkloadAdmin(AuditedModelAdmin, admin.ModelAdmin):
     def power_off(self, request, queryset):
         changed = services.workloads_power_off(workloads=queryset)
         self.message_user(request, f"{changed} workload(s) powered off.", messages.SUCCESS)
+
+
+@admin.register(Tag)
+class TagAdmin(AuditedModelAdmin, admin.ModelAdmin):
+    list_display = ("name", "slug", "swatch", "workload_count", "host_count")
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(n_workloads=Count("workloads", distinct=True), n_hosts=Count("hosts", distinct=True))
+        )
+
+    @admin.display(description="Colour")
+    def swatch(self, obj: Tag):
+        return format_html('<span style="background:#{};padding:0 1em">&nbsp;</span> {}', obj.color, obj.color)
+
+    @admin.display(description="Workloads", ordering="n_workloads")
+    def workload_count(self, obj: Tag) -> int:
+        return obj.n_workloads
+
+    @admin.display(description="Hosts", ordering="n_hosts")
+    def host_count(self, obj: Tag) -> int:
+        return obj.n_hosts
+
+
+class PlacementRuleAdminForm(forms.ModelForm):
+    class Meta:
+        model = PlacementRule
+        fields = ["name", "kind", "scope", "workload_tag", "workloads", "host_tag", "enabled", "description"]
+
+    def clean(self):
+        cleaned = super().clean()
+        error = PlacementRule.members_error(
+            workload_tag=cleaned.get("workload_tag"), workloads=cleaned.get("workloads")
+        )
+        if error:
+            self.add_error("workload_tag", error)
+        return cleaned
+
+
+@admin.register(PlacementRule)
+class PlacementRuleAdmin(AuditedModelAdmin, admin.ModelAdmin):
+    form = PlacementRuleAdminForm
+    list_display = ("name", "kind", "scope", "workload_tag", "host_tag", "enabled")
+    list_filter = ("kind", "scope", "enabled")
+    search_fields = ("name", "description")
+    autocomplete_fields = ("workloads",)

@@ -6,7 +6,7 @@ import django_filters
 from django.db.models import Q, QuerySet
 
 from inventory.choices import PowerState, WorkloadKind
-from inventory.models import Estate, Host, NetworkSegment, Site, Workload
+from inventory.models import Estate, Host, NetworkSegment, PlacementRule, Site, Tag, Workload
 
 # Public sort keys (in the URL) → model fields. The page's column headers and the API use the same keys.
 WORKLOAD_ORDERING = {
@@ -33,6 +33,19 @@ class StableOrderingFilter(django_filters.OrderingFilter):
         return qs
 
 
+class TagFilter(django_filters.ModelMultipleChoiceFilter):
+    """`?tag=SLUG` (repeat for more): what carries every tag given (NetBox's rule); an unknown slug is a 400 naming
+    it."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("field_name", "tags__slug")
+        kwargs.setdefault("to_field_name", "slug")
+        kwargs.setdefault("queryset", Tag.objects.all())
+        kwargs.setdefault("conjoined", True)
+        kwargs.setdefault("label", "Tag")
+        super().__init__(**kwargs)
+
+
 class WorkloadFilterSet(django_filters.FilterSet):
     """?kind=vm|container_vm&site=ID&host=ID&power_state=on&segment=ID&estate=ID&search=TEXT (or q=TEXT)
     &ordering=-memory"""
@@ -47,6 +60,7 @@ class WorkloadFilterSet(django_filters.FilterSet):
         queryset=NetworkSegment.objects.only("id", "name", "cidr"), empty_label="Any segment"
     )
     estate = django_filters.ModelChoiceFilter(queryset=Estate.objects.only("id", "name"), empty_label="Any estate")
+    tag = TagFilter()
     search = django_filters.CharFilter(method="filter_search", label="Name or IP")
     q = django_filters.CharFilter(method="filter_search", label="Name or IP")
     ordering = StableOrderingFilter(fields={field: key for key, field in WORKLOAD_ORDERING.items()})
@@ -61,3 +75,26 @@ class WorkloadFilterSet(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(Q(name__icontains=value) | Q(ip_address__startswith=value))
+
+
+class HostFilterSet(django_filters.FilterSet):
+    """?cluster=ID&cluster__site=ID&state=connected&tag=SLUG"""
+
+    tag = TagFilter()
+
+    class Meta:
+        model = Host
+        fields = {"cluster": ["exact"], "cluster__site": ["exact"], "state": ["exact"]}
+
+
+class PlacementRuleFilterSet(django_filters.FilterSet):
+    """?kind=keep_apart&scope=host&enabled=true&tag=SLUG (its workload tag or host group)"""
+
+    tag = django_filters.CharFilter(method="filter_tag", label="Tag")
+
+    class Meta:
+        model = PlacementRule
+        fields = ["kind", "scope", "enabled"]
+
+    def filter_tag(self, queryset: QuerySet[PlacementRule], name: str, value: str) -> QuerySet[PlacementRule]:
+        return queryset.filter(Q(workload_tag__slug=value) | Q(host_tag__slug=value))

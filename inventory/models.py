@@ -705,3 +705,11 @@ class PlacementRule(models.Model):
         # A pin's hosts are its scope: "sites" would say something the rule does not do.
         if self.kind == PlacementRuleKind.PIN_TO_HOSTS and self.scope != PlacementScope.HOST:
             raise ValidationError({"scope": "A pin rule's scope is its host group: leave the scope at Hosts."})
+
+    @staticmethod
+    def members_error(*, workload_tag: Tag | None, workloads) -> str | None:
+        """A rule needs members: a workload tag, or workloads named one by one (checked by the forms and the API,
+        which see both before the many-to-many is saved)."""
+        if workload_tag is None and not list(workloads or []):
+            return "Choose the rule's members: a workload tag, or workloads one by one."
+        return None

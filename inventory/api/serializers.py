@@ -10,7 +10,7 @@ from rest_framework.settings import api_settings
 from rest_framework.validators import UniqueTogetherValidator, UniqueValidator
 
 from inventory import services
-from inventory.models import CloudLink, Cluster, Datastore, Host, NetworkSegment, Site, Workload
+from inventory.models import CloudLink, Cluster, Datastore, Host, NetworkSegment, PlacementRule, Site, Tag, Workload
 
 
 class ModelCleanSerializer(serializers.ModelSerializer):
@@ -76,15 +76,21 @@ class ClusterSerializer(ModelCleanSerializer):
         fields = ["id", "name", "site", "cpu_vendor", "cpu_baseline"]
 
 
+def tags_field() -> serializers.SlugRelatedField:
+    """Tags by slug, read and written: `"tags": ["db-replicas", "pci"]`."""
+    return serializers.SlugRelatedField(many=True, slug_field="slug", queryset=Tag.objects.all(), required=False)
+
+
 class HostSerializer(ModelCleanSerializer):
     site = serializers.IntegerField(source="cluster.site_id", read_only=True)
+    tags = tags_field()
 
     class Meta:
         model = Host
         fields = [
             "id", "name", "cluster", "site", "hypervisor", "cores", "ghz", "memory_bytes", "migration_nic_gbps",
             "migration_streams", "migration_socket_buffer_bytes", "migration_encrypted", "migration_cipher_rate_bps",
-            "migration_codec_rate_bps", "state",
+            "migration_codec_rate_bps", "state", "tags",
         ]  # fmt: skip
 
 
@@ -113,6 +119,7 @@ class WorkloadSerializer(ModelCleanSerializer):
     site_name = serializers.CharField(source="host.cluster.site.name", read_only=True)
     host_name = serializers.CharField(source="host.name", read_only=True)
     segment_name = serializers.CharField(source="segment.name", read_only=True)
+    tags = tags_field()
 
     class Meta:
         model = Workload
@@ -120,6 +127,31 @@ class WorkloadSerializer(ModelCleanSerializer):
             "id", "name", "kind", "vcpus", "memory_bytes", "disk_bytes", "power_state", "site", "site_name", "host",
             "host_name", "datastore", "segment", "segment_name", "ip_address", "guest_os", "dirty_rate_bps",
             "working_set_bytes", "disk_write_rate_bps", "disk_used_bytes", "annotation", "estate", "external_id",
-            "created_at", "updated_at",
+            "created_at", "updated_at", "tags",
         ]  # fmt: skip
         read_only_fields = ["created_at", "updated_at", "estate", "external_id"]
+
+
+class TagSerializer(ModelCleanSerializer):
+    class Meta:
+        model = Tag
+        fields = ["id", "name", "slug", "color", "description"]
+
+
+class PlacementRuleSerializer(ModelCleanSerializer):
+    workload_tag = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Tag.objects.all(), required=False, allow_null=True
+    )
+    host_tag = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Tag.objects.all(), required=False, allow_null=True
+    )
+
+    class Meta:
+        model = PlacementRule
+        fields = ["id", "name", "kind", "scope", "workload_tag", "workloads", "host_tag", "enabled", "description"]
+
+    def validate_relations(self, instance, attrs) -> None:
+        workloads = attrs.get("workloads", instance.workloads.all() if instance.pk else [])
+        error = PlacementRule.members_error(workload_tag=instance.workload_tag, workloads=workloads)
+        if error:
+            raise serializers.ValidationError({"workload_tag": [error]})

@@ -11,5 +11,7 @@ router.register("hosts", views.HostViewSet, basename="inventory-host")
 router.register("datastores", views.DatastoreViewSet, basename="inventory-datastore")
 router.register("segments", views.NetworkSegmentViewSet, basename="inventory-segment")
 router.register("workloads", views.WorkloadViewSet, basename="inventory-workload")
+router.register("tags", views.TagViewSet, basename="inventory-tag")
+router.register("placement-rules", views.PlacementRuleViewSet, basename="inventory-placementrule")
 
 urlpatterns = [*router.urls]

@@ -6,8 +6,8 @@ from rest_framework.response import Response
 from hybridcloud.audit import audit_record, model_snapshot
 from hybridcloud.permissions import ReadForViewersWriteWithModelPermission
 from inventory.api import serializers
-from inventory.filtersets import WorkloadFilterSet
-from inventory.models import CloudLink, Cluster, Datastore, Host, NetworkSegment, Site, Workload
+from inventory.filtersets import HostFilterSet, PlacementRuleFilterSet, WorkloadFilterSet
+from inventory.models import CloudLink, Cluster, Datastore, Host, NetworkSegment, PlacementRule, Site, Tag, Workload
 
 
 class InventoryViewSet(viewsets.ModelViewSet):
@@ -65,9 +65,9 @@ class ClusterViewSet(InventoryViewSet):
 
 
 class HostViewSet(InventoryViewSet):
-    queryset = Host.objects.select_related("cluster__site")
+    queryset = Host.objects.select_related("cluster__site").prefetch_related("tags")
     serializer_class = serializers.HostSerializer
-    filterset_fields = {"cluster": ["exact"], "cluster__site": ["exact"], "state": ["exact"]}
+    filterset_class = HostFilterSet
     search_fields = ["name"]
 
 
@@ -89,7 +89,26 @@ class WorkloadViewSet(InventoryViewSet):
     """`GET /api/workloads/?kind=vm|container_vm&site=ID&host=ID&search=TEXT` (also power_state, segment, ordering):
     the same filters as the workloads page."""
 
-    queryset = Workload.objects.select_related("host__cluster__site", "segment")
+    queryset = Workload.objects.select_related("host__cluster__site", "segment").prefetch_related("tags")
     serializer_class = serializers.WorkloadSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = WorkloadFilterSet
+
+
+class TagViewSet(InventoryViewSet):
+    """`GET /api/tags/?search=TEXT`; administrators write."""
+
+    queryset = Tag.objects.all()
+    serializer_class = serializers.TagSerializer
+    search_fields = ["name", "slug"]
+    filterset_fields = ["slug"]
+
+
+class PlacementRuleViewSet(InventoryViewSet):
+    """`GET /api/placement-rules/?kind=keep_apart&tag=SLUG`; administrators write (the model's rules, and a rule
+    needs members)."""
+
+    queryset = PlacementRule.objects.select_related("workload_tag", "host_tag").prefetch_related("workloads")
+    serializer_class = serializers.PlacementRuleSerializer
+    filterset_class = PlacementRuleFilterSet
+    search_fields = ["name", "description"]

@@ -36,8 +36,8 @@ def worker_log(worker) -> str:
 
 
 def start_migrations(topo) -> list[int]:
-    wan = [factories.workload(topo.ca_hosts[0], segment=topo.stretched, memory_gib=8, disk_gib=4) for _ in range(3)]
-    local = [factories.workload(topo.ca_hosts[0], memory_gib=8) for _ in range(3)]
+    wan = [factories.workload(topo.ca_hosts[0], segment=topo.stretched, memory_gib=12, disk_gib=4) for _ in range(3)]
+    local = [factories.workload(topo.ca_hosts[0], memory_gib=12) for _ in range(3)]
     return [
         migration_start(workload=vm, destination_host=topo.va_hosts[0], override_reason="storage moves too").pk
         for vm in wan
@@ -60,16 +60,20 @@ class BackendKiller(threading.Thread):
                         """
                         SELECT pid, left(query, 60) FROM pg_stat_activity
                         WHERE datname = current_database() AND pid <> pg_backend_pid()
-                          AND state = 'idle in transaction'
-                          AND (query ILIKE '%%migration_migration%%' OR query ILIKE '%%inventory_workload%%')
+                          AND xact_start IS NOT NULL AND query NOT ILIKE 'SELECT%%'
+                          AND (
+                            (state = 'idle in transaction'
+                             AND (query ILIKE '%%migration_migration%%' OR query ILIKE '%%inventory_workload%%'))
+                            OR (state = 'active' AND query ILIKE 'INSERT INTO "migration_migration%%')
+                          )
                         """
                     )
                     for pid, query in cursor.fetchall():
                         cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
                         if cursor.fetchone()[0]:
                             self.killed.append(query)
-                            self.stopping.wait(0.3)  # let the worker take that step again before the next cut
-                    time.sleep(0.002)
+                            self.stopping.wait(0.2)  # let the worker take that step again before the next cut
+                    time.sleep(0.001)
         finally:
             connections.close_all()
 
