@@ -36,6 +36,7 @@ from migration.capacity.models import (
 from migration.capacity.planning import (
     CANDIDATE_FIELDS,
     Candidate,
+    TargetChooser,
     TargetHost,
     TargetIndex,
     cost_of_moving,
@@ -44,12 +45,13 @@ from migration.capacity.planning import (
     window_fit,
 )
 from migration.choices import ACTIVE_STATES, MigrationState
-from migration.engine.placement_rules import Spot
 from migration.models import Migration
 from migration.prechecks import MIN_MBIT_PER_MIGRATION, PrecheckContext, precheck_migration
 from migration.services import MigrationRefused, migration_start
 
 MAX_MOVES_PER_PROPOSAL = 60
+#: Blocked workloads of one evacuation whose reason comes from the pre-checks' placement (the rest: the mirror's).
+MAX_BLOCKED_PRECHECKED = 200
 MOVE_OVERHEAD_BYTES = 8 * 2**30
 
 
@@ -389,36 +391,25 @@ def evacuation_plan(
     # Reads only: every blocked workload's pre-checks share what they read, and the planned moves (the rules).
     context = PrecheckContext(rule_book=index.rules)
     _preload(context, workloads, site if host is None else None)
+    chooser = TargetChooser(index, tiers)
+    blocked_checked = 0
     for w in workloads:
         c = index.candidate(w)
-        best = None
         reasons: list[str] = []
-        decided: list[str] = []  # the placement rules that turned a host down, shown beside the destination
-        for tier in tiers:
-            for t in tier:
-                why = index.blocker(c, t)
-                if why:
-                    reasons.append(why)
-                    if why in index.rules.broken_on(w.pk, w.name, Spot(t.name, t.site_name)):
-                        decided.append(why)
-                    continue
-                free_after = t.memory_bytes - t.alloc_memory - (w.memory_bytes if c.live else 0)
-                source = index.hosts[w.host_id]
-                key = (t.baseline_level != source.baseline_level, -free_after, t.name)
-                if best is None or key < best[0]:
-                    best = (key, t)
-            if best is not None:
-                break
-        if best is None:
-            items.append(PlannedItem(w, None, _blocked_reason(w, site, reasons, context)))
+        decided: list[str] = []  # the placement rules that turned a better host down, shown beside the destination
+        target = chooser.choose(c, reasons, decided)
+        if target is None:
+            # The pre-checks' own sentences for the first blocked workloads; beyond those, the in-memory mirror's
+            # reasons (the same checks: a placement over every host per blocked workload costs seconds).
+            checked = blocked_checked < MAX_BLOCKED_PRECHECKED
+            blocked_checked += 1
+            items.append(PlannedItem(w, None, _blocked_reason(w, destination_site or site, reasons, context, checked)))
             continue
-        index.commit(c, best[1])
-        # The real pre-checks' warnings for this move (reads only, sharing what they read): the operator must
-        # accept them in writing before anything starts.
+        chooser.commit(c, target)
         # The engine's figures come from the wave below (each move with the others it shares its link with), not from
         # a forecast of each move alone: the checks here predict nothing.
-        check = precheck_migration(workload=w, destination_host=Host(pk=best[1].pk), context=context, predict=False)
-        items.append(PlannedItem(w, best[1], reason=" ".join(decided[:3]), warnings=list(check.warnings)))
+        check = precheck_migration(workload=w, destination_host=Host(pk=target.pk), context=context, predict=False)
+        items.append(PlannedItem(w, target, reason=" ".join(decided[:3]), warnings=list(check.warnings)))
     movable = [i for i in items if i.target is not None]
     prediction = predict_wave(index, [(i.workload, i.target) for i in movable]) if movable else {
         "makespan_s": 0.0, "items": [], "groups": 0}  # fmt: skip
@@ -467,10 +458,15 @@ def _wave_warnings(w: Workload, p: dict) -> list[str]:
     return out
 
 
-def _blocked_reason(w: Workload, site: Site, reasons: list[str], context: PrecheckContext) -> str:
-    """Why a workload has nowhere to go: the pre-checks' own sentences for its site's placement, then the rest."""
-    check = precheck_migration(workload=w, destination_site=site, context=context, predict=False)
-    first = " ".join(check.errors) if check.errors else ""
+def _blocked_reason(
+    w: Workload, site: Site, reasons: list[str], context: PrecheckContext, precheck: bool = True
+) -> str:
+    """Why a workload has nowhere to go: the pre-checks' own sentences for placement on `site` (the destination
+    site, or a host's own site), then the rest."""
+    first = ""
+    if precheck:
+        check = precheck_migration(workload=w, destination_site=site, context=context, predict=False)
+        first = " ".join(check.errors) if check.errors else ""
     others = sorted(set(r for r in reasons if r != "its own host"))[:6]
     text = first or f"No host can take {w.name}."
     if others:
