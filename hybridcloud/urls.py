@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from hybridcloud import audit_views, views
+from migration import placement_views
 
 admin.site.site_header = "HybridCloud administration"
 admin.site.site_title = "HybridCloud admin"
@@ -21,6 +22,7 @@ urlpatterns = [
     path("api/", include("hybridcloud.api_urls")),
     path("audit/", audit_views.audit_list, name="audit"),
     path("audit/export.csv", audit_views.audit_export, name="audit-export"),
+    path("placement-rules/", placement_views.placement_rule_list, name="placement_rules"),
     path("migrations/", include("migration.urls")),
     path("containers/", include("containers.urls")),
     path("dr/", include("migration.dr.urls")),

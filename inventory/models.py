@@ -644,7 +644,7 @@ class Tag(models.Model):
 
     @property
     def text_colour(self) -> str:
-        """Black or white, whichever reads better on the tag's colour (the WCAG relative luminance rule)."""
+        """Black or white, whichever reads better on the tag's colour (relative luminance above one half: black)."""
         r, g, b = (int(self.color[i : i + 2], 16) / 255 for i in (0, 2, 4))
         return "000000" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.5 else "ffffff"
 
@@ -692,7 +692,7 @@ class PlacementRule(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("inventory:placement_rule_list") + f"#rule-{self.pk}"
+        return reverse("placement_rules") + f"#rule-{self.pk}"
 
     def clean(self) -> None:
         # A pin needs its host group; keep rules have none.

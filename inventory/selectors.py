@@ -8,7 +8,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 
 from inventory.choices import CPU_OVERCOMMIT_RATIO, HostState, PowerState, WorkloadKind
-from inventory.models import CloudLink, Cluster, Datastore, Host, NetworkSegment, Site, Workload
+from inventory.models import CloudLink, Cluster, Datastore, Host, NetworkSegment, Site, Tag, Workload
 
 ON = Q(workloads__power_state=PowerState.ON)
 
@@ -94,10 +94,14 @@ def filter_choices() -> dict[str, list]:
 
 def host_usage_queryset() -> QuerySet[Host]:
     """Hosts annotated with what their powered-on workloads use and how many workloads they carry."""
-    return Host.objects.select_related("cluster__site").annotate(
-        used_vcpus=Sum("workloads__vcpus", filter=ON, default=0),
-        used_memory_bytes=Sum("workloads__memory_bytes", filter=ON, default=0),
-        workload_count=Count("workloads"),
+    return (
+        Host.objects.select_related("cluster__site")
+        .prefetch_related("tags")
+        .annotate(
+            used_vcpus=Sum("workloads__vcpus", filter=ON, default=0),
+            used_memory_bytes=Sum("workloads__memory_bytes", filter=ON, default=0),
+            workload_count=Count("workloads"),
+        )
     )
 
 
@@ -255,3 +259,17 @@ def segment_list() -> list[NetworkSegment]:
     return list(
         NetworkSegment.objects.annotate(workload_count=Count("workloads", distinct=True)).prefetch_related("sites")
     )
+
+
+def workload_tags(workload_ids: list[int]) -> dict[int, list[Tag]]:
+    """Each workload's tags, by name, for a page of rows: one query."""
+    chips: dict[int, list[Tag]] = {}
+    rows = Workload.tags.through.objects.filter(workload_id__in=workload_ids).select_related("tag")
+    for row in sorted(rows, key=lambda r: r.tag.name):
+        chips.setdefault(row.workload_id, []).append(row.tag)
+    return chips
+
+
+def tag_choices() -> list[tuple[str, str]]:
+    """(slug, name) of every tag, for the workloads page's filter."""
+    return list(Tag.objects.order_by("name").values_list("slug", "name"))

@@ -137,12 +137,17 @@ def workload_list(request):
     data = filterset.form.data
     selected = {name: data.get(name, "") for name in ("kind", "site", "host", "power_state", "segment")}
     choices = selectors.filter_choices()
+    rows_on_page = _workload_rows(page.object_list)
+    chips = selectors.workload_tags([int(r["pk"]) for r in rows_on_page])
+    for row in rows_on_page:
+        row["tags"] = chips.get(int(row["pk"]), [])
+    chosen_tags = request.GET.getlist("tag")
     return render(
         request,
         "inventory/workload_list.html",
         {
             "page": page,
-            "rows": _workload_rows(page.object_list),
+            "rows": rows_on_page,
             "columns": columns,
             "options": {
                 "kind": _options(WorkloadKind.choices, selected["kind"]),
@@ -150,10 +155,14 @@ def workload_list(request):
                 "host": _options(choices["hosts"], selected["host"]),
                 "power_state": _options(PowerState.choices, selected["power_state"]),
                 "segment": _options(choices["segments"], selected["segment"]),
+                "tag": [
+                    {"value": slug, "label": name, "selected": slug in chosen_tags}
+                    for slug, name in selectors.tag_choices()
+                ],
             },
             "search": data.get("q") or data.get("search") or "",
             "filtered": any(
-                data.get(name) for name in ("kind", "site", "host", "power_state", "segment", "q", "search")
+                data.get(name) for name in ("kind", "site", "host", "power_state", "segment", "q", "search", "tag")
             ),
         },
     )

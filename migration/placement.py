@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from inventory.choices import HostState
-from inventory.models import Host, PlacementRule, Site, Workload
-from migration.engine.placement_rules import Rule, Spot, rules_at_risk, rules_broken
+from django.db.models import Q
+
+from inventory.choices import HostState, PlacementRuleKind
+from inventory.models import Host, PlacementRule, Site, Tag, Workload
+from migration.engine.placement_rules import Rule, Spot, rule_broken, rules_at_risk, rules_broken
 
 if TYPE_CHECKING:
     from migration.prechecks import PrecheckContext
@@ -60,13 +62,13 @@ class RuleBook:
         )
 
 
-def rule_book_load() -> RuleBook:
-    """Read every enabled placement rule, its members (tagged or named) and a pin's hosts, and where the members
-    run, in a constant number of queries (one when there is no rule)."""
+def rule_book_load(*, enabled_only: bool = True) -> RuleBook:
+    """Read every enabled placement rule (every rule, with `enabled_only=False`), its members (tagged or named) and
+    a pin's hosts, and where the members run, in a constant number of queries (one when there is no rule)."""
+    rules_read = PlacementRule.objects.filter(enabled=True) if enabled_only else PlacementRule.objects.all()
     rows = list(
-        PlacementRule.objects.filter(enabled=True).values_list("pk", "name", "kind", "scope", "workload_tag_id",
-                                                               "host_tag_id", "host_tag__name")
-    )  # fmt: skip
+        rules_read.values_list("pk", "name", "kind", "scope", "workload_tag_id", "host_tag_id", "host_tag__name")
+    )
     if not rows:
         return RuleBook()
     explicit: dict[int, set[int]] = {pk: set() for pk, *_ in rows}
@@ -176,3 +178,48 @@ def place_workload(
     if by_rule:
         reason += " " + " ".join(by_rule[:5])
     return Placement(host, reason)
+
+
+@dataclass
+class RuleStatus:
+    """A rule as the rules page shows it: its members and where they run, a pin's hosts, and what breaks it now."""
+
+    rule: PlacementRule
+    members: list[tuple[str, Spot]]
+    hosts: list[str]
+    broken: list[str]
+
+    @property
+    def kind_colour(self) -> str:
+        return PlacementRuleKind(self.rule.kind).colour
+
+    @property
+    def workload_tags(self) -> list[Tag]:
+        return [self.rule.workload_tag] if self.rule.workload_tag else []
+
+    @property
+    def host_tags(self) -> list[Tag]:
+        return [self.rule.host_tag] if self.rule.host_tag else []
+
+
+def placement_rule_statuses(*, tag: str = "") -> list[RuleStatus]:
+    """Every rule (those whose workload tag or host group is `tag`, when given) with what breaks it where its
+    members run now (`rule_broken`, each pair of members once); a disabled rule binds nothing, so nothing breaks it."""
+    rules = PlacementRule.objects.select_related("workload_tag", "host_tag").order_by("name")
+    if tag:
+        rules = rules.filter(Q(workload_tag__slug=tag) | Q(host_tag__slug=tag))
+    book = rule_book_load(enabled_only=False)
+    by_name = {rule.name: rule for rule in book.rules}
+    statuses = []
+    for rule in rules:
+        values = by_name[rule.name]
+        members = sorted(((pk, *book.spots[pk]) for pk in values.members if pk in book.spots), key=lambda m: m[1])
+        broken: list[str] = []
+        seen: dict[int, tuple[str, Spot]] = {}
+        for pk, name, spot in members if rule.enabled else []:
+            sentence = rule_broken(values, workload_id=pk, workload_name=name, target=spot, spots=seen)
+            if sentence:
+                broken.append(sentence)
+            seen[pk] = (name, spot)
+        statuses.append(RuleStatus(rule, [(name, spot) for _, name, spot in members], sorted(values.hosts), broken))
+    return statuses
