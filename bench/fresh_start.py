@@ -89,8 +89,13 @@ def main() -> int:
         )
     installed_s = ready_s = None
     url = f"http://127.0.0.1:{port}/login/"
+    timeline: list[tuple[float, str]] = []  # when each line of make run's output first appeared
+    seen = 0
     try:
         while time.monotonic() - started < TIMEOUT_S and process.poll() is None:
+            lines = log_path.read_text(errors="replace").splitlines()
+            timeline += [(time.monotonic() - started, line) for line in lines[seen:] if line.strip()]
+            seen = len(lines)
             if installed_s is None and (clone / ".venv" / ".installed").exists():
                 installed_s = time.monotonic() - started
             if answers(url):
@@ -108,6 +113,9 @@ def main() -> int:
         print(log_path.read_text()[-3000:])
         return 1
     print(f"  ready                  {ready_s:6.1f} s (after the install: {ready_s - (installed_s or 0):.1f} s)")
+    print("  make run's output, first seen at:")
+    for at, line in timeline:
+        print(f"    {at:6.1f} s  {line[:100]}")
     ok = ready_s < TARGET_S
     print(f"{'PASS' if ok else 'FAIL'}: fresh start {ready_s:.1f} s (target < {TARGET_S:.0f} s)")
     if args.keep:

@@ -196,7 +196,7 @@ def percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(len(values) * q))]
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--migrations", type=int, default=100)
     parser.add_argument("--clients", type=int, default=20)
@@ -208,10 +208,10 @@ def main() -> None:
     if args.publisher:
         db, seconds, burst, out = args.publisher
         publisher(db, float(seconds), burst == "1", out)
-        return
+        return 0
     if args.clients_proc:
         clients(*args.clients_proc)
-        return
+        return 0
 
     from hybridcloud.redis_server import ManagedRedis, free_port
 
@@ -324,7 +324,8 @@ def main() -> None:
     print(f"lost: {lost}; seq gaps or missing: {gaps}; load average during the run {load_after[0]:.2f}")
     verdict = "PASS" if percentile(lat, 0.99) < 100 and lost == 0 and gaps == 0 and lat else "FAIL"
     print(f"target p99 < 100 ms and nothing lost: {verdict}")
+    return 0 if verdict == "PASS" else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
