@@ -6,7 +6,7 @@ Units everywhere: bytes, bytes per second, seconds (1 Gbit/s = 125,000,000 B/s).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 #: What happens when pre-copy hits a cap without converging.
@@ -179,8 +179,10 @@ class PrecopyParams:
         return self.memory_bytes if self.working_set_bytes is None else self.working_set_bytes
 
     def to_dict(self) -> dict[str, Any]:
-        """A plain JSON-able dict; ``PrecopyParams(**d)`` rebuilds the same params."""
-        return asdict(self)
+        """A plain JSON-able dict; ``PrecopyParams(**d)`` rebuilds the same params. Every field is a number, a
+        string or None, so a flat copy is the same as ``asdict`` (which deep-copies: ~10x slower, and the driver
+        saves every running migration's params at every step)."""
+        return {name: getattr(self, name) for name in _FIELDS}
 
     def _replace_checked_elsewhere(self, **changes: Any) -> PrecopyParams:
         """A copy with ``changes``, without running the validation again: only for values that were
