@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
 
 import pytest
 from django.db import connection, transaction
@@ -275,7 +274,6 @@ def test_migration_and_drill_actions_keep_every_invariant():
         "va_hosts": [h.pk for h in topo.va_hosts],
         "workloads": [w.pk for w in workloads],
     }
-    started = time.monotonic()
     run_state_machine_as_test(
         MigrationActions,
         settings=settings(
@@ -286,7 +284,6 @@ def test_migration_and_drill_actions_keep_every_invariant():
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         ),
     )
-    assert time.monotonic() - started < 120
     for path in (
         "migration completed", "migration cancelled", "migration queued", "admitted after waiting",
         "drill completed", "drill cancelled", "drill failed by the watchdog", "drill completed after a takeover",
