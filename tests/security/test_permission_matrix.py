@@ -30,7 +30,7 @@ from hybridcloud.audit import audit_record
 from hybridcloud.models import AuditEntry
 from inventory.choices import WorkloadKind
 from inventory.importers.runs import DEMO_EXAMPLE, estate_import_create
-from inventory.models import CloudLink, Cluster, Datastore, Host, NetworkSegment, Site, Workload
+from inventory.models import CloudLink, Cluster, Datastore, Host, NetworkSegment, PlacementRule, Site, Tag, Workload
 from migration.alarms.models import Alarm, AlarmRule, WebhookEndpoint
 from migration.assessment.services import assessment_compute, assessment_create
 from migration.capacity.models import CapacitySettings
@@ -126,8 +126,12 @@ def cloud(operator):
         name="Matrix wave", destination_host=other_host, start_at=timezone.now() + timedelta(days=30)
     )
     MoveGroupMember.objects.create(group=move_group, workload=vm, position=0)
+    # Placement rules: a tag on the VM and a keep-apart rule of it.
+    tag = Tag.objects.create(name="Matrix replicas", slug="matrix-replicas", color="aa1409")
+    vm.tags.add(tag)
+    placement_rule = PlacementRule.objects.create(name="matrix-replicas", kind="keep_apart", workload_tag=tag)
     return {
-        "move_group": move_group,
+        "move_group": move_group, "tag": tag, "placement_rule": placement_rule,
         "site": Site.objects.first(), "link": CloudLink.objects.first(), "cluster": Cluster.objects.first(),
         "alarm": alarm, "alarm_rule": alarm_rule, "webhook_endpoint": endpoint,
         "host": Host.objects.first(), "datastore": Datastore.objects.first(), "segment": NetworkSegment.objects.first(),
@@ -146,9 +150,9 @@ def cloud(operator):
 #        (administrators write the inventory, alarm rules), page_admin (administrators: alarm rules and webhooks),
 #        audit_page, audit_api, public.
 
-INVENTORY_API = ("site", "cloudlink", "cluster", "host", "datastore", "segment", "workload")
+INVENTORY_API = ("site", "cloudlink", "cluster", "host", "datastore", "segment", "workload", "tag", "placementrule")
 API_OBJECT = {"site": "site", "cloudlink": "link", "cluster": "cluster", "host": "host", "datastore": "datastore",
-              "segment": "segment", "workload": "vm"}  # fmt: skip
+              "segment": "segment", "workload": "vm", "tag": "tag", "placementrule": "placement_rule"}  # fmt: skip
 
 
 def operations(o) -> dict[str, list[tuple[str, str, str, dict | None]]]:
@@ -172,6 +176,10 @@ def operations(o) -> dict[str, list[tuple[str, str, str, dict | None]]]:
         "audit-list": [("GET", "/api/audit/", "audit_api", None)],
         "audit-detail": [("GET", f"/api/audit/{o['audit'].pk}/", "audit_api", None)],
         "inventory:overview": [("GET", "/", "page", None)],
+        "placement_rules": [
+            ("GET", "/placement-rules/", "page", None),
+            ("GET", f"/placement-rules/?tag={o['tag'].slug}", "page", None),
+        ],
         "inventory:workload_list": [("GET", "/workloads/", "page", None)],
         "inventory:workload_export": [("GET", "/workloads/export.csv", "page", None)],
         "inventory:workload_detail": [("GET", f"/workloads/{o['vm'].pk}/", "page", None)],
@@ -399,7 +407,8 @@ def operations(o) -> dict[str, list[tuple[str, str, str, dict | None]]]:
         "api-move-group-cancel": [("POST", f"/api/move-groups/{group}/cancel/", "api_action", None)],
     }
     plural = {"site": "sites", "cloudlink": "links", "cluster": "clusters", "host": "hosts",
-              "datastore": "datastores", "segment": "segments", "workload": "workloads"}  # fmt: skip
+              "datastore": "datastores", "segment": "segments", "workload": "workloads", "tag": "tags",
+              "placementrule": "placement-rules"}  # fmt: skip
     for model in INVENTORY_API:
         obj = o[API_OBJECT[model]]
         base = f"/api/{plural[model]}/"
