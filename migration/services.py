@@ -96,7 +96,9 @@ def migration_start(
 ) -> Migration:
     """Start moving `workload` (pre-checks first; nothing is created when they fail).
 
-    Over a host's concurrency limit the migration is created `queued` and starts by itself when a slot frees.
+    Over a host's concurrency limit, or its link's (one move per 250 Mbit/s: `link_slots`), or behind an earlier
+    move waiting for the same link or hosts (first come, first served), the migration is created `queued` and
+    starts by itself when a slot frees (`migrations_admit_queued`). Refused only for what waiting cannot fix.
     Two concurrent starts for one workload give exactly one migration: the workload row is locked, and the
     partial unique constraint holds even where locks are not (SQLite).
     """
