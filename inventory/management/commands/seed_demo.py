@@ -36,7 +36,19 @@ from inventory.choices import (
     SiteKind,
 )
 from inventory.choices import WorkloadKind as Kind
-from inventory.models import GIB, CloudLink, Cluster, Datastore, Estate, Host, NetworkSegment, Site, Workload
+from inventory.models import (
+    GIB,
+    CloudLink,
+    Cluster,
+    Datastore,
+    Estate,
+    Host,
+    NetworkSegment,
+    PlacementRule,
+    Site,
+    Tag,
+    Workload,
+)
 
 MB = 1_000_000
 TARGET_USE = 0.65  # hosts are sized so that workloads fill about this much of them
@@ -467,6 +479,7 @@ class Command(BaseCommand):
             batch_size=1000,
         )  # fmt: skip
 
+        tags, rules = self.seed_tags_and_rules()
         kinds = {k: sum(1 for p in planned if p.role.kind == k) for k in Kind.values}
         heavy = sum(1 for p in planned if p.dirty >= 100 * MB)
         return [
@@ -475,4 +488,31 @@ class Command(BaseCommand):
             f"{len(clusters)} clusters, {len(hosts)} hosts, {len(datastore_rows)} datastores",
             f"{len(planned)} workloads: {kinds[Kind.VM]} VMs, {kinds[Kind.CONTAINER_VM]} container-VMs, "
             f"{heavy} heavy writers (≥ 100 MB/s)",
+            f"{tags} tags, {rules} placement rules",
         ]
+
+    def seed_tags_and_rules(self) -> tuple[int, int]:
+        """A few tags and placement rules: the PostgreSQL servers and the Kafka brokers kept apart on hosts, SQL
+        Server pinned to the hosts it runs on (its licence). Tags left from an earlier cloud go first (rules first:
+        they protect their tags)."""
+        PlacementRule.objects.all().delete()
+        Tag.objects.all().delete()
+        db = Tag.objects.create(name="db replicas", slug="db-replicas", color="aa1409", description="PostgreSQL")
+        kafka = Tag.objects.create(name="kafka", slug="kafka", color="1f6feb")
+        pci = Tag.objects.create(name="PCI", slug="pci", color="ffd33d", description="In PCI DSS scope")
+        licensed = Tag.objects.create(name="mssql licensed", slug="mssql-licensed", color="6f42c1")
+        for tag, prefix in ((db, "pg-"), (kafka, "kafka-"), (pci, "mssql-")):
+            tag.workloads.add(*Workload.objects.filter(name__startswith=prefix))
+        licensed.hosts.add(*Host.objects.filter(workloads__name__startswith="mssql-").distinct())
+        rules = [
+            PlacementRule(name="db-replicas", kind="keep_apart", workload_tag=db,
+                          description="Two PostgreSQL servers never share a host."),
+            PlacementRule(name="kafka-brokers", kind="keep_apart", workload_tag=kafka,
+                          description="Losing a host loses at most one broker."),
+            PlacementRule(name="mssql-licence", kind="pin_to_hosts", workload_tag=pci, host_tag=licensed,
+                          description="SQL Server only on the licensed hosts."),
+        ]  # fmt: skip
+        for rule in rules:
+            rule.full_clean()
+        PlacementRule.objects.bulk_create(rules)
+        return 4, len(rules)
