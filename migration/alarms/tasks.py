@@ -9,10 +9,11 @@ from migration.alarms import services
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def evaluate(rule_ids: list[int] | None = None) -> dict:
-    """Evaluate the rules now, then re-enqueue deliveries whose task was lost."""
+def evaluate(rule_ids: list[int] | None = None, resume_grace_s: float = 60.0) -> dict:
+    """Evaluate the rules now, then re-enqueue deliveries overdue by `resume_grace_s` (their task was lost with its
+    worker)."""
     result = services.alarms_evaluate(rule_ids=rule_ids)
-    resumed = services.deliveries_resume_due()
+    resumed = services.deliveries_resume_due(grace_s=resume_grace_s)
     return {"raised": result.raised, "refreshed": result.refreshed, "resolved": result.resolved, "resumed": resumed}
 
 

@@ -26,6 +26,9 @@ class Received:
 class Receiver:
     secret: str
     script: list[int] = field(default_factory=lambda: [200])
+    #: Seconds to wait before answering the n-th request (e.g. [30]: hold the first one while its worker is killed).
+    delays: list[float] = field(default_factory=list)
+    started: int = 0
     requests: list[Received] = field(default_factory=list)
     url: str = ""
 
@@ -35,6 +38,10 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                n_started = receiver.started
+                receiver.started += 1
+                if n_started < len(receiver.delays):
+                    time.sleep(receiver.delays[n_started])
                 timestamp = self.headers.get(TIMESTAMP_HEADER, "")
                 ok = verify_signature(
                     secret=receiver.secret, timestamp=timestamp, body=raw, header=self.headers.get(SIGNATURE_HEADER)

@@ -12,6 +12,7 @@ from hybridcloud.celery import app
 from migration.alarms.choices import DeliveryStatus
 from migration.alarms.models import Alarm, Delivery, DeliveryAttempt, WebhookEndpoint
 from tests import factories
+from tests.conftest import start_celery_worker
 from tests.migration.alarms import builders
 from tests.migration.alarms.receiver import Receiver
 
@@ -88,3 +89,37 @@ def test_a_receiver_refuses_a_wrong_signature_and_the_delivery_fails_after_its_l
         assert not any(r.signature_ok for r in receiver.requests)
         assert delivery.attempts == 2 and delivery.response_code == 401 and "401" in delivery.last_error
         assert delivery.next_retry_at is None
+
+
+def test_a_delivery_whose_worker_is_killed_mid_request_is_resumed_by_the_beat_and_sent_once_more(transactional_db):
+    """SIGKILL the worker process group that is waiting on the receiver: the evaluation tick re-enqueues the overdue
+    delivery, another worker sends it, the claimed attempt number keeps the lost attempt from being reused."""
+    app.control.purge()
+    topo = factories.topology()
+    rule = builders.rule("migration_failed")
+    builders.only_rules(rule)
+    worker = start_celery_worker("alarms-fault", concurrency=1)
+    try:
+        with Receiver(secret="held", delays=[30.0]) as receiver:
+            endpoint = WebhookEndpoint.objects.create(
+                name="slow", url=receiver.url, secret=receiver.secret, timeout_s=30
+            )
+            rule.webhooks.add(endpoint)
+            builders.failed_migration(topo, finished_at=timezone.now() - timedelta(seconds=5))
+            app.send_task(EVALUATE)
+            wait_for(lambda: receiver.started == 1, what="the first request to reach the receiver")
+            worker.kill()
+            delivery = Delivery.objects.get()
+            assert delivery.status == DeliveryStatus.PENDING and delivery.attempts == 1  # claimed, never recorded
+
+            worker = start_celery_worker("alarms-fault-2", concurrency=1)
+            app.send_task(EVALUATE, kwargs={"resume_grace_s": 0})
+            delivered = wait_for(
+                lambda: Delivery.objects.filter(status=DeliveryStatus.DELIVERED).first(), what="the resumed delivery"
+            )
+            assert delivered.attempts == 2
+            assert list(delivered.attempt_log.values_list("number", "response_code")) == [(2, 200)]
+            assert receiver.started == 2 and [r.status for r in receiver.requests] == [200]
+            assert Alarm.objects.count() == 1
+    finally:
+        worker.stop()
