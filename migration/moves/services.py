@@ -19,6 +19,7 @@ from migration.choices import ACTIVE_STATES, MigrationPolicy
 from migration.moves.choices import EDITABLE_STATES, GROUP_CANCELLABLE_STATES, MemberState, MoveGroupState, WindowClose
 from migration.moves.models import MAX_CONCURRENCY, MAX_MEMBERS, MoveGroup, MoveGroupMember
 from migration.prechecks import PrecheckContext, precheck_migration
+from migration.progress import publish_activity_item
 from migration.services import MigrationRefused, migration_cancel, migration_start
 
 
@@ -101,6 +102,28 @@ def move_group_precheck(
     result.errors = _group_sentences(errors)
     result.warnings = _group_sentences(warnings)
     return result
+
+
+def _announce(group_id: int) -> None:
+    """After commit: the group's state on the activity channel (its page refreshes; the panel shows it while it is
+    scheduled or running)."""
+
+    def send() -> None:
+        group = MoveGroup.objects.filter(pk=group_id).first()
+        if group is not None:
+            publish_activity_item(
+                kind="move_group",
+                item={
+                    "key": f"move-group-{group.pk}",
+                    "id": group.pk,
+                    "title": f"Move group: {group.name}",
+                    "url": group.get_absolute_url(),
+                    "state": group.state,
+                    "active": group.state == MoveGroupState.RUNNING,
+                },
+            )
+
+    transaction.on_commit(send)
 
 
 def _actor(by: AbstractBaseUser | None) -> AbstractBaseUser | None:
@@ -279,6 +302,7 @@ def move_group_start(*, group_id: int, start_at: datetime) -> bool:
         if not applied:
             return False
         group = MoveGroup.objects.get(pk=group_id)
+        _announce(group_id)
         audit_record(
             action="move_group.start",
             target=group,
@@ -337,6 +361,7 @@ def move_group_feed(*, group_id: int) -> list[int]:
             MoveGroup.objects.filter(pk=group.pk, state=MoveGroupState.RUNNING).update(
                 state=MoveGroupState.COMPLETED, finished_at=timezone.now()
             )
+            _announce(group.pk)
             audit_record(
                 action="move_group.complete",
                 target=group,
@@ -375,6 +400,7 @@ def move_group_cancel(*, group: MoveGroup, by: AbstractBaseUser | None = None) -
                 [f"Move group #{current.pk} is {current.get_state_display().lower()}: nothing is left to cancel."]
             )
         MoveGroup.objects.filter(pk=current.pk).update(state=MoveGroupState.CANCELLED, finished_at=timezone.now())
+        _announce(current.pk)
         pending = MoveGroupMember.objects.filter(group=current, state=MemberState.PENDING).update(
             state=MemberState.CANCELLED
         )

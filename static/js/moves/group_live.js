@@ -7,6 +7,7 @@
   const table = document.getElementById("members-table");
   if (!box || !table) return;
   const url = box.dataset.url;
+  const groupId = box.dataset.group;
   const COLOURS = { completed: "green", failed: "red", cancelled: "grey", refused: "red", switchover: "amber", precopy: "indigo", prechecks: "indigo", queued: "grey", pending: "grey" };
   let known = new Set(Array.from(table.querySelectorAll("tr[data-migration]")).map(function (tr) { return tr.dataset.migration; }).filter(Boolean));
   let timer = null;
@@ -18,10 +19,11 @@
     const p = group.progress;
     running = group.state === "scheduled" || group.state === "running";
     document.getElementById("group-bar").style.width = p.percent + "%";
-    text(document.getElementById("group-percent"), p.percent + " %");
+    text(document.getElementById("group-percent"), Math.round(p.percent) + " %");
     const state = document.getElementById("group-state");
     text(state, group.state.charAt(0).toUpperCase() + group.state.slice(1));
     state.dataset.state = group.state;
+    state.className = "badge " + ({ scheduled: "indigo", running: "amber", completed: "green", cancelled: "grey" }[group.state] || "grey");
     text(document.getElementById("group-counts"), Object.entries(p.counts).map(function (e) { return e[1] + " " + e[0]; }).join(" · "));
     document.getElementById("held-note").hidden = !p.held;
     known = new Set();
@@ -59,6 +61,8 @@
     const message = event.detail || {};
     const items = message.items || (message.item ? [message.item] : []);
     for (const item of items) {
+      if (message.type === "move_group") { if (String(item.id) === groupId) { soon(); return; } continue; }
+      if (message.type !== "migration") continue;
       if (known.has(String(item.id)) || (running && item.active)) { soon(); return; }
     }
   });
