@@ -178,6 +178,15 @@ def session_redis():
     if not redis.ping():
         with contextlib.suppress(RuntimeError):
             redis.start()
+    # This process's broker connections died with the old server; the control commands later tests send
+    # (add_consumer, ping) take one from the pool and, unlike task publishing, do not retry on a dead one.
+    from kombu import pools
+
+    from hybridcloud.celery import app
+
+    pools.reset()  # what kombu and Celery do after a fork: drop every pooled connection, pools made anew
+    app._pool = None
+    app.amqp._producer_pool = None
 
 
 def require_root_and_netns() -> None:
