@@ -10,7 +10,9 @@ from migration.moves.selectors import move_group_progress
 class SelectionSerializer(serializers.Serializer):
     """Which workloads and where: ticked ids, or `query` (the workloads table's filter: every match)."""
 
-    workloads = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=1000)
+    workloads = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), required=False, max_length=1000
+    )
     query = serializers.CharField(required=False, allow_blank=True, max_length=2000)
     destination_host = serializers.PrimaryKeyRelatedField(queryset=Host.objects.all(), required=False, allow_null=True)
     destination_site = serializers.PrimaryKeyRelatedField(queryset=Site.objects.all(), required=False, allow_null=True)
