@@ -12,6 +12,7 @@ from migration.choices import MigrationState
 from migration.models import Migration
 from migration.moves.choices import MoveGroupState
 from migration.moves.models import MoveGroup
+from migration.moves.selectors import move_group_progress
 from migration.moves.services import move_group_create
 from migration.moves.tasks import move_groups_tick
 from tests import factories
@@ -58,6 +59,9 @@ def test_a_scheduled_group_starts_once_and_its_switchovers_wait_for_the_window(c
         lambda: min(Migration.objects.values_list("rounds_count", flat=True)) >= 2 and True, timeout=15
     )
     assert seen_rounds
+    # The group's page (its API) says so: held, pre-copy syncing.
+    progress = move_group_progress(group=MoveGroup.objects.get(pk=group.pk))
+    assert progress["held"] and all(row["held"] for row in progress["members"])
     while timezone.now() < window_start - timedelta(seconds=1):
         states = set(Migration.objects.values_list("state", flat=True))
         assert states <= {MigrationState.PRECHECKS, MigrationState.PRECOPY}, states
