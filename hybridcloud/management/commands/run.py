@@ -109,6 +109,10 @@ class Command(BaseCommand):
             python = sys.executable
             asgi_server = [python, "-m", "daphne", "-b", host, "-p", str(port), "hybridcloud.asgi:application"]
             self.spawn("web", asgi_server, env)
+            url = f"http://{host}:{port}/"
+            # The web server first, alone (on a small machine three processes importing the project at once compete
+            # for the cores and the dashboard answers later); tasks sent meanwhile wait in Redis for the worker.
+            self.wait_until_healthy(url)
             self.spawn(
                 "worker",
                 [python, "-m", "celery", "-A", "hybridcloud", "worker", "--loglevel", "INFO",
@@ -124,8 +128,6 @@ class Command(BaseCommand):
                     env,
                     log=var_dir / "log" / "beat.log",
                 )  # fmt: skip
-            url = f"http://{host}:{port}/"
-            self.wait_until_healthy(url)
             self.stdout.write(self.style.SUCCESS(f"\nHybridCloud is running at {url}"))
             self.stdout.write(credentials)
             self.stdout.write(f"Logs: {var_dir / 'log'}   Stop with Ctrl-C.\n")
