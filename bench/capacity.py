@@ -3,7 +3,7 @@ engine's `plan_wave` versus simulated step by step the way the Celery driver run
 
 Standalone: `python bench/capacity.py [--workloads N] [--evacuate-host-workloads M]`. Uses its own temporary
 SQLite database (DATABASE_URL is set before Django starts). Prints the timings and PASS/FAIL against the target
-(recommendations under 2 s), then the wave's predicted and simulated durations and their difference.
+(recommendations under 1 s), then the wave's predicted and simulated durations and their difference.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-TARGET_S = 2.0
+TARGET_S = 1.0
 GIB = 2**30
 
 
@@ -93,7 +93,10 @@ def simulate_wave(index, moves: list, *, step_s: float = 0.25) -> float:
         cap = min(source.nic_bps, target.nic_bps)
         disk = 0 if w.datastore_id in target.datastores else w.disk_bytes
         params = engine_params(workload=w, bandwidth_bps=cap, max_downtime_s=0.3, policy="throttle",
-                               compression_ratio=link.compression_ratio if link else 1.0, disk_bytes=disk)  # fmt: skip
+                               compression_ratio=link.compression_ratio if link else 1.0, disk_bytes=disk,
+                               source_host=index.host_models.get(source.pk),
+                               destination_host=index.host_models.get(target.pk),
+                               cloud_link=index.link_models.get(link.pk) if link else None)  # fmt: skip
         info.append((key, capacity, cap, params, source.pk, target.pk, source.max_concurrent, target.max_concurrent))
     now = 0.0
     while pending or active:
@@ -182,7 +185,7 @@ def main() -> int:
         print(f"  one precheck_migration per chosen move, {label}: {per * 1000:.1f} ms each")
     for r in recs[:3]:
         print("   ", r.summary)
-    print(f"{'PASS' if worst < TARGET_S else 'FAIL'}: recommendations under {TARGET_S:.0f} s")
+    print(f"{'PASS' if worst < TARGET_S else 'FAIL'}: recommendations under {TARGET_S:.0f} s (worst {worst:.2f} s)")
 
     # An evacuation wave: the busiest host of the hot site, onto the other hosts of its site (the host's NIC).
     host = topo["hosts"][topo["hot"]][0]

@@ -139,6 +139,9 @@ class TargetIndex:
     site_segments: dict[int, set[int]]
     links: dict[frozenset, LinkInfo]
     use: dict[int, tuple[float, float]]  # workload id -> (busy cores, memory in use)
+    # The hosts and links themselves, for the engine's transport inputs (streams, buffers, cipher, MTU, RTT, loss).
+    host_models: dict[int, Host] = field(default_factory=dict)
+    link_models: dict[int, CloudLink] = field(default_factory=dict)
     rules: RuleBook = field(default_factory=RuleBook)  # placement rules; `commit()` moves their members
 
     @classmethod
@@ -203,7 +206,10 @@ class TargetIndex:
             host = hosts[host_id]
             host.busy_cores += cpu
             host.used_memory += mem
-        return cls(at=at, hosts=hosts, site_segments=site_segments, links=links, use=use, rules=rule_book_load())
+        return cls(
+            at=at, hosts=hosts, site_segments=site_segments, links=links, use=use, rules=rule_book_load(),
+            host_models=Host.objects.in_bulk(), link_models=CloudLink.objects.in_bulk(),
+        )  # fmt: skip
 
     def candidate(self, workload: Workload) -> Candidate:
         cpu, mem = self.use.get(workload.pk, (0.0, 0.0))
@@ -393,6 +399,8 @@ def predict_wave(index: TargetIndex, moves: list[tuple[Workload, TargetHost]], *
             engine_params(
                 workload=w, bandwidth_bps=min(source.nic_bps, target.nic_bps), max_downtime_s=max_downtime_s,
                 policy=policy, compression_ratio=link.compression_ratio if link else 1.0, disk_bytes=disk,
+                source_host=index.host_models.get(source.pk), destination_host=index.host_models.get(target.pk),
+                cloud_link=index.link_models.get(link.pk) if link else None,
             )
         )  # fmt: skip
         if key not in specs:

@@ -145,12 +145,15 @@ def _choose_moves(
             continue
         target = best[0]
         # The real pre-checks, sharing what they read across the proposal (nothing is written while planning).
-        check = precheck_migration(workload=c.workload, destination_host=Host(pk=target.pk), context=context)
+        # The engine's figures come from the proposal's wave (`_proposal_wave`), not a forecast of each move alone.
+        check = precheck_migration(
+            workload=c.workload, destination_host=Host(pk=target.pk), context=context, predict=False
+        )
         if check.errors:
             refused += 1
             continue
         index.commit(c, target)
-        chosen.append(_Chosen(c, target, check.prediction, list(check.warnings)))
+        chosen.append(_Chosen(c, target, {}, list(check.warnings)))
         if target.cpu_pct >= thr_cpu - 1 or target.mem_pct >= thr_mem - 1:
             tiers = [[t for t in tier if t is not target] for tier in tiers]
     return chosen
@@ -170,6 +173,8 @@ def recommendations_compute(*, site: Site, at: datetime | None = None, persist: 
     index = TargetIndex.load(seed=config.seed, at=basis)
     context = PrecheckContext(rule_book=index.rules)  # the rules see the moves planned so far
     workloads = Workload.objects.filter(host__cluster__site=site, power_state=PowerState.ON).only(*CANDIDATE_FIELDS)
+    workloads = list(workloads)
+    _preload(context, workloads, {h.site_id for h in index.hosts.values()})
     by_host: dict[int, list[Candidate]] = defaultdict(list)
     for w in workloads:
         by_host[w.host_id].append(index.candidate(w))
@@ -221,6 +226,8 @@ def recommendations_compute(*, site: Site, at: datetime | None = None, persist: 
               "after": {"name": site.name, "cpu_pct": after_cpu, "mem_pct": after_mem},
               "targets_before": targets_before, "under": not site_over()}, chosen)
         )  # fmt: skip
+    for _, chosen in proposals:
+        _proposal_wave(index, chosen)
     if not persist:
         return [_recommendation(site, basis, thr_cpu, thr_mem, index, meta, chosen) for meta, chosen in proposals]
     with transaction.atomic():
@@ -233,7 +240,8 @@ def recommendations_compute(*, site: Site, at: datetime | None = None, persist: 
             moves = [
                 RecommendedMove(
                     recommendation=rec, workload=ch.candidate.workload, source_host_id=ch.candidate.workload.host_id,
-                    destination_host_id=ch.target.pk, predicted_time_s=float(ch.prediction.get("total_time_s") or 0),
+                    destination_host_id=ch.target.pk,
+                    predicted_time_s=float(ch.prediction.get("end_s", 0) - ch.prediction.get("start_s", 0)),
                     predicted_downtime_s=float(ch.prediction.get("downtime_s") or 0),
                     cpu_cores=round(ch.candidate.busy_cores, 3), memory_used_bytes=ch.candidate.used_memory,
                     warnings=ch.warnings,
@@ -245,13 +253,26 @@ def recommendations_compute(*, site: Site, at: datetime | None = None, persist: 
     return saved
 
 
+def _proposal_wave(index: TargetIndex, chosen: list[_Chosen]) -> dict | None:
+    """The engine's plan of a proposal's moves as one wave (each link's moves sharing it, under its admission and the
+    hosts' limits): each move's prediction and the wave's warnings (disk copied first, no convergence)."""
+    if not chosen:
+        return None
+    wave = predict_wave(index, [(ch.candidate.workload, ch.target) for ch in chosen])
+    for ch, p in zip(chosen, wave["items"], strict=True):
+        ch.prediction = p
+        ch.warnings.extend(_wave_warnings(ch.candidate.workload, p))
+    return wave
+
+
 def _recommendation(site, basis, thr_cpu, thr_mem, index: TargetIndex, meta: dict, chosen: list[_Chosen]):
     touched = {ch.target.pk for ch in chosen}
     targets = [
         {**meta["targets_before"][pk], "cpu_after": index.hosts[pk].cpu_pct, "mem_after": index.hosts[pk].mem_pct}
         for pk in sorted(touched, key=lambda pk: index.hosts[pk].name)
     ]
-    wave = predict_wave(index, [(ch.candidate.workload, ch.target) for ch in chosen]) if chosen else None
+    ends = [ch.prediction["end_s"] for ch in chosen if ch.prediction]
+    wave = {"makespan_s": round(max(ends), 2)} if ends else None
     before, after = meta["before"], meta["after"]
     when = basis.strftime("%a %H:%M UTC")
     if not chosen:
@@ -390,7 +411,7 @@ def evacuation_plan(
     items: list[PlannedItem] = []
     # Reads only: every blocked workload's pre-checks share what they read, and the planned moves (the rules).
     context = PrecheckContext(rule_book=index.rules)
-    _preload(context, workloads, site if host is None else None)
+    _preload(context, workloads, {t.site_id for tier in tiers for t in tier} | {site.pk})
     chooser = TargetChooser(index, tiers)
     blocked_checked = 0
     for w in workloads:
@@ -423,10 +444,10 @@ def evacuation_plan(
     return EvacuationPlan(scope, site, host, destination_site, items, prediction, fit, max(now, window_start or now))
 
 
-def _preload(context: PrecheckContext, workloads: list[Workload], site: Site | None) -> None:
-    """Give the pre-checks the planned workloads with their host (cluster, site), datastore and segment, each of
-    those read once for all of them (not once per workload)."""
-    hosts = {h.pk: h for h in context.site_hosts(site)} if site is not None else {}
+def _preload(context: PrecheckContext, workloads: list[Workload], site_ids: set[int]) -> None:
+    """Give the pre-checks the planned workloads with their host (cluster, site), datastore and segment, and the
+    hosts of `site_ids` (the destinations), each read once for all of them (not once per workload)."""
+    hosts = {h.pk: h for site_id in sorted(site_ids) for h in context.site_hosts(Site(pk=site_id))}
     for host_id in {w.host_id for w in workloads} - set(hosts):
         hosts[host_id] = context.host(host_id)
     datastores = Datastore.objects.in_bulk({w.datastore_id for w in workloads if w.datastore_id})

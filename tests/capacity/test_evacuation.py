@@ -76,3 +76,22 @@ def test_an_immovable_workload_is_reported_with_its_reason_and_the_host_stays_co
     assert Workload.objects.get(pk=small.pk).host_id == other.pk
     assert Host.objects.get(pk=source.pk).state == HostState.CONNECTED
     assert "keeps its state" in evacuation.message
+
+
+@pytest.mark.django_db
+def test_the_plans_wave_models_the_hosts_transport_and_warns_of_what_it_predicts():
+    topo = factories.topology()
+    factories.workload(topo.ca_hosts[0], memory_gib=16, segment=topo.stretched, dirty_rate_bps=1_000_000)
+    hot = factories.workload(topo.ca_hosts[0], memory_gib=16, segment=topo.stretched, dirty_rate_bps=2_000_000_000)
+    fast = evacuation_plan(host=topo.ca_hosts[0])
+    # The destination encrypts migrations at 100 MB/s: the cipher, not the 10 GbE NIC, sets the rate.
+    Host.objects.filter(pk=topo.ca_hosts[1].pk).update(migration_encrypted=True, migration_cipher_rate_bps=100e6)
+    slow = evacuation_plan(host=topo.ca_hosts[0])
+    assert [i.target.pk for i in slow.movable] == [topo.ca_hosts[1].pk] * 2
+    assert slow.prediction["makespan_s"] > 1.5 * fast.prediction["makespan_s"]
+    # A move warns that pre-copy would not converge exactly when the wave's prediction says so.
+    for plan in (fast, slow):
+        for item in plan.movable:
+            warned = any("would not converge" in w for w in item.warnings)
+            assert warned == (item.prediction["converged"] is False), (item.workload.name, item.prediction)
+    assert {i.workload.name for i in fast.movable} >= {hot.name}
