@@ -149,7 +149,7 @@ class PlacementRuleKind(models.TextChoices):
 
     @property
     def colour(self) -> str:
-        return {"keep_together": "teal", "keep_apart": "orange", "pin_to_hosts": "indigo"}[self.value]
+        return {"keep_together": "teal", "keep_apart": "amber", "pin_to_hosts": "indigo"}[self.value]
 
 
 class PlacementScope(models.TextChoices):
