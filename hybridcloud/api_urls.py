@@ -1,15 +1,17 @@
-"""The REST API under /api/: each app contributes its routes from `<app>/api/urls.py`."""
+"""The REST API under /api/: each app contributes its routes from `<app>/api/urls.py`; `/api/` lists them all."""
 
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from hybridcloud.api import AuditEntryViewSet
+from hybridcloud.api_root import APIRootView
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("audit", AuditEntryViewSet, basename="audit")
 
 urlpatterns = [
+    path("", APIRootView.as_view(), name="api-root"),
     path("", include("inventory.api.urls")),
     path("", include("migration.api.urls")),
     path("", include("containers.api.urls")),
