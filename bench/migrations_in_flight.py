@@ -29,6 +29,7 @@ import importlib.util
 import io
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -294,13 +295,16 @@ def main() -> int:
                     proc.kill()
         if redis is not None:
             redis.stop()
+        if not os.environ.get("BENCH_KEEP"):
+            shutil.rmtree(tmp, ignore_errors=True)
 
     print("measured from 5 s after the worker started (its start-up and first steps not counted)")
     by_link: dict[str, list[float]] = {}
     for key, seconds in steps:
         by_link.setdefault(key, []).append(seconds)
     lat = [ms for s in sockets for at, ms in s["lat"] if at >= measure_epoch]
-    print(f"after the run: {completed} completed, {still_queued} still queued; worker log {worker_log}")
+    kept = f"; worker log {worker_log}" if os.environ.get("BENCH_KEEP") else " (BENCH_KEEP=1 keeps the logs)"
+    print(f"after the run: {completed} completed, {still_queued} still queued{kept}")
     print(f"\n{'link':<12}{'steps':>7}{'p50 s':>9}{'p99 s':>9}  (interval {STEP_INTERVAL_S} s)")
     for key in sorted(by_link):
         values = by_link[key]
