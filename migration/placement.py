@@ -25,9 +25,16 @@ class RuleBook:
     rules: list[Rule] = field(default_factory=list)
     spots: dict[int, tuple[str, Spot]] = field(default_factory=dict)
     site_hosts: dict[str, list[str]] = field(default_factory=dict)
+    _by_member: dict[int, list[Rule]] | None = field(default=None, repr=False)
 
     def rules_of(self, workload_id: int) -> list[Rule]:
-        return [rule for rule in self.rules if workload_id in rule.members]
+        """The rules `workload_id` is a member of (indexed once: planners ask for every candidate host)."""
+        if self._by_member is None:
+            self._by_member = {}
+            for rule in self.rules:
+                for member in rule.members:
+                    self._by_member.setdefault(member, []).append(rule)
+        return self._by_member.get(workload_id, [])
 
     def broken(self, workload: Workload, host: Host) -> list[str]:
         """The rules that putting `workload` on `host` breaks, one sentence each (`rules_broken`)."""

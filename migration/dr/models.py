@@ -215,6 +215,10 @@ class DrillRun(models.Model):
     state = models.CharField(max_length=16, choices=DrillState.choices, default=DrillState.QUEUED, db_index=True)
     verdict = models.CharField(max_length=8, choices=Verdict.choices, default=Verdict.PENDING, blank=True)
     reason = models.TextField(blank=True, help_text="Why the drill failed or missed its target.")
+    override_reason = models.TextField(
+        blank=True,
+        help_text="A planned migration's reason, written by the operator, for accepting its pre-check warnings.",
+    )
     test_network = models.CharField(max_length=100, blank=True, help_text="The isolated network it ran in.")
     target_rto_s = models.PositiveIntegerField(help_text="The plan's target when the drill ran.")
     measured_rto_s = models.FloatField(null=True, blank=True, help_text="Until the last workload was up.")

@@ -154,7 +154,7 @@ def _start_group(run: DrillRun, step: DrillStep, members: list[ProtectedWorkload
         state=StepState.RUNNING, started_at=timezone.now(), sim_start_s=sim_now
     )
     plan = run.plan
-    override = f"Planned migration of plan {plan.name} (drill run #{run.pk})"
+    purpose = f"Planned migration of plan {plan.name} (drill run #{run.pk})"
     started: list[Migration] = []
     refused: list[DrillWorkloadResult] = []
     for i, member in enumerate(members):
@@ -164,8 +164,9 @@ def _start_group(run: DrillRun, step: DrillStep, members: list[ProtectedWorkload
                     workload=member.workload,
                     destination_site=plan.recovery_site,
                     requested_by=run.started_by,
-                    override_reason=override,
-                    reason=override,
+                    # The operator's own words from the confirm page; without them a warning refuses the move.
+                    override_reason=run.override_reason,
+                    reason=purpose,
                 )
             )
         except MigrationRefused as exc:

@@ -109,6 +109,7 @@ def drill_start(
         state=DrillState.QUEUED,
         target_rto_s=plan.target_rto_s,
         slot_key=slot_key,
+        override_reason=override_reason.strip(),
     )
     try:
         with transaction.atomic():

@@ -12,6 +12,9 @@ from migration.models import Migration
 from tests import factories
 from tests.dr.builders import protect
 
+# The operator's written reason for accepting the pre-check warnings (here: the disk is copied across sites).
+REASON = "Storage moves to the recovery site are expected for this plan."
+
 pytestmark = pytest.mark.integration
 
 
@@ -46,7 +49,7 @@ def test_planned_migration_moves_every_workload_live_to_virginia_keeping_its_ip(
     protect(plan, groups[1], workloads[1], rpo_s=900)
     ips = {w.pk: w.ip_address for w in workloads}
 
-    run = services.drill_start(plan=plan, kind=DrillKind.PLANNED_MIGRATION, started_by=operator)
+    run = services.drill_start(plan=plan, kind=DrillKind.PLANNED_MIGRATION, started_by=operator, override_reason=REASON)
     run = wait_finished(run.pk)
 
     assert run.state == DrillState.COMPLETED, run.reason
@@ -61,7 +64,7 @@ def test_planned_migration_moves_every_workload_live_to_virginia_keeping_its_ip(
         assert w.ip_address == ips[w.pk]
     migrations = {m.workload_id: m for m in Migration.objects.filter(workload__in=workloads)}
     assert all(m.state == "completed" and m.requested_by == operator for m in migrations.values())
-    assert all("Planned migration of plan California → Virginia" in m.override_reason for m in migrations.values())
+    assert all(m.override_reason == REASON for m in migrations.values())  # the operator's words, not a canned text
     results = {r.workload_id: r for r in run.results.all()}
     for pk, r in results.items():
         assert r.state == "recovered"
@@ -81,7 +84,7 @@ def test_planned_migration_stops_at_the_first_precheck_error_and_moves_nothing_a
     protect(plan, groups[0], db, rpo_s=300, recovery_segment=topo.va_local, recovery_ip="10.30.5.10")
     protect(plan, groups[1], web, rpo_s=900)
 
-    run = services.drill_start(plan=plan, kind=DrillKind.PLANNED_MIGRATION, started_by=operator)
+    run = services.drill_start(plan=plan, kind=DrillKind.PLANNED_MIGRATION, started_by=operator, override_reason=REASON)
     run = wait_finished(run.pk)
 
     assert run.state == DrillState.FAILED
@@ -118,7 +121,9 @@ def started_planned_migration(topo, operator):
     for w in apps:
         protect(plan, groups[0], w, rpo_s=900)
     protect(plan, groups[1], web, rpo_s=900)
-    run = services.drill_start(plan=plan, kind=DrillKind.PLANNED_MIGRATION, started_by=operator, enqueue=False)
+    run = services.drill_start(
+        plan=plan, kind=DrillKind.PLANNED_MIGRATION, started_by=operator, enqueue=False, override_reason=REASON
+    )
     services.drill_execute(run_id=run.pk)
     return run, apps, web
 
@@ -171,3 +176,21 @@ def test_cancelling_a_planned_migration_cancels_its_moves_and_leaves_the_workloa
     results = {r.workload_name: r for r in run.results.all()}
     assert results["ca-app-01"].state == "skipped" and "stays on ca-esx-" in results["ca-app-01"].reason
     assert results["ca-web-01"].state == "skipped" and "cancelled" in results["ca-web-01"].reason
+
+
+@pytest.mark.django_db
+def test_a_planned_migration_without_the_operators_reason_does_not_accept_warnings(operator):
+    """No canned reason: a move with warnings and no written reason is refused, and the result says why."""
+    from migration.dr.models import DrillWorkloadResult
+
+    topo = factories.topology()
+    plan, groups = plan_with_groups(topo, ["app tier"])
+    app = small(topo.ca_hosts[0], "ca-app-01", topo.stretched)
+    protect(plan, groups[0], app, rpo_s=900)
+    run = services.drill_start(plan=plan, kind=DrillKind.PLANNED_MIGRATION, started_by=operator, enqueue=False)
+    services.drill_execute(run_id=run.pk)
+    services.planned_migration_advance(run_id=run.pk, token=0)
+
+    assert not Migration.objects.filter(workload=app).exists()
+    result = DrillWorkloadResult.objects.get(run=run, workload_name="ca-app-01")
+    assert "need a written override reason" in result.reason

@@ -34,6 +34,9 @@ from tests.reliability.helpers import (
     wait_for,
 )
 
+# The operator's written reason for accepting the pre-check warnings (here: the disk is copied across sites).
+REASON = "Storage moves to the recovery site are expected for this plan."
+
 pytestmark = pytest.mark.integration
 
 
@@ -98,7 +101,9 @@ def test_killing_the_worker_holding_each_run_twice_loses_nothing(transactional_d
     try:
         migration = migration_start(workload=vm, destination_host=pair.dst_hosts[0], override_reason="storage moves")
         drill = dr_services.drill_start(plan=setup.plan)
-        planned = dr_services.drill_start(plan=planned_plan, kind=DrillKind.PLANNED_MIGRATION, started_by=operator)
+        planned = dr_services.drill_start(
+            plan=planned_plan, kind=DrillKind.PLANNED_MIGRATION, started_by=operator, override_reason=REASON
+        )
 
         kills = []
         for round_no in (1, 2):
