@@ -62,6 +62,25 @@ def register_switchover_gate(gate: SwitchoverGate) -> None:
         _switchover_gates.append(gate)
 
 
+#: Called with the ids of the migrations that ended in a step, after it committed (migration.moves: start a group's
+#: next members at once rather than at its next tick).
+_end_hooks: list[Callable[[list[int]], None]] = []
+
+
+def register_migration_end_hook(hook: Callable[[list[int]], None]) -> None:
+    """Plug in a function called with the ids of the migrations a step ended (once: again changes nothing)."""
+    if hook not in _end_hooks:
+        _end_hooks.append(hook)
+
+
+def _migrations_ended(ids: list[int]) -> None:
+    for hook in _end_hooks:
+        try:
+            hook(ids)
+        except Exception:  # noqa: BLE001 - the step is done; a hook that fails must not undo it
+            logger.exception("migration end hook %r failed", hook)
+
+
 def switchover_verdicts(migrations: list[Migration], now: datetime) -> dict[int, str | None]:
     """Every gate's verdicts together; a stop wins over a hold. A gate that fails holds nothing (logged)."""
     verdicts: dict[int, str | None] = {}
@@ -188,19 +207,20 @@ def step_link(link_key: str) -> int:
     before = [run.sim.bytes_sent for run in runs]
     elapsed_before = [run.sim.elapsed_s for run in runs]
     events = advance_in_world(runs, capacity_bps=capacity, link=link_pattern, wall_s=wall_s)
-    ended = 0
+    ended: list[int] = []
     with progress.batch():
         for migration, run, evs, sent_before, t_before in zip(
             running, runs, events, before, elapsed_before, strict=True
         ):
             try:
                 if _persist(migration, run, evs, now, sent_before, t_before):
-                    ended += 1
+                    ended.append(migration.pk)
             except Exception:  # noqa: BLE001 - one broken row must not stop the others on the link
                 logger.exception("could not persist the step of migration %s", migration.pk)
     if ended:
         migrations_admit_queued()
-    return len(running) - ended
+        _migrations_ended(ended)
+    return len(running) - len(ended)
 
 
 def _persist(migration: Migration, run: WorldRun, events: list, now, sent_before: float, t_before: float) -> bool:

@@ -12,5 +12,7 @@ class MovesConfig(AppConfig):
     def ready(self) -> None:
         from migration import driver
         from migration.moves.selectors import switchover_verdicts
+        from migration.moves.tasks import feed_groups_of
 
         driver.register_switchover_gate(switchover_verdicts)
+        driver.register_migration_end_hook(feed_groups_of)

@@ -78,3 +78,15 @@ def test_a_scheduled_group_starts_once_and_its_switchovers_wait_for_the_window(c
     for _ in range(3):
         move_groups_tick.delay()
     wait_for(lambda: MoveGroup.objects.get(pk=group.pk).state == MoveGroupState.COMPLETED, timeout=15)
+
+
+def test_a_member_that_ends_starts_the_next_one_without_waiting_for_the_tick(celery_worker):
+    topo = factories.topology()
+    vms = [factories.workload(topo.ca_hosts[0], memory_gib=1, segment=topo.stretched) for _ in range(4)]
+    group = move_group_create(name="One by one", workloads=vms, destination_host=topo.ca_hosts[1], concurrency=1)
+    # No tick runs here: each member that completes feeds the next (the driver's end hook).
+    wait_for(lambda: MoveGroup.objects.get(pk=group.pk).state == MoveGroupState.COMPLETED, timeout=40)
+    assert Migration.objects.filter(state=MigrationState.COMPLETED).count() == 4
+    spans = list(Migration.objects.order_by("pk").values_list("created_at", "finished_at"))
+    for (_, finished), (created, _) in zip(spans, spans[1:], strict=False):
+        assert created >= finished  # one at a time: the cap of 1 held
