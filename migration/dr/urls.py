@@ -6,6 +6,7 @@ app_name = "dr"
 
 urlpatterns = [
     path("", views.plan_list, name="plan_list"),
+    path("export.csv", views.plan_export, name="plan_export"),
     path("plans/<int:pk>/", views.plan_detail, name="plan_detail"),
     path("plans/<int:pk>/schedule/", views.plan_schedule, name="plan_schedule"),
     path("plans/<int:pk>/drills/", views.plan_start_drill, name="plan_start_drill"),

@@ -4,8 +4,10 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from hybridcloud.lists import csv_response, sort_columns
 from hybridcloud.roles import is_operator
 from migration.dr import selectors, services
+from migration.dr.filtersets import RecoveryPlanFilterSet
 from migration.dr.forms import DAY_CHOICES, REASON_REQUIRED, PlannedMigrationForm, ScheduleForm
 from migration.dr.models import DrillRun, RecoveryPlan
 
@@ -15,17 +17,47 @@ def _require_operator(request) -> None:
         raise PermissionDenied("Only operators may do this; viewers have read-only access.")
 
 
+# The plans table: (sort key, label, numeric); the keys are RecoveryPlanFilterSet's.
+PLAN_COLUMNS = [
+    ("name", "Plan", False),
+    ("protected", "Protected site → recovery site", False),
+    ("groups", "Groups", True),
+    ("workloads", "Workloads", True),
+    ("rto", "Target RTO", True),
+    ("", "Schedule", False),
+    ("last_drill", "Last drill", False),
+]
+PLAN_EXPORT_HEADER = ["name", "enabled", "protected_site", "recovery_site", "groups", "workloads", "target_rto_s",
+                      "schedule", "last_drill_finished_at", "last_drill_rto_s", "last_drill_verdict"]  # fmt: skip
+
+
 @require_GET
 def plan_list(request):
+    plans = RecoveryPlanFilterSet(request.GET, queryset=selectors.plan_list())
     return render(
         request,
         "dr/plan_list.html",
         {
-            "plans": selectors.plan_list(),
+            "plans": plans.qs,
+            "columns": sort_columns(request, PLAN_COLUMNS),
+            "search": request.GET.get("q", ""),
             "coverage": selectors.site_coverage(),
             "dr_alerts": selectors.failed_drill_alerts(),
         },
     )
+
+
+@require_GET
+def plan_export(request):
+    """The plans the page shows (same search and sort) as CSV."""
+    plans = RecoveryPlanFilterSet(request.GET, queryset=selectors.plan_list()).qs
+    rows = (
+        [p.name, p.enabled, p.protected_site.name, p.recovery_site.name, p.group_count, p.workload_count,
+         p.target_rto_s, str(p.schedule.crontab) if p.schedule and p.schedule.enabled else "",
+         p.last_finished_at.isoformat() if p.last_finished_at else "", p.last_rto_s or "", p.last_verdict or ""]
+        for p in plans
+    )  # fmt: skip
+    return csv_response(name="dr-plans", header=PLAN_EXPORT_HEADER, rows=rows)
 
 
 def _schedule_initial(plan: RecoveryPlan) -> dict:

@@ -213,6 +213,7 @@ def operations(o) -> dict[str, list[tuple[str, str, str, dict | None]]]:
             ("POST", f"/containers/pods/{o['pod'].pk}/", "page_action", {}),
         ],
         "dr:plan_list": [("GET", "/dr/", "page", None)],
+        "dr:plan_export": [("GET", "/dr/export.csv", "page", None)],
         "dr:plan_detail": [("GET", f"/dr/plans/{plan.pk}/", "page", None)],
         "dr:plan_schedule": [("POST", f"/dr/plans/{plan.pk}/schedule/", "page_action", {"remove": "on"})],
         "dr:plan_start_drill": [("POST", f"/dr/plans/{plan.pk}/drills/", "page_action", None)],
