@@ -3,32 +3,34 @@ PYTHON ?= python3.11
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
-UV := $(VENV)/bin/uv
+UV := $(VENV)/uv/bin/uv
 UV_VERSION ?= uv==0.13.9
+PIP_VERSION ?= pip==26.3
 LOCK := requirements.lock
 
 .PHONY: run test test-fast lint format bench calibrate secret clean venv deps lock
 
 $(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv --without-pip $(VENV)
 
 # Installs exactly the versions pinned in $(LOCK) (every dependency, test and dev tools included; the same lock for
-# `make run`, `make test` and .ci/run), with uv from PyPI (a few seconds) or, if uv cannot be installed, with pip
-# from the same lock. Reinstalls only when pyproject.toml or the lock changes. `make lock` re-pins after a change
-# to pyproject.toml's dependencies (tests/test_lock.py fails while the lock misses one).
+# `make run`, `make test` and .ci/run), with uv from PyPI (put in $(VENV)/uv by the system's pip; a few seconds), and
+# pip into the venv beside them; or, if uv cannot be installed, with pip from the same lock. The venv is made without
+# pip (ensurepip took most of a fresh start's first 20 s here). Reinstalls only when pyproject.toml or the lock
+# changes. `make lock` re-pins after a change to pyproject.toml's dependencies (tests/test_lock.py fails until then).
 $(VENV)/.installed: pyproject.toml $(LOCK) | $(VENV)/bin/python
-	@if $(PIP) install --quiet "$(UV_VERSION)"; then \
-	  $(UV) pip install --quiet --python $(PY) -r $(LOCK) && \
+	@if $(PYTHON) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --upgrade --target $(VENV)/uv "$(UV_VERSION)"; then \
+	  $(UV) pip install --quiet --python $(PY) -r $(LOCK) "$(PIP_VERSION)" && \
 	  $(UV) pip install --quiet --python $(PY) --no-deps --no-build-isolation -e . ; \
 	else \
 	  echo "uv could not be installed: installing the same lock with pip (slower)"; \
+	  $(PY) -m ensurepip --upgrade >/dev/null && \
 	  $(PIP) install --quiet -r $(LOCK) && $(PIP) install --quiet --no-deps --no-build-isolation -e . ; \
 	fi
 	@touch $@
 
-lock: $(VENV)/bin/python
-	$(PIP) install --quiet "$(UV_VERSION)"
+lock: $(VENV)/.installed
 	$(UV) pip compile pyproject.toml --extra test --extra dev --python $(PY) --no-header --annotation-style line \
 	  --quiet -o $(LOCK)
 
