@@ -290,7 +290,7 @@ SLACK = 0.03
 
 
 #: At most this many runs may be excused by :func:`known_miss` (the test fails beyond).
-MAX_KNOWN_MISSES = 8
+MAX_KNOWN_MISSES = 6
 #: A throttled guest counts as not following ``rate x (1 - throttle)`` when its measured rate is off
 #: that by more than this fraction (either way).
 THROTTLE_RESPONSE_LIMIT = 0.10

@@ -45,6 +45,7 @@ they read and write its state and are called only from its hooks.
 from __future__ import annotations
 
 import functools
+import math
 from typing import TYPE_CHECKING
 
 from .params import PrecopyParams
@@ -129,12 +130,22 @@ def start_pass(sim: PrecopySimulation) -> None:
     if not sim._rounds:
         sim._period_start = sim._elapsed
     bw = sim._decision_bw
-    tail = threshold_bytes(sim, bw) - pass_rate(sim, bw) * ITERATION_STEP_S
-    if tail < 0.0:
-        tail = 0.0
     whole = sim._r_bytes
-    if tail > whole:
+    threshold = threshold_bytes(sim, bw)
+    step = pass_rate(sim, bw) * ITERATION_STEP_S
+    # Whole windows: the pending test is made at the start of each rate-limit window and every
+    # window sends one step, so the tail is what is left after the fewest whole steps that bring
+    # the pending bytes below the threshold (not a fixed threshold - step: a short pass's tail is
+    # the pass less one step, which is what keeps QEMU syncing near the end).
+    if whole <= threshold or step <= 0.0:
         tail = whole
+    else:
+        steps = math.ceil((whole - threshold) / step * (1.0 - 1e-12))
+        if whole - steps * step >= threshold:
+            steps += 1
+        tail = whole - steps * step
+        if tail < 0.0:
+            tail = 0.0
     if sim._k < 1.0 and whole > tail:
         sim._k = max(0.0, whole * sim._k - tail) / (whole - tail)
     sim._tail = tail
