@@ -321,7 +321,7 @@ def move_group_feed(*, group_id: int) -> list[int]:
     started: list[int] = []
     with transaction.atomic():
         group = (
-            MoveGroup.objects.select_for_update()
+            MoveGroup.objects.select_for_update(of=("self",))
             .select_related("destination_host", "destination_site", "created_by")
             .filter(pk=group_id, state=MoveGroupState.RUNNING)
             .first()

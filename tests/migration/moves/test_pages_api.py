@@ -65,16 +65,18 @@ def test_api_precheck_create_list_detail_reschedule_cancel(topo, operator_client
 @pytest.mark.parametrize(
     ("body", "says"),
     [
-        ({"destination_host": 1}, "Give workloads"),
-        ({"workloads": [999999], "destination_site": 1}, "No workload with id 999999"),
-        ({"workloads": "x", "destination_site": 1}, "workloads"),
-        ({"query": "site=nope", "destination_site": 1}, "Filter site"),
-        ({"workloads": [1], "destination_site": 1, "concurrency": 0}, "concurrency"),
-        ({"workloads": [1], "destination_site": 1, "start_at": "tomorrow"}, "start_at"),
-        ({"workloads": [1], "destination_site": 1, "on_window_close": "pray"}, "on_window_close"),
+        ({"destination_host": "HOST"}, "Give workloads"),
+        ({"workloads": [999999], "destination_site": "SITE"}, "No workload with id 999999"),
+        ({"workloads": "x", "destination_site": "SITE"}, "workloads"),
+        ({"query": "site=nope", "destination_site": "SITE"}, "Filter site"),
+        ({"workloads": ["WL"], "destination_site": "SITE", "concurrency": 0}, "concurrency"),
+        ({"workloads": ["WL"], "destination_site": "SITE", "start_at": "tomorrow"}, "start_at"),
+        ({"workloads": ["WL"], "destination_site": "SITE", "on_window_close": "pray"}, "on_window_close"),
     ],
 )
 def test_api_bad_input_is_a_400_naming_it_and_changes_nothing(topo, operator_client, body, says):
+    ids = {"HOST": topo.ca_hosts[1].pk, "SITE": topo.va.pk, "WL": vms(topo, 1)[0].pk}
+    body = {k: [ids.get(x, x) for x in v] if isinstance(v, list) else ids.get(v, v) for k, v in body.items()}
     response = operator_client.post("/api/move-groups/", body, content_type="application/json")
     assert response.status_code == 400
     assert says in " ".join(response.json()["errors"])
