@@ -60,7 +60,7 @@ def build(workloads: int, hosts_per_site: int) -> tuple:
         rows.append(Workload(
             name=f"vm-{n:06d}", vcpus=rng.choice((1, 2, 2, 4)), memory_bytes=memory, disk_bytes=40 * GIB,
             host=hosts[src][n % hosts_per_site], datastore=ds, segment=seg,
-            ip_address=f"10.{base + n // 65000}.{(n // 250) % 256}.{n % 250 + 2}",
+            ip_address=f"10.{base + n // 64000}.{(n // 250) % 256}.{n % 250 + 2}",
             dirty_rate_bps=rng.randint(1, 80) * 1_000_000, working_set_bytes=int(memory * rng.uniform(0.1, 1.0)),
         ))  # fmt: skip
     Workload.objects.bulk_create(rows, batch_size=5000)
