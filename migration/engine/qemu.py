@@ -8,7 +8,11 @@ Read from QEMU 7.2's source (the version these machines run, ``migration/ram.c``
    migration thread compares what is still pending (remaining dirty pages x page size, zero pages
    included) with ``threshold_size``; as soon as pending < threshold it syncs the dirty bitmap
    (``migration_bitmap_sync``), so the unsent tail of the pass merges with the pages dirtied
-   meanwhile into the next pass. One pass = one bitmap sync: ``dirty-sync-count`` = passes + 2
+   meanwhile into the next pass. The test is made once per rate-limit window (``migration_thread``
+   -> ``migration_rate_limit``: each ``BUFFER_DELAY`` window sends ``max-bandwidth`` x 100 ms, then
+   the thread sleeps to its end), so the tail is what the fewest whole windows leave below the
+   threshold: near the end a short pass keeps most of itself as tail, and QEMU syncs again.
+   One pass = one bitmap sync: ``dirty-sync-count`` = passes + 2
    (one at setup in ``ram_init_bitmaps``, one in ``ram_save_complete``).
 2. **The completion test uses the bandwidth measured during the pass** (``migration_update_counters``:
    every ``BUFFER_DELAY`` = 100 ms, ``threshold_size = bandwidth x downtime-limit`` with bandwidth =
@@ -56,8 +60,7 @@ if TYPE_CHECKING:
 
 #: ``BUFFER_DELAY`` (100 ms in QEMU): the rate limiter's window. One iteration step sends at most one
 #: window of ``max-bandwidth`` (``migration_rate_limit``) and the pending test is made between
-#: steps, so a pass's tail is one step below ``threshold_size`` (measured on idle guests: 0.4-1.7
-#: steps, mean 0.9).
+#: steps, so a pass's tail is what its whole steps leave below ``threshold_size`` (:func:`start_pass`).
 ITERATION_STEP_S = 0.1
 #: QEMU's setup-time before the first pass (seconds): median of bench/qemu/results (0.10-0.45 s).
 SETUP_S = 0.26
@@ -121,7 +124,8 @@ def fits(sim: PrecopySimulation, bw: float) -> bool:
 def start_pass(sim: PrecopySimulation) -> None:
     """Rule 1: the pass that starts sends until what is left of it is below ``threshold_size``;
     that tail waits for the next bitmap sync. The pending test is made once per iteration step
-    (one rate-limit window, :data:`ITERATION_STEP_S`), so the tail is one step below the threshold.
+    (one rate-limit window, :data:`ITERATION_STEP_S`), so the tail is what the fewest whole steps
+    leave below the threshold (a pass already below it on entry keeps all of it).
 
     The tail is made of written pages (the guest's working set is where a pass ends: measured, the
     first pass's tail and the working set overlapped): in the first pass the zero pages all fall in
