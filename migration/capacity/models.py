@@ -138,6 +138,7 @@ class RecommendedMove(models.Model):
     cpu_cores = models.FloatField(help_text="CPU (in cores) the move takes off the source.")
     memory_used_bytes = models.FloatField(help_text="Memory in use the move takes off the source.")
     warnings = models.JSONField(default=list, blank=True)
+    placement_note = models.TextField(blank=True, help_text="The placement rules that turned a host down for it.")
     migration = models.ForeignKey(
         "migration.Migration", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

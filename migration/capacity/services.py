@@ -45,6 +45,7 @@ from migration.capacity.planning import (
     window_fit,
 )
 from migration.choices import ACTIVE_STATES, MigrationState
+from migration.engine.placement_rules import Spot
 from migration.models import Migration
 from migration.prechecks import MIN_MBIT_PER_MIGRATION, PrecheckContext, precheck_migration
 from migration.services import MigrationRefused, migration_start
@@ -83,6 +84,7 @@ class _Chosen:
     target: TargetHost
     prediction: dict
     warnings: list[str]
+    placement_note: str = ""  # the placement rules that turned a host down for it
 
 
 def _choose_moves(
@@ -128,9 +130,16 @@ def _choose_moves(
         if not any(tiers) or not is_over() or len(chosen) >= MAX_MOVES_PER_PROPOSAL or refused > 50:
             break
         best: tuple | None = None
+        ruled = bool(index.rules.rules_of(c.workload.pk))
+        decided: list[str] = []
         for tier in tiers:
             for t in tier:
-                if index.blocker(c, t):
+                why = index.blocker(c, t)
+                if why:
+                    if ruled and why in index.rules.broken_on(
+                        c.workload.pk, c.workload.name, Spot(t.name, t.site_name)
+                    ):
+                        decided.append(why)
                     continue
                 cpu_after = telemetry.pct(min(t.busy_cores + c.busy_cores, t.cores), t.cores)
                 mem_after = telemetry.pct(t.used_memory + c.used_memory, t.memory_bytes)
@@ -153,7 +162,7 @@ def _choose_moves(
             refused += 1
             continue
         index.commit(c, target)
-        chosen.append(_Chosen(c, target, {}, list(check.warnings)))
+        chosen.append(_Chosen(c, target, {}, list(check.warnings), " ".join(decided[:3])))
         if target.cpu_pct >= thr_cpu - 1 or target.mem_pct >= thr_mem - 1:
             tiers = [[t for t in tier if t is not target] for tier in tiers]
     return chosen
@@ -244,7 +253,7 @@ def recommendations_compute(*, site: Site, at: datetime | None = None, persist: 
                     predicted_time_s=float(ch.prediction.get("end_s", 0) - ch.prediction.get("start_s", 0)),
                     predicted_downtime_s=float(ch.prediction.get("downtime_s") or 0),
                     cpu_cores=round(ch.candidate.busy_cores, 3), memory_used_bytes=ch.candidate.used_memory,
-                    warnings=ch.warnings,
+                    warnings=ch.warnings, placement_note=ch.placement_note,
                 )
                 for ch in chosen
             ]  # fmt: skip

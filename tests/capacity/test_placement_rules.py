@@ -3,13 +3,16 @@ the plan says which rule decided."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from django.utils import timezone
 
 from inventory.choices import PlacementRuleKind
 from inventory.models import PlacementRule, Tag
-from migration.capacity.planning import TargetIndex
-from migration.capacity.services import evacuation_plan, host_evacuate
+from migration.capacity.models import CapacitySettings
+from migration.capacity.planning import TargetIndex, next_peak
+from migration.capacity.services import evacuation_plan, host_evacuate, recommendations_compute
 from migration.models import Migration
 from tests import factories
 
@@ -59,3 +62,20 @@ def test_planned_moves_count_for_the_rules_of_later_moves(replicas):
     assert index.blocker(index.candidate(db2), va1) == (
         "keep-apart rule 'db-replicas' puts db-2 off va-esx-01, where db-1 runs."
     )
+
+
+def test_a_recommendation_keeps_the_replica_off_the_other_replicas_host_and_says_why():
+    topo = factories.topology()
+    CapacitySettings.objects.update_or_create(pk=1, defaults={"seed": 5})
+    busy = [
+        factories.workload(topo.ca_hosts[0], vcpus=16, memory_gib=16 + 4 * i, segment=topo.stretched) for i in range(8)
+    ]
+    other = factories.workload(topo.ca_hosts[1], name="db-b", memory_gib=2, segment=topo.stretched)
+    rule = PlacementRule.objects.create(name="pair", kind=PlacementRuleKind.KEEP_APART)
+    rule.workloads.add(busy[0], other)
+    at = next_peak(topo.ca.longitude, datetime(2025, 3, 12, 6, 0, tzinfo=UTC))
+    (rec,) = [r for r in recommendations_compute(site=topo.ca, at=at) if r.host_id == topo.ca_hosts[0].pk]
+    move = rec.moves.get(workload=busy[0])  # the cheapest relief still moves, but not next to db-b
+    assert move.destination_host_id != topo.ca_hosts[1].pk
+    assert move.placement_note == f"keep-apart rule 'pair' puts {busy[0].name} off ca-esx-02, where db-b runs."
+    assert any(m.destination_host_id == topo.ca_hosts[1].pk for m in rec.moves.all())  # others still go there
