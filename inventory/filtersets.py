@@ -23,13 +23,17 @@ WORKLOAD_ORDERING = {
 
 
 class StableOrderingFilter(django_filters.OrderingFilter):
-    """Sorts by the chosen column, then by name, so that pages never shuffle rows between them."""
+    """Sorts by the chosen column, then by `tiebreak` (name unless told), so that pages never shuffle rows."""
+
+    def __init__(self, *args, tiebreak: str = "name", **kwargs):
+        self.tiebreak = tiebreak
+        super().__init__(*args, **kwargs)
 
     def filter(self, qs: QuerySet, value):
         qs = super().filter(qs, value)
         ordering = list(qs.query.order_by)
-        if ordering and not any(field.lstrip("-") == "name" for field in ordering):
-            qs = qs.order_by(*ordering, "name")
+        if ordering and not any(field.lstrip("-") == self.tiebreak.lstrip("-") for field in ordering):
+            qs = qs.order_by(*ordering, self.tiebreak)
         return qs
 
 

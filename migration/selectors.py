@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
 from inventory.models import CloudLink, Host
@@ -29,17 +29,11 @@ def migration_queryset() -> QuerySet[Migration]:
     )
 
 
-def migration_list(*, state: str = "", site: str | int = "", kind: str = "") -> QuerySet[Migration]:
-    """Active migrations first (newest first), then history (newest first); filtered by state, site, kind."""
+def migration_list() -> QuerySet[Migration]:
+    """Active migrations first (newest first), then history (newest first); `MigrationFilterSet` filters it."""
     qs = migration_queryset().annotate(
         active_first=Case(When(state__in=ACTIVE_STATES, then=Value(0)), default=Value(1), output_field=IntegerField())
     )
-    if state:
-        qs = qs.filter(state=state)
-    if kind:
-        qs = qs.filter(kind=kind)
-    if site:
-        qs = qs.filter(Q(source_host__cluster__site_id=site) | Q(destination_host__cluster__site_id=site))
     return qs.order_by("active_first", "-created_at", "-pk")
 
 

@@ -1,17 +1,17 @@
-import csv
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from hybridcloud.lists import csv_response, sort_columns
 from hybridcloud.roles import is_operator
 from inventory.models import Site, Workload
 from migration import selectors
 from migration.choices import MigrationKind, MigrationState
+from migration.filtersets import MigrationFilterSet
 from migration.forms import MigrationForm
 from migration.prechecks import precheck_migration
 from migration.services import MigrationRefused, migration_cancel, migration_start
@@ -19,25 +19,45 @@ from migration.services import MigrationRefused, migration_cancel, migration_sta
 PER_PAGE = 50
 
 
-def _filters(request) -> dict:
-    return {key: request.GET.get(key, "").strip() for key in ("state", "site", "kind")}
+# The migrations table: (sort key, label, numeric); the keys are MigrationFilterSet's.
+MIGRATION_COLUMNS = [
+    ("id", "#", False),
+    ("workload", "Workload", False),
+    ("kind", "Kind", False),
+    ("source", "From", False),
+    ("destination", "To", False),
+    ("state", "State", False),
+    ("", "Progress", True),
+    ("rounds", "Rounds", True),
+    ("downtime", "Downtime", True),
+    ("requested", "Requested", False),
+]
+
+
+def _filtered(request):
+    """The migrations the page shows: MigrationFilterSet over the list's rule (active first, then newest)."""
+    return MigrationFilterSet(request.GET, queryset=selectors.migration_list())
 
 
 def migration_list(request):
-    filters = _filters(request)
-    page = Paginator(selectors.migration_list(**filters), PER_PAGE).get_page(request.GET.get("page"))
+    filterset = _filtered(request)
+    filters = {key: filterset.form.data.get(key, "").strip() for key in ("state", "site", "kind", "q")}
+    page = Paginator(filterset.qs, PER_PAGE).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)
     if any(m.state == MigrationState.QUEUED for m in page.object_list):
         queue = selectors.migration_queue()  # three queries, whatever the queue's length
         for m in page.object_list:
             m.queue_spot = queue.get(m.pk)
-    query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
+    query = urlencode(
+        {k: v for k, v in filters.items() if v} | ({"ordering": o} if (o := request.GET.get("ordering")) else {})
+    )
     return render(
         request,
         "migration/migration_list.html",
         {
             "page": page,
             "filters": filters,
+            "columns": sort_columns(request, MIGRATION_COLUMNS),
             "query": query,
             "states": MigrationState.choices,
             "kinds": MigrationKind.choices,
@@ -51,40 +71,31 @@ def _iso(value) -> str:
     return value.isoformat() if value else ""
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
+MIGRATION_EXPORT_HEADER = [
+    "id", "workload", "kind", "state", "outcome", "source_host", "destination_host", "source_site",
+    "destination_site", "requested_by", "created_at", "started_at", "finished_at", "rounds", "bytes_sent",
+    "downtime_s", "total_time_s", "predicted_rounds", "predicted_downtime_s", "predicted_total_time_s",
+    "override_reason", "outcome_reason",
+]  # fmt: skip
 
 
 def migration_export(request):
-    writer = csv.writer(_Echo())
-    header = [
-        "id", "workload", "kind", "state", "outcome", "source_host", "destination_host", "source_site",
-        "destination_site", "requested_by", "created_at", "started_at", "finished_at", "rounds", "bytes_sent",
-        "downtime_s", "total_time_s", "predicted_rounds", "predicted_downtime_s", "predicted_total_time_s",
-        "override_reason", "outcome_reason",
-    ]  # fmt: skip
+    """The migrations the page shows (same filters, search and sort, every page) as CSV."""
 
     def rows():
-        yield writer.writerow(header)
-        for m in selectors.migration_list(**_filters(request)).iterator(chunk_size=500):
+        for m in _filtered(request).qs.iterator(chunk_size=500):
             p = m.prediction or {}
-            yield writer.writerow(
-                [
-                    m.pk, m.workload.name, m.kind, m.state, m.outcome, m.source_host.name, m.destination_host.name,
-                    m.source_host.cluster.site.name, m.destination_host.cluster.site.name,
-                    m.requested_by.get_username() if m.requested_by else "", m.created_at.isoformat(),
-                    _iso(m.started_at), _iso(m.finished_at),
-                    m.rounds_count, round(m.bytes_sent), m.downtime_s if m.downtime_s is not None else "",
-                    m.total_time_s if m.total_time_s is not None else "", p.get("rounds", ""),
-                    p.get("downtime_s", ""), p.get("total_time_s", ""), m.override_reason, m.outcome_reason,
-                ]
-            )  # fmt: skip
+            yield [
+                m.pk, m.workload.name, m.kind, m.state, m.outcome, m.source_host.name, m.destination_host.name,
+                m.source_host.cluster.site.name, m.destination_host.cluster.site.name,
+                m.requested_by.get_username() if m.requested_by else "", m.created_at.isoformat(),
+                _iso(m.started_at), _iso(m.finished_at),
+                m.rounds_count, round(m.bytes_sent), m.downtime_s if m.downtime_s is not None else "",
+                m.total_time_s if m.total_time_s is not None else "", p.get("rounds", ""),
+                p.get("downtime_s", ""), p.get("total_time_s", ""), m.override_reason, m.outcome_reason,
+            ]  # fmt: skip
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv")
-    stamp = timezone.now().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="migrations-{stamp}.csv"'
-    return response
+    return csv_response(name="migrations", header=MIGRATION_EXPORT_HEADER, rows=rows())
 
 
 def migration_detail(request, pk: int):

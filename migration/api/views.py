@@ -1,4 +1,5 @@
 from django.shortcuts import get_object_or_404
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
@@ -12,6 +13,7 @@ from migration.api.serializers import (
     MoveRequestSerializer,
     PrecheckResponseSerializer,
 )
+from migration.filtersets import MigrationFilterSet
 from migration.prechecks import precheck_migration
 from migration.services import MigrationRefused, migration_cancel, migration_start
 
@@ -54,13 +56,11 @@ class PrecheckView(APIView):
 
 class MigrationListCreateView(generics.ListAPIView):
     serializer_class = MigrationSerializer
-    filter_backends: list = []
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = MigrationFilterSet
 
     def get_queryset(self):
-        params = self.request.query_params
-        return selectors.migration_list(
-            state=params.get("state", ""), site=params.get("site", ""), kind=params.get("kind", "")
-        )
+        return selectors.migration_list()
 
     @extend_schema(request=MoveRequestSerializer, responses={201: MigrationSerializer, 400: ErrorsSerializer})
     def post(self, request):
