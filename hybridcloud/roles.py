@@ -8,17 +8,22 @@ OPERATORS = "operators"
 NO_ROLE = "Your account has no role in HybridCloud (neither viewer nor operator): ask an administrator for access."
 
 
+def _roles(user: User) -> frozenset[str]:
+    """The user's HybridCloud groups, read once per user object (one query answers both questions below)."""
+    cached = getattr(user, "_hybridcloud_roles", None)
+    if cached is None:
+        cached = frozenset(user.groups.filter(name__in=(VIEWERS, OPERATORS)).values_list("name", flat=True))
+        user._hybridcloud_roles = cached
+    return cached
+
+
 def is_operator(user: User | AnonymousUser) -> bool:
     """Operators and superusers may start and cancel migrations, drills and containers."""
     if not user.is_authenticated or not user.is_active:
         return False
     if user.is_superuser:
         return True
-    cached = getattr(user, "_hybridcloud_is_operator", None)
-    if cached is None:
-        cached = user.groups.filter(name=OPERATORS).exists()
-        user._hybridcloud_is_operator = cached
-    return cached
+    return OPERATORS in _roles(user)
 
 
 def is_viewer(user: User | AnonymousUser) -> bool:
@@ -28,8 +33,4 @@ def is_viewer(user: User | AnonymousUser) -> bool:
         return False
     if user.is_superuser or user.is_staff:
         return True
-    cached = getattr(user, "_hybridcloud_is_viewer", None)
-    if cached is None:
-        cached = user.groups.filter(name__in=(VIEWERS, OPERATORS)).exists()
-        user._hybridcloud_is_viewer = cached
-    return cached
+    return bool(_roles(user))

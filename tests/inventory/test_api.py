@@ -53,7 +53,10 @@ def test_viewer_reads_but_cannot_write(viewer_client, topo):
     assert viewer_client.get("/api/sites/").status_code == 200
     response = viewer_client.post("/api/workloads/", body(topo), content_type="application/json")
     assert response.status_code == 403
-    assert response.json()["detail"] == "Only administrators may edit the inventory."
+    assert (
+        response.json()["detail"]
+        == "Only administrators may edit the inventory: you lack the permission to add workloads."
+    )
 
 
 def test_operator_is_not_an_inventory_admin(operator_client, topo):
