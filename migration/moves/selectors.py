@@ -14,7 +14,7 @@ from inventory.filtersets import WorkloadFilterSet
 from inventory.models import Workload
 from migration.choices import ACTIVE_STATES, MigrationState
 from migration.models import Migration
-from migration.moves.choices import MemberState, MoveGroupState, WindowClose
+from migration.moves.choices import MoveGroupState, WindowClose
 from migration.moves.models import MAX_MEMBERS, MoveGroup, MoveGroupMember
 
 
@@ -56,7 +56,8 @@ def move_group_list(*, state: str = "") -> QuerySet[MoveGroup]:
 
 def move_group_progress(*, group: MoveGroup) -> dict[str, Any]:
     """The group's members as the group page and the API show them, with the group's progress: the mean of its
-    members' percentages (a member that ended counts 100 % whatever its outcome; the counts say which)."""
+    members' percentages: only a completed move counts 100 % (a failed, cancelled or refused one 0 %: a group with
+    a failure never shows 100 %); the counts say which ended how."""
     members = list(
         group.members.select_related("workload", "migration__destination_host", "migration__workload").order_by(
             "position"
@@ -71,10 +72,10 @@ def move_group_progress(*, group: MoveGroup) -> dict[str, Any]:
         m = member.migration
         if m is not None:
             status = m.state
-            percent = 100.0 if m.state not in ACTIVE_STATES else m.percent
+            percent = m.percent if m.state in ACTIVE_STATES or m.state == MigrationState.COMPLETED else 0.0
         else:
             status = member.state
-            percent = 100.0 if member.state in (MemberState.REFUSED, MemberState.CANCELLED) else 0.0
+            percent = 0.0
         counts[status] += 1
         total += percent
         rows.append(

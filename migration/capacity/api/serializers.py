@@ -47,7 +47,7 @@ class RecommendedMoveSerializer(serializers.ModelSerializer):
         fields = [
             "id", "workload", "workload_name", "source_host", "source_host_name", "destination_host",
             "destination_host_name", "destination_site", "predicted_time_s", "predicted_downtime_s", "cpu_cores",
-            "memory_used_bytes", "warnings", "migration", "outcome",
+            "memory_used_bytes", "warnings", "placement_note", "migration", "outcome",
         ]  # fmt: skip
         read_only_fields = fields
 

@@ -10,6 +10,7 @@ from migration.choices import ACTIVE_STATES, MigrationState
 from migration.models import Migration
 from migration.moves.choices import MemberState, MoveGroupState, WindowClose
 from migration.moves.models import MoveGroup
+from migration.moves.selectors import move_group_progress
 from migration.moves.services import (
     MoveGroupRefused,
     move_group_cancel,
@@ -159,6 +160,8 @@ def test_cancel_stops_the_whole_group(topo, operator):
         MemberState.CANCELLED, MemberState.CANCELLED, MemberState.STARTED, MemberState.STARTED,
     ]  # fmt: skip
     assert set(Migration.objects.values_list("state", flat=True)) == {MigrationState.CANCELLED}
+    progress = move_group_progress(group=group)
+    assert progress["percent"] == 0.0 and progress["counts"] == {"cancelled": 4}  # nothing moved: not 100 %
     assert move_group_cancel(group=group, by=operator).state == MoveGroupState.CANCELLED  # twice: a no-op
     assert move_group_feed(group_id=group.pk) == []
     assert AuditEntry.objects.filter(action="move_group.cancel").count() == 1
