@@ -63,10 +63,10 @@ class CapacityActionRefused(ValidationError):
 class OverrideReasonRequired(CapacityActionRefused):
     """The pre-checks warn about some moves and nobody wrote why they are acceptable; `warnings` lists them."""
 
-    def __init__(self, warnings: list[str]) -> None:
+    def __init__(self, warnings: list[str], *, action: str = "the evacuation can start") -> None:
         super().__init__(
             f"{len(warnings)} pre-check warning{'s' if len(warnings) != 1 else ''} need a written override reason "
-            "before the evacuation can start: " + " ".join(warnings)
+            f"before {action}: " + " ".join(warnings)
         )
         self.warnings = list(warnings)
 
@@ -304,9 +304,22 @@ def _recommendation(site, basis, thr_cpu, thr_mem, index: TargetIndex, meta: dic
     )  # fmt: skip
 
 
-def recommendation_apply(*, recommendation: Recommendation, user: AbstractBaseUser) -> list[dict]:
+def recommendation_apply(
+    *, recommendation: Recommendation, user: AbstractBaseUser, override_reason: str = ""
+) -> list[dict]:
     """Start every move of an open proposal (each through `migration_start`: pre-checks again, admission, queue).
-    Returns, per move, whether it started, was queued or was refused and why. Applying twice is refused."""
+    Returns, per move, whether it started, was queued or was refused and why. Applying twice is refused.
+
+    When any move carries pre-check warnings, the operator's written `override_reason` is required (no canned text:
+    the reason is theirs, kept on each migration and in the audit trail)."""
+    override_reason = (override_reason or "").strip()
+    warnings = [
+        f"{name}: {w}"
+        for name, move_warnings in recommendation.moves.values_list("workload__name", "warnings")
+        for w in move_warnings or []
+    ]
+    if warnings and not override_reason and recommendation.state == RecommendationState.OPEN:
+        raise OverrideReasonRequired(warnings, action="the recommendation can be applied")
     with transaction.atomic():
         done = Recommendation.objects.filter(pk=recommendation.pk, state=RecommendationState.OPEN).update(
             state=RecommendationState.APPLIED, decided_by=_user(user), decided_at=timezone.now()
@@ -315,13 +328,8 @@ def recommendation_apply(*, recommendation: Recommendation, user: AbstractBaseUs
         recommendation.refresh_from_db()
         raise CapacityActionRefused(f"Recommendation #{recommendation.pk} is already {recommendation.state}.")
     results = []
-    who = user.get_username() if _user(user) else "the system"
     for move in recommendation.moves.select_related("workload", "destination_host"):
-        override = (
-            f"Capacity recommendation #{recommendation.pk} applied by {who}; its warnings were shown with it."
-            if move.warnings
-            else ""
-        )
+        override = override_reason if move.warnings else ""
         try:
             migration = migration_start(
                 workload=move.workload, destination_host=move.destination_host, requested_by=_user(user),

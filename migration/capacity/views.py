@@ -60,7 +60,9 @@ def site_recommend(request, pk: int):
 
 @require_GET
 def recommendation_detail(request, pk: int):
-    return render(request, "capacity/recommendation_detail.html", {"rec": selectors.recommendation_get(pk)})
+    rec = selectors.recommendation_get(pk)
+    warned = sum(1 for move in rec.moves.all() if move.warnings)  # the apply form asks for a reason when > 0
+    return render(request, "capacity/recommendation_detail.html", {"rec": rec, "warned_moves": warned})
 
 
 @require_POST
@@ -68,7 +70,12 @@ def recommendation_apply(request, pk: int):
     _require_operator(request)
     rec = selectors.recommendation_get(pk)
     try:
-        results = services.recommendation_apply(recommendation=rec, user=request.user)
+        results = services.recommendation_apply(
+            recommendation=rec, user=request.user, override_reason=request.POST.get("override_reason", "")
+        )
+    except services.OverrideReasonRequired:
+        messages.error(request, REASON_REQUIRED)
+        return redirect(rec)
     except services.CapacityActionRefused as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect(rec)

@@ -75,13 +75,23 @@ def test_operator_computes_then_applies_a_recommendation_and_applying_twice_is_r
     assert all(m["predicted_time_s"] > 0 for m in rec["moves"])
     listed = operator_client.get("/api/capacity/recommendations/", {"state": "open"}).json()
     assert rec["id"] in [r["id"] for r in listed["results"]]
-    applied = operator_client.post(f"/api/capacity/recommendations/{rec['id']}/apply/")
+    refused = operator_client.post(f"/api/capacity/recommendations/{rec['id']}/apply/")  # warnings, no reason
+    assert refused.status_code == 400 and refused.json()["warnings"] and not Migration.objects.exists()
+    applied = operator_client.post(
+        f"/api/capacity/recommendations/{rec['id']}/apply/",
+        {"override_reason": "Disk copies are expected."},
+        content_type="application/json",
+    )
     assert applied.status_code == 200
     body = applied.json()
     assert body["recommendation"]["state"] == "applied"
     assert {r["outcome"] for r in body["results"]} <= {"started", "queued"}
     assert Migration.objects.count() == len(rec["moves"])
-    again = operator_client.post(f"/api/capacity/recommendations/{rec['id']}/apply/")
+    again = operator_client.post(
+        f"/api/capacity/recommendations/{rec['id']}/apply/",
+        {"override_reason": "Disk copies are expected."},
+        content_type="application/json",
+    )
     assert again.status_code == 400 and "already applied" in again.json()["errors"][0]
     assert Migration.objects.count() == len(rec["moves"])
 

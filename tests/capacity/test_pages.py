@@ -61,8 +61,12 @@ def test_viewers_cannot_apply_dismiss_or_evacuate(cloud, viewer_client):
 def test_operator_applies_a_recommendation_from_its_page(cloud, operator_client):
     rec = recommendations_compute(site=cloud.ca, at=next_peak(-122.0, datetime(2025, 3, 12, tzinfo=UTC)))[0]
     page = operator_client.get(rec.get_absolute_url())
-    assert b"apply-rec" in page.content
-    response = operator_client.post(f"/capacity/recommendations/{rec.pk}/apply/", follow=True)
+    assert b"apply-rec" in page.content and b'id="override-reason"' in page.content  # its moves copy disks
+    blank = operator_client.post(f"/capacity/recommendations/{rec.pk}/apply/", follow=True)
+    assert "write why they are acceptable" in blank.content.decode() and not Migration.objects.exists()
+    response = operator_client.post(
+        f"/capacity/recommendations/{rec.pk}/apply/", {"override_reason": "Disk copies are expected."}, follow=True
+    )
     assert "started" in response.content.decode()
     assert Migration.objects.count() == rec.moves.count() > 0
 

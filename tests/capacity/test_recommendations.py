@@ -68,10 +68,30 @@ def test_applying_a_recommendation_starts_its_migrations_once(hot_california, op
     rec = next(
         r for r in recommendations_compute(site=topo.ca, at=next_peak(topo.ca.longitude, WEDNESDAY)) if r.host_id
     )
-    results = recommendation_apply(recommendation=rec, user=operator)
+    results = recommendation_apply(recommendation=rec, user=operator, override_reason="Disk copies are expected.")
     assert results and all(r["outcome"] in ("started", "queued") for r in results)
     assert Migration.objects.count() == rec.moves.count()
     assert Recommendation.objects.get(pk=rec.pk).state == RecommendationState.APPLIED
     with pytest.raises(CapacityActionRefused):
-        recommendation_apply(recommendation=rec, user=operator)
+        recommendation_apply(recommendation=rec, user=operator, override_reason="Disk copies are expected.")
     assert Migration.objects.count() == rec.moves.count()
+
+
+def test_applying_a_recommendation_with_warnings_needs_the_operators_reason(hot_california, operator):
+    """No canned reason: a proposal whose moves carry pre-check warnings starts only with a written reason, which
+    each started migration carries; refused without one, nothing started and the proposal stays open."""
+    topo, _ = hot_california
+    rec = next(
+        r for r in recommendations_compute(site=topo.ca, at=next_peak(topo.ca.longitude, WEDNESDAY)) if r.host_id
+    )
+    warned = rec.moves.exclude(warnings=[]).first()  # its destination cannot see its datastore: the disk is copied
+    assert warned is not None
+
+    with pytest.raises(CapacityActionRefused, match="need a written override reason"):
+        recommendation_apply(recommendation=rec, user=operator, override_reason="   ")
+    assert not Migration.objects.exists()
+    assert Recommendation.objects.get(pk=rec.pk).state == RecommendationState.OPEN
+
+    recommendation_apply(recommendation=rec, user=operator, override_reason="Relieves the hot host before the peak.")
+    migration = Migration.objects.get(workload=warned.workload)
+    assert migration.override_reason == "Relieves the hot host before the peak."

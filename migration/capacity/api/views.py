@@ -2,7 +2,7 @@ from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, status
+from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -139,14 +139,31 @@ class SiteRecommendView(APIView):
         return Response(data, status=status.HTTP_201_CREATED)
 
 
+class RecommendationApplyRequestSerializer(serializers.Serializer):
+    override_reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=1000,
+        help_text="Why the moves' pre-check warnings are acceptable; required when any move has warnings (400 with "
+        "the warnings listed otherwise). Kept in the audit trail and on each migration.",
+    )  # fmt: skip
+
+
 class RecommendationApplyView(APIView):
     """Start every move of an open proposal (operators); each move is pre-checked again when it starts."""
 
-    @extend_schema(request=None, responses={200: ApplyResponseSerializer, 400: ErrorsSerializer})
+    @extend_schema(
+        request=RecommendationApplyRequestSerializer,
+        responses={200: ApplyResponseSerializer, 400: ErrorsSerializer},
+    )
     def post(self, request, pk: int):
         rec = get_object_or_404(Recommendation, pk=pk)
+        body = RecommendationApplyRequestSerializer(data=request.data if isinstance(request.data, dict) else {})
+        if not body.is_valid():
+            return _bad_request(_errors(body.errors))
+        reason = body.validated_data.get("override_reason", "")
         try:
-            results = services.recommendation_apply(recommendation=rec, user=request.user)
+            results = services.recommendation_apply(recommendation=rec, user=request.user, override_reason=reason)
+        except services.OverrideReasonRequired as exc:
+            return Response({"errors": exc.messages, "warnings": exc.warnings}, status=status.HTTP_400_BAD_REQUEST)
         except services.CapacityActionRefused as exc:
             return _bad_request(exc.messages)
         return Response(
