@@ -9,7 +9,9 @@ from django.db.models import Q
 
 from inventory.choices import HostState, PlacementRuleKind
 from inventory.models import Host, PlacementRule, Site, Tag, Workload
+from migration.choices import ACTIVE_STATES
 from migration.engine.placement_rules import Rule, Spot, rule_broken, rules_at_risk, rules_broken
+from migration.models import Migration
 
 if TYPE_CHECKING:
     from migration.prechecks import PrecheckContext
@@ -112,6 +114,13 @@ def rule_book_load(*, enabled_only: bool = True) -> RuleBook:
             "pk", "name", "host__name", "host__cluster__site__name"
         )
     }
+    # A member on its way (a migration queued or running) counts where it is going: two replicas moved in one
+    # wave are kept apart by the second one's checks.
+    moving = Migration.objects.filter(state__in=ACTIVE_STATES, workload_id__in=members).values_list(
+        "workload_id", "destination_host__name", "destination_host__cluster__site__name"
+    )
+    for pk, host, site in moving:
+        spots[pk] = (spots[pk][0], Spot(host, site))
     site_hosts: dict[str, list[str]] = {}
     for host, site in (
         Host.objects.filter(state=HostState.CONNECTED).order_by("name").values_list("name", "cluster__site__name")

@@ -9,6 +9,7 @@ from inventory.models import PlacementRule, Tag
 from migration.engine.placement_rules import KEEP_APART, KEEP_TOGETHER, Rule, Spot, rules_at_risk, rules_broken
 from migration.placement import place_workload
 from migration.prechecks import precheck_migration
+from migration.services import migration_start
 from tests import factories
 
 
@@ -107,3 +108,26 @@ class TestPlacementAndPrechecks:
                 name="p", kind=PlacementRuleKind.PIN_TO_HOSTS, scope=PlacementScope.SITE, host_tag=rule.workload_tag
             ).full_clean()
         assert "scope" in pin_on_sites.value.message_dict
+
+
+@pytest.mark.django_db
+def test_a_member_on_its_way_counts_where_it_is_going(operator):
+    """Two replicas moved in one wave: the second is kept off the host the first is migrating to."""
+    topo = factories.topology()
+    tag = Tag.objects.create(name="db replicas", slug="db-replicas")
+    PlacementRule.objects.create(name="db-replicas", kind=PlacementRuleKind.KEEP_APART, workload_tag=tag)
+    db1 = factories.workload(topo.ca_hosts[0], name="db-1", segment=topo.stretched)
+    db2 = factories.workload(topo.ca_hosts[1], name="db-2", segment=topo.stretched)
+    db1.tags.add(tag)
+    db2.tags.add(tag)
+    assert precheck_migration(workload=db2, destination_host=topo.va_hosts[0], predict=False).errors == []
+    migration_start(
+        workload=db1,
+        destination_host=topo.va_hosts[0],
+        requested_by=operator,
+        policy="force",
+        override_reason="disk copy accepted",
+    )
+    check = precheck_migration(workload=db2, destination_host=topo.va_hosts[0], predict=False)
+    assert "keep-apart rule 'db-replicas' puts db-2 off va-esx-01, where db-1 runs." in check.errors
+    assert place_workload(workload=db2, site=topo.va).host == topo.va_hosts[1]
