@@ -265,6 +265,13 @@ SPECTACULAR_SETTINGS = {
             "migration.alarms.choices.AlarmAction",
             "migration.alarms.choices.Channel",
             "migration.alarms.choices.DeliveryStatus",
+            "migration.moves.choices.MoveGroupState",
+            "migration.moves.choices.MemberState",
+            "migration.capacity.choices.RecommendationState",
+            "migration.capacity.choices.EvacuationState",
+            "migration.capacity.choices.ItemState",
+            "migration.assessment.choices.AssessmentStatus",
+            "inventory.choices.EstateImportStatus",
         )
     },
 }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Q, QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from inventory.choices import PowerState, WorkloadKind
 from inventory.models import Estate, Host, NetworkSegment, PlacementRule, Site, Tag, Workload
@@ -37,6 +39,7 @@ class StableOrderingFilter(django_filters.OrderingFilter):
         return qs
 
 
+@extend_schema_field(OpenApiTypes.STR)  # a tag's slug, repeatable
 class TagFilter(django_filters.ModelMultipleChoiceFilter):
     """`?tag=SLUG` (repeat for more): what carries every tag given (NetBox's rule); an unknown slug is a 400 naming
     it."""

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import RequestDataTooBig
-from django.db import transaction
+from django.db import DataError, transaction
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -123,6 +123,12 @@ def docker_endpoint(
 def _run(
     view: Callable, request: HttpRequest, container_host: ContainerHost, kwargs: dict, *, query, body
 ) -> HttpResponse:
+    # A NUL byte is never part of a Docker name, id or filter (and PostgreSQL text cannot hold one): refuse it
+    # for every path and query parameter here, before anything below reads it.
+    for where, values in (("path", kwargs), ("query", request.GET)):
+        for key, value in values.items():
+            if isinstance(value, str) and "\x00" in value:
+                return error(f"invalid {where} parameter {key!r}: it contains a NUL byte", 400)
     try:
         if query is not None:
             kwargs["query"] = params.validate(query, request.GET.dict(), where="query")
@@ -145,6 +151,11 @@ def _run(
         # was written (the transaction rolled back). Logged with its traceback, so the shape can be tightened.
         logger.warning("Docker API %s %s: unreadable request", request.method, request.path, exc_info=True)
         return error(f"bad parameter: the request could not be read ({type(exc).__name__}: {exc})"[:500], 400)
+    except DataError as exc:
+        # A value the database cannot store (a NUL byte in a JSON string, a number out of range): bad input, and the
+        # transaction rolled back.
+        logger.warning("Docker API %s %s: value refused by the database", request.method, request.path, exc_info=True)
+        return error(f"bad parameter: a value cannot be stored ({str(exc).splitlines()[0]})"[:500], 400)
     except Exception:
         logger.exception("Docker API %s %s failed", request.method, request.path)
         return error("internal error in the HybridCloud container host; see the server log", 500)

@@ -162,3 +162,26 @@ def test_odd_characters_in_a_name_are_a_docker_404(docker):  # noqa: F811
     for path in ("/images/%0A/json", "/images/a%0Ab/json", "/containers/a%0A/json", "/images/x/json/"):
         response = docker.get(path)
         assert response.status_code == 404 and response["Content-Type"] == "application/json", path
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("post", "/containers/web/rename?name=a%00b"),
+        ("get", "/containers/json?filters=%7B%22name%22%3A%5B%22a%00%22%5D%7D"),
+        ("get", "/containers/a%00b/json"),
+    ],
+)
+def test_a_nul_byte_in_a_parameter_is_a_400_not_a_database_error(docker, method, path):  # noqa: F811
+    """PostgreSQL text cannot hold NUL: the endpoint refuses it as bad input before the database sees it."""
+    docker.run("web")
+    response = getattr(docker, method)(path)
+    assert response.status_code == 400, response.content
+    assert "NUL byte" in message(response)
+    assert Workload.objects.filter(name="web").exists()
+
+
+def test_a_nul_byte_in_a_json_string_is_a_400_and_creates_nothing(docker):  # noqa: F811
+    response = docker.post("/containers/create?name=web", {**RUN_BODY, "Image": "nginx\u0000:latest"})
+    assert response.status_code in (400, 404), response.content
+    assert not Workload.objects.exists() and not ContainerSpec.objects.exists()

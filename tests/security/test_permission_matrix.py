@@ -291,14 +291,28 @@ def operations(o) -> dict[str, list[tuple[str, str, str, dict | None]]]:
             ("POST", f"/capacity/sites/{site}/evacuate/", "page_action", {"destination": site}),
         ],
         "capacity:recommendation_detail": [("GET", f"/capacity/recommendations/{rec}/", "page", None)],
-        "capacity:recommendation_apply": [("POST", f"/capacity/recommendations/{rec}/apply/", "page_action", None)],
+        "capacity:recommendation_apply": [
+            (
+                "POST",
+                f"/capacity/recommendations/{rec}/apply/",
+                "page_action",
+                {"override_reason": "Accepted for the matrix: the moves copy their disks."},
+            )
+        ],
         "capacity:recommendation_dismiss": [("POST", f"/capacity/recommendations/{rec}/dismiss/", "page_action", None)],
         "capacity:evacuation_detail": [("GET", f"/capacity/evacuations/{evac}/", "page", None)],
         "capacity:evacuation_progress": [("GET", f"/capacity/evacuations/{evac}/progress/", "page", None)],
         "capacity-sample-list": [("GET", f"/api/capacity/samples/?scope=host&object={o['host'].pk}", "api_read", None)],
         "capacity-recommendation-list": [("GET", "/api/capacity/recommendations/", "api_read", None)],
         "capacity-recommendation-detail": [("GET", f"/api/capacity/recommendations/{rec}/", "api_read", None)],
-        "capacity-recommendation-apply": [("POST", f"/api/capacity/recommendations/{rec}/apply/", "api_action", None)],
+        "capacity-recommendation-apply": [
+            (
+                "POST",
+                f"/api/capacity/recommendations/{rec}/apply/",
+                "api_action",
+                {"override_reason": "Accepted for the matrix: the moves copy their disks."},
+            )
+        ],
         "capacity-recommendation-dismiss": [
             ("POST", f"/api/capacity/recommendations/{rec}/dismiss/", "api_action", None)
         ],
