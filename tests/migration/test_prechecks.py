@@ -147,7 +147,7 @@ def test_storage_move_warns_and_predicts_disk_transfer_time(topo):
 
 
 def test_non_converging_move_gets_suggestions_with_predicted_outcomes(topo):
-    vm = factories.workload(topo.ca_hosts[0], memory_gib=64, dirty_rate_bps=2_000_000_000)
+    vm = factories.workload(topo.ca_hosts[0], memory_gib=64, dirty_rate_bps=8_000_000_000)
     vm.working_set_bytes = vm.memory_bytes
     vm.save()
     result = precheck_migration(workload=vm, destination_host=topo.ca_hosts[1], policy="abort")

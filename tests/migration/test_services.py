@@ -107,7 +107,7 @@ def test_completed_migration_moves_workload_and_records_results(topo):
 
 
 def test_abort_policy_failure_leaves_workload_on_source(topo):
-    vm = factories.workload(topo.ca_hosts[0], memory_gib=16, dirty_rate_bps=3_000_000_000)
+    vm = factories.workload(topo.ca_hosts[0], memory_gib=16, dirty_rate_bps=10_000_000_000)
     Workload.objects.filter(pk=vm.pk).update(working_set_bytes=vm.memory_bytes)
     m = migration_start(workload=vm, destination_host=topo.ca_hosts[1], policy="abort", override_reason="test abort")
     drive(m.link_key)
