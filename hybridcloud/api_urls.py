@@ -3,8 +3,8 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from hybridcloud.api import AuditEntryViewSet
 from hybridcloud.api_root import APIRootView
+from hybridcloud.core.api import AuditEntryViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False

@@ -1,6 +1,9 @@
 from django.apps import AppConfig
 
 
-class HybridCloudConfig(AppConfig):
+class CompositionRootConfig(AppConfig):
+    """The composition root: installed only so that Django finds its `run` management command."""
+
     name = "hybridcloud"
-    verbose_name = "HybridCloud platform"
+    label = "composition_root"
+    verbose_name = "HybridCloud composition root"

@@ -1,6 +1,6 @@
 from django.conf import settings
 
-from hybridcloud.roles import is_operator
+from hybridcloud.core.roles import is_operator
 
 
 def navigation(request):

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "csp",
+    "hybridcloud.core",
     "hybridcloud",
     "inventory",
     "migration",
@@ -68,9 +69,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "hybridcloud.middleware.LoginRequiredMiddleware",
-    "hybridcloud.middleware.RoleRequiredMiddleware",
-    "hybridcloud.middleware.AuditRequestMiddleware",
+    "hybridcloud.core.middleware.LoginRequiredMiddleware",
+    "hybridcloud.core.middleware.RoleRequiredMiddleware",
+    "hybridcloud.core.middleware.AuditRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -203,7 +204,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["hybridcloud.permissions.ReadForViewersWriteForOperators"],
+    "DEFAULT_PERMISSION_CLASSES": ["hybridcloud.core.permissions.ReadForViewersWriteForOperators"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
@@ -212,7 +213,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "hybridcloud.api.exception_handler",
+    "EXCEPTION_HANDLER": "hybridcloud.core.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -229,7 +230,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # The schema and its documentation page are for users with a role (session or token), like the rest of the API.
-    "SERVE_PERMISSIONS": ["hybridcloud.permissions.ReadForViewersWriteForOperators"],
+    "SERVE_PERMISSIONS": ["hybridcloud.core.permissions.ReadForViewersWriteForOperators"],
     # Several models have a `kind` or a `state`: name each enum after its choices class.
     "ENUM_NAME_OVERRIDES": {
         f"{path.rsplit('.', 1)[1]}Enum": path

@@ -4,7 +4,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from hybridcloud import audit_views, views
+from hybridcloud import views
+from hybridcloud.core import audit_views
 from migration import placement_views
 
 admin.site.site_header = "HybridCloud administration"

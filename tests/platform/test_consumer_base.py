@@ -2,7 +2,7 @@
 
 import pytest
 
-from hybridcloud.consumers import AuthenticatedJsonConsumer
+from hybridcloud.core.consumers import AuthenticatedJsonConsumer
 
 
 def test_a_consumer_without_a_snapshot_cannot_be_defined():

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from containers.models import ContainerHost
 from containers.services import container_create, image_pull
-from hybridcloud.models import AuditEntry
+from hybridcloud.core.models import AuditEntry
 from inventory.models import EstateImport
 from migration.alarms.models import Alarm, AlarmRule
 from migration.assessment.models import Assessment

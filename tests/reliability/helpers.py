@@ -6,7 +6,7 @@ import socket
 import time
 from pathlib import Path
 
-from hybridcloud.models import AuditEntry
+from hybridcloud.core.models import AuditEntry
 from inventory.models import Workload
 from migration.choices import FINAL_STATES, EventKind
 from migration.dr.choices import DrillState

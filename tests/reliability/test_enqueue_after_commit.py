@@ -9,7 +9,7 @@ from migration.dr import services as dr_services
 from migration.progress import redis_client
 from migration.services import migration_start
 from tests import factories
-from tests.dr.builders import demo_plan
+from tests.migration.dr.builders import demo_plan
 from tests.reliability.helpers import drop_queued_work
 
 pytestmark = pytest.mark.integration

@@ -36,7 +36,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from hybridcloud.models import AuditEntry
+from hybridcloud.core.models import AuditEntry
 from inventory.models import Host, Workload
 from migration.choices import ACTIVE_STATES, FINAL_STATES
 from migration.dr import services as dr
@@ -47,7 +47,7 @@ from migration.models import Migration, MigrationEvent
 from migration.services import MigrationRefused, migration_cancel, migration_start, migrations_admit_queued
 from migration.tasks import advance_link
 from tests import factories
-from tests.dr.builders import demo_plan
+from tests.migration.dr.builders import demo_plan
 
 RANK = {"queued": 0, "prechecks": 1, "precopy": 2, "switchover": 3, "completed": 4, "failed": 4, "cancelled": 4}
 TERMINAL_EVENTS = ("completed", "failed", "cancelled")

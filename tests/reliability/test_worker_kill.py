@@ -23,7 +23,7 @@ from migration.models import Migration
 from migration.services import migration_start
 from migration.tasks import link_step_holder
 from tests import factories
-from tests.dr.builders import demo_plan, protect
+from tests.migration.dr.builders import demo_plan, protect
 from tests.reliability.helpers import (
     alive,
     assert_drill_ended_once,

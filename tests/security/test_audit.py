@@ -6,8 +6,8 @@ import io
 import pytest
 from django.contrib.auth.models import User
 
-from hybridcloud.audit import audit_record, model_snapshot
-from hybridcloud.models import AuditEntry
+from hybridcloud.core.audit import audit_record, model_snapshot
+from hybridcloud.core.models import AuditEntry
 from inventory.choices import HostState
 from inventory.models import Host, Site
 from migration.dr.services import drill_start

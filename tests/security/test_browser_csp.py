@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.urls import NoReverseMatch, reverse
 
 from containers.models import ContainerHost
-from hybridcloud.audit import audit_record
+from hybridcloud.core.audit import audit_record
 from inventory.choices import WorkloadKind
 from inventory.models import Host, Site, Workload
 from migration.dr.models import RecoveryPlan

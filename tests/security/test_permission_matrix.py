@@ -26,8 +26,8 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from containers.models import ContainerHost, ContainerSpec, Image, Pod
-from hybridcloud.audit import audit_record
-from hybridcloud.models import AuditEntry
+from hybridcloud.core.audit import audit_record
+from hybridcloud.core.models import AuditEntry
 from inventory.choices import WorkloadKind
 from inventory.importers.runs import DEMO_EXAMPLE, estate_import_create
 from inventory.models import CloudLink, Cluster, Datastore, Host, NetworkSegment, PlacementRule, Site, Tag, Workload

@@ -11,7 +11,7 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from hybridcloud.asgi import application
-from hybridcloud.models import AuditEntry
+from hybridcloud.core.models import AuditEntry
 from hybridcloud.routing import websocket_urlpatterns
 from inventory.models import Site
 from tests import factories

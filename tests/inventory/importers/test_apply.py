@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from hybridcloud.models import AuditEntry
+from hybridcloud.core.models import AuditEntry
 from inventory.choices import HostState, PowerState, SiteKind
 from inventory.importers.apply import estate_import_apply
 from inventory.importers.runs import DEMO_EXAMPLE, rvtools_import

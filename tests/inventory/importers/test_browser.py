@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
-from hybridcloud.models import AuditEntry
+from hybridcloud.core.models import AuditEntry
 from inventory.choices import EstateImportStatus
 from inventory.importers.samples import synthetic_sample, tabs_to_xlsx
 from inventory.models import EstateImport, Site, Workload

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from hybridcloud.models import AuditEntry
+from hybridcloud.core.models import AuditEntry
 from inventory.choices import EstateImportStatus
 from inventory.importers.runs import (
     STALE_AFTER_S,

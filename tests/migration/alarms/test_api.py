@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from hybridcloud.models import AuditEntry
+from hybridcloud.core.models import AuditEntry
 from migration.alarms import services
 from migration.alarms.models import Alarm, AlarmEvent, AlarmRule
 from tests import factories

@@ -172,7 +172,7 @@ def test_api_creates_then_reports_progress_and_rows(demo, operator_client, djang
     assert response.status_code == 201, response.content
     data = response.json()
     assert data["status"] == "queued" and data["bandwidth_mbit"] == 1000 and len(callbacks) == 1
-    from hybridcloud.models import AuditEntry
+    from hybridcloud.core.models import AuditEntry
 
     entry = AuditEntry.objects.get(action="assessment.create")
     assert entry.actor.username == "otto" and entry.after["bandwidth_mbit"] == 1000

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from hybridcloud.models import AuditEntry
+from hybridcloud.core.models import AuditEntry
 from migration.choices import MigrationState
 from migration.models import Migration
 from migration.moves.choices import MoveGroupState

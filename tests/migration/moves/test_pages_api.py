@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from hybridcloud.models import AuditEntry
+from hybridcloud.core.models import AuditEntry
 from migration.models import Migration
 from migration.moves.models import MoveGroup
 from tests import factories

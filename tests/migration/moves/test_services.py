@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from hybridcloud.models import AuditEntry
+from hybridcloud.core.models import AuditEntry
 from migration.choices import ACTIVE_STATES, MigrationState
 from migration.models import Migration
 from migration.moves.choices import MemberState, MoveGroupState, WindowClose

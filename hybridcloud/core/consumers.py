@@ -3,7 +3,7 @@
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from hybridcloud.roles import is_viewer
+from hybridcloud.core.roles import is_viewer
 
 # Close codes in the 4000 range are the application's own (RFC 6455 leaves them to us).
 CLOSE_UNAUTHENTICATED = 4401

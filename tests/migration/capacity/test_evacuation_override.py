@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from hybridcloud.models import AuditEntry
+from hybridcloud.core.models import AuditEntry
 from inventory.choices import PowerState
 from migration.capacity.models import Evacuation
 from migration.capacity.services import OverrideReasonRequired, evacuation_plan, host_evacuate

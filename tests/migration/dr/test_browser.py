@@ -6,7 +6,7 @@ import pytest
 
 from migration.dr import services
 from tests.conftest import browser_login, screenshot, start_celery_worker
-from tests.dr.builders import demo_plan
+from tests.migration.dr.builders import demo_plan
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from hybridcloud.filtersets import AuditEntryFilterSet
-from hybridcloud.models import KNOWN_ACTIONS, AuditEntry
-from hybridcloud.roles import is_operator
+from hybridcloud.core.filtersets import AuditEntryFilterSet
+from hybridcloud.core.models import KNOWN_ACTIONS, AuditEntry
+from hybridcloud.core.roles import is_operator
 
 PAGE_SIZE = 50
 CSV_HEADER = [

@@ -6,7 +6,7 @@ from channels.testing import WebsocketCommunicator
 
 from hybridcloud.asgi import application
 from migration.dr import services
-from tests.dr.builders import demo_plan
+from tests.migration.dr.builders import demo_plan
 
 
 @pytest.mark.asyncio

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import browser_login, screenshot
-from tests.dr.test_lists import names, plans  # noqa: F401 - the fixture
+from tests.migration.dr.test_lists import names, plans  # noqa: F401 - the fixture
 
 
 @pytest.mark.browser

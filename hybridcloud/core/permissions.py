@@ -1,6 +1,6 @@
 from rest_framework.permissions import SAFE_METHODS, BasePermission, DjangoModelPermissions
 
-from hybridcloud.roles import NO_ROLE, is_operator, is_viewer
+from hybridcloud.core.roles import NO_ROLE, is_operator, is_viewer
 
 
 class ReadForViewersWriteForOperators(BasePermission):

@@ -7,9 +7,9 @@ from inventory.models import PlacementRule, Tag
 from migration.dr import drills
 from migration.dr.choices import DrillState
 from migration.engine.placement_rules import KEEP_APART, Rule
-from tests.dr.builders import demo_plan
-from tests.dr.test_drill_model import GIB, inputs, spec
-from tests.dr.test_drill_runs import run_test_drill
+from tests.migration.dr.builders import demo_plan
+from tests.migration.dr.test_drill_model import GIB, inputs, spec
+from tests.migration.dr.test_drill_runs import run_test_drill
 
 ROOMY = (drills.HostCapacity("va-esx-01", 64 * GIB, 64, 32), drills.HostCapacity("va-esx-02", 128 * GIB, 64, 32))
 

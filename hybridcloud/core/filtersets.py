@@ -4,7 +4,7 @@ import django_filters
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 
-from hybridcloud.models import AuditEntry, AuditVia
+from hybridcloud.core.models import AuditEntry, AuditVia
 
 
 def audited_types(request=None):

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from hybridcloud.models import AuditEntry
+from hybridcloud.core.models import AuditEntry
 
 
 @admin.register(AuditEntry)

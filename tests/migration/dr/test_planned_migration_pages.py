@@ -8,7 +8,7 @@ from migration.dr.choices import DrillKind, DrillState
 from migration.dr.models import DrillRun, ProtectionGroup, RecoveryPlan
 from migration.models import Migration
 from tests import factories
-from tests.dr.builders import demo_plan, protect
+from tests.migration.dr.builders import demo_plan, protect
 
 pytestmark = pytest.mark.django_db
 

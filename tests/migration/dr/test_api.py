@@ -5,7 +5,7 @@ from rest_framework.authtoken.models import Token
 
 from migration.dr import services
 from migration.dr.models import DrillRun
-from tests.dr.builders import demo_plan
+from tests.migration.dr.builders import demo_plan
 
 pytestmark = pytest.mark.django_db
 

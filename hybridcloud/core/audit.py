@@ -21,7 +21,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.http import HttpRequest
 
-from hybridcloud.models import AuditEntry, AuditVia
+from hybridcloud.core.models import AuditEntry, AuditVia
 
 _current_request: contextvars.ContextVar[HttpRequest | None] = contextvars.ContextVar("audit_request", default=None)
 

@@ -10,7 +10,7 @@ from migration.dr.choices import DrillKind, DrillState
 from migration.dr.models import DrillRun, ProtectionGroup, RecoveryPlan
 from migration.models import Migration
 from tests import factories
-from tests.dr.builders import protect
+from tests.migration.dr.builders import protect
 
 # The operator's written reason for accepting the pre-check warnings (here: the disk is copied across sites).
 REASON = "Storage moves to the recovery site are expected for this plan."

@@ -4,7 +4,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from rest_framework.views import APIView
 
-from hybridcloud.roles import NO_ROLE, is_viewer
+from hybridcloud.core.roles import NO_ROLE, is_viewer
 
 
 class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
@@ -26,7 +26,7 @@ class RoleRequiredMiddleware:
     every page and on the API, with a page saying to ask an administrator. Views open without a login (the login
     page, /health/, the Docker endpoint, which checks its token's user itself) and signing out stay open.
 
-    The API's own permissions ask the same question (`hybridcloud.roles.is_viewer`) for token clients, whom this
+    The API's own permissions ask the same question (`hybridcloud.core.roles.is_viewer`) for token clients, whom this
     middleware cannot see yet (DRF authenticates a token inside the view)."""
 
     def __init__(self, get_response):
@@ -51,13 +51,13 @@ class RoleRequiredMiddleware:
 
 
 class AuditRequestMiddleware:
-    """Makes the current request available to services (`hybridcloud.audit.current_request()`) for auditing."""
+    """Makes the current request available to services (`hybridcloud.core.audit.current_request()`) for auditing."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        from hybridcloud.audit import reset_current_request, set_current_request
+        from hybridcloud.core.audit import reset_current_request, set_current_request
 
         token = set_current_request(request)
         try:

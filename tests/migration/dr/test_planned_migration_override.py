@@ -5,12 +5,12 @@ warnings. Nothing starts on refusal."""
 import pytest
 from django.urls import reverse
 
-from hybridcloud.models import AuditEntry
+from hybridcloud.core.models import AuditEntry
 from migration.dr import selectors
 from migration.dr.models import DrillRun
 from migration.models import Migration
 from tests.conftest import browser_login, screenshot
-from tests.dr.test_planned_migration_pages import movable_plan
+from tests.migration.dr.test_planned_migration_pages import movable_plan
 
 REASON = "CHG-2231: failover rehearsal; the disk copies to Virginia were agreed with the app owners."
 

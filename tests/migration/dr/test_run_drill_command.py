@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from migration.dr import services
 from migration.dr.choices import DrillState
 from migration.dr.models import DrillRun
-from tests.dr.builders import demo_plan
+from tests.migration.dr.builders import demo_plan
 
 pytestmark = pytest.mark.django_db
 

@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from hybridcloud.models import AuditEntry
+from hybridcloud.core.models import AuditEntry
 from migration.dr import leases, services
 from migration.dr.choices import DrillState, DrillTrigger
 from migration.dr.models import DrillRun
-from tests.dr.builders import demo_plan
+from tests.migration.dr.builders import demo_plan
 
 
 def step_states(run_id: int) -> list[tuple[str, str]]:

@@ -6,9 +6,9 @@ from rest_framework import permissions, serializers, viewsets
 from rest_framework.exceptions import NotFound
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from hybridcloud.audit_views import can_read_audit
-from hybridcloud.filtersets import AuditEntryFilterSet
-from hybridcloud.models import AuditEntry
+from hybridcloud.core.audit_views import can_read_audit
+from hybridcloud.core.filtersets import AuditEntryFilterSet
+from hybridcloud.core.models import AuditEntry
 
 
 class CanReadAudit(permissions.BasePermission):

@@ -14,7 +14,7 @@ from migration.dr.selectors import failed_drill_alerts
 from migration.dr.services import SCHEDULED_DRILL_TASK
 from tests import factories
 from tests.conftest import start_celery_worker
-from tests.dr.builders import demo_plan
+from tests.migration.dr.builders import demo_plan
 
 
 @pytest.mark.django_db

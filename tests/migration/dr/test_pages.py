@@ -10,7 +10,7 @@ from migration.dr import services
 from migration.dr.models import DrillRun, RecoveryPlan
 from migration.dr.selectors import failed_drill_alerts
 from tests import factories
-from tests.dr.builders import demo_plan
+from tests.migration.dr.builders import demo_plan
 
 pytestmark = pytest.mark.django_db
 

@@ -22,7 +22,7 @@ class AuditEntry(models.Model):
 
     Rules: entries are append-only (nobody edits or deletes them through the UI, the API or the admin);
     `actor` is null for the system and schedules, and `actor_label` keeps the name even after the user is
-    deleted; `before`/`after` hold JSON-safe field values (see `hybridcloud.audit.model_snapshot`).
+    deleted; `before`/`after` hold JSON-safe field values (see `hybridcloud.core.audit.model_snapshot`).
     """
 
     at = models.DateTimeField(default=timezone.now, db_index=True)

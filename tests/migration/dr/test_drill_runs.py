@@ -10,7 +10,7 @@ from migration.dr import services
 from migration.dr.choices import DrillState, DrillTrigger, Verdict
 from migration.dr.models import DrillRun, ProtectedWorkload
 from tests import factories
-from tests.dr.builders import demo_plan
+from tests.migration.dr.builders import demo_plan
 
 GIB = 2**30
 
