@@ -33,7 +33,7 @@ from containers.models import (
     PublishedPort,
 )
 from containers.signals import container_changed
-from hybridcloud.audit import audit_record
+from hybridcloud.core.audit import audit_record
 from inventory.choices import HostState, PowerState, WorkloadKind
 from inventory.models import Datastore, Host, NetworkSegment, Workload
 

@@ -9,7 +9,7 @@ from containers import selectors, services
 from containers.forms import ContainerCreateForm, ImagePullForm, KubernetesImportForm, PodRescheduleForm
 from containers.models import ContainerCluster, ContainerSpec, Image, Pod
 from containers.services import POD_CANNOT_MOVE_LIVE, ContainerRefused
-from hybridcloud.roles import is_operator
+from hybridcloud.core.roles import is_operator
 
 ACTIONS = {
     "start": services.container_start,

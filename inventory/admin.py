@@ -6,7 +6,7 @@ from django.db.models import Count, Q, Sum
 from django.urls import reverse
 from django.utils.html import format_html
 
-from hybridcloud.audit import AuditedModelAdmin
+from hybridcloud.core.audit import AuditedModelAdmin
 from inventory import services
 from inventory.choices import HostState, PowerState
 from inventory.models import (

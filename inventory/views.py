@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from hybridcloud.roles import is_operator
+from hybridcloud.core.roles import is_operator
 from inventory import selectors
 from inventory.choices import HostState, PowerState, SiteKind, WorkloadKind
 from inventory.filtersets import WorkloadFilterSet

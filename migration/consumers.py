@@ -5,7 +5,7 @@ import contextlib
 
 from channels.db import database_sync_to_async
 
-from hybridcloud.consumers import AuthenticatedJsonConsumer
+from hybridcloud.core.consumers import AuthenticatedJsonConsumer
 from migration.choices import FINAL_STATES
 from migration.progress import ACTIVITY_GROUP, migration_group
 

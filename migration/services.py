@@ -8,7 +8,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from hybridcloud.audit import audit_record
+from hybridcloud.core.audit import audit_record
 from inventory.models import CloudLink, Host, Site, Workload
 from migration import progress
 from migration.choices import CANCELLABLE_STATES, RUNNING_STATES, EventKind, MigrationPolicy, MigrationState, Outcome

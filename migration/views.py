@@ -6,8 +6,8 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from hybridcloud.lists import csv_response, sort_columns
-from hybridcloud.roles import is_operator
+from hybridcloud.core.lists import csv_response, sort_columns
+from hybridcloud.core.roles import is_operator
 from inventory.models import Site, Workload
 from migration import selectors
 from migration.choices import MigrationKind, MigrationState

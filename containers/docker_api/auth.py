@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib.auth.models import User
 from rest_framework.authtoken.models import Token
 
-from hybridcloud.roles import is_operator
+from hybridcloud.core.roles import is_operator
 
 UNAUTHORIZED = (
     "Unauthorized: this HybridCloud container host needs your API token. Put "

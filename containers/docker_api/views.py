@@ -33,7 +33,7 @@ from containers.docker_api.auth import FORBIDDEN, UNAUTHORIZED, may_change, toke
 from containers.docker_api.services import container_rename
 from containers.models import ContainerEvent, ContainerHost, ContainerSpec, Image, PublishedPort
 from containers.services import ContainerRefused
-from hybridcloud.roles import NO_ROLE, is_viewer
+from hybridcloud.core.roles import NO_ROLE, is_viewer
 from inventory.choices import PowerState
 
 logger = logging.getLogger(__name__)

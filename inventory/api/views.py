@@ -3,8 +3,8 @@ from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import filters, status, viewsets
 from rest_framework.response import Response
 
-from hybridcloud.audit import audit_record, model_snapshot
-from hybridcloud.permissions import ReadForViewersWriteWithModelPermission
+from hybridcloud.core.audit import audit_record, model_snapshot
+from hybridcloud.core.permissions import ReadForViewersWriteWithModelPermission
 from inventory.api import serializers
 from inventory.filtersets import HostFilterSet, PlacementRuleFilterSet, WorkloadFilterSet
 from inventory.models import CloudLink, Cluster, Datastore, Host, NetworkSegment, PlacementRule, Site, Tag, Workload

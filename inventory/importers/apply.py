@@ -37,8 +37,8 @@ from django.db import models, transaction
 from django.db.models import Max, ProtectedError, Q
 from django.utils import timezone
 
-from hybridcloud.audit import audit_record
-from hybridcloud.models import AuditVia
+from hybridcloud.core.audit import audit_record
+from hybridcloud.core.models import AuditVia
 from inventory.assumptions import workload_dirty_assumption
 from inventory.choices import BASELINE_LEVELS, CpuBaseline, CpuVendor, DatastoreKind, HostState, PowerState, SiteKind
 from inventory.importers.rvtools import Problem, RVToolsExport, RVToolsRefused

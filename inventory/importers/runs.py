@@ -30,7 +30,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from hybridcloud.models import AuditVia
+from hybridcloud.core.models import AuditVia
 from inventory.choices import EstateImportStatus
 from inventory.importers.apply import estate_import_apply
 from inventory.importers.rvtools import (

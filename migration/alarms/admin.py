@@ -3,7 +3,7 @@ deliveries are records (made by the evaluation and the delivery tasks, acknowled
 
 from django.contrib import admin
 
-from hybridcloud.audit import AuditedModelAdmin
+from hybridcloud.core.audit import AuditedModelAdmin
 from migration.alarms.models import Alarm, AlarmEvent, AlarmRule, Delivery, DeliveryAttempt, WebhookEndpoint
 
 

@@ -22,8 +22,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 
-from hybridcloud.audit import audit_record
 from hybridcloud.celery import app
+from hybridcloud.core.audit import audit_record
 from migration.alarms import notify, selectors
 from migration.alarms.choices import OPEN_STATES, UNSENT_STATUSES, AlarmAction, AlarmState, Channel, DeliveryStatus
 from migration.alarms.models import Alarm, AlarmEvent, AlarmRule, Delivery, DeliveryAttempt

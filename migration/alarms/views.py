@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from hybridcloud.celery import app
-from hybridcloud.roles import is_operator
+from hybridcloud.core.roles import is_operator
 from migration.alarms import selectors, services
 from migration.alarms.forms import AlarmFilterForm, AlarmRuleForm, NoteForm, WebhookEndpointForm
 from migration.alarms.models import Alarm, AlarmRule, WebhookEndpoint

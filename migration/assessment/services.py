@@ -25,7 +25,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from hybridcloud.audit import audit_record
+from hybridcloud.core.audit import audit_record
 from inventory.assumptions import DIRTY_RULES, dirty_rule_for, workload_dirty_assumption
 from inventory.choices import PowerState
 from inventory.models import CloudLink, Cluster, Estate, Site, Workload

@@ -5,7 +5,7 @@ from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from hybridcloud.roles import is_operator
+from hybridcloud.core.roles import is_operator
 from inventory.selectors import link_list
 from migration.assessment import exports, selectors, services
 from migration.assessment.choices import MoveMode, ScopeKind

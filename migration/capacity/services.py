@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from hybridcloud.audit import audit_record
+from hybridcloud.core.audit import audit_record
 from inventory.choices import HostState, PowerState
 from inventory.models import Datastore, Host, NetworkSegment, Site, Workload
 from migration.capacity import telemetry

@@ -4,7 +4,7 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from hybridcloud.roles import is_operator
+from hybridcloud.core.roles import is_operator
 from inventory.models import Host, Site
 from inventory.selectors import site_list
 from migration.capacity import selectors, services

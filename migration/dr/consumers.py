@@ -1,4 +1,4 @@
-from hybridcloud.consumers import AuthenticatedJsonConsumer
+from hybridcloud.core.consumers import AuthenticatedJsonConsumer
 from migration.dr.models import DrillRun
 from migration.dr.selectors import drill_state
 from migration.dr.services import drill_group_name

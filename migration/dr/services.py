@@ -27,8 +27,8 @@ from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
-from hybridcloud.audit import audit_record
-from hybridcloud.roles import is_operator
+from hybridcloud.core.audit import audit_record
+from hybridcloud.core.roles import is_operator
 from inventory.choices import HostState, PowerState
 from inventory.models import CloudLink, Host, NetworkSegment, Workload
 from migration.dr import drills, leases

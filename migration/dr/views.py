@@ -4,8 +4,8 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from hybridcloud.lists import csv_response, sort_columns
-from hybridcloud.roles import is_operator
+from hybridcloud.core.lists import csv_response, sort_columns
+from hybridcloud.core.roles import is_operator
 from migration.dr import selectors, services
 from migration.dr.filtersets import RecoveryPlanFilterSet
 from migration.dr.forms import DAY_CHOICES, REASON_REQUIRED, PlannedMigrationForm, ScheduleForm

@@ -12,8 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from hybridcloud.audit import audit_record, model_snapshot
-from hybridcloud.models import AuditVia
+from hybridcloud.core.audit import audit_record, model_snapshot
+from hybridcloud.core.models import AuditVia
 from inventory.models import Host, Site, Workload
 from migration.choices import ACTIVE_STATES, MigrationPolicy
 from migration.moves.choices import EDITABLE_STATES, GROUP_CANCELLABLE_STATES, MemberState, MoveGroupState, WindowClose

@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from hybridcloud.roles import is_operator
+from hybridcloud.core.roles import is_operator
 from migration.moves import selectors
 from migration.moves.choices import MoveGroupState
 from migration.moves.forms import MoveGroupForm, ScheduleForm

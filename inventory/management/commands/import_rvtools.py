@@ -11,7 +11,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from hybridcloud.models import AuditVia
+from hybridcloud.core.models import AuditVia
 from inventory.importers.runs import problems_payload, rvtools_import
 from inventory.importers.rvtools import RVToolsRefused
 from inventory.importers.sources import ExportUnreadable

@@ -5,7 +5,7 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hybridcloud.permissions import ReadForViewersWriteWithModelPermission
+from hybridcloud.core.permissions import ReadForViewersWriteWithModelPermission
 from migration.alarms import selectors, services
 from migration.alarms.api.serializers import (
     AlarmDetailSerializer,
