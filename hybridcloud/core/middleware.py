@@ -4,6 +4,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from rest_framework.views import APIView
 
+from hybridcloud.core.audit import reset_current_request, set_current_request
 from hybridcloud.core.roles import NO_ROLE, is_viewer
 
 
@@ -57,8 +58,6 @@ class AuditRequestMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from hybridcloud.core.audit import reset_current_request, set_current_request
-
         token = set_current_request(request)
         try:
             return self.get_response(request)
