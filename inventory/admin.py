@@ -2,13 +2,13 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, Q, Sum
+from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
 
 from hybridcloud.core.audit import AuditedModelAdmin
 from inventory import services
-from inventory.choices import HostState, PowerState
+from inventory.choices import HostState
 from inventory.models import (
     GIB,
     MIB,
@@ -22,6 +22,7 @@ from inventory.models import (
     Tag,
     Workload,
 )
+from inventory.usage import running_sums
 
 
 def gib(value: int | None) -> str:
@@ -161,14 +162,7 @@ class HostAdmin(AuditedModelAdmin, admin.ModelAdmin):
     actions = ["enter_maintenance", "set_connected"]
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                workload_count=Count("workloads"),
-                used_memory=Sum("workloads__memory_bytes", filter=Q(workloads__power_state=PowerState.ON)),
-            )
-        )
+        return super().get_queryset(request).annotate(workload_count=Count("workloads"), **running_sums("workloads__"))
 
     @admin.display(description="Site", ordering="cluster__site__name")
     def site_name(self, obj: Host) -> str:
@@ -188,9 +182,9 @@ class HostAdmin(AuditedModelAdmin, admin.ModelAdmin):
     def workload_count(self, obj: Host) -> int:
         return obj.workload_count
 
-    @admin.display(description="Memory used (on)", ordering="used_memory")
+    @admin.display(description="Memory used (on)", ordering="used_memory_bytes")
     def memory_used(self, obj: Host) -> str:
-        return gib(obj.used_memory)
+        return gib(obj.used_memory_bytes)
 
     @admin.action(description="Put selected hosts in maintenance")
     def enter_maintenance(self, request, queryset):

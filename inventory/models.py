@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Q, Sum
+from django.db.models import Q
 from django.db.models.functions import Greatest, Least
 from django.urls import reverse
 
@@ -28,6 +28,7 @@ from inventory.choices import (
     SiteKind,
     WorkloadKind,
 )
+from inventory.usage import takes_room, usage_by
 
 GIB = 2**30
 MIB = 2**20
@@ -493,19 +494,19 @@ class Workload(models.Model):
         if host and self.vcpus and self.memory_bytes:
             if self.vcpus > host.cores:
                 errors["vcpus"] = f"{self.vcpus} vCPUs is more than host {host}'s {host.cores} cores."
-            if self.power_state == PowerState.ON:
-                others = host.workloads.filter(power_state=PowerState.ON).exclude(pk=self.pk)
-                used = others.aggregate(memory=Sum("memory_bytes"), vcpus=Sum("vcpus"))
-                used_memory = used["memory"] or 0
-                if used_memory + self.memory_bytes > host.memory_bytes:
-                    free_gib = max(host.memory_bytes - used_memory, 0) / GIB
+            if takes_room(self.power_state):
+                # Counted as saved: the others on the host, and what is reserved there for anything but this one.
+                others = Workload.objects.filter(host=host).exclude(pk=self.pk)
+                used = usage_by(others, "host_id", "host_id", [host.pk])[host.pk].without_reservations_of(self.pk)
+                if used.memory_bytes + self.memory_bytes > host.memory_bytes:
+                    free_gib = max(host.memory_bytes - used.memory_bytes, 0) / GIB
                     errors["memory_bytes"] = (
                         f"Host {host} has {free_gib:.1f} GiB of memory free; this workload needs "
                         f"{self.memory_bytes / GIB:.1f} GiB."
                     )
-                if (used["vcpus"] or 0) + self.vcpus > host.vcpu_capacity:
+                if used.vcpus + self.vcpus > host.vcpu_capacity:
                     errors["vcpus"] = (
-                        f"Host {host} would run {(used['vcpus'] or 0) + self.vcpus} vCPUs, more than its limit of "
+                        f"Host {host} would run {used.vcpus + self.vcpus} vCPUs, more than its limit of "
                         f"{host.vcpu_capacity} ({CPU_OVERCOMMIT_RATIO}× its {host.cores} cores)."
                     )
         if errors:

@@ -9,9 +9,7 @@ from django.shortcuts import get_object_or_404
 
 from inventory.choices import CPU_OVERCOMMIT_RATIO, HostState, PowerState, WorkloadKind
 from inventory.models import CloudLink, Cluster, Datastore, Host, NetworkSegment, Site, Tag, Workload
-
-ON = Q(workloads__power_state=PowerState.ON)
-
+from inventory.usage import RUNNING, UsageByKey, running_sums, usage_by
 
 # -- workloads ------------------------------------------------------------------------------------------------------
 
@@ -92,16 +90,33 @@ def filter_choices() -> dict[str, list]:
 # -- hosts ----------------------------------------------------------------------------------------------------------
 
 
+def host_usage(hosts=None) -> UsageByKey:
+    """{host id: `Usage`} of `hosts` (ids, Host instances or a Host queryset; None: every host), by the one rule in
+    `inventory.usage`: running workloads in one aggregate query, plus registered reservations (live migrations on
+    their way). A host with nothing on it reads as an empty Usage."""
+    if hosts is None:
+        return usage_by(Workload.objects.all(), "host_id", "host_id")
+    if not isinstance(hosts, QuerySet):
+        hosts = [getattr(h, "pk", h) for h in hosts]
+    return usage_by(Workload.objects.filter(host__in=hosts), "host_id", "host_id", hosts)
+
+
+def site_usage(sites=None) -> UsageByKey:
+    """{site id: `Usage`} of `sites` (ids or Site instances; None: every site), by the same rule as `host_usage`."""
+    if sites is None:
+        return usage_by(Workload.objects.all(), "host__cluster__site_id", "site_id")
+    ids = [getattr(s, "pk", s) for s in sites]
+    workloads = Workload.objects.filter(host__cluster__site_id__in=ids)
+    return usage_by(workloads, "host__cluster__site_id", "site_id", Host.objects.filter(cluster__site_id__in=ids))
+
+
 def host_usage_queryset() -> QuerySet[Host]:
-    """Hosts annotated with what their powered-on workloads use and how many workloads they carry."""
+    """Hosts annotated with what their running workloads use (`used_vcpus`, `used_memory_bytes`: sortable in SQL)
+    and how many workloads they carry."""
     return (
         Host.objects.select_related("cluster__site")
         .prefetch_related("tags")
-        .annotate(
-            used_vcpus=Sum("workloads__vcpus", filter=ON, default=0),
-            used_memory_bytes=Sum("workloads__memory_bytes", filter=ON, default=0),
-            workload_count=Count("workloads"),
-        )
+        .annotate(**running_sums("workloads__"), workload_count=Count("workloads"))
     )
 
 
@@ -176,8 +191,8 @@ def site_capacities(site_id: int | None = None) -> list[SiteCapacity]:
         .values("host__cluster__site", "kind")
         .annotate(
             n=Count("id"),
-            vcpus=Sum("vcpus", filter=Q(power_state=PowerState.ON), default=0),
-            mem=Sum("memory_bytes", filter=Q(power_state=PowerState.ON), default=0),
+            vcpus=Sum("vcpus", filter=RUNNING, default=0),
+            mem=Sum("memory_bytes", filter=RUNNING, default=0),
         )
     )
     for row in workloads:

@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from inventory.choices import HostState, PowerState
 from inventory.models import GIB, Host, Site, Workload
+from inventory.selectors import host_usage
 
 
 @dataclass
@@ -39,14 +40,7 @@ def workloads_power_on(*, workloads: QuerySet[Workload]) -> PowerOnResult:
     result = PowerOnResult()
     candidates = list(workloads.select_related("host").exclude(power_state=PowerState.ON).order_by("host_id", "name"))
     result.already_on = workloads.filter(power_state=PowerState.ON).count()
-    host_ids = {w.host_id for w in candidates}
-    usage = {
-        row["host"]: [row["mem"] or 0, row["vcpus"] or 0]
-        for row in Workload.objects.filter(host_id__in=host_ids, power_state=PowerState.ON)
-        .order_by()
-        .values("host")
-        .annotate(mem=Sum("memory_bytes"), vcpus=Sum("vcpus"))
-    }
+    usage = {pk: [u.memory_bytes, u.vcpus] for pk, u in host_usage({w.host_id for w in candidates}).items()}
     for workload in candidates:
         host = workload.host
         used = usage.setdefault(host.pk, [0, 0])

@@ -15,11 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from django.db.models import F, Q, Sum
+from django.db.models import F, Q
 from django.utils import timezone
 
 from inventory.choices import CPU_OVERCOMMIT_RATIO, HostState, Hypervisor, PowerState
 from inventory.models import CloudLink, Datastore, Host, NetworkSegment, Site, Workload
+from inventory.selectors import host_usage
+from inventory.usage import Usage
 from migration.choices import ACTIVE_STATES, MigrationKind, MigrationPolicy, MigrationState
 from migration.engine import PrecopyParams, PrecopyResult, PrecopySimulation, simulate_precopy
 from migration.engine.world import (
@@ -159,7 +161,7 @@ class PrecheckContext:
         self._active: list[ActiveMigration] | None = None
         self._evacuating: tuple[dict[int, int], dict[int, int]] | None = None
         self._hosts: dict[int, Host] = {}
-        self._running: dict[int, tuple[int, int]] = {}
+        self._usage: dict[int, Usage] = {}
         self._segment_sites: dict[int, set[int]] = {}
         self._site_first_segment: dict[int, NetworkSegment | None] = {}
         self._datastore_hosts: dict[int, set[int]] = {}
@@ -230,14 +232,18 @@ class PrecheckContext:
             self._hosts[pk] = Host.objects.select_related("cluster__site").get(pk=pk)
         return self._hosts[pk]
 
-    def running(self, host_id: int) -> tuple[int, int]:
-        """Memory and vCPUs of the powered-on workloads on the host."""
-        if host_id not in self._running:
-            used = Workload.objects.filter(host_id=host_id, power_state=PowerState.ON).aggregate(
-                memory=Sum("memory_bytes"), vcpus=Sum("vcpus")
-            )
-            self._running[host_id] = (used["memory"] or 0, used["vcpus"] or 0)
-        return self._running[host_id]
+    def usage(self, host_id: int) -> Usage:
+        """What the host's running workloads and the live moves on their way to it take (`host_usage`), read for
+        every host of its site at once (placement weighs them all)."""
+        if host_id not in self._usage:
+            site_id = self.host(host_id).cluster.site_id
+            self._usage.update(host_usage(Host.objects.filter(cluster__site_id=site_id)))
+            self._usage.setdefault(host_id, Usage(pk=host_id))
+        return self._usage[host_id]
+
+    def preload_usage(self) -> None:
+        """Every host's usage in one aggregate (a planner that weighs hosts across all sites)."""
+        self._usage = host_usage()
 
     def segment_sites(self, segment_id: int) -> set[int]:
         if segment_id not in self._segment_sites:
@@ -278,28 +284,15 @@ def host_load(
     host: Host,
     *,
     exclude_workload: Workload | None = None,
-    exclude_migration: int | None = None,
     context: PrecheckContext | None = None,
 ) -> dict:
-    """Memory and vCPUs taken on `host`: its powered-on workloads plus those on their way to it."""
+    """Memory and vCPUs taken on `host` (inventory's one accounting: running workloads plus live moves on their way
+    to it), less what `exclude_workload` itself takes there."""
     context = context or PrecheckContext()
-    memory, vcpus = context.running(host.pk)
-    # The workload itself does not count against the host it runs on.
-    if (
-        exclude_workload is not None
-        and exclude_workload.host_id == host.pk
-        and exclude_workload.power_state == PowerState.ON
-    ):
-        memory -= exclude_workload.memory_bytes
-        vcpus -= exclude_workload.vcpus
-    for m in context.active(exclude_migration):
-        if m.destination_host_id != host.pk or not m.workload_live:
-            continue
-        if exclude_workload is not None and m.workload_id == exclude_workload.pk:
-            continue
-        memory += m.memory_bytes
-        vcpus += m.vcpus
-    return {"memory": memory, "vcpus": vcpus}
+    usage = context.usage(host.pk)
+    if exclude_workload is not None:
+        usage = usage.without(exclude_workload)
+    return {"memory": usage.memory_bytes, "vcpus": usage.vcpus}
 
 
 def host_checks(
@@ -336,7 +329,7 @@ def host_checks(
             f"{host.name} lacks."
         )
     # Capacity: memory is never overcommitted, vCPUs up to CPU_OVERCOMMIT_RATIO x cores.
-    load = host_load(host, exclude_workload=workload, exclude_migration=exclude_migration, context=context)
+    load = host_load(host, exclude_workload=workload, context=context)
     free_memory = host.memory_bytes - load["memory"]
     if live and workload.memory_bytes > free_memory:
         errors.append(

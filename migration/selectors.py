@@ -11,11 +11,29 @@ from typing import Any
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
+from hybridcloud.core.events import activity_seq
 from inventory.models import CloudLink, Host
+from inventory.usage import Reservation, running_filter
 from migration.choices import ACTIVE_STATES, PHASE_ORDER, RUNNING_STATES, MigrationState
 from migration.models import Migration
 from migration.prechecks import link_key_limit
-from migration.progress import activity_item, activity_seq, progress_fields
+from migration.progress import activity_item, progress_fields
+
+
+def incoming_reservations(hosts=None) -> list[Reservation]:
+    """What live moves hold on their destinations (registered with `inventory.usage`): the memory and vCPUs of
+    every powered-on workload with a migration queued or running towards `hosts` (ids or a Host queryset; None:
+    every host), one query."""
+    rows = Migration.objects.active().filter(running_filter("workload__"))
+    if hosts is not None:
+        rows = rows.filter(destination_host__in=hosts)
+    return [
+        Reservation(host, site, workload, memory, vcpus, f"migration #{pk}")
+        for pk, host, site, workload, memory, vcpus in rows.values_list(
+            "pk", "destination_host_id", "destination_host__cluster__site_id", "workload_id",
+            "workload__memory_bytes", "workload__vcpus",
+        )
+    ]  # fmt: skip
 
 
 def migration_queryset() -> QuerySet[Migration]:
@@ -115,7 +133,7 @@ def migration_snapshot(migration: Migration) -> dict[str, Any]:
 
 
 #: Higher layers add their own items to the activity snapshot (the alarms app: its active alarms), as callables
-#: returning activity items (see migration.progress.publish_activity_item); registered in their AppConfig.ready().
+#: returning activity items (see hybridcloud.core.events.publish_activity); registered in their AppConfig.ready().
 ACTIVITY_SNAPSHOT_SOURCES: list[Callable[[], list[dict[str, Any]]]] = []
 
 

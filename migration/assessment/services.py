@@ -30,6 +30,7 @@ from inventory.assumptions import DIRTY_RULES, dirty_rule_for, workload_dirty_as
 from inventory.choices import PowerState
 from inventory.models import CloudLink, Cluster, Estate, Site, Workload
 from inventory.selectors import site_capacities
+from inventory.usage import Reservation
 from migration.assessment import selectors
 from migration.assessment.choices import AssessmentStatus, DirtySource, MoveMode, ScopeKind
 from migration.assessment.models import Assessment, AssessmentRow
@@ -74,19 +75,14 @@ class ScenarioContext(PrecheckContext):
         self._destination = destination
         self._assessment = assessment
         self._scenario_links: dict[int, CloudLink] = {}
-        self._reserved: dict[int, tuple[int, int]] = {}
 
     def reserve(self, *, host_id: int, workload: Workload) -> None:
         """Count a planned (not started) live move against its destination host, so that the next workloads'
         placement and capacity checks see the host as it would be: the assessment's moves fill the destination
         one after another, in scope order, as a real wave would."""
-        memory, vcpus = self._reserved.get(host_id, (0, 0))
-        self._reserved[host_id] = (memory + workload.memory_bytes, vcpus + workload.vcpus)
-
-    def running(self, host_id: int) -> tuple[int, int]:
-        memory, vcpus = super().running(host_id)
-        extra_memory, extra_vcpus = self._reserved.get(host_id, (0, 0))
-        return memory + extra_memory, vcpus + extra_vcpus
+        host = self.host(host_id)
+        planned = Reservation(host_id, host.cluster.site_id, workload.pk, workload.memory_bytes, workload.vcpus)
+        self._usage[host_id] = self.usage(host_id).plus(planned)
 
     def link(self, a: Site, b: Site) -> CloudLink | None:
         if a.pk == b.pk or self._destination.pk not in (a.pk, b.pk):
