@@ -13,6 +13,7 @@ from hybridcloud.core.roles import is_operator
 from inventory import selectors
 from inventory.choices import HostState, PowerState, SiteKind, WorkloadKind
 from inventory.filtersets import WorkloadFilterSet
+from inventory.overview import overview_cards
 from inventory.panels import workload_panels
 from inventory.templatetags.inventory_tags import gib
 
@@ -52,17 +53,13 @@ def overview(request):
         ],
     }  # fmt: skip
     kinds = selectors.workload_counts_by_kind()
-    from migration.capacity.selectors import overview_hot_hosts
-    from migration.dr.selectors import failed_drill_alerts
-
     return render(
         request,
         "inventory/overview.html",
         {
             "capacities": capacities,
             "links": links,
-            "dr_alerts": failed_drill_alerts(),
-            "capacity_card": overview_hot_hosts(),
+            "overview": overview_cards(request),
             "chart": chart,
             "kind_counts": kinds,
             "vm_count": kinds[WorkloadKind.VM],

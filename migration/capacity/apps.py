@@ -7,3 +7,16 @@ class CapacityConfig(AppConfig):
     name = "migration.capacity"
     label = "capacity"
     verbose_name = "Capacity"
+
+    def ready(self) -> None:
+        from inventory.overview import CARDS, register_overview_card
+        from migration.capacity.selectors import overview_hot_hosts
+
+        # Below the overview's capacity charts: the hosts above the threshold and the last day's heat map.
+        register_overview_card(
+            "capacity/_overview_card.html",
+            lambda request: {"capacity_card": overview_hot_hosts()},
+            slot=CARDS,
+            order=10,
+            scripts=("js/capacity/overview_heatmap.js",),
+        )
