@@ -91,8 +91,8 @@ def build(results_dir: Path = cal.RESULTS) -> tuple[str, go.Figure, list[cal.Com
         )
         for p in PROFILES:
             c = comps[p][k]
-            why = "" if c.within_tolerance or p != "qemu" else cal.known_miss(c)
-            mark = "" if c.within_tolerance else (f" known miss: {why}" if why else " **miss**")
+            why = "" if c.within_tolerance or p != "qemu" else cal.excuse(c)
+            mark = "" if c.within_tolerance else (f" excused: {why}" if why else " **miss**")
             row += (
                 f" {c.predicted_time_s:.2f} s ({_pct(c.time_error)}) / {c.predicted_bytes / 1e6:.1f} "
                 f"({_pct(c.bytes_error)}) / {c.predicted_rounds} ({c.round_error:+d}){mark} |"
@@ -199,12 +199,8 @@ def docs_table(comps: dict[str, list[cal.Comparison]]) -> str:
         "|---|---|---|---|",
     ]
     for g, q in zip(comps["generic"], comps["qemu"], strict=True):
-        if q.within_tolerance:
-            reason = ""
-        elif q.name in cal.UNEXPLAINED:
-            reason = " **miss** (listed: `calibration.UNEXPLAINED`)"
-        else:
-            reason = f" (known: {cal.known_miss(q)})" if cal.known_miss(q) else " **miss**"
+        why = "" if q.within_tolerance else cal.excuse(q)
+        reason = f" (excused: {why})" if why else ("" if q.within_tolerance else " **miss**")
         rows.append(
             f"| {q.name} | {q.measured_time_s:.2f} s / {q.measured_bytes / 1e6:.1f} / {q.measured_rounds} "
             f"| {_pct(g.time_error)} / {_pct(g.bytes_error)} / {g.round_error:+d} "
@@ -262,19 +258,17 @@ def main() -> int:
     write_html(sections, cal.RESULTS / "report.html")
     print(md)
     misses = [c for c in checked if not c.within_tolerance]
-    accepted = [c for c in misses if c.name in cal.UNEXPLAINED]
-    unexplained = [c for c in misses if not cal.known_miss(c) and c.name not in cal.UNEXPLAINED]
+    unexcused = [c for c in misses if not cal.excuse(c)]
     profile = checked[0].profile if checked else "qemu"
     print(
         f"{len(checked) - len(misses)}/{len(checked)} runs within tolerance with the {profile} profile; "
-        f"{len(misses) - len(unexplained) - len(accepted)} known misses (at most {cal.MAX_KNOWN_MISSES}), "
-        f"{len(accepted)} listed in calibration.UNEXPLAINED, {len(unexplained)} other misses (target: 0)"
+        f"{len(misses) - len(unexcused)} excused (calibration.EXCUSED, cause measured in the run), "
+        f"{len(unexcused)} other misses (target: 0)"
     )
     for c in misses:
-        why = cal.known_miss(c)
-        print(f"  {'known' if why else 'MISS'} {c.name}: {c.drift()}" + (f" [{why}]" if why else ""))
-    too_many = len(misses) - len(unexplained) - len(accepted) > cal.MAX_KNOWN_MISSES
-    return 1 if unexplained or too_many or not checked else 0
+        why = cal.excuse(c)
+        print(f"  {'excused' if why else 'MISS'} {c.name}: {c.drift()}" + (f" [{why}]" if why else ""))
+    return 1 if unexcused or not checked else 0
 
 
 if __name__ == "__main__":

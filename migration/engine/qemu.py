@@ -1,41 +1,55 @@
 """The ``"qemu"`` engine profile: QEMU's own pre-copy rules where they differ from the textbook model.
 
-Read from QEMU 7.2's source (the version these machines run, ``migration/ram.c``,
-``migration/migration.c``, ``softmmu/cpu-throttle.c``) and checked against real migrations
+Read in QEMU 7.2's source: the ``qemu_7.2+dfsg`` Debian source package these machines run
+(``apt-get source qemu=1:7.2+dfsg-7+deb12u18``: upstream v7.2.0, whose stable patches v7.2.1-v7.2.22
+do not touch any function cited here), files ``migration/migration.c``, ``migration/ram.c``,
+``migration/qemu-file.c`` and ``softmmu/cpu-throttle.c``; checked against real migrations
 (``bench/qemu``, docs/engine.md "Calibration against real QEMU"):
 
-1. **A pass ends before it is empty** (``migration_iteration_run`` / ``ram_save_pending``): the
-   migration thread compares what is still pending (remaining dirty pages x page size, zero pages
-   included) with ``threshold_size``; as soon as pending < threshold it syncs the dirty bitmap
-   (``migration_bitmap_sync``), so the unsent tail of the pass merges with the pages dirtied
-   meanwhile into the next pass. The test is made once per rate-limit window (``migration_thread``
-   -> ``migration_rate_limit``: each ``BUFFER_DELAY`` window sends ``max-bandwidth`` x 100 ms, then
-   the thread sleeps to its end), so the tail is what the fewest whole windows leave below the
-   threshold: near the end a short pass keeps most of itself as tail, and QEMU syncs again.
-   One pass = one bitmap sync: ``dirty-sync-count`` = passes + 2
-   (one at setup in ``ram_init_bitmaps``, one in ``ram_save_complete``).
-2. **The completion test uses the bandwidth measured during the pass** (``migration_update_counters``:
-   every ``BUFFER_DELAY`` = 100 ms, ``threshold_size = bandwidth x downtime-limit`` with bandwidth =
-   bytes transferred / time in that window, i.e. the rate-limited pre-copy rate, and less when a
-   pass is shorter than the window: the thread had nothing more to send), not the rate of the
-   stop-and-copy: stop-and-copy when pending (memory bytes, zero pages included) < threshold.
-3. **The stop-and-copy is not held to max-bandwidth** (``migration_completion`` sets the rate
-   limit to ``INT64_MAX`` before ``qemu_savevm_state_complete_precopy``): it runs at
+1. **A pass ends before it is empty.** ``migration.c: migration_iteration_run`` asks
+   ``qemu_savevm_state_pending(threshold_size)``; ``ram.c: ram_save_pending`` syncs the dirty bitmap
+   (``migration_bitmap_sync_precopy``) as soon as what is pending (``migration_dirty_pages x page
+   size``, zero pages included) is below ``threshold_size``, so the unsent tail of the pass merges
+   with the pages dirtied meanwhile into the next pass. The pending test is made once per call of
+   ``migration_iteration_run``: ``ram.c: ram_save_iterate`` sends until ``qemu_file_rate_limit`` says
+   the window's ``max-bandwidth / XFER_LIMIT_RATIO`` bytes are used (then ``migration.c:
+   migration_rate_limit`` sleeps to the end of the ``BUFFER_DELAY`` = 100 ms window) or until
+   ``MAX_WAIT`` = 50 ms have passed (checked every 64 pages; no sleep follows, the rate limit was not
+   reached). So the step between two tests is one window of ``max-bandwidth`` when the rate limiter
+   binds (:data:`ITERATION_STEP_S`) and :data:`MAX_WAIT_S` of the path's rate when the path is slower
+   (TCP window, a shared link): the tail is what the fewest whole steps leave below the threshold, and
+   a short pass near the end keeps most of itself as tail, so QEMU syncs again. One pass = one bitmap
+   sync: ``dirty-sync-count`` = passes + 2 (``ram.c: ram_init_bitmaps`` at setup, ``ram_save_complete``).
+2. **The completion test uses the bandwidth measured in the last window** (``migration.c:
+   migration_update_counters``, at most once per ``BUFFER_DELAY``: ``threshold_size = bandwidth x
+   downtime-limit`` with bandwidth = bytes written in the window / its length). Windows run across
+   pass boundaries (a pass that empties mid-window is followed at once by the sync and the next
+   pass), so the measured bandwidth is the pass rate, whatever the length of the pass; not the rate of
+   the stop-and-copy. Stop-and-copy when pending (memory bytes, zero pages included) < threshold.
+3. **The stop-and-copy is not held to max-bandwidth** (``migration.c: migration_completion`` calls
+   ``qemu_file_set_rate_limit(INT64_MAX)`` before ``qemu_savevm_state_complete_precopy``): it runs at
    ``switchover_bandwidth_bps`` (the path's line rate; QEMU 8.2 calls its estimate
    ``avail-switchover-bandwidth``) capped by the transport's TCP limits, when that is given.
-4. **Auto-converge has its own trigger** (``migration_bitmap_sync`` -> ``migration_trigger_throttle``
-   -> ``mig_throttle_guest_down``): at a bitmap sync at least 1 s (``end_time >
-   time_last_bitmap_sync + 1000``) after the start of the current period, if the bytes dirtied in
-   the period exceed ``throttle-trigger-threshold`` (50 %) of the bytes transferred in it, a counter
-   is incremented (it is never reset by a quiet period); when it reaches 2 it is reset and the
-   throttle starts at ``cpu-throttle-initial`` (20 %) or grows by ``cpu-throttle-increment`` (10 %),
-   at most ``max-cpu-throttle`` (99 %). The period then restarts (its counters are reset whenever
-   the 1 s test passes). No round or volume cap is involved; the throttle holds until the end.
-   The vCPU then runs (1 - throttle) of the time (``cpu_throttle_thread``: sleeps
-   ``pct / (1 - pct) x 10 ms`` per 10 ms timeslice), so the guest dirties at ``rate x (1 - throttle)``.
-5. **Setup** (``migration_thread`` up to the first pass: ``ram_save_setup``, dirty-log start,
-   first bitmap sync) costs :data:`SETUP_S` before any byte of memory moves (the ``setup-time`` QEMU
-   reports: median of the committed calibration runs, 0.10-0.45 s on this shared 2-core TCG host).
+4. **Auto-converge has its own trigger** (``ram.c: migration_bitmap_sync`` ->
+   ``migration_trigger_throttle`` -> ``mig_throttle_guest_down``): at a bitmap sync more than 1 s
+   (``end_time > time_last_bitmap_sync + 1000``) after the start of the current period, if the bytes
+   dirtied in the period (``num_dirty_pages_period``: pages *newly* set in the migration bitmap by
+   ``ramblock_sync_dirty_bitmap``, so pages of the unsent tail dirtied again do not count) exceed
+   ``throttle-trigger-threshold`` (50 %) of the bytes transferred in it (``ram_counters.transferred``),
+   ``dirty_rate_high_cnt`` is incremented (never reset by a quiet period); when it reaches 2 it is
+   reset and the throttle starts at ``cpu-throttle-initial`` (20 %) or grows by
+   ``cpu-throttle-increment`` (10 %), at most ``max-cpu-throttle`` (99 %; ``cpu_throttle_set`` clamps
+   to 1-99). ``cpu-throttle-tailslow`` (off by default, not modelled) would shrink the last steps.
+   The period's counters restart whenever the 1 s test passes. No round or volume cap is involved;
+   the throttle holds until the end (``migration_iteration_finish`` -> ``cpu_throttle_stop``). The
+   vCPU then runs (1 - throttle) of the time (``softmmu/cpu-throttle.c: cpu_throttle_thread`` sleeps
+   ``pct / (1 - pct) x 10 ms`` per tick, ``cpu_throttle_timer_tick`` ticks every ``10 ms / (1 - pct)``),
+   so a CPU-bound guest dirties at ``rate x (1 - throttle)``. The first period starts at the setup's
+   sync (``ram_init_bitmaps``), here at the end of setup, where that sync is.
+5. **Setup** (``migration_thread`` up to the first pass: ``qemu_savevm_state_setup`` ->
+   ``ram_save_setup``: dirty-log start, first bitmap sync) costs :data:`SETUP_S` before any byte of
+   memory moves (the ``setup-time`` QEMU reports: median of the committed calibration runs,
+   0.10-0.45 s on this shared 2-core TCG host).
 
 Without auto-converge QEMU iterates for ever on a guest that does not converge; the engine then
 applies ``on_no_convergence`` (``"force"`` / ``"abort"``) at the generic caps (``max_rounds``,
@@ -58,10 +72,14 @@ from .transport import own_wire_limits
 if TYPE_CHECKING:
     from .precopy import Event, PrecopySimulation
 
-#: ``BUFFER_DELAY`` (100 ms in QEMU): the rate limiter's window. One iteration step sends at most one
-#: window of ``max-bandwidth`` (``migration_rate_limit``) and the pending test is made between
-#: steps, so a pass's tail is what its whole steps leave below ``threshold_size`` (:func:`start_pass`).
+#: ``BUFFER_DELAY`` (100 ms, migration/migration.c): the rate limiter's window. When ``max-bandwidth``
+#: binds, one iteration step sends one window of it and sleeps to the window's end
+#: (``migration_rate_limit``); the pending test is made between steps, so a pass's tail is what its
+#: whole steps leave below ``threshold_size`` (:func:`start_pass`).
 ITERATION_STEP_S = 0.1
+#: ``MAX_WAIT`` (50 ms, migration/ram.c: ``ram_save_iterate``): when the path is slower than
+#: ``max-bandwidth`` the rate limit is never reached, and a step ends after this long instead.
+MAX_WAIT_S = 0.05
 #: QEMU's setup-time before the first pass (seconds): median of bench/qemu/results (0.10-0.45 s).
 SETUP_S = 0.26
 #: ``throttle-trigger-threshold`` (percent of the bytes transferred in a period), QEMU's default.
@@ -88,23 +106,19 @@ def pass_rate(sim: PrecopySimulation, bw: float) -> float:
     return (bw if bw < sim._cap else sim._cap) * sim._c
 
 
-def measured_rate(sim: PrecopySimulation, bw: float) -> float:
-    """The bandwidth QEMU measured during the last pass (``migration_update_counters``: bytes sent in a
-    window of at least ``BUFFER_DELAY`` over its length): the pass rate, or, for a pass shorter than
-    one window, its bytes over the window (the thread had nothing more to send)."""
-    rate = pass_rate(sim, bw)
-    if sim._rounds:
-        last = sim._rounds[-1]
-        if last.duration_s < ITERATION_STEP_S:
-            short = last.bytes / ITERATION_STEP_S
-            if short < rate:
-                return short
-    return rate
-
-
 def threshold_bytes(sim: PrecopySimulation, bw: float) -> float:
-    """``threshold_size``: the bandwidth measured during the pass (:func:`measured_rate`) x ``downtime-limit``."""
-    return measured_rate(sim, bw) * sim.params.max_downtime_s
+    """``threshold_size`` (``migration_update_counters``): the bandwidth QEMU measured in its last
+    window, i.e. the pass rate (:func:`pass_rate`), x ``downtime-limit``."""
+    return pass_rate(sim, bw) * sim.params.max_downtime_s
+
+
+def step_bytes(sim: PrecopySimulation, bw: float) -> float:
+    """What one iteration step sends between two pending tests: a window of ``max-bandwidth`` when
+    the rate limiter binds, else :data:`MAX_WAIT_S` at the (slower) pass rate (rule 1)."""
+    rate = pass_rate(sim, bw)
+    if rate < sim._given.bandwidth_bps * sim._c:
+        return rate * MAX_WAIT_S
+    return rate * ITERATION_STEP_S
 
 
 def stop_rate(sim: PrecopySimulation, bw: float) -> float:
@@ -124,8 +138,8 @@ def fits(sim: PrecopySimulation, bw: float) -> bool:
 def start_pass(sim: PrecopySimulation) -> None:
     """Rule 1: the pass that starts sends until what is left of it is below ``threshold_size``;
     that tail waits for the next bitmap sync. The pending test is made once per iteration step
-    (one rate-limit window, :data:`ITERATION_STEP_S`), so the tail is what the fewest whole steps
-    leave below the threshold (a pass already below it on entry keeps all of it).
+    (:func:`step_bytes`), so the tail is what the fewest whole steps leave below the threshold (a
+    pass already below it on entry keeps all of it).
 
     The tail is made of written pages (the guest's working set is where a pass ends: measured, the
     first pass's tail and the working set overlapped): in the first pass the zero pages all fall in
@@ -136,9 +150,9 @@ def start_pass(sim: PrecopySimulation) -> None:
     bw = sim._decision_bw
     whole = sim._r_bytes
     threshold = threshold_bytes(sim, bw)
-    step = pass_rate(sim, bw) * ITERATION_STEP_S
-    # Whole windows: the pending test is made at the start of each rate-limit window and every
-    # window sends one step, so the tail is what is left after the fewest whole steps that bring
+    step = step_bytes(sim, bw)
+    # Whole steps: the pending test is made at the start of each step and every step sends the
+    # same, so the tail is what is left after the fewest whole steps that bring
     # the pending bytes below the threshold (not a fixed threshold - step: a short pass's tail is
     # the pass less one step, which is what keeps QEMU syncing near the end).
     if whole <= threshold or step <= 0.0:
@@ -159,12 +173,13 @@ def start_pass(sim: PrecopySimulation) -> None:
 def end_pass(sim: PrecopySimulation, dirtied: float) -> None:
     """At the bitmap sync that ends a pass: merge its tail with the newly dirtied pages (rule 1) and
     run the auto-converge trigger (rule 4)."""
-    # Trigger input first (migration_trigger_throttle): wire bytes this pass put in the period.
+    # Trigger input (migration_trigger_throttle): wire bytes this pass put in the period.
     sim._period_xfer += sim._rounds[-1].bytes * sim._k
-    sim._period_dirty += dirtied
     tail = sim._tail
     # The tail and the dirtied pages are both pages of the working set: their union is bounded by it.
     sim._dirty = min(tail + dirtied, max(sim._ws, tail))
+    # num_dirty_pages_period counts the pages newly set in the bitmap: not those of the tail again.
+    sim._period_dirty += sim._dirty - tail
     sim._k = 1.0
     sim._tail = 0.0
     if sim._elapsed - sim._period_start > SYNC_PERIOD_S:

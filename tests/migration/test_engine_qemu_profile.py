@@ -6,7 +6,15 @@ import math
 
 import pytest
 
-from migration.engine import PROFILES, LinkSpec, PrecopyParams, PrecopySimulation, plan_wave, simulate_precopy
+from migration.engine import (
+    PROFILES,
+    LinkSpec,
+    PrecopyParams,
+    PrecopySimulation,
+    Round,
+    plan_wave,
+    simulate_precopy,
+)
 from migration.engine import qemu as q
 
 MiB = 2**20
@@ -182,3 +190,37 @@ def test_a_wave_of_qemu_profile_migrations_alone_on_their_link_matches_the_close
     two = plan_wave(LinkSpec(bandwidth_bps=p.bandwidth_bps), [p, p], max_concurrent=2)
     assert all(item.outcome == "converged" for item in two.items)
     assert two.makespan_s > closed.total_time_s
+
+
+def test_the_step_between_pending_tests_is_a_window_or_max_wait():
+    """ram_save_iterate: one rate-limit window (100 ms of max-bandwidth) when max-bandwidth binds;
+    MAX_WAIT (50 ms) of the slower path's rate when the TCP window binds (no sleep follows)."""
+    limited = PrecopySimulation(qemu())
+    assert q.step_bytes(limited, 31.25 * MB) == pytest.approx(31.25 * MB * 0.1)
+    p = qemu(bandwidth_bps=62.5 * MB, rtt_s=0.04, socket_buffer_bytes=1.5 * MiB)
+    window = PrecopySimulation(p)
+    assert q.step_bytes(window, p.bandwidth_bps) == pytest.approx(1.5 * MiB / 0.04 * q.MAX_WAIT_S)
+    # a share of a link below max-bandwidth: the rate limiter does not bind either
+    assert q.step_bytes(limited, 10 * MB) == pytest.approx(10 * MB * q.MAX_WAIT_S)
+
+
+def test_the_threshold_is_the_pass_rate_even_after_a_short_pass():
+    """migration_update_counters measures windows, which run across pass boundaries: a pass shorter
+    than a window does not lower threshold_size (the rule guessed before QEMU's source was read did)."""
+    sim = PrecopySimulation(qemu(dirty_rate_bps=20 * MB, working_set_bytes=8 * MB))
+    sim._rounds.append(Round(0, 0.0, 0.02, 0.5 * MB, 20 * MB, 0.0, 0.4 * MB))  # 20 ms, 0.5 MB
+    assert q.threshold_bytes(sim, 31.25 * MB) == pytest.approx(31.25 * MB * 0.3)
+
+
+def test_the_trigger_counts_only_pages_newly_dirty():
+    """num_dirty_pages_period counts pages newly set in the bitmap: pages of the unsent tail dirtied
+    again are not counted (ramblock_sync_dirty_bitmap)."""
+    p = qemu(dirty_rate_bps=20 * MB, working_set_bytes=8 * MB)
+    sim = PrecopySimulation(p)
+    sim._elapsed, sim._period_start, sim._period_dirty = 0.5, 0.0, 0.0  # within the first 1 s period
+    sim._tail = 5 * MB
+    sim._rounds.append(Round(0, 0.0, 0.5, 10 * MB, 20 * MB, 0.0, 8 * MB))
+    q.end_pass(sim, 8 * MB)
+    # a 5 MB tail and 8 MB dirtied, all in the 8 MB working set: 8 MB pending, 3 MB of it new
+    assert sim._dirty == pytest.approx(8 * MB)
+    assert sim._period_dirty == pytest.approx(3 * MB)
