@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -22,7 +23,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 
-from hybridcloud.celery import app
 from hybridcloud.core.audit import audit_record
 from migration.alarms import notify, selectors
 from migration.alarms.choices import OPEN_STATES, UNSENT_STATUSES, AlarmAction, AlarmState, Channel, DeliveryStatus
@@ -177,7 +177,7 @@ def _deliveries_create(*, alarm: Alarm, rule: AlarmRule, now: datetime) -> list[
 
 def _enqueue(delivery_ids: list[int], countdown: float = 0.0) -> None:
     for delivery_id in delivery_ids:
-        app.send_task(DELIVER_TASK, args=(delivery_id,), countdown=countdown)
+        current_app.send_task(DELIVER_TASK, args=(delivery_id,), countdown=countdown)
 
 
 def publish_alarm(alarm: Alarm) -> None:

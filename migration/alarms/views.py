@@ -1,3 +1,4 @@
+from celery import current_app
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -5,7 +6,6 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from hybridcloud.celery import app
 from hybridcloud.core.roles import is_operator
 from migration.alarms import selectors, services
 from migration.alarms.forms import AlarmFilterForm, AlarmRuleForm, NoteForm, WebhookEndpointForm
@@ -112,7 +112,7 @@ def rule_edit(request, pk: int | None = None):
 def evaluate_now(request):
     """Evaluate every rule now (the beat does it every minute)."""
     _require_admin(request)
-    app.send_task("migration.alarms.tasks.evaluate")
+    current_app.send_task("migration.alarms.tasks.evaluate")
     messages.info(request, "Evaluating the rules now; new alarms appear in the activity panel.")
     return redirect("alarms:rules")
 
