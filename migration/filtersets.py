@@ -1,14 +1,15 @@
 """Filters for migrations, shared by the migrations page, its CSV export and `GET /api/migrations/`.
 
-`?state=&site=ID&kind=&q=TEXT&ordering=KEY`: `site` matches the source or the destination site; `q` matches the
-workload's name, either host's name or the requester's username; without `ordering` the list keeps its rule (active
-migrations first, then newest first).
+`?state=&site=ID&kind=&search=TEXT&tag=SLUG&ordering=KEY` (`q` is `search`): `site` matches the source or the
+destination site; `search` matches the workload's name, either host's name or the requester's username; `tag`, the
+workload's tags (each given); without `ordering` the list keeps its rule (active migrations first, then newest first).
 """
 
 import django_filters
 from django.db.models import Q, QuerySet
 
-from inventory.filtersets import StableOrderingFilter
+from inventory.filtersets import StableOrderingFilter, TagFilter
+from inventory.models import Site
 from migration.choices import MigrationKind, MigrationState
 from migration.models import Migration
 
@@ -27,18 +28,23 @@ MIGRATION_ORDERING = {
 
 
 class MigrationFilterSet(django_filters.FilterSet):
-    state = django_filters.ChoiceFilter(choices=MigrationState.choices)
-    kind = django_filters.ChoiceFilter(choices=MigrationKind.choices)
-    site = django_filters.NumberFilter(method="filter_site", label="Site (source or destination)")
-    q = django_filters.CharFilter(method="filter_search", label="Workload, host or requester")
+    state = django_filters.ChoiceFilter(choices=MigrationState.choices, empty_label="Any state")
+    site = django_filters.ModelChoiceFilter(
+        queryset=Site.objects.only("id", "name").order_by("name"), method="filter_site",
+        label="Site (source or destination)", empty_label="Any site",
+    )  # fmt: skip
+    kind = django_filters.ChoiceFilter(choices=MigrationKind.choices, empty_label="Any kind")
+    tag = TagFilter(field_name="workload__tags__slug")
+    q = django_filters.CharFilter(method="filter_search", label="Search")
+    search = django_filters.CharFilter(method="filter_search", label="Search (workload, host or requester)")
     ordering = StableOrderingFilter(fields={field: key for key, field in MIGRATION_ORDERING.items()}, tiebreak="-pk")
 
     class Meta:
         model = Migration
-        fields = ["state", "kind", "site", "q"]
+        fields = ["state", "site", "kind", "tag", "q"]
 
-    def filter_site(self, queryset: QuerySet[Migration], name: str, value) -> QuerySet[Migration]:
-        return queryset.filter(Q(source_host__cluster__site_id=value) | Q(destination_host__cluster__site_id=value))
+    def filter_site(self, queryset: QuerySet[Migration], name: str, value: Site) -> QuerySet[Migration]:
+        return queryset.filter(Q(source_host__cluster__site=value) | Q(destination_host__cluster__site=value))
 
     def filter_search(self, queryset: QuerySet[Migration], name: str, value: str) -> QuerySet[Migration]:
         value = value.strip()

@@ -1,37 +1,18 @@
-from urllib.parse import urlencode
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from hybridcloud.core.lists import csv_response, sort_columns
+from hybridcloud.core.lists import csv_response, table_list
 from hybridcloud.core.roles import is_operator
-from inventory.models import Site, Workload
+from inventory.models import Workload
 from migration import selectors
-from migration.choices import MigrationKind, MigrationState
+from migration.choices import MigrationState
 from migration.filtersets import MigrationFilterSet
 from migration.forms import MigrationForm
 from migration.prechecks import precheck_migration
 from migration.services import MigrationRefused, migration_cancel, migration_start
-
-PER_PAGE = 50
-
-
-# The migrations table: (sort key, label, numeric); the keys are MigrationFilterSet's.
-MIGRATION_COLUMNS = [
-    ("id", "#", False),
-    ("workload", "Workload", False),
-    ("kind", "Kind", False),
-    ("source", "From", False),
-    ("destination", "To", False),
-    ("state", "State", False),
-    ("", "Progress", True),
-    ("rounds", "Rounds", True),
-    ("downtime", "Downtime", True),
-    ("requested", "Requested", False),
-]
+from migration.tables import MigrationTable
 
 
 def _filtered(request):
@@ -40,31 +21,15 @@ def _filtered(request):
 
 
 def migration_list(request):
-    filterset = _filtered(request)
-    filters = {key: filterset.form.data.get(key, "").strip() for key in ("state", "site", "kind", "q")}
-    page = Paginator(filterset.qs, PER_PAGE).get_page(request.GET.get("page"))
-    page.object_list = list(page.object_list)
-    if any(m.state == MigrationState.QUEUED for m in page.object_list):
+    table = table_list(
+        request, queryset=selectors.migration_list(), filterset_class=MigrationFilterSet, table_class=MigrationTable
+    )
+    records = [row.record for row in table.page.object_list]
+    if any(m.state == MigrationState.QUEUED for m in records):
         queue = selectors.migration_queue()  # three queries, whatever the queue's length
-        for m in page.object_list:
+        for m in records:
             m.queue_spot = queue.get(m.pk)
-    query = urlencode(
-        {k: v for k, v in filters.items() if v} | ({"ordering": o} if (o := request.GET.get("ordering")) else {})
-    )
-    return render(
-        request,
-        "migration/migration_list.html",
-        {
-            "page": page,
-            "filters": filters,
-            "columns": sort_columns(request, MIGRATION_COLUMNS),
-            "query": query,
-            "states": MigrationState.choices,
-            "kinds": MigrationKind.choices,
-            "sites": Site.objects.order_by("name"),
-            "can_operate": is_operator(request.user),
-        },
-    )
+    return render(request, "migration/migration_list.html", {"table": table, "can_operate": is_operator(request.user)})
 
 
 def _iso(value) -> str:

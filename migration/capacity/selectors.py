@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Avg, BigIntegerField, FloatField, Func
+from django.db.models import Avg, BigIntegerField, Count, FloatField, Func, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -166,12 +166,13 @@ def latest_host_load() -> dict[int, tuple[float, float]]:
     return out
 
 
-def recommendation_list(state: str = RecommendationState.OPEN, limit: int = 50) -> list[Recommendation]:
-    return list(
+def recommendation_list(state: str = RecommendationState.OPEN) -> QuerySet[Recommendation]:
+    """Recommendations in `state`, newest first, with their move count."""
+    return (
         Recommendation.objects.filter(state=state)
         .select_related("site", "host")
-        .prefetch_related("moves")
-        .order_by("-created_at")[:limit]
+        .annotate(move_count=Count("moves"))
+        .order_by("-created_at", "-pk")
     )
 
 
@@ -184,8 +185,11 @@ def recommendation_get(pk: int) -> Recommendation:
     )
 
 
-def evacuation_list(limit: int = 20) -> list[Evacuation]:
-    return list(Evacuation.objects.select_related("host", "site", "destination_site", "created_by")[:limit])
+def evacuation_list() -> QuerySet[Evacuation]:
+    """Evacuations, newest first."""
+    return Evacuation.objects.select_related("host", "site", "destination_site", "created_by").order_by(
+        "-created_at", "-pk"
+    )
 
 
 def evacuation_get(pk: int) -> Evacuation:

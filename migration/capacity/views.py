@@ -1,24 +1,29 @@
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from hybridcloud.core.roles import is_operator
+from hybridcloud.core.lists import list_response, table_list
+from hybridcloud.core.views import operator_required, require_operator
 from inventory.models import Host, Site
 from inventory.selectors import site_list
 from migration.capacity import selectors, services
+from migration.capacity.filtersets import EvacuationFilterSet, RecommendationFilterSet
 from migration.capacity.forms import REASON_REQUIRED, SiteEvacuationForm, WindowForm
 from migration.capacity.models import CapacitySettings
-
-
-def _require_operator(request) -> None:
-    if not is_operator(request.user):
-        raise PermissionDenied("Only operators may do this; viewers have read-only access.")
+from migration.capacity.tables import EvacuationTable, RecommendationTable
 
 
 @require_GET
 def index(request):
+    lists = [
+        table_list(request, queryset=selectors.recommendation_list(), filterset_class=RecommendationFilterSet,
+                   table_class=RecommendationTable, prefix="recommendations"),
+        table_list(request, queryset=selectors.evacuation_list(), filterset_class=EvacuationFilterSet,
+                   table_class=EvacuationTable, prefix="evacuations", per_page=20),
+    ]  # fmt: skip
+    if export := list_response(request, lists):
+        return export
     charts = selectors.overview_charts(request.GET.get("range"))
     return render(
         request,
@@ -29,8 +34,8 @@ def index(request):
             "ranges": list(selectors.RANGES),
             "settings": CapacitySettings.get(),
             "sites": site_list(),
-            "recommendations": selectors.recommendation_list(),
-            "evacuations": selectors.evacuation_list(),
+            "recommendations": lists[0],
+            "evacuations": lists[1],
         },
     )
 
@@ -47,8 +52,8 @@ def host_detail(request, pk: int):
 
 
 @require_POST
+@operator_required
 def site_recommend(request, pk: int):
-    _require_operator(request)
     site = get_object_or_404(Site, pk=pk)
     recs = services.recommendations_compute(site=site)
     if recs:
@@ -66,8 +71,8 @@ def recommendation_detail(request, pk: int):
 
 
 @require_POST
+@operator_required
 def recommendation_apply(request, pk: int):
-    _require_operator(request)
     rec = selectors.recommendation_get(pk)
     try:
         results = services.recommendation_apply(
@@ -87,8 +92,8 @@ def recommendation_apply(request, pk: int):
 
 
 @require_POST
+@operator_required
 def recommendation_dismiss(request, pk: int):
-    _require_operator(request)
     rec = selectors.recommendation_get(pk)
     try:
         services.recommendation_dismiss(recommendation=rec, user=request.user)
@@ -102,7 +107,7 @@ def recommendation_dismiss(request, pk: int):
 def host_evacuate(request, pk: int):
     host = get_object_or_404(Host.objects.select_related("cluster__site"), pk=pk)
     if request.method == "POST":
-        _require_operator(request)
+        require_operator(request)
     form = WindowForm(request.POST if request.method == "POST" else (request.GET or None))
     window = form.cleaned_data if form.is_bound and form.is_valid() else {}
     if request.method == "POST" and form.is_valid():
@@ -127,7 +132,7 @@ def host_evacuate(request, pk: int):
 def site_evacuate(request, pk: int):
     site = get_object_or_404(Site, pk=pk)
     if request.method == "POST":
-        _require_operator(request)  # before the form: a viewer's POST is refused whatever it carries
+        require_operator(request)  # before the form: a viewer's POST is refused whatever it carries
     data = request.POST if request.method == "POST" else (request.GET or None)
     form = SiteEvacuationForm(data, site=site)
     plan = None
