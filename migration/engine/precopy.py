@@ -38,23 +38,22 @@ from .transport import RateLimits, binding_limit, limit_phrase, mb_s, own_limit,
 STATE_VERSION = 2
 
 # Internal stages (ints: compared in the hot loop of plan_wave).
-_STORAGE, _DECIDE, _ROUND, _STOPCOPY, _OVERHEAD, _DONE, _SETUP = range(7)
-_STAGE_NAMES = ("storage", "decide", "round", "stopcopy", "overhead", "done", "setup")
-_PHASES = ("storage", "precopy", "precopy", "switchover", "switchover", "done", "precopy")
+_STORAGE, _DECIDE, _ROUND, _STOPCOPY, _OVERHEAD, _DONE, _SETUP, _HOLDWAIT = range(8)
+_STAGE_NAMES = ("storage", "decide", "round", "stopcopy", "overhead", "done", "setup", "hold_wait")
+_PHASES = ("storage", "precopy", "precopy", "switchover", "switchover", "done", "precopy", "precopy")
 #: Stages during which the migration holds a share of the link (a zero-length decision counts: it
 #: is immediately followed by a round or a stop-and-copy). The slow-start ramp holds its share without
 #: filling it: the other streams, in congestion avoidance, do not grab it within a few RTTs.
-_CONSUMING = (True, True, True, True, False, False, True)
+#: A held pass that has sent what was dirty waits for the rest of its :data:`HOLD_PASS_S` without sending.
+_CONSUMING = (True, True, True, True, False, False, True, False)
 
 #: Synchronous disk mirroring slows the guest's writes when the link is congested: mirrored
 #: writes never take more than this fraction of the migration's bandwidth, so the copy progresses.
 MIRROR_MAX_SHARE = 0.5
 
-#: While the switchover is held, each pass lasts at least this many seconds at the migration's share (one sync
-#: period: a long hold adds a round every half minute, not thousands).
+#: While the switchover is held, each pass lasts at least this many seconds (one sync period: a long hold adds a
+#: round every half minute, not thousands). It sends what is dirty, then waits, sending nothing, for the rest.
 HOLD_PASS_S = 30.0
-#: ... and sends at least this much (a pass is never empty, even at no bandwidth).
-HOLD_MIN_PASS_BYTES = float(2**20)
 
 
 class Round(NamedTuple):
@@ -325,6 +324,8 @@ class PrecopySimulation:
         "_hold",
         "_cap_round0",
         "_cap_mem0",
+        "_r_min_s",
+        "_wait_left",
     )
 
     # Fields persisted by to_state(), besides params, stage and rounds (the slots before "_stage" are
@@ -335,7 +336,7 @@ class PrecopySimulation:
     #: Defaults of the "qemu" profile's scalars, for states saved before the profile existed.
     _PROFILE_DEFAULTS = {"_tail": 0.0, "_period_start": 0.0, "_period_xfer": 0.0, "_period_dirty": 0.0, "_high_cnt": 0}
     #: Defaults of scalars added later still (states saved before the switchover hold existed).
-    _LATER_DEFAULTS = {"_hold": False, "_cap_round0": 0, "_cap_mem0": 0.0}
+    _LATER_DEFAULTS = {"_hold": False, "_cap_round0": 0, "_cap_mem0": 0.0, "_r_min_s": 0.0, "_wait_left": 0.0}
 
     def __init__(self, params: PrecopyParams, *, shared: bool = False, link: LinkSpec | None = None) -> None:
         over: dict[str, float] = {}
@@ -382,6 +383,8 @@ class PrecopySimulation:
         self._hold = False
         self._cap_round0 = 0  # the caps count rounds and memory from here (the release of a hold)
         self._cap_mem0 = 0.0
+        self._r_min_s = 0.0  # a held pass lasts at least HOLD_PASS_S
+        self._wait_left = 0.0  # ... waiting this much longer once it has sent what was dirty
 
     @property
     def params(self) -> PrecopyParams:
@@ -443,7 +446,7 @@ class PrecopySimulation:
     @property
     def memory_sent_bytes(self) -> float:
         """Guest memory bytes sent so far (rounds + stop-and-copy); never decreases."""
-        extra = self._r_sent if self._stage == _ROUND else 0.0
+        extra = self._r_sent if self._stage in (_ROUND, _HOLDWAIT) else 0.0
         return self._mem_done + extra + self._stop_sent
 
     @property
@@ -460,7 +463,7 @@ class PrecopySimulation:
     def dirty_remaining_bytes(self) -> float:
         """Outstanding bytes of the current copy pass (all memory before round 0, 0 when done)."""
         st = self._stage
-        if st == _ROUND:
+        if st in (_ROUND, _HOLDWAIT):
             return self._r_bytes - self._r_sent
         if st == _STOPCOPY:
             return self._stop_bytes - self._stop_sent
@@ -471,7 +474,7 @@ class PrecopySimulation:
     @property
     def current_round(self) -> int | None:
         """Index of the pre-copy round in progress, or None outside a round."""
-        return len(self._rounds) if self._stage == _ROUND else None
+        return len(self._rounds) if self._stage in (_ROUND, _HOLDWAIT) else None
 
     @property
     def rounds(self) -> tuple[Round, ...]:
@@ -523,13 +526,18 @@ class PrecopySimulation:
 
         Held, pre-copy keeps syncing: every decision starts another pass instead of the stop-and-copy, and no cap
         or policy ends it (neither auto-converge's caps nor the abort policy fire while held). A held pass sends what
-        is dirty, and at least :data:`HOLD_PASS_S` seconds' worth at the decision's share (at least 1 MiB), so that
-        a quiet guest's passes still take time: the migration keeps its share of the link while it waits. Released,
-        the next decision is the normal one (the pass under way ends first), and the caps count rounds and memory
-        sent from the release (the passes that waited are not held against it)."""
+        is dirty (nothing more: bytes sent are the guest's dirtied pages, not the link's share) and lasts at least
+        :data:`HOLD_PASS_S`, so that a quiet guest's passes still take time; while it waits it leaves its share of
+        the link to others. Released, the next decision is the normal one (the pass under way ends first, a wait at
+        once), and the caps count rounds and memory sent from the release (the passes that waited are not held
+        against it)."""
         if self._hold and not held:
+            under_way = self._stage in (_ROUND, _HOLDWAIT)
             self._cap_round0 = len(self._rounds) + 1  # the held pass under way ends first
-            self._cap_mem0 = self._mem_done + (self._r_bytes if self._stage == _ROUND else 0.0)
+            self._cap_mem0 = self._mem_done + (self._r_bytes if under_way else 0.0)
+            self._r_min_s = 0.0
+            if self._stage == _HOLDWAIT:
+                self._wait_left = 0.0
         self._hold = bool(held)
 
     def run_to_end(self, bandwidth_bps: float) -> PrecopyResult:
@@ -566,6 +574,8 @@ class PrecopySimulation:
             return self._overhead_left if self._overhead_left > 0.0 else 0.0
         if st == _SETUP:
             return self._setup_left if self._setup_left > 0.0 else 0.0
+        if st == _HOLDWAIT:
+            return self._wait_left if self._wait_left > 0.0 else 0.0
         if st == _STORAGE:
             b = (bw if bw < self._cap else self._cap) * self._c
             if self._mirror:
@@ -595,6 +605,9 @@ class PrecopySimulation:
             self._overhead_left -= dt
         elif st == _SETUP:
             self._setup_left -= dt
+        elif st == _HOLDWAIT:
+            self._wait_left -= dt
+            self._r_elapsed += dt
         elif st == _STORAGE:
             b = (bw if bw < self._cap else self._cap) * self._c
             if self._mirror:
@@ -607,26 +620,15 @@ class PrecopySimulation:
         """Complete the current stage (its remaining bytes or seconds are ~0) and move on."""
         st = self._stage
         if st == _ROUND:
-            dur = self._r_elapsed
-            rate = self._dirty_rate * (1.0 - self._r_throttle)
-            dirtied = rate * dur
-            if dirtied > self._ws:  # the guest keeps rewriting its working set
-                dirtied = self._ws
-            # tuple.__new__ makes the same Round without NamedTuple's Python-level __new__ (hot: one per round)
-            rnd = _new_tuple(
-                Round, (len(self._rounds), self._r_start, dur, self._r_bytes, rate, self._r_throttle, dirtied)
-            )
-            self._rounds.append(rnd)
-            self._mem_done += self._r_bytes
-            self._r_sent = 0.0
-            if self._qemu:
-                _qemu.end_pass(self, dirtied)  # the tail merges with the dirtied pages; QEMU's trigger
-            else:
-                self._dirty = dirtied
-                self._k = 1.0  # dirtied pages are written pages: no zero pages after the first pass
-            if events is not None:
-                events.append(Event("round_completed", self._elapsed, "precopy", rnd))
-            self._decide(bw, events)
+            if self._r_elapsed < self._r_min_s:  # a held pass has sent what was dirty: it waits out its time
+                self._r_sent = self._r_bytes
+                self._wait_left = self._r_min_s - self._r_elapsed
+                self._stage = _HOLDWAIT
+                return
+            self._end_round(bw, events)
+        elif st == _HOLDWAIT:
+            self._wait_left = 0.0
+            self._end_round(bw, events)
         elif st == _DECIDE:
             self._decide(bw, events)
         elif st == _STOPCOPY:
@@ -655,6 +657,27 @@ class PrecopySimulation:
             if events is not None:
                 events.append(Event("phase_changed", self._elapsed, "precopy"))
             self._decide(bw, events)
+
+    def _end_round(self, bw: float, events: list[Event] | None) -> None:
+        """The round is over: record it, take what the guest dirtied meanwhile as the next pass, decide."""
+        dur = self._r_elapsed
+        rate = self._dirty_rate * (1.0 - self._r_throttle)
+        dirtied = rate * dur
+        if dirtied > self._ws:  # the guest keeps rewriting its working set
+            dirtied = self._ws
+        # tuple.__new__ makes the same Round without NamedTuple's Python-level __new__ (hot: one per round)
+        rnd = _new_tuple(Round, (len(self._rounds), self._r_start, dur, self._r_bytes, rate, self._r_throttle, dirtied))
+        self._rounds.append(rnd)
+        self._mem_done += self._r_bytes
+        self._r_sent = 0.0
+        if self._qemu:
+            _qemu.end_pass(self, dirtied)  # the tail merges with the dirtied pages; QEMU's trigger
+        else:
+            self._dirty = dirtied
+            self._k = 1.0  # dirtied pages are written pages: no zero pages after the first pass
+        if events is not None:
+            events.append(Event("round_completed", self._elapsed, "precopy", rnd))
+        self._decide(bw, events)
 
     # The three hooks an engine profile can replace: completion test, auto-converge trigger,
     # stop-and-copy rate.
@@ -729,6 +752,7 @@ class PrecopySimulation:
             _qemu.start_pass(self)  # the pass's tail waits for the next bitmap sync
         self._r_sent = 0.0
         self._r_elapsed = 0.0
+        self._r_min_s = 0.0
         self._r_start = self._elapsed
         self._r_throttle = throttle
         if throttle > 0.0:
@@ -738,13 +762,11 @@ class PrecopySimulation:
             events.append(Event("round_started", self._elapsed, "precopy", detail=str(len(self._rounds))))
 
     def _held_pass(self, bw: float, events: list[Event] | None) -> None:
-        """Another pass while the switchover is held (see :meth:`hold_switchover`), at the throttle in force."""
+        """Another pass while the switchover is held (see :meth:`hold_switchover`), at the throttle in force: it
+        sends what is dirty and lasts at least :data:`HOLD_PASS_S` (waiting, sending nothing, once it has)."""
         self._start_round(0.0, events)
         self._r_throttle = self._throttle if self._throttle_on else 0.0  # in force, not a new throttled round
-        share = (bw if bw < self._cap else self._cap) * self._c
-        floor = max(share * HOLD_PASS_S, HOLD_MIN_PASS_BYTES)
-        if self._r_bytes < floor:
-            self._r_bytes = floor
+        self._r_min_s = HOLD_PASS_S
 
     def _start_stopcopy(self, events: list[Event] | None) -> None:
         self._stage = _STOPCOPY
