@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from decimal import Decimal
 
 from django.db.models import Count, DecimalField, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from containers.models import ContainerCluster, ContainerEvent, ContainerHost, ContainerSpec, Node, Pod
+from containers.models import ContainerCluster, ContainerEvent, ContainerHost, ContainerSpec, Image, Node, Pod
 from inventory.choices import PowerState
 
 
@@ -69,11 +68,14 @@ def container_events(workload_pk: int, limit: int = 50) -> list[ContainerEvent]:
     return list(ContainerEvent.objects.filter(workload_id=workload_pk).select_related("user")[:limit])
 
 
-def pods_by_namespace(cluster: ContainerCluster) -> dict[str, list[Pod]]:
-    grouped: dict[str, list[Pod]] = defaultdict(list)
-    for pod in cluster.pods.select_related("node").order_by("namespace", "name"):
-        grouped[pod.namespace].append(pod)
-    return dict(grouped)
+def cluster_pods(cluster: ContainerCluster) -> QuerySet[Pod]:
+    """A cluster's pods, by namespace then name, with their node."""
+    return cluster.pods.select_related("node").order_by("namespace", "name")
+
+
+def image_list() -> QuerySet[Image]:
+    """Pulled images with how many container-VMs run each."""
+    return Image.objects.annotate(container_count=Count("containers")).order_by("repository", "tag")
 
 
 def cluster_nodes(cluster: ContainerCluster) -> QuerySet[Node]:

@@ -1,14 +1,22 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from containers import selectors, services
+from containers.filtersets import (
+    ContainerClusterFilterSet,
+    ContainerHostFilterSet,
+    ContainerSpecFilterSet,
+    ImageFilterSet,
+    PodFilterSet,
+)
 from containers.forms import ContainerCreateForm, ImagePullForm, KubernetesImportForm, PodRescheduleForm
-from containers.models import ContainerCluster, ContainerSpec, Image, Pod
+from containers.models import ContainerCluster, ContainerSpec, Pod
 from containers.services import POD_CANNOT_MOVE_LIVE, ContainerRefused
+from containers.tables import ContainerClusterTable, ContainerHostTable, ContainerSpecTable, ImageTable, PodTable
+from hybridcloud.core.lists import list_response, table_list
 from hybridcloud.core.roles import is_operator
 
 ACTIONS = {
@@ -24,15 +32,21 @@ def _require_operator(request) -> None:
 
 
 def index(request):
+    lists = [
+        table_list(request, queryset=selectors.container_host_list(), filterset_class=ContainerHostFilterSet,
+                   table_class=ContainerHostTable, prefix="hosts"),
+        table_list(request, queryset=selectors.cluster_list(), filterset_class=ContainerClusterFilterSet,
+                   table_class=ContainerClusterTable, prefix="clusters"),
+        table_list(request, queryset=selectors.image_list(), filterset_class=ImageFilterSet, table_class=ImageTable,
+                   prefix="images"),
+    ]  # fmt: skip
+    if export := list_response(request, lists):
+        return export
+    hosts, clusters, images = lists
     return render(
         request,
         "containers/index.html",
-        {
-            "hosts": selectors.container_host_list(),
-            "clusters": selectors.cluster_list(),
-            "images": Image.objects.annotate(container_count=Count("containers")).order_by("repository", "tag"),
-            "pull_form": ImagePullForm(),
-        },
+        {"hosts": hosts, "clusters": clusters, "images": images, "pull_form": ImagePullForm()},
     )
 
 
@@ -68,10 +82,16 @@ def host_detail(request, name: str):
                     request, f"Created container-VM {workload.name} on {workload.host.name} ({workload.ip_address})."
                 )
                 return redirect("containers:container_detail", pk=workload.pk)
+    containers = table_list(
+        request, queryset=selectors.containers_of_host(container_host), filterset_class=ContainerSpecFilterSet,
+        table_class=ContainerSpecTable,
+    )  # fmt: skip
+    if export := list_response(request, [containers]):
+        return export
     return render(
         request,
         "containers/host_detail.html",
-        {"container_host": container_host, "containers": selectors.containers_of_host(container_host), "form": form},
+        {"container_host": container_host, "containers": containers, "form": form},
     )
 
 
@@ -134,15 +154,15 @@ def cluster_detail(request, name: str):
             else:
                 messages.success(request, f"Imported. {report.summary()}")
                 return redirect("containers:cluster_detail", name=cluster.name)
+    pods = table_list(
+        request, queryset=selectors.cluster_pods(cluster), filterset_class=PodFilterSet, table_class=PodTable
+    )
+    if export := list_response(request, [pods]):
+        return export
     return render(
         request,
         "containers/cluster_detail.html",
-        {
-            "cluster": cluster,
-            "nodes": selectors.cluster_nodes(cluster),
-            "namespaces": selectors.pods_by_namespace(cluster),
-            "form": form,
-        },
+        {"cluster": cluster, "nodes": selectors.cluster_nodes(cluster), "pods": pods, "form": form},
     )
 
 

@@ -52,7 +52,7 @@ def test_index_lists_container_hosts_with_counts_and_capacity(viewer_client, web
     assert response.status_code == 200
     assert "ca-docker" in body and "tcp://ca-docker.example.net:2376" in body
     assert '1 <span class="muted small">(1 running)</span>' in body
-    assert "1.0 GiB / 64.0 GiB" in body and "1 / 16" in body
+    assert "1.0 GiB / 64 GiB" in body and "1 / 16" in body
     assert "prod-k8s" in body and "nginx" in body
     assert 'id="pull-form"' not in body  # viewers do not pull
 
