@@ -1,5 +1,4 @@
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -17,18 +16,13 @@ from containers.models import ContainerCluster, ContainerSpec, Pod
 from containers.services import POD_CANNOT_MOVE_LIVE, ContainerRefused
 from containers.tables import ContainerClusterTable, ContainerHostTable, ContainerSpecTable, ImageTable, PodTable
 from hybridcloud.core.lists import list_response, table_list
-from hybridcloud.core.roles import is_operator
+from hybridcloud.core.views import operator_required, require_operator
 
 ACTIONS = {
     "start": services.container_start,
     "stop": services.container_stop,
     "restart": services.container_restart,
 }
-
-
-def _require_operator(request) -> None:
-    if not is_operator(request.user):
-        raise PermissionDenied("Only operators may change containers; viewers have read-only access.")
 
 
 def index(request):
@@ -51,8 +45,8 @@ def index(request):
 
 
 @require_POST
+@operator_required
 def image_pull(request):
-    _require_operator(request)
     form = ImagePullForm(request.POST)
     if form.is_valid():
         repository, tag, _ = services.parse_image_ref(form.cleaned_data["reference"])
@@ -68,7 +62,7 @@ def host_detail(request, name: str):
     container_host = get_object_or_404(selectors.container_host_list(), name=name)
     form = ContainerCreateForm()
     if request.method == "POST":
-        _require_operator(request)
+        require_operator(request)
         form = ContainerCreateForm(request.POST)
         if form.is_valid():
             try:
@@ -96,8 +90,8 @@ def host_detail(request, name: str):
 
 
 @require_POST
+@operator_required
 def container_action(request, pk: int, action: str):
-    _require_operator(request)
     spec = get_object_or_404(ContainerSpec.objects.select_related("workload", "container_host"), workload_id=pk)
     workload = spec.workload
     try:
@@ -142,7 +136,7 @@ def cluster_detail(request, name: str):
     form = KubernetesImportForm()
     report = None
     if request.method == "POST":
-        _require_operator(request)
+        require_operator(request)
         form = KubernetesImportForm(request.POST, request.FILES)
         if form.is_valid():
             try:
@@ -170,7 +164,7 @@ def pod_detail(request, pk: int):
     pod = get_object_or_404(Pod.objects.select_related("cluster__site", "node__workload"), pk=pk)
     form = PodRescheduleForm(pod=pod)
     if request.method == "POST":
-        _require_operator(request)
+        require_operator(request)
         form = PodRescheduleForm(request.POST, pod=pod)
         if form.is_valid():
             try:

@@ -3,12 +3,11 @@ Operators and administrators only."""
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from hybridcloud.core.roles import is_operator
+from hybridcloud.core.views import operator_required
 from inventory.choices import EstateImportStatus
 from inventory.forms import DatacenterSitesForm, RVToolsUploadForm
 from inventory.importers.runs import (
@@ -23,11 +22,6 @@ from inventory.importers.sources import ExportUnreadable
 from inventory.models import Estate, EstateImport, Site
 
 RECENT_IMPORTS = 20
-
-
-def _require_operator(request) -> None:
-    if not is_operator(request.user):
-        raise PermissionDenied("Only operators may import estates; viewers have read-only access.")
 
 
 def _list_page(request, form: RVToolsUploadForm, problems: list[str] | None = None, problem_count: int = 0, status=200):
@@ -49,14 +43,14 @@ def _list_page(request, form: RVToolsUploadForm, problems: list[str] | None = No
 
 
 @require_GET
+@operator_required
 def estate_import_list(request):
-    _require_operator(request)
     return _list_page(request, RVToolsUploadForm())
 
 
 @require_POST
+@operator_required
 def estate_import_upload(request):
-    _require_operator(request)
     form = RVToolsUploadForm(request.POST, request.FILES)
     if not form.is_valid():
         return _list_page(request, form, status=400)
@@ -73,9 +67,9 @@ def estate_import_upload(request):
 
 
 @require_POST
+@operator_required
 def estate_import_demo(request):
     """The demo's example file, as if uploaded."""
-    _require_operator(request)
     estate_import = estate_import_create(
         content=DEMO_EXAMPLE.read_bytes(), file_name=DEMO_EXAMPLE.name, user=request.user
     )
@@ -91,8 +85,8 @@ def _sites_form(request, estate_import: EstateImport, data=None) -> DatacenterSi
 
 
 @require_http_methods(["GET", "POST"])
+@operator_required
 def estate_import_detail(request, pk: int):
-    _require_operator(request)
     estate_import = get_object_or_404(EstateImport.objects.select_related("estate", "requested_by"), pk=pk)
     form = None
     if estate_import.status == EstateImportStatus.DRAFT:
@@ -120,9 +114,9 @@ def estate_import_detail(request, pk: int):
 
 
 @require_GET
+@operator_required
 def estate_import_status(request, pk: int):
     """What the progress bar polls: status, progress (0-1), stage; and, once finished, where to read the rest."""
-    _require_operator(request)
     row = get_object_or_404(
         EstateImport.objects.values("pk", "status", "progress", "stage", "error_count", "message", "estate_id"), pk=pk
     )

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from hybridcloud.core.roles import is_operator
+from hybridcloud.core.views import operator_required
 from migration.alarms import selectors, services
 from migration.alarms.forms import AlarmFilterForm, AlarmRuleForm, NoteForm, WebhookEndpointForm
 from migration.alarms.models import Alarm, AlarmRule, WebhookEndpoint
@@ -19,11 +20,6 @@ ADMINS_ONLY = "Only administrators may change alarm rules and webhook endpoints.
 def can_edit(user) -> bool:
     """Admins edit rules and endpoints: whoever holds the model permission (superusers, or granted in the admin)."""
     return user.has_perm("alarms.change_alarmrule") and user.has_perm("alarms.change_webhookendpoint")
-
-
-def _require_operator(request) -> None:
-    if not is_operator(request.user):
-        raise PermissionDenied("Only operators may acknowledge or clear alarms; viewers have read-only access.")
 
 
 def _require_admin(request) -> None:
@@ -61,8 +57,8 @@ def detail(request, pk: int):
     return render(request, "alarms/detail.html", {"alarm": alarm, "can_act": is_operator(request.user)})
 
 
+@operator_required
 def _act(request, pk: int, action):
-    _require_operator(request)
     alarm = get_object_or_404(Alarm, pk=pk)
     form = NoteForm(request.POST)
     if not form.is_valid():

@@ -1,11 +1,10 @@
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from hybridcloud.core.roles import is_operator
+from hybridcloud.core.views import operator_required
 from inventory.selectors import link_list
 from migration.assessment import exports, selectors, services
 from migration.assessment.choices import MoveMode, ScopeKind
@@ -14,19 +13,14 @@ from migration.assessment.forms import AssessmentForm, AssumptionsForm
 ROWS_PER_PAGE = 100
 
 
-def _require_operator(request) -> None:
-    if not is_operator(request.user):
-        raise PermissionDenied("Only operators may do this; viewers have read-only access.")
-
-
 @require_GET
 def index(request):
     return render(request, "assessment/index.html", {"assessments": selectors.assessment_list()})
 
 
 @require_http_methods(["GET", "POST"])
+@operator_required
 def new(request):
-    _require_operator(request)
     if request.method == "POST":
         form = AssessmentForm(request.POST)
         if form.is_valid():
@@ -86,8 +80,8 @@ def progress(request, pk: int):
 
 
 @require_POST
+@operator_required
 def rerun(request, pk: int):
-    _require_operator(request)
     assessment = selectors.assessment_get(pk)
     dirty = [a for a in assessment.assumptions or [] if a.get("kind") == "dirty_rate"]
     form = AssumptionsForm(request.POST, classes=dirty)

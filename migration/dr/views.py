@@ -1,21 +1,14 @@
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from hybridcloud.core.lists import csv_response, sort_columns
-from hybridcloud.core.roles import is_operator
+from hybridcloud.core.views import operator_required
 from migration.dr import selectors, services
 from migration.dr.filtersets import RecoveryPlanFilterSet
 from migration.dr.forms import DAY_CHOICES, REASON_REQUIRED, PlannedMigrationForm, ScheduleForm
 from migration.dr.models import DrillRun, RecoveryPlan
-
-
-def _require_operator(request) -> None:
-    if not is_operator(request.user):
-        raise PermissionDenied("Only operators may do this; viewers have read-only access.")
-
 
 # The plans table: (sort key, label, numeric); the keys are RecoveryPlanFilterSet's.
 PLAN_COLUMNS = [
@@ -93,8 +86,8 @@ def plan_detail(request, pk: int):
 
 
 @require_POST
+@operator_required
 def plan_schedule(request, pk: int):
-    _require_operator(request)
     plan = get_object_or_404(RecoveryPlan.objects.select_related("schedule"), pk=pk)
     form = ScheduleForm(request.POST)
     if form.is_valid():
@@ -124,8 +117,8 @@ def plan_schedule(request, pk: int):
 
 
 @require_POST
+@operator_required
 def plan_start_drill(request, pk: int):
-    _require_operator(request)
     plan = get_object_or_404(RecoveryPlan, pk=pk)
     try:
         run = services.drill_start(plan=plan, started_by=request.user)
@@ -136,9 +129,9 @@ def plan_start_drill(request, pk: int):
 
 
 @require_http_methods(["GET", "POST"])
+@operator_required
 def plan_planned_migration(request, pk: int):
     """GET: what a planned migration would move and what would stop it; POST: start it (operators only)."""
-    _require_operator(request)
     plan = get_object_or_404(RecoveryPlan.objects.select_related("protected_site", "recovery_site"), pk=pk)
     form = PlannedMigrationForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -175,8 +168,8 @@ def drill_detail(request, pk: int):
 
 
 @require_POST
+@operator_required
 def drill_cancel(request, pk: int):
-    _require_operator(request)
     run = get_object_or_404(DrillRun, pk=pk)
     if services.drill_cancel(run=run, by=request.user):
         messages.success(request, f"Drill #{run.pk} cancelled.")
