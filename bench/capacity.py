@@ -1,7 +1,7 @@
 """Benchmark: capacity recommendations for a site with 10,000 workloads, and an evacuation wave predicted by the
 engine's `plan_wave` versus simulated step by step the way the Celery driver runs it.
 
-Standalone: `python bench/capacity.py [--workloads N] [--evacuate-host-workloads M]`. Uses its own temporary
+Standalone: `python bench/capacity.py [--workloads N] [--profile]`. Uses its own temporary
 SQLite database (DATABASE_URL is set before Django starts). Prints the timings and PASS/FAIL against the target
 (recommendations under 1 s), then the wave's predicted and simulated durations and their difference.
 """
@@ -77,7 +77,7 @@ def simulate_wave(index, moves: list, *, step_s: float = 0.25) -> float:
     """Run a wave the way the driver does: every link's migrations advanced together in short steps with fair
     sharing (`advance_together`), admission at each step under each host's concurrency limit (source and
     destination), queued migrations started as slots free. Returns the simulated makespan in seconds."""
-    from migration.capacity.planning import link_key
+    from migration.capacity.waves import link_key
     from migration.driver import advance_together
     from migration.engine import PrecopySimulation
     from migration.prechecks import engine_params
@@ -126,6 +126,7 @@ def simulate_wave(index, moves: list, *, step_s: float = 0.25) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--workloads", type=int, default=10_000)
+    parser.add_argument("--profile", action="store_true", help="Print a profile of the last run (pyinstrument).")
     args = parser.parse_args()
     tmp = tempfile.TemporaryDirectory(prefix="hc-bench-capacity-")
     os.environ["DATABASE_URL"] = f"sqlite:///{tmp.name}/bench.sqlite3"
@@ -145,12 +146,19 @@ def main() -> int:
 
     from migration.capacity.models import CapacitySettings
     from migration.capacity.planning import TargetIndex, next_peak
-    from migration.capacity.services import evacuation_plan, recommendations_compute
+    from migration.capacity.services.evacuations import evacuation_plan
+    from migration.capacity.services.recommendations import recommendations_compute
 
     CapacitySettings.objects.update_or_create(pk=1, defaults={"seed": 42})
     at = next_peak(topo["hot"].longitude, datetime(2025, 3, 11, 12, tzinfo=UTC))
     timings = []
-    for _ in range(3):
+    profiler = None
+    for run in range(3):
+        if args.profile and run == 2:
+            from pyinstrument import Profiler  # a development tool, not in the lock: pip install pyinstrument
+
+            profiler = Profiler()
+            profiler.start()
         queries = [0]
 
         def count(execute, sql, params, many, context, queries=queries):  # noqa: E306
@@ -161,6 +169,9 @@ def main() -> int:
             t0 = time.perf_counter()
             recs = recommendations_compute(site=topo["hot"], at=at)
             timings.append(time.perf_counter() - t0)
+    if profiler is not None:
+        profiler.stop()
+        print(profiler.output_text(color=False, show_all=False))
     best, worst = min(timings), max(timings)  # the first run also warms caches
     moves = sum(r.moves.count() for r in recs)
     print(f"Recommendations for {topo['hot'].name}: {len(recs)} proposals, {moves} moves (each pre-checked), "

@@ -9,26 +9,30 @@ so thousands of candidates cost no query. The real `precheck_migration` runs onc
 from __future__ import annotations
 
 import heapq
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import NamedTuple
 
-from django.db.models import Count, Sum
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import Count, QuerySet
 
-from inventory.choices import BASELINE_LEVELS, HostState, PowerState
-from inventory.models import CloudLink, Datastore, Host, NetworkSegment, Workload
+from hybridcloud.core.units import format_bytes
+from inventory.choices import BASELINE_LEVELS, CPU_OVERCOMMIT_RATIO, HostState, PowerState
+from inventory.links import MIN_MBIT_PER_MIGRATION, migration_slots
+from inventory.models import CloudLink, Datastore, Host, NetworkSegment, Site, Workload
+from inventory.selectors import host_usage
 from migration.capacity import telemetry
 from migration.capacity.choices import EvacuationState, Scope
+from migration.capacity.models import Evacuation
 from migration.capacity.sampling import fleet_use, load_fleet, tick_of
 from migration.choices import ACTIVE_STATES
-from migration.engine import LinkSpec, plan_wave
+from migration.engine import LinkSpec
 from migration.engine.placement_rules import Spot
 from migration.models import Migration
 from migration.placement import RuleBook, rule_book_load
-from migration.prechecks import MAX_RTT_MS, MIN_MBIT_PER_MIGRATION, engine_params
-
-GIB = 2**30
+from migration.prechecks import MAX_RTT_MS, PrecheckContext
 
 
 @dataclass
@@ -53,8 +57,6 @@ class TargetHost:
 
     @property
     def vcpu_capacity(self) -> int:
-        from inventory.choices import CPU_OVERCOMMIT_RATIO
-
         return self.cores * CPU_OVERCOMMIT_RATIO
 
     @property
@@ -87,7 +89,7 @@ class LinkInfo:
     @property
     def slots(self) -> int:
         """Concurrent migrations the link still takes at 250 Mbit/s each (pre-check rule)."""
-        return int(self.bandwidth_mbit // MIN_MBIT_PER_MIGRATION) - self.active - self.planned
+        return migration_slots(self.bandwidth_mbit) - self.active - self.planned
 
     def spec(self) -> LinkSpec:
         return LinkSpec(
@@ -98,11 +100,37 @@ class LinkInfo:
         )
 
 
-@dataclass
-class Candidate:
-    """A workload as the planner sees it, with its simulated use at the basis instant."""
+CANDIDATE_FIELDS = (
+    "id", "name", "kind", "vcpus", "memory_bytes", "disk_bytes", "power_state", "host_id", "datastore_id",
+    "segment_id", "ip_address", "dirty_rate_bps", "working_set_bytes", "disk_write_rate_bps",
+)  # fmt: skip
 
-    workload: Workload
+
+class WorkloadRow(NamedTuple):
+    """A workload as the planner reads it (`CANDIDATE_FIELDS`, a plain row: ten thousand model instances cost more
+    than the planning itself); `PlanningWorkloads.instance()` makes the model instance of one that is chosen."""
+
+    pk: int
+    name: str
+    kind: str
+    vcpus: int
+    memory_bytes: int
+    disk_bytes: int
+    power_state: str
+    host_id: int
+    datastore_id: int | None
+    segment_id: int | None
+    ip_address: str
+    dirty_rate_bps: int
+    working_set_bytes: int
+    disk_write_rate_bps: int
+
+
+@dataclass(eq=False)
+class Candidate:
+    """A workload as the planner sees it, with its simulated use at the basis instant (compared by identity)."""
+
+    workload: WorkloadRow
     busy_cores: float
     used_memory: float
 
@@ -111,10 +139,43 @@ class Candidate:
         return self.workload.power_state == PowerState.ON
 
 
-CANDIDATE_FIELDS = (
-    "id", "name", "kind", "vcpus", "memory_bytes", "disk_bytes", "power_state", "host_id", "datastore_id",
-    "segment_id", "ip_address", "dirty_rate_bps", "working_set_bytes", "disk_write_rate_bps",
-)  # fmt: skip
+def workload_rows(workloads: QuerySet[Workload]) -> list[WorkloadRow]:
+    """The planner's rows of `workloads`, in the queryset's order, in one query."""
+    return [WorkloadRow(*row) for row in workloads.values_list(*CANDIDATE_FIELDS)]
+
+
+@cache
+def _model_order() -> tuple[list[str], list[int]]:
+    """`CANDIDATE_FIELDS` in the model's own field order (what `Model.from_db` takes), and where each sits."""
+    names = [f.attname for f in Workload._meta.concrete_fields if f.attname in CANDIDATE_FIELDS]
+    return names, [CANDIDATE_FIELDS.index(n) for n in names]
+
+
+class PlanningWorkloads:
+    """The planned workloads' model instances, made from their rows only when needed (a chosen move's pre-checks,
+    its engine inputs), with their host, datastore and segment from what was read once for all of them; each is
+    handed to the shared pre-check context, so no pre-check reads a workload again."""
+
+    def __init__(self, context: PrecheckContext, rows: list[WorkloadRow], site_ids: set[int]) -> None:
+        self.context = context
+        hosts = {h.pk: h for site_id in sorted(site_ids) for h in context.site_hosts(Site(pk=site_id))}
+        for host_id in {w.host_id for w in rows} - set(hosts):
+            hosts[host_id] = context.host(host_id)
+        self.hosts = hosts
+        self.datastores = Datastore.objects.in_bulk({w.datastore_id for w in rows if w.datastore_id})
+        self.segments = NetworkSegment.objects.in_bulk({w.segment_id for w in rows if w.segment_id})
+        self._made: dict[int, Workload] = {}
+
+    def instance(self, row: WorkloadRow) -> Workload:
+        if row.pk not in self._made:
+            names, order = _model_order()
+            w = Workload.from_db(DEFAULT_DB_ALIAS, names, [row[i] for i in order])
+            Workload.host.field.set_cached_value(w, self.hosts[row.host_id])
+            Workload.datastore.field.set_cached_value(w, self.datastores.get(row.datastore_id))
+            Workload.segment.field.set_cached_value(w, self.segments.get(row.segment_id))
+            self._made[row.pk] = w
+            self.context.preload_workloads([w])
+        return self._made[row.pk]
 
 
 def next_peak(longitude: float, after: datetime) -> datetime:
@@ -128,6 +189,67 @@ def next_peak(longitude: float, after: datetime) -> datetime:
     while candidate.weekday() >= 5:
         candidate += timedelta(days=1)
     return (candidate - offset).astimezone(UTC)
+
+
+def _target_hosts() -> dict[int, TargetHost]:
+    """Every host, with what is allocated on it (`host_usage`: its running workloads and the live moves on their way
+    to it, one aggregate) and the datastores it sees."""
+    hosts: dict[int, TargetHost] = {}
+    rows = Host.objects.values_list(
+        "pk", "name", "cluster__site_id", "cluster__site__name", "cluster__site__kind", "cluster__cpu_vendor",
+        "cluster__cpu_baseline", "cores", "memory_bytes", "migration_nic_gbps", "state",
+    )  # fmt: skip
+    for pk, name, site, site_name, kind, vendor, baseline, cores, memory, nic, state in rows:
+        hosts[pk] = TargetHost(
+            pk, name, site, site_name, kind, vendor, BASELINE_LEVELS.get(baseline, 0), cores, float(memory), nic,
+            state,
+        )  # fmt: skip
+    for host_id, usage in host_usage().items():
+        if host_id in hosts:
+            hosts[host_id].alloc_memory += usage.memory_bytes
+            hosts[host_id].alloc_vcpus += usage.vcpus
+    for ds_id, host_id in Datastore.hosts.through.objects.values_list("datastore_id", "host_id"):
+        if host_id in hosts:
+            hosts[host_id].datastores.add(ds_id)
+    return hosts
+
+
+def _links() -> dict[frozenset, LinkInfo]:
+    """Every link by its two sites, with how many migrations use it now."""
+    active = dict(
+        Migration.objects.filter(state__in=ACTIVE_STATES, cloud_link__isnull=False)
+        .order_by()
+        .values_list("cloud_link_id")
+        .annotate(n=Count("id"))
+    )
+    links = {}
+    for pk, a, b, mbit, rtt, loss, ratio in CloudLink.objects.values_list(
+        "pk", "site_a_id", "site_b_id", "bandwidth_mbit", "rtt_ms", "loss_percent", "compression_ratio"
+    ):
+        links[frozenset((a, b))] = LinkInfo(pk, mbit, rtt, loss, ratio, active=active.get(pk, 0))
+    return links
+
+
+def _mark_evacuating(hosts: dict[int, TargetHost]) -> None:
+    """Each host being emptied by a running evacuation (of the host, or of its site) takes nothing new."""
+    running = Evacuation.objects.filter(state=EvacuationState.RUNNING).order_by("-pk")
+    for pk, scope, host_id, site_id in running.values_list("pk", "scope", "host_id", "site_id"):
+        for host in hosts.values():
+            if (host.pk == host_id if scope == Scope.HOST else host.site_id == site_id) and not host.evacuation:
+                host.evacuation = pk
+
+
+def _simulated_use(hosts: dict[int, TargetHost], *, seed: int, at: datetime) -> dict[int, tuple[float, float]]:
+    """Every workload's simulated use at `at` (busy cores, memory in use), added up on its host."""
+    fleet = load_fleet(seed)
+    use = {}
+    ids = fleet.arrays.workload_ids
+    for pk, host_id, (cpu, mem) in zip(ids, fleet.host_of, fleet_use(fleet, at, tick_of(at)), strict=True):
+        use[pk] = (cpu, mem)
+        host = hosts[host_id]
+        host.busy_cores += cpu
+        host.used_memory += mem
+    return use
 
 
 @dataclass
@@ -146,72 +268,19 @@ class TargetIndex:
 
     @classmethod
     def load(cls, *, seed: int, at: datetime) -> TargetIndex:
-        hosts: dict[int, TargetHost] = {}
-        rows = Host.objects.values_list(
-            "pk", "name", "cluster__site_id", "cluster__site__name", "cluster__site__kind", "cluster__cpu_vendor",
-            "cluster__cpu_baseline", "cores", "memory_bytes", "migration_nic_gbps", "state",
-        )  # fmt: skip
-        for pk, name, site, site_name, kind, vendor, baseline, cores, memory, nic, state in rows:
-            hosts[pk] = TargetHost(
-                pk, name, site, site_name, kind, vendor, BASELINE_LEVELS.get(baseline, 0), cores, float(memory), nic,
-                state,
-            )  # fmt: skip
-        alloc = (
-            Workload.objects.filter(power_state=PowerState.ON)
-            .order_by()
-            .values_list("host_id")
-            .annotate(mem=Sum("memory_bytes"), vcpus=Sum("vcpus"))
-        )
-        for host_id, mem, vcpus in alloc:
-            hosts[host_id].alloc_memory += mem
-            hosts[host_id].alloc_vcpus += vcpus
-        inbound = (
-            Migration.objects.filter(state__in=ACTIVE_STATES, workload__power_state=PowerState.ON)
-            .order_by()
-            .values_list("destination_host_id")
-            .annotate(mem=Sum("workload__memory_bytes"), vcpus=Sum("workload__vcpus"))
-        )
-        for host_id, mem, vcpus in inbound:
-            hosts[host_id].alloc_memory += mem
-            hosts[host_id].alloc_vcpus += vcpus
-        for ds_id, host_id in Datastore.hosts.through.objects.values_list("datastore_id", "host_id"):
-            if host_id in hosts:
-                hosts[host_id].datastores.add(ds_id)
+        """Read the index in a fixed number of queries (see the module docstring)."""
+        hosts = _target_hosts()
+        _mark_evacuating(hosts)
+        use = _simulated_use(hosts, seed=seed, at=at)
         site_segments: dict[int, set[int]] = defaultdict(set)
         for seg_id, site_id in NetworkSegment.sites.through.objects.values_list("networksegment_id", "site_id"):
             site_segments[site_id].add(seg_id)
-        active = dict(
-            Migration.objects.filter(state__in=ACTIVE_STATES, cloud_link__isnull=False)
-            .order_by()
-            .values_list("cloud_link_id")
-            .annotate(n=Count("id"))
-        )
-        links = {}
-        for pk, a, b, mbit, rtt, loss, ratio in CloudLink.objects.values_list(
-            "pk", "site_a_id", "site_b_id", "bandwidth_mbit", "rtt_ms", "loss_percent", "compression_ratio"
-        ):
-            links[frozenset((a, b))] = LinkInfo(pk, mbit, rtt, loss, ratio, active=active.get(pk, 0))
-        from migration.capacity.models import Evacuation
-
-        running = Evacuation.objects.filter(state=EvacuationState.RUNNING).order_by("-pk")
-        for pk, scope, host_id, site_id in running.values_list("pk", "scope", "host_id", "site_id"):
-            for host in hosts.values():
-                if (host.pk == host_id if scope == Scope.HOST else host.site_id == site_id) and not host.evacuation:
-                    host.evacuation = pk
-        fleet = load_fleet(seed)
-        use = {}
-        ids = fleet.arrays.workload_ids
-        for pk, host_id, (cpu, mem) in zip(ids, fleet.host_of, fleet_use(fleet, at, tick_of(at)), strict=True):
-            use[pk] = (cpu, mem)
-            host = hosts[host_id]
-            host.busy_cores += cpu
-            host.used_memory += mem
         return cls(
-            at=at, hosts=hosts, site_segments=site_segments, links=links, use=use, rules=rule_book_load(),
+            at=at, hosts=hosts, site_segments=site_segments, links=_links(), use=use, rules=rule_book_load(),
             host_models=Host.objects.in_bulk(), link_models=CloudLink.objects.in_bulk(),
         )  # fmt: skip
 
-    def candidate(self, workload: Workload) -> Candidate:
+    def candidate(self, workload: WorkloadRow) -> Candidate:
         cpu, mem = self.use.get(workload.pk, (0.0, 0.0))
         return Candidate(workload, cpu, mem)
 
@@ -233,7 +302,7 @@ class TargetIndex:
         if w.vcpus > target.cores:
             return f"host {target.name} has too few cores"
         if c.live and w.memory_bytes > target.memory_bytes - target.alloc_memory:
-            return f"host {target.name} has {max(target.memory_bytes - target.alloc_memory, 0) / GIB:.0f} GiB free"
+            return f"host {target.name} has {format_bytes(max(target.memory_bytes - target.alloc_memory, 0))} free"
         if c.live and target.alloc_vcpus + w.vcpus > target.vcpu_capacity:
             return f"host {target.name} has no vCPUs to spare"
         why = self.site_blocker(c, source, target.site_id, target.site_name)
@@ -375,96 +444,6 @@ class TargetChooser:
                 heapq.heappush(heap, self._entry(host))
 
 
-def link_key(index: TargetIndex, source: TargetHost, target: TargetHost) -> tuple[str, LinkInfo | None]:
-    if source.site_id == target.site_id:
-        return f"host:{source.pk}", None
-    link = index.link(source.site_id, target.site_id)
-    return f"link:{link.pk}", link
-
-
-def predict_wave(index: TargetIndex, moves: list[tuple[Workload, TargetHost]], *, max_downtime_s: float = 0.3,
-                 policy: str = "throttle") -> dict:  # fmt: skip
-    """The engine's plan of a wave: moves grouped by what their bandwidth is shared on (a WAN link, or the source
-    host's migration NIC), each group planned by `plan_wave` under its concurrency limit, groups side by side.
-    Returns the makespan and, per move (in input order), start, end and downtime in simulated seconds."""
-    groups: dict[str, list[int]] = defaultdict(list)
-    specs: dict[str, tuple[LinkSpec, int]] = {}
-    params = []
-    for i, (w, target) in enumerate(moves):
-        source = index.hosts[w.host_id]
-        key, link = link_key(index, source, target)
-        groups[key].append(i)
-        disk = 0 if w.datastore_id in target.datastores else w.disk_bytes
-        params.append(
-            engine_params(
-                workload=w, bandwidth_bps=min(source.nic_bps, target.nic_bps), max_downtime_s=max_downtime_s,
-                policy=policy, compression_ratio=link.compression_ratio if link else 1.0, disk_bytes=disk,
-                source_host=index.host_models.get(source.pk), destination_host=index.host_models.get(target.pk),
-                cloud_link=index.link_models.get(link.pk) if link else None,
-            )
-        )  # fmt: skip
-        if key not in specs:
-            if link is None:
-                specs[key] = (LinkSpec(bandwidth_bps=source.nic_bps), source.max_concurrent)
-            else:
-                specs[key] = (link.spec(), max(1, int(link.bandwidth_mbit // MIN_MBIT_PER_MIGRATION) - link.active))
-    items: list[dict] = [{} for _ in moves]
-    makespan = 0.0
-    for key, members in groups.items():
-        spec, limit = specs[key]
-        if key.startswith("link:"):
-            sources = {moves[i][0].host_id for i in members}
-            targets = {moves[i][1].pk for i in members}
-            limit = min(
-                limit,
-                sum(index.hosts[s].max_concurrent for s in sources),
-                sum(index.hosts[t].max_concurrent for t in targets),
-            )
-        wave = plan_wave(spec, [params[i] for i in members], max_concurrent=max(1, limit))
-        makespan = max(makespan, wave.makespan_s)
-        for i, item in zip(members, wave.items, strict=True):
-            items[i] = {
-                "start_s": round(item.start_s, 2),
-                "end_s": round(item.end_s, 2),
-                "downtime_s": round(item.downtime_s, 4),
-                "outcome": item.outcome,
-                "converged": item.converged,
-                "group": key,
-                "max_concurrent": limit,
-            }
-            if params[i].disk_bytes > 0 or not item.converged:  # the details, only where a warning needs them
-                result = item.result
-                items[i]["storage_time_s"] = round(result.storage_time_s, 1)
-                if not item.converged:
-                    items[i]["reason"] = result.reason
-    return {"makespan_s": round(makespan, 2), "items": items, "groups": len(groups)}
-
-
-def window_fit(prediction: dict, *, start: datetime, window_start: datetime | None,
-               window_end: datetime | None) -> dict:  # fmt: skip
-    """Whether a predicted wave fits a maintenance window; which moves would run over (indexes)."""
-    begin = max(start, window_start) if window_start else start
-    if window_end is None:
-        return {"has_window": False, "fits": True, "over": [], "ends_at": (begin + timedelta(
-            seconds=prediction["makespan_s"])).isoformat()}  # fmt: skip
-    over = [
-        i for i, item in enumerate(prediction["items"])
-        if item and begin + timedelta(seconds=item["end_s"]) > window_end
-    ]  # fmt: skip
-    available = (window_end - begin).total_seconds()
-    return {
-        "has_window": True,
-        "fits": not over and available >= 0,
-        "over": over,
-        "available_s": round(available, 1),
-        "ends_at": (begin + timedelta(seconds=prediction["makespan_s"])).isoformat(),
-    }
-
-
 def cost_of_moving(w: Workload) -> float:
     """How expensive a live move is, roughly: the memory to copy, inflated by how fast the guest dirties it."""
     return w.memory_bytes * (1.0 + w.dirty_rate_bps / 50e6)
-
-
-def max_slots(link: LinkInfo | None) -> float:
-    return math.inf if link is None else link.slots

@@ -7,10 +7,12 @@ from hybridcloud.core.lists import list_response, table_list
 from hybridcloud.core.views import operator_required, require_operator
 from inventory.models import Host, Site
 from inventory.selectors import site_list
-from migration.capacity import selectors, services
+from migration.capacity import selectors
 from migration.capacity.filtersets import EvacuationFilterSet, RecommendationFilterSet
 from migration.capacity.forms import REASON_REQUIRED, SiteEvacuationForm, WindowForm
 from migration.capacity.models import CapacitySettings
+from migration.capacity.services import evacuations, recommendations
+from migration.capacity.services.refusals import CapacityActionRefused, OverrideReasonRequired
 from migration.capacity.tables import EvacuationTable, RecommendationTable
 
 
@@ -55,7 +57,7 @@ def host_detail(request, pk: int):
 @operator_required
 def site_recommend(request, pk: int):
     site = get_object_or_404(Site, pk=pk)
-    recs = services.recommendations_compute(site=site)
+    recs = recommendations.recommendations_compute(site=site)
     if recs:
         messages.success(request, f"{len(recs)} proposal(s) for {site.name} at its next peak.")
     else:
@@ -75,13 +77,13 @@ def recommendation_detail(request, pk: int):
 def recommendation_apply(request, pk: int):
     rec = selectors.recommendation_get(pk)
     try:
-        results = services.recommendation_apply(
+        results = recommendations.recommendation_apply(
             recommendation=rec, user=request.user, override_reason=request.POST.get("override_reason", "")
         )
-    except services.OverrideReasonRequired:
+    except OverrideReasonRequired:
         messages.error(request, REASON_REQUIRED)
         return redirect(rec)
-    except services.CapacityActionRefused as exc:
+    except CapacityActionRefused as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect(rec)
     started = sum(r["outcome"] == "started" for r in results)
@@ -96,9 +98,9 @@ def recommendation_apply(request, pk: int):
 def recommendation_dismiss(request, pk: int):
     rec = selectors.recommendation_get(pk)
     try:
-        services.recommendation_dismiss(recommendation=rec, user=request.user)
+        recommendations.recommendation_dismiss(recommendation=rec, user=request.user)
         messages.success(request, f"Recommendation #{rec.pk} dismissed.")
-    except services.CapacityActionRefused as exc:
+    except CapacityActionRefused as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect("capacity:index")
 
@@ -112,18 +114,18 @@ def host_evacuate(request, pk: int):
     window = form.cleaned_data if form.is_bound and form.is_valid() else {}
     if request.method == "POST" and form.is_valid():
         try:
-            evacuation = services.host_evacuate(
+            evacuation = evacuations.host_evacuate(
                 host=host, user=request.user, window_start=window.get("window_start"),
                 window_end=window.get("window_end"), override_reason=window.get("override_reason", ""),
             )  # fmt: skip
-        except services.OverrideReasonRequired:
+        except OverrideReasonRequired:
             form.add_error("override_reason", REASON_REQUIRED)  # the page again, with the warnings and the field
-        except services.CapacityActionRefused as exc:
+        except CapacityActionRefused as exc:
             messages.error(request, " ".join(exc.messages))
             return redirect("capacity:host_evacuate", pk=host.pk)
         else:
             return redirect(evacuation)
-    plan = services.evacuation_plan(host=host, window_start=window.get("window_start"),
+    plan = evacuations.evacuation_plan(host=host, window_start=window.get("window_start"),
                                     window_end=window.get("window_end"))  # fmt: skip
     return render(request, "capacity/evacuate_confirm.html", {"plan": plan, "form": form, "subject": host.name})
 
@@ -140,19 +142,19 @@ def site_evacuate(request, pk: int):
         window = form.cleaned_data
         if request.method == "POST":
             try:
-                evacuation = services.site_evacuate(
+                evacuation = evacuations.site_evacuate(
                     site=site, destination_site=window["destination"], user=request.user,
                     window_start=window.get("window_start"), window_end=window.get("window_end"),
                     override_reason=window.get("override_reason", ""),
                 )  # fmt: skip
-            except services.OverrideReasonRequired:
+            except OverrideReasonRequired:
                 form.add_error("override_reason", REASON_REQUIRED)
-            except services.CapacityActionRefused as exc:
+            except CapacityActionRefused as exc:
                 messages.error(request, " ".join(exc.messages))
                 return redirect("capacity:index")
             else:
                 return redirect(evacuation)
-        plan = services.evacuation_plan(
+        plan = evacuations.evacuation_plan(
             site=site, destination_site=window["destination"], window_start=window.get("window_start"),
             window_end=window.get("window_end"),
         )  # fmt: skip

@@ -34,7 +34,8 @@ from inventory.models import CloudLink, Cluster, Datastore, Host, NetworkSegment
 from migration.alarms.models import Alarm, AlarmRule, WebhookEndpoint
 from migration.assessment.services import assessment_compute, assessment_create
 from migration.capacity.models import CapacitySettings
-from migration.capacity.services import host_evacuate, recommendations_compute
+from migration.capacity.services.evacuations import host_evacuate
+from migration.capacity.services.recommendations import recommendations_compute
 from migration.dr.models import DrillRun, RecoveryPlan
 from migration.models import Migration
 from migration.moves.models import MoveGroup, MoveGroupMember

@@ -8,7 +8,6 @@ from rest_framework.views import APIView
 
 from inventory.models import Site
 from migration.api.serializers import ErrorsSerializer  # one "Errors" component for the whole API
-from migration.capacity import services
 from migration.capacity.api.serializers import (
     ApplyResponseSerializer,
     EvacuationDetailSerializer,
@@ -22,7 +21,9 @@ from migration.capacity.api.serializers import (
 )
 from migration.capacity.choices import EvacuationState, RecommendationState
 from migration.capacity.models import Evacuation, EvacuationItem, Recommendation, RecommendedMove, UtilisationSample
-from migration.capacity.services import EvacuationPlan
+from migration.capacity.services import evacuations, recommendations
+from migration.capacity.services.evacuations import EvacuationPlan
+from migration.capacity.services.refusals import CapacityActionRefused, OverrideReasonRequired
 
 
 def _errors(serializer_errors) -> list[str]:
@@ -134,7 +135,7 @@ class SiteRecommendView(APIView):
     @extend_schema(request=None, responses={201: RecommendationDetailSerializer(many=True)})
     def post(self, request, pk: int):
         site = get_object_or_404(Site, pk=pk)
-        recs = services.recommendations_compute(site=site)
+        recs = recommendations.recommendations_compute(site=site)
         data = RecommendationDetailSerializer([_recommendation_detail(r.pk) for r in recs], many=True).data
         return Response(data, status=status.HTTP_201_CREATED)
 
@@ -161,10 +162,12 @@ class RecommendationApplyView(APIView):
             return _bad_request(_errors(body.errors))
         reason = body.validated_data.get("override_reason", "")
         try:
-            results = services.recommendation_apply(recommendation=rec, user=request.user, override_reason=reason)
-        except services.OverrideReasonRequired as exc:
+            results = recommendations.recommendation_apply(
+                recommendation=rec, user=request.user, override_reason=reason
+            )
+        except OverrideReasonRequired as exc:
             return Response({"errors": exc.messages, "warnings": exc.warnings}, status=status.HTTP_400_BAD_REQUEST)
-        except services.CapacityActionRefused as exc:
+        except CapacityActionRefused as exc:
             return _bad_request(exc.messages)
         return Response(
             {"results": results, "recommendation": RecommendationDetailSerializer(_recommendation_detail(pk)).data}
@@ -176,8 +179,8 @@ class RecommendationDismissView(APIView):
     def post(self, request, pk: int):
         rec = get_object_or_404(Recommendation, pk=pk)
         try:
-            services.recommendation_dismiss(recommendation=rec, user=request.user)
-        except services.CapacityActionRefused as exc:
+            recommendations.recommendation_dismiss(recommendation=rec, user=request.user)
+        except CapacityActionRefused as exc:
             return _bad_request(exc.messages)
         return Response(RecommendationDetailSerializer(_recommendation_detail(pk)).data)
 
@@ -260,14 +263,14 @@ class EvacuationListCreateView(generics.ListAPIView):
         }  # fmt: skip
         try:
             if data.get("host") is not None:
-                evacuation = services.host_evacuate(host=data["host"], user=request.user, **window)
+                evacuation = evacuations.host_evacuate(host=data["host"], user=request.user, **window)
             else:
-                evacuation = services.site_evacuate(
+                evacuation = evacuations.site_evacuate(
                     site=data["site"], destination_site=data["destination_site"], user=request.user, **window
                 )
-        except services.OverrideReasonRequired as exc:
+        except OverrideReasonRequired as exc:
             return Response({"errors": exc.messages, "warnings": exc.warnings}, status=status.HTTP_400_BAD_REQUEST)
-        except services.CapacityActionRefused as exc:
+        except CapacityActionRefused as exc:
             return _bad_request(exc.messages)
         return Response(
             EvacuationDetailSerializer(_evacuation_detail(evacuation.pk)).data, status=status.HTTP_201_CREATED
@@ -294,10 +297,10 @@ class EvacuationPreviewView(APIView):
         if error:
             return error
         try:
-            plan = services.evacuation_plan(
+            plan = evacuations.evacuation_plan(
                 host=data.get("host"), site=data.get("site"), destination_site=data.get("destination_site"),
                 window_start=data.get("window_start"), window_end=data.get("window_end"),
             )  # fmt: skip
-        except services.CapacityActionRefused as exc:
+        except CapacityActionRefused as exc:
             return _bad_request(exc.messages)
         return Response(EvacuationPreviewSerializer(_plan_data(plan)).data)

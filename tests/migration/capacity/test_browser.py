@@ -11,7 +11,7 @@ from inventory.models import Host
 from migration.capacity.models import CapacitySettings
 from migration.capacity.planning import next_peak
 from migration.capacity.sampling import backfill
-from migration.capacity.services import recommendations_compute
+from migration.capacity.services.recommendations import recommendations_compute
 from tests import factories
 from tests.conftest import browser_login, screenshot
 

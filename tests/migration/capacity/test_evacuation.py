@@ -12,7 +12,7 @@ from inventory.choices import HostState
 from inventory.models import Host, Workload
 from migration.capacity.choices import EvacuationState, ItemState
 from migration.capacity.models import Evacuation
-from migration.capacity.services import evacuation_plan, host_evacuate
+from migration.capacity.services.evacuations import evacuation_plan, host_evacuate
 from tests import factories
 
 

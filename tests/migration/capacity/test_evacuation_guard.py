@@ -8,7 +8,7 @@ from django.utils import timezone
 from migration.capacity.choices import EvacuationState
 from migration.capacity.models import Evacuation
 from migration.capacity.planning import TargetIndex
-from migration.capacity.services import evacuation_plan, host_evacuate
+from migration.capacity.services.evacuations import evacuation_plan, host_evacuate
 from migration.models import Migration
 from migration.placement import place_workload
 from migration.prechecks import PrecheckContext, precheck_migration

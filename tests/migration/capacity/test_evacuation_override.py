@@ -9,7 +9,8 @@ import pytest
 from hybridcloud.core.models import AuditEntry
 from inventory.choices import PowerState
 from migration.capacity.models import Evacuation
-from migration.capacity.services import OverrideReasonRequired, evacuation_plan, host_evacuate
+from migration.capacity.services.evacuations import evacuation_plan, host_evacuate
+from migration.capacity.services.refusals import OverrideReasonRequired
 from migration.models import Migration
 from tests import factories
 from tests.conftest import browser_login, screenshot

@@ -11,7 +11,7 @@ from migration.capacity.choices import RecommendationState
 from migration.capacity.models import CapacitySettings, Evacuation, Recommendation
 from migration.capacity.planning import next_peak
 from migration.capacity.sampling import backfill
-from migration.capacity.services import recommendations_compute
+from migration.capacity.services.recommendations import recommendations_compute
 from migration.models import Migration
 from tests import factories
 

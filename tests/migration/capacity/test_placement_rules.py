@@ -12,7 +12,8 @@ from inventory.choices import PlacementRuleKind
 from inventory.models import PlacementRule, Tag
 from migration.capacity.models import CapacitySettings
 from migration.capacity.planning import TargetIndex, next_peak
-from migration.capacity.services import evacuation_plan, host_evacuate, recommendations_compute
+from migration.capacity.services.evacuations import evacuation_plan, host_evacuate
+from migration.capacity.services.recommendations import recommendations_compute
 from migration.models import Migration
 from tests import factories
 

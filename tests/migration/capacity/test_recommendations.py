@@ -9,7 +9,8 @@ import pytest
 from migration.capacity.choices import RecommendationState
 from migration.capacity.models import CapacitySettings, Recommendation
 from migration.capacity.planning import next_peak
-from migration.capacity.services import CapacityActionRefused, recommendation_apply, recommendations_compute
+from migration.capacity.services.recommendations import recommendation_apply, recommendations_compute
+from migration.capacity.services.refusals import CapacityActionRefused
 from migration.models import Migration
 from migration.prechecks import precheck_migration
 from tests import factories

@@ -1,0 +1,117 @@
+"""The engine's plan of a wave of planned moves (`predict_wave`: moves grouped by what their bandwidth is shared on,
+each group planned by `plan_wave`), what its prediction warns about, and whether it fits a maintenance window."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from inventory.links import migration_slots
+from inventory.models import Workload
+from migration.capacity.planning import LinkInfo, TargetHost, TargetIndex
+from migration.engine import LinkSpec, plan_wave
+from migration.prechecks import engine_params
+
+
+def link_key(index: TargetIndex, source: TargetHost, target: TargetHost) -> tuple[str, LinkInfo | None]:
+    if source.site_id == target.site_id:
+        return f"host:{source.pk}", None
+    link = index.link(source.site_id, target.site_id)
+    return f"link:{link.pk}", link
+
+
+def predict_wave(index: TargetIndex, moves: list[tuple[Workload, TargetHost]], *, max_downtime_s: float = 0.3,
+                 policy: str = "throttle") -> dict:  # fmt: skip
+    """The engine's plan of a wave: moves grouped by what their bandwidth is shared on (a WAN link, or the source
+    host's migration NIC), each group planned by `plan_wave` under its concurrency limit, groups side by side.
+    Returns the makespan and, per move (in input order), start, end and downtime in simulated seconds."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    specs: dict[str, tuple[LinkSpec, int]] = {}
+    params = []
+    for i, (w, target) in enumerate(moves):
+        source = index.hosts[w.host_id]
+        key, link = link_key(index, source, target)
+        groups[key].append(i)
+        disk = 0 if w.datastore_id in target.datastores else w.disk_bytes
+        params.append(
+            engine_params(
+                workload=w, bandwidth_bps=min(source.nic_bps, target.nic_bps), max_downtime_s=max_downtime_s,
+                policy=policy, compression_ratio=link.compression_ratio if link else 1.0, disk_bytes=disk,
+                source_host=index.host_models.get(source.pk), destination_host=index.host_models.get(target.pk),
+                cloud_link=index.link_models.get(link.pk) if link else None,
+            )
+        )  # fmt: skip
+        if key not in specs:
+            if link is None:
+                specs[key] = (LinkSpec(bandwidth_bps=source.nic_bps), source.max_concurrent)
+            else:
+                specs[key] = (link.spec(), max(1, migration_slots(link.bandwidth_mbit) - link.active))
+    items: list[dict] = [{} for _ in moves]
+    makespan = 0.0
+    for key, members in groups.items():
+        spec, limit = specs[key]
+        if key.startswith("link:"):
+            sources = {moves[i][0].host_id for i in members}
+            targets = {moves[i][1].pk for i in members}
+            limit = min(
+                limit,
+                sum(index.hosts[s].max_concurrent for s in sources),
+                sum(index.hosts[t].max_concurrent for t in targets),
+            )
+        wave = plan_wave(spec, [params[i] for i in members], max_concurrent=max(1, limit))
+        makespan = max(makespan, wave.makespan_s)
+        for i, item in zip(members, wave.items, strict=True):
+            items[i] = {
+                "start_s": round(item.start_s, 2),
+                "end_s": round(item.end_s, 2),
+                "downtime_s": round(item.downtime_s, 4),
+                "outcome": item.outcome,
+                "converged": item.converged,
+                "group": key,
+                "max_concurrent": limit,
+            }
+            if params[i].disk_bytes > 0 or not item.converged:  # the details, only where a warning needs them
+                result = item.result
+                items[i]["storage_time_s"] = round(result.storage_time_s, 1)
+                if not item.converged:
+                    items[i]["reason"] = result.reason
+    return {"makespan_s": round(makespan, 2), "items": items, "groups": len(groups)}
+
+
+def window_fit(prediction: dict, *, start: datetime, window_start: datetime | None,
+               window_end: datetime | None) -> dict:  # fmt: skip
+    """Whether a predicted wave fits a maintenance window; which moves would run over (indexes)."""
+    begin = max(start, window_start) if window_start else start
+    if window_end is None:
+        return {"has_window": False, "fits": True, "over": [], "ends_at": (begin + timedelta(
+            seconds=prediction["makespan_s"])).isoformat()}  # fmt: skip
+    over = [
+        i for i, item in enumerate(prediction["items"])
+        if item and begin + timedelta(seconds=item["end_s"]) > window_end
+    ]  # fmt: skip
+    available = (window_end - begin).total_seconds()
+    return {
+        "has_window": True,
+        "fits": not over and available >= 0,
+        "over": over,
+        "available_s": round(available, 1),
+        "ends_at": (begin + timedelta(seconds=prediction["makespan_s"])).isoformat(),
+    }
+
+
+def wave_warnings(w: Workload, p: dict) -> list[str]:
+    """What the wave's own prediction of a move warns about: a disk copied first, pre-copy that does not converge
+    within the downtime budget (with the others sharing its link, as it will run)."""
+    out = []
+    if p.get("storage_time_s"):
+        out.append(
+            f"{w.name}'s destination cannot see its datastore, so its disk ({w.disk_bytes / 2**30:,.0f} GiB) is "
+            f"copied first: about {p['storage_time_s']:,.0f} s of disk transfer before the memory pre-copy (wave "
+            f"prediction)."
+        )
+    if p.get("converged") is False:
+        out.append(
+            f"{w.name}: in the wave's prediction pre-copy would not converge within the 0.3 s downtime budget: "
+            f"{p.get('reason', '')}"
+        )
+    return out
