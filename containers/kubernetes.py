@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from containers.choices import PodPhase
+from hybridcloud.core.units import GIB, KIB, MIB, TIB
 
-GIB = 2**30
 QUANTITY_FACTORS = {
     "": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
-    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40,
+    "Ki": KIB, "Mi": MIB, "Gi": GIB, "Ti": TIB,
 }  # fmt: skip
 
 
@@ -202,7 +202,7 @@ def _node(index: int, item: dict, where: str) -> NodeRecord:
         ready=_ready(status, where),
         cpus=max(1, int(-(-cpus // 1))),
         # A VM's memory is whole MiB; round the node's reported capacity up to that.
-        memory_bytes=int(-(-memory // 2**20)) * 2**20,
+        memory_bytes=int(-(-memory // MIB)) * MIB,
         disk_bytes=int(disk),
     )
 

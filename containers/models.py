@@ -10,8 +10,7 @@ from django.db import models
 from django.urls import reverse
 
 from containers.choices import ContainerState, EventAction, Orchestrator, PodPhase, Protocol, RestartPolicy
-
-GIB = 2**30
+from hybridcloud.core.units import GIB
 
 dns_label = RegexValidator(
     r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",

@@ -10,12 +10,12 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 
 from hybridcloud.core.roles import is_operator
+from hybridcloud.core.units import format_bytes
 from inventory import selectors
 from inventory.choices import HostState, PowerState, SiteKind, WorkloadKind
 from inventory.filtersets import WorkloadFilterSet
 from inventory.overview import overview_cards
 from inventory.panels import workload_panels
-from inventory.templatetags.inventory_tags import gib
 
 WORKLOADS_PER_PAGE = 50
 
@@ -108,7 +108,7 @@ def _workload_rows(workloads: Iterable[dict]) -> list[dict[str, str]]:
             "site": w["host__cluster__site__name"], "site_url": site_url(w["host__cluster__site_id"]),
             "host": w["host__name"], "host_url": host_url(w["host_id"]),
             "ip": w["ip_address"] or "–", "segment": w["segment__name"], "segment_url": segment_url(w["segment_id"]),
-            "vcpus": str(w["vcpus"]), "memory": gib(w["memory_bytes"]),
+            "vcpus": str(w["vcpus"]), "memory": format_bytes(w["memory_bytes"]),
             "power": power_labels.get(w["power_state"], w["power_state"]),
             "power_badge": POWER_BADGES.get(w["power_state"], "grey"),
         }

@@ -13,8 +13,8 @@ from django.db.models import Case, IntegerField, Prefetch, QuerySet, Sum, Value,
 from django.urls import reverse
 
 from containers.selectors import container_host_list
+from hybridcloud.core.units import format_bitrate, format_bytes, format_duration, format_mbit, format_time
 from inventory.models import CloudLink, Host
-from inventory.templatetags.inventory_tags import gib, link_bandwidth
 from migration.alarms.choices import EVENT_KINDS, OPEN_STATES, AlarmState, RuleKind
 from migration.alarms.models import Alarm, AlarmEvent, AlarmRule, Delivery, DeliveryAttempt, WebhookEndpoint
 from migration.capacity.choices import Scope
@@ -23,7 +23,6 @@ from migration.choices import MigrationState
 from migration.dr.choices import DrillKind, DrillState, Verdict
 from migration.dr.models import DrillRun, DrillWorkloadResult, RecoveryPlan
 from migration.models import Migration
-from migration.templatetags.migration_tags import duration
 
 #: Telemetry older than this says nothing about now: a host without a fresher sample is left undecided.
 TELEMETRY_FRESH_S = 15 * 60
@@ -116,7 +115,7 @@ def _host_usage(rule: AlarmRule, now: datetime) -> RuleFindings:
                 names[host_id],
                 reverse("capacity:host_detail", args=[host_id]),
                 f"Host {names[host_id]}: {label} at {latest:.0f} % of capacity, over {rule.threshold:g} % since "
-                f"{run_start:%H:%M} UTC ({duration((now - run_start).total_seconds())}).",
+                f"{format_time(run_start)} ({format_duration((now - run_start).total_seconds())}).",
                 latest,
             )
         )
@@ -159,15 +158,15 @@ def _link_utilisation(rule: AlarmRule, now: datetime) -> RuleFindings:
         capacity_bps = link.bandwidth_mbit * 125_000
         pct = 100.0 * (rates[link.pk] or 0) / capacity_bps if capacity_bps else 0.0
         if pct > rule.threshold:
-            gbit = (rates[link.pk] or 0) * 8 / 1e9
             result.findings.append(
                 Finding(
                     "link",
                     link.pk,
                     _link_name(link),
                     "",
-                    f"Link {_link_name(link)}: migrations use {gbit:.2f} Gbit/s, {pct:.0f} % of its "
-                    f"{link_bandwidth(link.bandwidth_mbit)}, over {rule.threshold:g} %.",
+                    f"Link {_link_name(link)}: migrations use {format_bitrate((rates[link.pk] or 0) * 8)}, "
+                    f"{pct:.0f} % of its "
+                    f"{format_mbit(link.bandwidth_mbit)}, over {rule.threshold:g} %.",
                     pct,
                 )
             )
@@ -224,7 +223,8 @@ def _drills_rto_missed(rule: AlarmRule, now: datetime) -> RuleFindings:
                 d.get_absolute_url(),
                 f"Drill #{d.pk} of plan {d.plan.name} missed its RTO: "
                 + (
-                    f"recovered in {duration(d.measured_rto_s)} against a target of {duration(d.target_rto_s)}."
+                    f"recovered in {format_duration(d.measured_rto_s)} against a target of "
+                    f"{format_duration(d.target_rto_s)}."
                     if d.measured_rto_s is not None
                     else f"it did not recover everything ({d.reason or 'no reason recorded'})."
                 ),
@@ -248,7 +248,8 @@ def _rpo_violated(rule: AlarmRule, now: datetime) -> RuleFindings:
     findings = []
     for d in rows:
         worst = ", ".join(
-            f"{r.workload_name} {duration(r.replication_lag_s)} old, RPO {duration(r.rpo_s)}" for r in d.violations[:3]
+            f"{r.workload_name} {format_duration(r.replication_lag_s)} old, RPO {format_duration(r.rpo_s)}"
+            for r in d.violations[:3]
         )
         more = f" and {len(d.violations) - 3} more" if len(d.violations) > 3 else ""
         findings.append(
@@ -293,7 +294,8 @@ def _rto_trend(rule: AlarmRule, now: datetime) -> RuleFindings:
                     plan_id,
                     names[plan_id],
                     reverse("dr:plan_detail", args=[plan_id]),
-                    f"Plan {names[plan_id]}: RTO went from {duration(first)} to {duration(last)} over the last "
+                    f"Plan {names[plan_id]}: RTO went from {format_duration(first)} to {format_duration(last)} "
+                    f"over the last "
                     f"{rule.drills_count} drills (+{growth:.0f} %, more than {rule.threshold:g} %).",
                     growth,
                 )
@@ -311,7 +313,8 @@ def _container_host_limits(rule: AlarmRule, now: datetime) -> RuleFindings:
         if pct <= rule.threshold:
             continue
         if mem_pct >= cpu_pct:
-            binding = f"memory {gib(host.memory_used)} of its {gib(host.memory_limit_bytes)} limit ({mem_pct:.0f} %)"
+            limit = format_bytes(host.memory_limit_bytes)
+            binding = f"memory {format_bytes(host.memory_used)} of its {limit} limit ({mem_pct:.0f} %)"
         else:
             binding = f"CPUs {float(host.cpus_used):g} of its {float(host.cpu_limit):g} limit ({cpu_pct:.0f} %)"
         result.findings.append(

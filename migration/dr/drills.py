@@ -36,10 +36,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from hybridcloud.core.units import GIB, format_bytes
 from migration.engine import LinkSpec, PrecopyParams, plan_wave
 from migration.engine.placement_rules import Rule, Spot, rules_broken
-
-GIB = 2**30
 
 BOOT_BASE_S = 30.0
 BOOT_PER_GIB_S = 5.0
@@ -175,10 +174,6 @@ def pending_bytes(spec: WorkloadSpec) -> float:
     return float(min(spec.dirty_rate_bps * spec.replication_lag_s, spec.working_set_bytes))
 
 
-def _gib(n: float) -> str:
-    return f"{n / GIB:.1f} GiB"
-
-
 def place_best_fit(spec: WorkloadSpec, hosts: tuple[HostCapacity, ...] | list[HostCapacity]) -> HostCapacity | None:
     """The host that fits the replica and leaves the least memory free, or None."""
     fitting = [
@@ -223,11 +218,11 @@ def _shortfall_reason(spec: WorkloadSpec, hosts: tuple[HostCapacity, ...], site:
     total_free = sum(h.free_memory_bytes for h in hosts)
     if best_memory < spec.memory_bytes:
         return (
-            f"Needs {_gib(spec.memory_bytes)}, {_gib(max(best_memory, 0))} free on {site} "
-            f"(largest on one host; {_gib(max(total_free, 0))} in all)."
+            f"Needs {format_bytes(spec.memory_bytes)}, {format_bytes(max(best_memory, 0))} free on {site} "
+            f"(largest on one host; {format_bytes(max(total_free, 0))} in all)."
         )
     return (
-        f"Needs {_gib(spec.memory_bytes)} and {spec.vcpus} vCPUs together; no host on {site} has both free "
+        f"Needs {format_bytes(spec.memory_bytes)} and {spec.vcpus} vCPUs together; no host on {site} has both free "
         f"(at most {max(best_vcpus, 0)} vCPUs free on one host)."
     )
 

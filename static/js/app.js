@@ -25,37 +25,6 @@
     return { ok: response.ok, status: response.status, data: data };
   };
 
-  HC.formatBytes = function (bytes) {
-    if (bytes === null || bytes === undefined || isNaN(bytes)) return "–";
-    const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let i = 0; let v = Number(bytes);
-    while (Math.abs(v) >= 1024 && i < units.length - 1) { v /= 1024; i++; }
-    return v.toFixed(i === 0 ? 0 : 1) + " " + units[i];
-  };
-
-  // Rates are decimal: MB/s (GB/s from 10 GB/s), as the migration_tags `rate` filter.
-  HC.formatRate = function (bps) {
-    if (bps === null || bps === undefined || isNaN(bps)) return "–";
-    const v = Number(bps);
-    return v >= 10e9 ? (v / 1e9).toFixed(1) + " GB/s" : (v / 1e6).toFixed(1) + " MB/s";
-  };
-
-  HC.formatSignedPercent = function (fraction) {
-    if (fraction === null || fraction === undefined || isNaN(fraction)) return "–";
-    const v = Number(fraction) * 100;
-    return (v >= 0 ? "+" : "") + v.toFixed(1) + " %";
-  };
-
-  HC.formatSeconds = function (s) {
-    if (s === null || s === undefined || isNaN(s)) return "–";
-    s = Number(s);
-    if (s < 1) return (s * 1000).toFixed(0) + " ms";
-    if (s < 120) return s.toFixed(1) + " s";
-    const m = Math.floor(s / 60);
-    if (m < 120) return m + " min " + Math.round(s - m * 60) + " s";
-    return Math.floor(m / 60) + " h " + (m % 60) + " min";
-  };
-
   const indicator = document.getElementById("live-indicator");
   const openSockets = new Set();
   function refreshIndicator() {

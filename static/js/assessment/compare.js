@@ -7,7 +7,7 @@
   const data = JSON.parse(node.textContent);
   const colours = ["#3f51b5", "#00897b", "#f9a825", "#c62828"];
   const traces = data.series.filter(function (s) { return s.durations.length; }).map(function (s, i) {
-    return { type: "histogram", name: s.label + " (makespan " + HC.formatSeconds(s.makespan_s) + ")", opacity: 0.6,
+    return { type: "histogram", name: s.label + " (makespan " + HC.units.formatDuration(s.makespan_s) + ")", opacity: 0.6,
       x: s.durations.map(function (d) { return d / 60; }), marker: { color: colours[i % colours.length] }, nbinsx: 40,
       hovertemplate: "%{x} min: %{y} workloads<extra>" + s.label + "</extra>" };
   });

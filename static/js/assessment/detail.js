@@ -24,7 +24,7 @@
   if (!node || typeof Plotly === "undefined") return;
   const data = JSON.parse(node.textContent);
   if (!data) return;
-  const fmt = HC.formatSeconds;
+  const fmt = HC.units.formatDuration;
   const gantt = document.getElementById("gantt");
   const bars = data.bars;
   if (!bars.length) {

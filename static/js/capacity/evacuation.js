@@ -37,7 +37,7 @@
       const wrap = document.createElement("div"); wrap.className = "item-progress"; wrap.appendChild(bar);
       const pct = document.createElement("small"); pct.textContent = item.percent.toFixed(0) + " %"; wrap.appendChild(pct);
       tr.appendChild(cell(wrap));
-      tr.appendChild(cell(item.predicted_end_s === null ? "–" : "+" + HC.formatSeconds(item.predicted_end_s), "num"));
+      tr.appendChild(cell(item.predicted_end_s === null ? "–" : "+" + HC.units.formatDuration(item.predicted_end_s), "num"));
       const notes = item.reason || (item.over_window ? "predicted to run over the window" : "") ||
         (item.warnings && item.warnings.length ? item.warnings.join(" ") : "");
       const notesCell = cell(item.migration_url ? link("migration", item.migration_url) : "", "small notes");

@@ -22,8 +22,8 @@
       const head = el("div", "step-head");
       head.appendChild(el("span", "step-name", step.name));
       head.appendChild(el("span", "badge " + (stepColours[step.state] || "grey"), step.state_label));
-      const timing = step.state === "pending" ? "" : HC.formatSeconds(step.sim_duration_s) + " simulated" +
-        (step.wall_duration_s !== null ? " · " + HC.formatSeconds(step.wall_duration_s) + " here" : "");
+      const timing = step.state === "pending" ? "" : HC.units.formatDuration(step.sim_duration_s) + " simulated" +
+        (step.wall_duration_s !== null ? " · " + HC.units.formatDuration(step.wall_duration_s) + " here" : "");
       head.appendChild(el("span", "muted small step-time", timing));
       li.appendChild(head);
       if (step.reason && step.state !== "pending" && step.state !== "running") li.appendChild(el("div", "step-reason small", step.reason));
@@ -41,7 +41,7 @@
       const state = el("td"); state.appendChild(el("span", "badge " + (r.state === "recovered" ? "green" : "red"), r.state));
       if (r.reason) state.title = r.reason;
       tr.appendChild(state);
-      tr.appendChild(el("td", "num", r.up_at_s === null ? "–" : HC.formatSeconds(r.up_at_s)));
+      tr.appendChild(el("td", "num", r.up_at_s === null ? "–" : HC.units.formatDuration(r.up_at_s)));
       const rpo = el("td"); rpo.appendChild(el("span", "badge " + (r.rpo_met ? "green" : "red"), r.rpo_met ? "met" : "violated"));
       tr.appendChild(rpo);
       tr.appendChild(el("td", null, r.recovered_on || "–"));
@@ -57,7 +57,7 @@
     badge.textContent = d.state_label;
     badge.className = "badge " + (stateColours[d.state] || "grey");
     document.body.dataset.drillState = d.state;
-    document.getElementById("stat-rto").textContent = d.measured_rto_s === null ? "–" : HC.formatSeconds(d.measured_rto_s);
+    document.getElementById("stat-rto").textContent = d.measured_rto_s === null ? "–" : HC.units.formatDuration(d.measured_rto_s);
     document.getElementById("stat-verdict").textContent = d.verdict_label;
     const reason = document.getElementById("drill-reason");
     reason.textContent = d.reason; reason.hidden = !d.reason;

@@ -20,7 +20,7 @@
   }
   traces.push({ type: "bar", orientation: "h", name: "catch-up transfer", y: recovered.map(label),
     x: recovered.map(function (r) { return Math.max(r.transfer_s, 0.001); }), base: recovered.map(function (r) { return r.start_s; }),
-    marker: { color: "#00897b" }, customdata: recovered.map(function (r) { return HC.formatBytes(r.pending_bytes); }),
+    marker: { color: "#00897b" }, customdata: recovered.map(function (r) { return HC.units.formatBytes(r.pending_bytes); }),
     hovertemplate: "%{y}<br>transfer %{x:.1f} s (%{customdata})<extra></extra>" });
   traces.push({ type: "bar", orientation: "h", name: "boot", y: recovered.map(label),
     x: recovered.map(function (r) { return r.boot_s; }), base: recovered.map(function (r) { return r.start_s + r.transfer_s; }),
@@ -37,8 +37,8 @@
     shapes.push({ type: "line", xref: "x", yref: "paper", x0: x, x1: x, y0: 0, y1: 1, line: { color: colour, dash: "dash", width: 2 } });
     annotations.push({ xref: "x", yref: "paper", x: x, y: 1.02, text: text, showarrow: false, font: { color: colour, size: 12 }, xanchor: "left" });
   }
-  vline(data.drill.target_rto_s, "#c62828", "target " + HC.formatSeconds(data.drill.target_rto_s));
-  if (data.drill.measured_rto_s !== null) vline(data.drill.measured_rto_s, "#2e7d32", "RTO " + HC.formatSeconds(data.drill.measured_rto_s));
+  vline(data.drill.target_rto_s, "#c62828", "target " + HC.units.formatDuration(data.drill.target_rto_s));
+  if (data.drill.measured_rto_s !== null) vline(data.drill.measured_rto_s, "#2e7d32", "RTO " + HC.units.formatDuration(data.drill.measured_rto_s));
   const maxX = Math.max(data.drill.target_rto_s, data.drill.measured_rto_s || 0) * 1.08;
   Plotly.newPlot(el, traces, {
     barmode: "overlay", height: Math.max(260, 34 * categories.length + 110),

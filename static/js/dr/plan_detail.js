@@ -13,10 +13,7 @@
   // One evenly spaced point per drill, labelled with its number and time: drills minutes apart (by hand)
   // and nights apart (the schedule) both read clearly, which a time axis does not.
   const x = points.map(function (p) {
-    const at = p.at ? new Date(p.at) : null;
-    const when = at ? at.toLocaleDateString(undefined, { month: "short", day: "numeric" }) + " " +
-      at.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" }) : "";
-    return "#" + p.id + "<br>" + when;
+    return "#" + p.id + "<br>" + (p.at ? HC.units.formatDatetime(p.at) : "");
   });
   const colours = points.map(function (p) { return p.verdict === "met" ? "#2e7d32" : "#c62828"; });
   const trace = {
@@ -28,7 +25,7 @@
   };
   const target = {
     x: x, y: x.map(function () { return data.target_rto_s; }), type: "scatter", mode: "lines",
-    name: "target " + HC.formatSeconds(data.target_rto_s), line: { color: "#c62828", dash: "dash", width: 2 },
+    name: "target " + HC.units.formatDuration(data.target_rto_s), line: { color: "#c62828", dash: "dash", width: 2 },
     hoverinfo: "skip",
   };
   const maxY = Math.max(data.target_rto_s, ...points.map(function (p) { return p.rto_s; }));

@@ -2,8 +2,7 @@
 (function () {
   "use strict";
   const data = JSON.parse(document.getElementById("overview-data").textContent);
-  const GIB = 1024 ** 3;
-  const TIB = 1024 * GIB;
+  const GIB = HC.units.GIB, TIB = HC.units.TIB;
   const INDIGO = "#3f51b5", TEAL = "#00897b", FREE = "#dfe4ee", MUTED = "#5f6b7f";
   const config = { displayModeBar: false, responsive: true };
   const font = { family: "-apple-system, Segoe UI, Roboto, Helvetica Neue, Arial, sans-serif", size: 12, color: "#1d2433" };
@@ -44,8 +43,7 @@
         type: "scatter", mode: "lines", x: [a.lon, b.lon], y: [a.lat, b.lat], hoverinfo: "skip", showlegend: false,
         line: { color: link.compression > 1 ? "#7986cb" : "#9aa5b8", width },
       });
-      const bw = link.mbit >= 1000 ? link.mbit / 1000 + " Gbit/s" : link.mbit + " Mbit/s";
-      const label = link.rtt_ms + " ms · " + bw + (link.compression > 1 ? " · WAN " + link.compression + "×" : "");
+      const label = link.rtt_ms + " ms · " + HC.units.formatMbit(link.mbit) + (link.compression > 1 ? " · WAN " + link.compression + "×" : "");
       annotations.push({
         x: (a.lon + b.lon) / 2, y: (a.lat + b.lat) / 2, text: label, showarrow: false,
         font: { size: 11, color: "#1d2433" }, bgcolor: "rgba(255,255,255,0.92)", bordercolor: "#dfe4ee", borderpad: 3,

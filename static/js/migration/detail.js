@@ -16,9 +16,9 @@
   function text(idName, value) { const el = $(idName); if (el) el.textContent = value; }
   function bar(idName, fraction) {
     const el = $(idName);
-    if (el) el.firstElementChild.style.width = Math.max(0, Math.min(100, fraction * 100)).toFixed(1) + "%";
+    if (el) el.firstElementChild.style.width = HC.units.barWidth(fraction);
   }
-  function rate(bps) { return bps ? HC.formatRate(bps) : "–"; }
+  function rate(bps) { return bps ? HC.units.formatRate(bps) : "–"; }
 
   function renderTimeline(timeline) {
     const list = $("timeline");
@@ -32,7 +32,7 @@
       li.appendChild(name);
       const when = document.createElement("span");
       when.className = "muted small";
-      when.textContent = phase.at ? new Date(phase.at).toLocaleTimeString() : "";
+      when.textContent = phase.at ? HC.units.formatTime(phase.at) : "";
       li.appendChild(when);
       list.appendChild(li);
     }
@@ -62,9 +62,9 @@
     const el = $("rounds-chart");
     el.dataset.points = String(sorted.length);
     const predicted = (current.prediction && current.prediction.round_bytes) || [];
-    // Binary units, as everywhere on the page (HC.formatBytes): GiB when a round reaches one, else MiB.
+    // Binary units, as everywhere on the page (HC.units.formatBytes): GiB when a round reaches one, else MiB.
     const largest = Math.max(0, ...sorted.map((r) => r.bytes), ...predicted);
-    const unit = largest >= 2 ** 30 ? { name: "GiB", size: 2 ** 30 } : { name: "MiB", size: 2 ** 20 };
+    const unit = largest >= HC.units.GIB ? { name: "GiB", size: HC.units.GIB } : { name: "MiB", size: HC.units.MIB };
     el.dataset.unit = unit.name;
     const trace = {
       type: "bar", x: sorted.map((r) => r.index), y: sorted.map((r) => r.bytes / unit.size),
@@ -91,29 +91,29 @@
     const percent = m.state === "completed" ? 100 : Math.min(99, (100 * m.bytes_sent) / (expected || 1));
     shownPercent = Math.max(shownPercent, percent);
     bar("sent-bar", shownPercent / 100);
-    text("sent-label", HC.formatBytes(m.bytes_sent) + " of ~" + HC.formatBytes(expected) + " · " + Math.round(shownPercent) + " %");
+    text("sent-label", HC.units.formatBytes(m.bytes_sent) + " of ~" + HC.units.formatBytes(expected) + " · " + Math.round(shownPercent) + " %");
     const copies = (m.memory_sent || 0) / (m.memory_bytes || 1);
     bar("memory-bar", Math.min(1, copies));
-    text("memory-label", HC.formatBytes(m.memory_sent) + " of " + HC.formatBytes(m.memory_bytes) + " · " + copies.toFixed(2) + "×");
+    text("memory-label", HC.units.formatBytes(m.memory_sent) + " of " + HC.units.formatBytes(m.memory_bytes) + " · " + copies.toFixed(2) + "×");
     const dirty = (m.dirty_remaining || 0) / (m.memory_bytes || 1);
     bar("dirty-bar", Math.min(1, dirty));
-    text("dirty-label", HC.formatBytes(m.dirty_remaining || 0) + " · " + (100 * dirty).toFixed(1) + " %");
+    text("dirty-label", HC.units.formatBytes(m.dirty_remaining || 0) + " · " + HC.units.formatPercent(dirty));
     const active = !FINAL.includes(m.state);
     // While it runs: the current rate. At the end: the average over the whole (simulated) migration.
     const average = m.total_time_s ? m.bytes_sent / m.total_time_s : null;
     text("stat-rate", active ? rate(m.rate_bps) : rate(average));
     text("stat-rate-label", active ? "Transfer rate" : "Average transfer rate");
-    text("stat-eta", active && m.eta_s !== null && m.eta_s !== undefined ? HC.formatSeconds(m.eta_s) : FINAL.includes(m.state) ? "done" : "–");
+    text("stat-eta", active && m.eta_s !== null && m.eta_s !== undefined ? HC.units.formatDuration(m.eta_s) : FINAL.includes(m.state) ? "done" : "–");
     text("stat-round", m.round !== null && m.round !== undefined ? String(m.round) : String(m.rounds_count || 0) + (active ? "" : " rounds"));
-    text("stat-elapsed", HC.formatSeconds(m.sim_elapsed_s));
+    text("stat-elapsed", HC.units.formatDuration(m.sim_elapsed_s));
     const p = current.prediction || {};
     text("pred-rounds", p.rounds !== undefined ? p.rounds : "–");
-    text("pred-total", p.total_time_s !== undefined ? HC.formatSeconds(p.total_time_s) : "–");
-    text("pred-downtime", p.downtime_s !== undefined ? HC.formatSeconds(p.downtime_s) : "–");
+    text("pred-total", p.total_time_s !== undefined ? HC.units.formatDuration(p.total_time_s) : "–");
+    text("pred-downtime", p.downtime_s !== undefined ? HC.units.formatDuration(p.downtime_s) : "–");
     text("pred-outcome", p.outcome || "–");
     text("act-rounds", active ? "…" : String(m.rounds_count));
-    text("act-total", m.total_time_s !== null && m.total_time_s !== undefined ? HC.formatSeconds(m.total_time_s) : active ? "…" : "–");
-    text("act-downtime", m.downtime_s !== null && m.downtime_s !== undefined ? HC.formatSeconds(m.downtime_s) : active ? "…" : "–");
+    text("act-total", m.total_time_s !== null && m.total_time_s !== undefined ? HC.units.formatDuration(m.total_time_s) : active ? "…" : "–");
+    text("act-downtime", m.downtime_s !== null && m.downtime_s !== undefined ? HC.units.formatDuration(m.downtime_s) : active ? "…" : "–");
     text("act-outcome", m.outcome || (active ? "…" : "–"));
     renderAccuracy(m, p, active);
     text("outcome-reason", m.outcome_reason || "");
@@ -128,7 +128,7 @@
     const best = m.predicted_total_time_s !== null && m.predicted_total_time_s !== undefined ? m.predicted_total_time_s : p.total_time_s;
     const low = m.predicted_p10_s !== null && m.predicted_p10_s !== undefined ? m.predicted_p10_s : p.p10_total_time_s;
     const high = m.predicted_p90_s !== null && m.predicted_p90_s !== undefined ? m.predicted_p90_s : p.p90_total_time_s;
-    text("pred-range", low !== undefined && high !== undefined ? HC.formatSeconds(low) + " – " + HC.formatSeconds(high) : "–");
+    text("pred-range", low !== undefined && high !== undefined ? HC.units.formatDuration(low) + " – " + HC.units.formatDuration(high) : "–");
     const done = m.total_time_s !== null && m.total_time_s !== undefined && m.state === "completed";
     const verdict = $("act-verdict");
     if (done && low !== undefined && high !== undefined) {
@@ -139,7 +139,7 @@
       verdict.textContent = active ? "…" : "–";
       delete verdict.dataset.inside;
     }
-    text("act-error", done && best ? HC.formatSignedPercent((m.total_time_s - best) / best) : active ? "…" : "–");
+    text("act-error", done && best ? HC.units.formatSignedPercent((m.total_time_s - best) / best) : active ? "…" : "–");
     const now = m.rate_limit_sentence ? m.rate_limit_sentence + "." : p.limit_sentence ? "predicted: " + p.limit_sentence + "." : "–";
     text("limit-now", now);
     text("limit-predicted", p.limit_sentence && m.rate_limit_sentence ? "Predicted before the start: " + p.limit_sentence + "." : "");
@@ -163,7 +163,7 @@
       const li = document.createElement("li");
       const when = document.createElement("span");
       when.className = "muted small";
-      when.textContent = new Date(e.at).toLocaleTimeString() + (e.sim_time_s !== null && e.sim_time_s !== undefined ? " · t=" + HC.formatSeconds(e.sim_time_s) : "");
+      when.textContent = HC.units.formatTime(e.at) + (e.sim_time_s !== null && e.sim_time_s !== undefined ? " · t=" + HC.units.formatDuration(e.sim_time_s) : "");
       li.appendChild(when);
       li.appendChild(document.createElement("br"));
       li.appendChild(document.createTextNode(e.message));

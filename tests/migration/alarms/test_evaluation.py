@@ -152,7 +152,7 @@ def test_container_host_over_its_limit_names_the_binding_resource(topo):
     container_create(container_host=host, name="web-b", image_ref="nginx:1.27", cpus=1, memory_bytes=4 * factories.GIB)
     [alarm_id] = services.alarms_evaluate().raised
     message = Alarm.objects.get(pk=alarm_id).message
-    assert message == "Container host ca-docker: memory 8 GiB of its 8 GiB limit (100 %), over 90 %."
+    assert message == "Container host ca-docker: memory 8.0 GiB of its 8.0 GiB limit (100 %), over 90 %."
 
 
 def test_link_busy_with_migrations_and_rpo_violated(topo):
@@ -171,10 +171,10 @@ def test_link_busy_with_migrations_and_rpo_violated(topo):
         )  # fmt: skip
     raised = {a.rule.kind: a for a in Alarm.objects.filter(pk__in=services.alarms_evaluate().raised)}
     assert raised["link_utilisation"].message == (
-        "Link California DC ↔ Virginia DC: migrations use 9.00 Gbit/s, 90 % of its 10 Gbit/s, over 80 %."
+        "Link California DC ↔ Virginia DC: migrations use 9 Gbit/s, 90 % of its 10 Gbit/s, over 80 %."
     )
     assert raised["rpo_violated"].object_id == drill.pk
-    assert "1 workload(s) recovered from a replica older than their RPO (db-01 20 min 0 s old, RPO 15 min 0 s)" in (
+    assert "1 workload(s) recovered from a replica older than their RPO (db-01 20 min 00 s old, RPO 15 min 00 s)" in (
         raised["rpo_violated"].message
     )
     # The migration ends: the link's alarm resolves by itself; the drill's stays until a person clears it.

@@ -66,9 +66,9 @@ def test_capacity_shortfall_fails_the_workload_with_numbers_and_later_groups_sti
     out = drills.compute_drill(inputs([g1, g2], hosts=hosts))
     db, web = out.results
     assert db.state == "failed"
-    assert db.reason.startswith("Needs 16.0 GiB, 3.2 GiB free on Virginia DC")
+    assert db.reason.startswith("Needs 16 GiB, 3.2 GiB free on Virginia DC")
     assert out.steps[1].state == "failed"
-    assert "wl-1: Needs 16.0 GiB" in out.steps[1].reason
+    assert "wl-1: Needs 16 GiB" in out.steps[1].reason
     assert web.state == "recovered" and out.steps[2].state == "done"
     assert not out.all_recovered
 
