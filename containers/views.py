@@ -3,7 +3,8 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from containers import selectors, services
+from containers import selectors
+from containers.docker_api.parsing import parse_image_ref
 from containers.filtersets import (
     ContainerClusterFilterSet,
     ContainerHostFilterSet,
@@ -13,15 +14,17 @@ from containers.filtersets import (
 )
 from containers.forms import ContainerCreateForm, ImagePullForm, KubernetesImportForm, PodRescheduleForm
 from containers.models import ContainerCluster, ContainerSpec, Pod
-from containers.services import POD_CANNOT_MOVE_LIVE, ContainerRefused
+from containers.services import create, images, kubernetes_import, lifecycle, pods
+from containers.services.pods import POD_CANNOT_MOVE_LIVE
+from containers.services.refusals import ContainerRefused
 from containers.tables import ContainerClusterTable, ContainerHostTable, ContainerSpecTable, ImageTable, PodTable
 from hybridcloud.core.lists import list_response, table_list
 from hybridcloud.core.views import operator_required, require_operator
 
 ACTIONS = {
-    "start": services.container_start,
-    "stop": services.container_stop,
-    "restart": services.container_restart,
+    "start": lifecycle.container_start,
+    "stop": lifecycle.container_stop,
+    "restart": lifecycle.container_restart,
 }
 
 
@@ -49,9 +52,9 @@ def index(request):
 def image_pull(request):
     form = ImagePullForm(request.POST)
     if form.is_valid():
-        repository, tag, _ = services.parse_image_ref(form.cleaned_data["reference"])
+        repository, tag, _ = parse_image_ref(form.cleaned_data["reference"])
         try:
-            image = services.image_pull(repository=repository, tag=tag)
+            image = images.image_pull(repository=repository, tag=tag)
             messages.success(request, f"Pulled {image.reference} ({image.short_id}).")
         except ContainerRefused as exc:
             messages.error(request, exc.messages[0])
@@ -66,7 +69,7 @@ def host_detail(request, name: str):
         form = ContainerCreateForm(request.POST)
         if form.is_valid():
             try:
-                workload = services.container_create(
+                workload = create.container_create(
                     container_host=container_host, user=request.user, **form.service_arguments()
                 )
             except ContainerRefused as exc:
@@ -96,7 +99,7 @@ def container_action(request, pk: int, action: str):
     workload = spec.workload
     try:
         if action == "remove":
-            services.container_remove(workload=workload, user=request.user, force=request.POST.get("force") == "1")
+            lifecycle.container_remove(workload=workload, user=request.user, force=request.POST.get("force") == "1")
             messages.success(request, f"Removed container-VM {workload.name}.")
             return redirect("containers:host_detail", name=spec.container_host.name)
         if action not in ACTIONS:
@@ -126,7 +129,7 @@ def container_detail(request, pk: int):
             "spec": spec,
             "workload": spec.workload,
             "events": selectors.container_events(pk),
-            "migrating": services.active_migration_of(spec.workload),
+            "migrating": lifecycle.active_migration_of(spec.workload),
         },
     )
 
@@ -140,7 +143,7 @@ def cluster_detail(request, name: str):
         form = KubernetesImportForm(request.POST, request.FILES)
         if form.is_valid():
             try:
-                report = services.cluster_import_kubernetes(
+                report = kubernetes_import.cluster_import_kubernetes(
                     cluster=cluster, document=form.cleaned_data["document"].read(), user=request.user
                 )
             except ContainerRefused as exc:
@@ -168,7 +171,7 @@ def pod_detail(request, pk: int):
         form = PodRescheduleForm(request.POST, pod=pod)
         if form.is_valid():
             try:
-                services.pod_reschedule(pod=pod, node=form.cleaned_data["node"], user=request.user)
+                pods.pod_reschedule(pod=pod, node=form.cleaned_data["node"], user=request.user)
             except ContainerRefused as exc:
                 form.add_error(None, exc.messages[0])
             else:

@@ -16,7 +16,6 @@ that dies half-way is simply taken again by the next worker. Writes are conditio
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -27,7 +26,8 @@ from django.db.models import F
 from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 
-from inventory.choices import HostState, WorkloadKind
+from inventory.addresses import NoFreeAddress, allocate_ip
+from inventory.choices import HostState
 from inventory.models import Datastore, Workload
 from migration import progress
 from migration.choices import RUNNING_STATES, EventKind, MigrationKind, MigrationState
@@ -36,6 +36,7 @@ from migration.engine.world import LinkPattern, WorldRun, advance_in_world
 from migration.models import Migration, MigrationEvent, MigrationRound
 from migration.prechecks import engine_params, migration_world
 from migration.services import migration_fail, migrations_admit_queued
+from migration.signals import workload_moved
 
 logger = logging.getLogger(__name__)
 
@@ -427,32 +428,31 @@ def _announce_move(migration: Migration) -> None:
     """After the move commits: a container-VM's history records the move, and the workloads pages refresh (one
     workload push on the activity channel: the container's own change signal sends it for a container-VM, the driver
     for anything else). Neither may fail the (already committed) migration."""
-    if migration.workload.kind == WorkloadKind.CONTAINER_VM and _record_container_move(migration):
+    if _workload_moved_announced(migration):
         return
     progress.publish_workload_change(workload_id=migration.workload_id, action="moved")
 
 
-def _record_container_move(migration: Migration) -> bool:
-    """True when the container service recorded the move (and so announced it)."""
-    try:
-        from containers.services import container_moved
-    except ImportError:  # the containers app is optional to the driver
-        return False
-    try:
-        return container_moved(workload=migration.workload, migration=migration) is not None
-    except Exception:  # noqa: BLE001 - the history is a record, the move itself is done
-        logger.exception("could not record the move of container-VM %s", migration.workload_id)
-        return False
+def _workload_moved_announced(migration: Migration) -> bool:
+    """Sends `workload_moved`; True when a receiver announced the move itself. A receiver that fails is logged: the
+    history is a record, the move itself is done."""
+    announced = False
+    for receiver, response in workload_moved.send_robust(sender=Migration, migration=migration):
+        if isinstance(response, Exception):
+            logger.error(
+                "workload_moved receiver %r failed for workload %s",
+                receiver,
+                migration.workload_id,
+                exc_info=(type(response), response, response.__traceback__),
+            )
+        elif response is True:
+            announced = True
+    return announced
 
 
 def _free_address(migration: Migration) -> str:
-    segment = migration.destination_segment
-    used = set(Workload.objects.filter(segment=segment).values_list("ip_address", flat=True))
-    network = ipaddress.ip_network(segment.cidr, strict=False)
-    for n, address in enumerate(network.hosts()):
-        if n > 1_000_000:
-            break
-        text = str(address)
-        if text != segment.gateway and text not in used:
-            return text
-    raise _WorkloadMovedElsewhere
+    """The re-addressed workload's address on its destination segment (inventory's one allocator)."""
+    try:
+        return allocate_ip(migration.destination_segment)
+    except NoFreeAddress:
+        raise _WorkloadMovedElsewhere from None

@@ -7,16 +7,16 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Q
 
+from hybridcloud.core.units import format_bytes
 from inventory.choices import HostState, PlacementRuleKind
-from inventory.models import Host, PlacementRule, Site, Tag, Workload
+from inventory.models import Datastore, Host, PlacementRule, Site, Tag, Workload
+from inventory.selectors import host_usage
 from migration.choices import ACTIVE_STATES
 from migration.engine.placement_rules import Rule, Spot, rule_broken, rules_at_risk, rules_broken
 from migration.models import Migration
 
 if TYPE_CHECKING:
     from migration.prechecks import PrecheckContext
-
-GIB = 2**30
 
 
 @dataclass
@@ -138,10 +138,75 @@ def placement_rule_checks(*, workload: Workload, host: Host, context: PrecheckCo
 
 @dataclass
 class Placement:
-    """`host` is None when no host of the site can take the workload; `reason` says why, either way."""
+    """`host` is None when no host can take the workload; `reason` says why, either way. A new workload's placement
+    also names the `datastore` its disk goes to."""
 
     host: Host | None
     reason: str
+    datastore: Datastore | None = None
+
+
+@dataclass(frozen=True)
+class Demand:
+    """What a workload about to be created needs of a host; `what` names it in the reason ("container web on cluster
+    ca-k8s")."""
+
+    vcpus: int
+    memory_bytes: int
+    disk_bytes: int
+    what: str
+
+
+def _fitting_datastore(host: Host, disk_bytes: int) -> Datastore | None:
+    """Of the datastores `host` sees on its own site, the one with the most free space that holds `disk_bytes`."""
+    datastores = [d for d in host.datastores.all() if d.site_id == host.cluster.site_id and d.free_bytes >= disk_bytes]
+    return max(datastores, key=lambda d: d.free_bytes, default=None)
+
+
+def _no_room(demand: Demand, best: Host, free_memory: int, free_vcpus: int) -> str:
+    plural = "s" if demand.vcpus > 1 else ""
+    return (
+        f"No capacity for {demand.what}: it needs {demand.vcpus} vCPU{plural} and {format_bytes(demand.memory_bytes)} "
+        f"of memory; the host with the most free, {best.name}, has {max(free_vcpus, 0)} vCPUs and "
+        f"{format_bytes(max(free_memory, 0))} free."
+    )
+
+
+def place_new_workload(*, hosts, demand: Demand) -> Placement:
+    """Where a workload about to be created goes (a container-VM, a Kubernetes node VM): of `hosts` (a queryset),
+    the connected host with the most memory free that fits it, by the same capacity rule as a move's pre-checks
+    (memory never overcommitted, vCPUs within the host's overcommitted cores and never more than its cores; usage
+    by inventory's one accounting, `host_usage`, so live moves on their way to a host count there), and the
+    datastore of the host's site it sees with the most free space. Ties go to the oldest host.
+
+    A workload not created yet is a member of no placement rule (rules name workloads or their tags), so no rule
+    can decide here; once it exists, every move of it (`place_workload`, the pre-checks) honours them."""
+    candidates = list(hosts.select_related("cluster__site").prefetch_related("datastores"))
+    connected = [h for h in candidates if h.state == HostState.CONNECTED]
+    if not connected:
+        return Placement(None, f"No capacity for {demand.what}: no connected host to run it on.")
+    usage = host_usage(connected)
+    fitting: list[tuple[int, Host, Datastore]] = []
+    best: tuple[int, int, Host] | None = None  # (free memory, free vCPUs, host) of the host with the most free
+    for host in connected:
+        free_memory = host.memory_bytes - usage[host.pk].memory_bytes
+        free_vcpus = host.vcpu_capacity - usage[host.pk].vcpus
+        if best is None or free_memory > best[0]:
+            best = (free_memory, free_vcpus, host)
+        if free_memory < demand.memory_bytes or free_vcpus < demand.vcpus or demand.vcpus > host.cores:
+            continue
+        datastore = _fitting_datastore(host, demand.disk_bytes)
+        if datastore is not None:
+            fitting.append((free_memory, host, datastore))
+    if not fitting:
+        return Placement(None, _no_room(demand, best[2], best[0], best[1]))
+    free_memory, host, datastore = max(fitting, key=lambda item: (item[0], -item[1].pk))
+    reason = (
+        f"Placed on {host.name}: of {len(fitting)} host{'s' if len(fitting) != 1 else ''} that can take "
+        f"{demand.what}, it has the most memory free ({format_bytes(free_memory)} of "
+        f"{format_bytes(host.memory_bytes)})."
+    )
+    return Placement(host, reason, datastore)
 
 
 def place_workload(
@@ -183,8 +248,8 @@ def place_workload(
     others = len(passing) - 1
     reason = (
         f"Placed on {host.name}: of {len(passing)} host{'s' if len(passing) != 1 else ''} on {site.name} that pass "
-        f"the pre-checks, it keeps the most memory free after the move ({free_after / GIB:.1f} GiB of "
-        f"{host.memory_bytes / GIB:.1f} GiB)"
+        f"the pre-checks, it keeps the most memory free after the move ({format_bytes(free_after)} of "
+        f"{format_bytes(host.memory_bytes)})"
     )
     if same:
         reason += f" and has the same CPU baseline as the source ({host.cluster.get_cpu_baseline_display()})"

@@ -5,7 +5,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from containers import selectors, services
+from containers import selectors
 from containers.api.serializers import (
     ContainerClusterSerializer,
     ContainerCreateSerializer,
@@ -16,8 +16,10 @@ from containers.api.serializers import (
     ImageSerializer,
     PodSerializer,
 )
+from containers.docker_api.parsing import parse_image_ref
 from containers.models import ContainerHost, ContainerSpec, Image, Pod
-from containers.services import ContainerRefused
+from containers.services import create, images, kubernetes_import, lifecycle
+from containers.services.refusals import ContainerRefused
 
 
 def refused(exc: ContainerRefused) -> Response:
@@ -45,9 +47,9 @@ class ImageViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         body = ImagePullSerializer(data=request.data)
         if not body.is_valid():
             return Response({"errors": [f"{k}: {' '.join(v)}" for k, v in body.errors.items()]}, status=400)
-        repository, tag, _ = services.parse_image_ref(body.validated_data["image"])
+        repository, tag, _ = parse_image_ref(body.validated_data["image"])
         try:
-            image = services.image_pull(repository=repository, tag=tag)
+            image = images.image_pull(repository=repository, tag=tag)
         except ContainerRefused as exc:
             return refused(exc)
         return Response(ImageSerializer(image).data, status=status.HTTP_201_CREATED)
@@ -96,7 +98,7 @@ class ContainerViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewse
                 return Response({"errors": ["container_host: name the container host to run it on."]}, status=400)
             container_host = hosts[0]
         try:
-            workload = services.container_create(
+            workload = create.container_create(
                 container_host=container_host,
                 name=data.get("name", ""),
                 image_ref=data["image"],
@@ -119,7 +121,7 @@ class ContainerViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewse
         spec = self.get_object()
         force = request.query_params.get("force") in ("1", "true") or request.data.get("force") in (True, "1", "true")
         try:
-            services.container_remove(workload=spec.workload, user=request.user, force=force)
+            lifecycle.container_remove(workload=spec.workload, user=request.user, force=force)
         except ContainerRefused as exc:
             return refused(exc)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -135,17 +137,17 @@ class ContainerViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewse
     @extend_schema(request=None, responses=ContainerSerializer)
     @action(detail=True, methods=["post"])
     def start(self, request, pk=None):
-        return self._act(request, services.container_start)
+        return self._act(request, lifecycle.container_start)
 
     @extend_schema(request=None, responses=ContainerSerializer)
     @action(detail=True, methods=["post"])
     def stop(self, request, pk=None):
-        return self._act(request, services.container_stop)
+        return self._act(request, lifecycle.container_stop)
 
     @extend_schema(request=None, responses=ContainerSerializer)
     @action(detail=True, methods=["post"])
     def restart(self, request, pk=None):
-        return self._act(request, services.container_restart)
+        return self._act(request, lifecycle.container_restart)
 
     @extend_schema(request=None, responses={204: None})
     @action(detail=True, methods=["post"])
@@ -174,7 +176,9 @@ class ContainerClusterViewSet(viewsets.ReadOnlyModelViewSet):
         refused."""
         cluster = get_object_or_404(self.get_queryset(), name=name)
         try:
-            report = services.cluster_import_kubernetes(cluster=cluster, document=request.body, user=request.user)
+            report = kubernetes_import.cluster_import_kubernetes(
+                cluster=cluster, document=request.body, user=request.user
+            )
         except ContainerRefused as exc:
             return refused(exc)
         return Response({**report.__dict__, "summary": report.summary()})

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from django.utils import timezone
 
 from containers.choices import ContainerState
+from containers.docker_api.streams import layers_of
 from containers.models import ContainerHost, ContainerSpec, Image
 from inventory.choices import PowerState
 
@@ -143,71 +144,88 @@ def container_summary(spec: ContainerSpec, now: datetime | None = None) -> dict:
     }
 
 
+def _state(spec: ContainerSpec, state: str, ident: str) -> dict:
+    running = state == ContainerState.RUNNING
+    return {
+        "Status": state,
+        "Running": running,
+        "Paused": False,
+        "Restarting": False,
+        "OOMKilled": False,
+        "Dead": False,
+        "Pid": int(ident[:6], 16) % 32768 + 1 if running else 0,
+        "ExitCode": spec.exit_code or 0,
+        "Error": "",
+        "StartedAt": rfc3339(spec.started_at),
+        "FinishedAt": rfc3339(spec.finished_at),
+    }
+
+
+def _host_config(spec: ContainerSpec) -> dict:
+    return {
+        "NanoCpus": int(spec.cpus * 1_000_000_000),
+        "Memory": spec.workload.memory_bytes,
+        "PortBindings": _port_bindings(spec),
+        "RestartPolicy": {"Name": spec.restart_policy, "MaximumRetryCount": 0},
+        "NetworkMode": spec.workload.segment.name,
+        "AutoRemove": False,
+    }
+
+
+def _config(spec: ContainerSpec, ident: str) -> dict:
+    return {
+        "Hostname": ident[:12],
+        "Image": spec.image.reference,
+        "Cmd": spec.command or None,
+        "Env": [f"{k}={v}" for k, v in spec.environment.items()],
+        "ExposedPorts": {key: {} for key in _port_bindings(spec)},
+        "Tty": False,
+        "OpenStdin": False,
+        "AttachStdout": False,
+        "AttachStderr": False,
+        "Labels": {},
+    }
+
+
+def _where(spec: ContainerSpec, request) -> dict:
+    """HybridCloud's own section: the container-VM as a workload, and where it runs."""
+    workload = spec.workload
+    url = spec.get_absolute_url()
+    return {
+        "WorkloadId": workload.pk,
+        "Kind": workload.kind,
+        "Host": workload.host.name,
+        "Site": workload.host.cluster.site.name,
+        "Datastore": workload.datastore.name if workload.datastore_id else None,
+        "VCPUs": workload.vcpus,
+        "URL": request.build_absolute_uri(url) if request is not None else url,
+    }
+
+
 def container_inspect(spec: ContainerSpec, request=None) -> dict:
     """GET /containers/<id>/json (docker inspect): the container, and where its VM runs."""
-    state = docker_state(spec)
-    workload = spec.workload
     network = _network(spec)
     ident = container_id(spec)
-    url = spec.get_absolute_url()
     return {
         "Id": ident,
         "Created": rfc3339(spec.created_at),
         "Path": spec.command[0] if spec.command else "",
         "Args": spec.command[1:],
-        "State": {
-            "Status": state,
-            "Running": state == ContainerState.RUNNING,
-            "Paused": False,
-            "Restarting": False,
-            "OOMKilled": False,
-            "Dead": False,
-            "Pid": int(ident[:6], 16) % 32768 + 1 if state == ContainerState.RUNNING else 0,
-            "ExitCode": spec.exit_code or 0,
-            "Error": "",
-            "StartedAt": rfc3339(spec.started_at),
-            "FinishedAt": rfc3339(spec.finished_at),
-        },
+        "State": _state(spec, docker_state(spec), ident),
         "Image": image_id(spec.image),
-        "Name": f"/{workload.name}",
+        "Name": f"/{spec.workload.name}",
         "RestartCount": 0,
         "Driver": "hybridcloud-vm",
         "Platform": "linux",
-        "HostConfig": {
-            "NanoCpus": int(spec.cpus * 1_000_000_000),
-            "Memory": workload.memory_bytes,
-            "PortBindings": _port_bindings(spec),
-            "RestartPolicy": {"Name": spec.restart_policy, "MaximumRetryCount": 0},
-            "NetworkMode": workload.segment.name,
-            "AutoRemove": False,
-        },
-        "Config": {
-            "Hostname": ident[:12],
-            "Image": spec.image.reference,
-            "Cmd": spec.command or None,
-            "Env": [f"{k}={v}" for k, v in spec.environment.items()],
-            "ExposedPorts": {key: {} for key in _port_bindings(spec)},
-            "Tty": False,
-            "OpenStdin": False,
-            "AttachStdout": False,
-            "AttachStderr": False,
-            "Labels": {},
-        },
+        "HostConfig": _host_config(spec),
+        "Config": _config(spec, ident),
         "NetworkSettings": {
             **{k: network[k] for k in ("Gateway", "IPAddress", "IPPrefixLen", "MacAddress")},
             "Ports": _port_bindings(spec),
-            "Networks": {workload.segment.name: network},
+            "Networks": {spec.workload.segment.name: network},
         },
         "Mounts": [],
-        "HybridCloud": {
-            "WorkloadId": workload.pk,
-            "Kind": workload.kind,
-            "Host": workload.host.name,
-            "Site": workload.host.cluster.site.name,
-            "Datastore": workload.datastore.name if workload.datastore_id else None,
-            "VCPUs": workload.vcpus,
-            "URL": request.build_absolute_uri(url) if request is not None else url,
-        },
+        "HybridCloud": _where(spec, request),
     }
 
 
@@ -228,8 +246,6 @@ def image_summary(image: Image) -> dict:
 
 def image_inspect(image: Image) -> dict:
     """GET /images/<name>/json (docker image inspect)."""
-    from containers.docker_api.streams import layers_of
-
     return {
         "Id": image_id(image),
         "RepoTags": [image.reference],

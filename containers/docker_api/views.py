@@ -1,8 +1,8 @@
 """Plain Django views speaking the Docker Engine HTTP API for one container host. Every write goes through
-containers.services (placement, capacity, addresses, events); refusals come back as Docker error bodies
-{"message": ...} so the CLI prints "Error response from daemon: ...".
+containers.services (placement, capacity, addresses, events); `endpoint.docker_endpoint` turns refusals into Docker
+error bodies {"message": ...} so the CLI prints "Error response from daemon: ...".
 
-Images: a pull goes through services.image_pull, which simulates any well-formed reference (its digest and size
+Images: a pull goes through images.image_pull, which simulates any well-formed reference (its digest and size
 follow from the name). So `docker run` of an image that is not pulled yet gets 404 "No such image" from create,
 pulls it (as the real CLI does) and then creates; a malformed reference is refused.
 """
@@ -10,163 +10,28 @@ pulls it (as the real CLI does) and then creates; a malformed reference is refus
 from __future__ import annotations
 
 import fnmatch
-import functools
-import logging
 import re
-from collections.abc import Callable
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import RequestDataTooBig
-from django.db import DataError, transaction
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from containers import selectors, services
+from containers import selectors
 from containers.choices import ContainerState, RestartPolicy
 from containers.docker_api import params, streams
 from containers.docker_api import serializers as shapes
-from containers.docker_api.auth import FORBIDDEN, UNAUTHORIZED, may_change, token_for, token_user
-from containers.docker_api.services import container_rename
+from containers.docker_api.auth import may_change, token_for
+from containers.docker_api.endpoint import docker_endpoint, docker_headers, error
+from containers.docker_api.parsing import parse_image_ref
 from containers.models import ContainerEvent, ContainerHost, ContainerSpec, Image, PublishedPort
-from containers.services import ContainerRefused
-from hybridcloud.core.roles import NO_ROLE, is_viewer
+from containers.services import create, images, lifecycle
+from containers.services.refusals import ContainerRefused
 from inventory.choices import PowerState
 
-logger = logging.getLogger(__name__)
-
 EPHEMERAL_PORTS = range(32768, 61000)
-# How a refusal's code maps to the HTTP status the Docker daemon would use for it.
-STATUS_OF_CODE = {
-    "no_such_image": 404,
-    "not_found": 404,
-    "name_in_use": 409,
-    "conflict": 409,
-    "no_capacity": 409,
-    "no_address": 409,
-    "port_in_use": 500,  # Docker: "driver failed programming external connectivity ...", a 500
-    "bad_value": 400,
-    "bad_name": 400,
-}
-
-
-def _version_tuple(text: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in text.split("."))
-
-
-def error(message: str, status: int) -> JsonResponse:
-    return JsonResponse({"message": message}, status=status)
-
-
-def refusal(exc: ContainerRefused) -> JsonResponse:
-    return error(" ".join(exc.messages), STATUS_OF_CODE.get(exc.code, 400))
-
-
-def docker_endpoint(
-    *methods: str, write: bool = False, query: type | None = None, body: type | None = None
-) -> Callable:
-    """Wraps a Docker API view: API version check, token authentication, role check (write=True needs an
-    operator), the container host, the request's shape (`query` and `body`: shapes from docker_api.params, passed
-    to the view as `query=` and `body=`), Docker error bodies and headers. Exempt from the login redirect and from
-    CSRF: the token in the Authorization header is the credential.
-
-    Whatever goes wrong comes back as a Docker error body, never Django's HTML page: a request of the wrong shape
-    is a 400 naming the field, a body over DATA_UPLOAD_MAX_MEMORY_SIZE a 413; the view runs in one transaction, so
-    a request refused part-way (a parse error the shapes did not foresee included, a 400 too) creates nothing."""
-
-    def decorate(view: Callable) -> Callable:
-        @functools.wraps(view)
-        def wrapper(request: HttpRequest, host_name: str, version: str | None = None, **kwargs) -> HttpResponse:
-            api_version = shapes.MAX_API_VERSION
-            if version is not None:
-                if _version_tuple(version) < _version_tuple(shapes.MIN_API_VERSION):
-                    response = error(
-                        f"client version {version} is too old. Minimum supported API version is "
-                        f"{shapes.MIN_API_VERSION}, please upgrade your client to a newer version",
-                        400,
-                    )
-                    return _headers(response, api_version)
-                if _version_tuple(version) > _version_tuple(shapes.MAX_API_VERSION):
-                    response = error(
-                        f"client version {version} is too new. Maximum supported API version is "
-                        f"{shapes.MAX_API_VERSION}",
-                        400,
-                    )
-                    return _headers(response, api_version)
-                api_version = version
-            allowed = {*methods, "HEAD"} if "GET" in methods else set(methods)
-            if request.method not in allowed:
-                return _headers(error(f"{request.method} is not supported on {request.path}", 405), api_version)
-            user = token_user(request.headers.get("Authorization", ""))
-            if user is None:
-                return _headers(error(UNAUTHORIZED, 401), api_version)
-            if not is_viewer(user):
-                return _headers(error(f"Forbidden: {user.get_username()} has no role. {NO_ROLE}", 403), api_version)
-            if write and not may_change(user):
-                return _headers(error(FORBIDDEN.format(user=user.get_username()), 403), api_version)
-            request.user = user
-            container_host = (
-                ContainerHost.objects.select_related("cluster__site", "segment").filter(name=host_name).first()
-            )
-            if container_host is None:
-                return _headers(error(f"No such container host: {host_name}", 404), api_version)
-            return _headers(_run(view, request, container_host, kwargs, query=query, body=body), api_version)
-
-        return csrf_exempt(login_not_required(wrapper))
-
-    return decorate
-
-
-def _run(
-    view: Callable, request: HttpRequest, container_host: ContainerHost, kwargs: dict, *, query, body
-) -> HttpResponse:
-    # A NUL byte is never part of a Docker name, id or filter (and PostgreSQL text cannot hold one): refuse it
-    # for every path and query parameter here, before anything below reads it.
-    for where, values in (("path", kwargs), ("query", request.GET)):
-        for key, value in values.items():
-            if isinstance(value, str) and "\x00" in value:
-                return error(f"invalid {where} parameter {key!r}: it contains a NUL byte", 400)
-    try:
-        if query is not None:
-            kwargs["query"] = params.validate(query, request.GET.dict(), where="query")
-        if body is not None:
-            kwargs["body"] = params.parse_body(request.body, body)
-        with transaction.atomic():
-            return view(request, container_host, **kwargs)
-    except params.BadParameter as exc:
-        return error(exc.message, 400)
-    except RequestDataTooBig:
-        return error(
-            f"request body too large: the limit is {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes "
-            f"(Content-Length {request.headers.get('Content-Length', '?')})",
-            413,
-        )
-    except ContainerRefused as exc:
-        return refusal(exc)
-    except (ValueError, TypeError, KeyError, AttributeError, UnicodeError) as exc:
-        # A value the shapes let through but something below could not read: the request's fault, and nothing
-        # was written (the transaction rolled back). Logged with its traceback, so the shape can be tightened.
-        logger.warning("Docker API %s %s: unreadable request", request.method, request.path, exc_info=True)
-        return error(f"bad parameter: the request could not be read ({type(exc).__name__}: {exc})"[:500], 400)
-    except DataError as exc:
-        # A value the database cannot store (a NUL byte in a JSON string, a number out of range): bad input, and the
-        # transaction rolled back.
-        logger.warning("Docker API %s %s: value refused by the database", request.method, request.path, exc_info=True)
-        return error(f"bad parameter: a value cannot be stored ({str(exc).splitlines()[0]})"[:500], 400)
-    except Exception:
-        logger.exception("Docker API %s %s failed", request.method, request.path)
-        return error("internal error in the HybridCloud container host; see the server log", 500)
-
-
-def _headers(response: HttpResponse, api_version: str) -> HttpResponse:
-    response["API-Version"] = api_version
-    response["Docker-Experimental"] = "false"
-    response["OSType"] = "linux"  # HTTP headers are case-insensitive: this is also "Ostype"
-    response["Server"] = f"HybridCloud/{shapes.SERVER_VERSION} (linux)"
-    return response
 
 
 def _truthy(value: str | None) -> bool:
@@ -231,9 +96,9 @@ def image_create(request: HttpRequest, container_host: ContainerHost) -> HttpRes
     from_image, tag = request.GET.get("fromImage", ""), request.GET.get("tag", "")
     if not from_image:
         return error("fromImage is required: the image to pull, e.g. nginx", 400)
-    repository, tag, _ = services.parse_image_ref(f"{from_image}:{tag}" if tag else from_image)
+    repository, tag, _ = parse_image_ref(f"{from_image}:{tag}" if tag else from_image)
     already_present = Image.objects.filter(repository=repository, tag=tag).exists()
-    image = services.image_pull(repository=repository, tag=tag)
+    image = images.image_pull(repository=repository, tag=tag)
     messages = streams.pull_messages(
         repository=image.repository,
         tag=image.tag,
@@ -257,7 +122,7 @@ def image_list(request: HttpRequest, container_host: ContainerHost, query: dict)
 
 @docker_endpoint("GET")
 def image_inspect(request: HttpRequest, container_host: ContainerHost, name: str) -> JsonResponse:
-    return JsonResponse(shapes.image_inspect(services.image_resolve(name)))
+    return JsonResponse(shapes.image_inspect(images.image_resolve(name)))
 
 
 # -- containers ---------------------------------------------------------------------------------------------------
@@ -280,7 +145,7 @@ def container_list(request: HttpRequest, container_host: ContainerHost, query: d
     if filters.get("ancestor"):
         wanted = set()
         for ref in filters["ancestor"]:
-            repository, tag, _ = services.parse_image_ref(ref)
+            repository, tag, _ = parse_image_ref(ref)
             wanted.add(f"{repository}:{tag}")
         items = [i for i in items if i["Image"] in wanted or i["ImageID"] in filters["ancestor"]]
     limit = query.get("limit")
@@ -348,7 +213,7 @@ def container_create(request: HttpRequest, container_host: ContainerHost, body: 
         return error(f"invalid restart policy '{restart_policy}'", 400)
     memory = host_config.get("Memory") or None
     try:
-        workload = services.container_create(
+        workload = create.container_create(
             container_host=container_host,
             name=name,
             image_ref=image_ref,
@@ -393,17 +258,17 @@ def container_action(
     if action == "start":
         if running:
             return _not_modified()
-        services.container_start(workload=workload, user=request.user)
+        lifecycle.container_start(workload=workload, user=request.user)
     elif action == "stop":
         if not running:
             return _not_modified()
-        services.container_stop(workload=workload, user=request.user)
+        lifecycle.container_stop(workload=workload, user=request.user)
     elif action == "restart":
-        services.container_restart(workload=workload, user=request.user)
+        lifecycle.container_restart(workload=workload, user=request.user)
     else:  # kill
         if not running:
             return error(f"Cannot kill container: {ref}: Container {shapes.container_id(spec)} is not running", 409)
-        services.container_stop(workload=workload, user=request.user, exit_code=137)
+        lifecycle.container_stop(workload=workload, user=request.user, exit_code=137)
     return HttpResponse(status=204)
 
 
@@ -411,7 +276,7 @@ def container_action(
 def container_delete(request: HttpRequest, container_host: ContainerHost, ref: str) -> HttpResponse:
     """docker rm [-f]."""
     spec = _find_container(container_host, ref)
-    services.container_remove(workload=spec.workload, user=request.user, force=_truthy(request.GET.get("force")))
+    lifecycle.container_remove(workload=spec.workload, user=request.user, force=_truthy(request.GET.get("force")))
     return HttpResponse(status=204)
 
 
@@ -427,7 +292,7 @@ def container_rename_view(request: HttpRequest, container_host: ContainerHost, r
             "able to reuse that name.",
             409,
         )
-    container_rename(workload=spec.workload, name=new_name, user=request.user)
+    lifecycle.container_rename(workload=spec.workload, name=new_name, user=request.user)
     return HttpResponse(status=204)
 
 
@@ -467,7 +332,7 @@ def container_wait(request: HttpRequest, container_host: ContainerHost, ref: str
 @csrf_exempt
 @login_not_required
 def not_found(request: HttpRequest, host_name: str, **kwargs) -> HttpResponse:
-    return _headers(error("page not found", 404), shapes.MAX_API_VERSION)
+    return docker_headers(error("page not found", 404), shapes.MAX_API_VERSION)
 
 
 # -- the user's token (a page, behind the usual login) -----------------------------------------------------------

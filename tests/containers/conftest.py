@@ -1,7 +1,7 @@
 import pytest
 
 from containers.models import ContainerHost
-from containers.services import image_pull
+from containers.services.images import image_pull
 from tests import factories
 
 GIB = 2**30

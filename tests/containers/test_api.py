@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from containers.models import ContainerCluster, Image, Pod
+from containers.services.create import container_create
 from inventory.choices import PowerState
 from inventory.models import Workload
 
@@ -78,8 +79,6 @@ def test_events_are_listed(operator_client, container_host):
 
 
 def test_viewer_reads_but_cannot_create_act_or_pull(viewer_client, container_host):
-    from containers.services import container_create
-
     pk = container_create(container_host=container_host, name="web", image_ref="nginx:1.27").pk
     viewer_client.force_login(
         __import__("django.contrib.auth", fromlist=["get_user_model"]).get_user_model().objects.get(username="vera")

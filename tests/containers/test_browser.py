@@ -5,7 +5,7 @@ import re
 import pytest
 
 from containers.models import ContainerHost
-from containers.services import image_pull
+from containers.services.images import image_pull
 from inventory.models import Workload
 from tests import factories
 from tests.conftest import browser_login, make_user, screenshot

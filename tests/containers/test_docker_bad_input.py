@@ -6,6 +6,7 @@ import json
 import pytest
 
 from containers.models import ContainerEvent, ContainerSpec
+from containers.services import create
 from inventory.models import Workload
 from tests.containers.test_docker_api import BASE, RUN_BODY, docker, message  # noqa: F401 - the fixture
 
@@ -137,15 +138,13 @@ def test_an_oversized_body_is_a_json_413_and_creates_nothing(docker, settings): 
 def test_an_unforeseen_parse_error_is_a_400_and_rolls_back_what_was_written(docker, monkeypatch):  # noqa: F811
     """The catch-all: a value the shapes let through that a service cannot read is the request's fault (400), and
     the view's transaction leaves nothing behind."""
-    from containers import services
-
-    real = services.container_create
+    real = create.container_create
 
     def create_then_trip(**kwargs):
         real(**kwargs)  # the container-VM is written ...
         raise ValueError("could not read the value")  # ... and then something below fails to parse
 
-    monkeypatch.setattr(services, "container_create", create_then_trip)
+    monkeypatch.setattr(create, "container_create", create_then_trip)
     response = docker.post("/containers/create?name=web", RUN_BODY)
     assert response.status_code == 400 and "could not read the value" in message(response)
     assert not Workload.objects.exists() and not ContainerEvent.objects.exists()

@@ -22,7 +22,7 @@ from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from containers import services
+from containers.services.create import container_create
 
 SPEC = Path(__file__).resolve().parent.parent / "fixtures" / "docker-engine-api-v1.50.yaml"
 BASE_URL = "http://testserver/docker/ca-docker/v1.50"
@@ -103,7 +103,7 @@ def fuzz(schema, mode: GenerationMode, auth: dict, refs: dict[str, list[str]]) -
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["positive", "negative"])
 def test_docker_endpoint_never_answers_a_server_error(docker_schema, operator, container_host, mode):
     auth = {"Authorization": f"Token {Token.objects.create(user=operator).key}"}
-    workload = services.container_create(
+    workload = container_create(
         container_host=container_host, name="fuzzed", image_ref="nginx:1.27", start=True, user=operator
     )
     refs = {"id": [workload.name], "name": ["nginx:1.27", "redis"]}

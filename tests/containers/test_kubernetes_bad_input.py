@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
 from containers.models import ContainerCluster
-from containers.services import cluster_import_kubernetes
+from containers.services.kubernetes_import import cluster_import_kubernetes
 from tests.containers.test_kubernetes_import import SAMPLE, snapshot
 
 pytestmark = pytest.mark.django_db

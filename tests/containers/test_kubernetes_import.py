@@ -8,7 +8,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from containers.models import ContainerCluster, ContainerEvent, Node, Pod
-from containers.services import ContainerRefused, cluster_import_kubernetes, pod_reschedule
+from containers.services.kubernetes_import import cluster_import_kubernetes
+from containers.services.pods import pod_reschedule
+from containers.services.refusals import ContainerRefused
 from inventory.choices import WorkloadKind
 from inventory.models import Workload
 from tests import factories
@@ -67,11 +69,35 @@ def test_first_import_creates_node_vms_on_the_site_and_the_pods(k8s, topo, sampl
     assert k8s.version == "v1.30.4" and k8s.imported_at is not None
 
 
-def test_nodes_match_existing_vms_by_name(k8s, topo, sample):
-    existing = factories.workload(topo.va_hosts[0], name="k8s-worker-02", segment=topo.stretched)
+def test_nodes_match_existing_vms_of_the_clusters_site_by_name(k8s, topo, sample):
+    existing = factories.workload(topo.ca_hosts[1], name="k8s-worker-02", segment=topo.stretched)
     report = cluster_import_kubernetes(cluster=k8s, document=sample)
     assert report.matched_nodes == ["k8s-worker-02"]
     assert Node.objects.get(cluster=k8s, name="k8s-worker-02").workload == existing
+
+
+def test_a_namesake_on_another_site_is_not_taken_for_the_nodes_vm(k8s, topo, sample):
+    # A VM in Virginia that happens to share a node's name is not that node: the California cluster's import must
+    # not bind its node to it (it did: names were matched across every workload), and refuses rather than guess.
+    factories.workload(topo.va_hosts[0], name="k8s-worker-02", segment=topo.stretched)
+    before = snapshot(k8s)
+    with pytest.raises(ContainerRefused) as exc:
+        cluster_import_kubernetes(cluster=k8s, document=sample)
+    assert exc.value.code == "conflict"
+    assert (
+        "items[2]: node k8s-worker-02 has no VM on California DC: the workload named k8s-worker-02 is a VM on host "
+        "va-esx-01 (Virginia DC), outside cluster prod-k8s's site" in exc.value.messages[0]
+    )
+    assert snapshot(k8s) == before and not Node.objects.filter(cluster=k8s).exists()
+
+
+def test_a_reimport_keeps_each_node_on_its_vm_after_the_vm_moved_to_another_site(k8s, topo, sample):
+    cluster_import_kubernetes(cluster=k8s, document=sample)
+    vm = Workload.objects.get(name="k8s-worker-01")
+    Workload.objects.filter(pk=vm.pk).update(host=topo.va_hosts[0])  # moved live to Virginia since
+    report = cluster_import_kubernetes(cluster=k8s, document=sample)
+    assert "k8s-worker-01" in report.matched_nodes and not report.created_nodes
+    assert Node.objects.get(cluster=k8s, name="k8s-worker-01").workload == vm
 
 
 def test_a_second_export_updates_changed_pods_and_removes_missing_ones(k8s, sample):

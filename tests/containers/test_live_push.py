@@ -4,7 +4,7 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from containers.services import container_create
+from containers.services.create import container_create
 from hybridcloud.asgi import application
 from migration import progress
 

@@ -6,7 +6,7 @@ import pytest
 
 from containers.models import ContainerEvent
 from containers.selectors import container_detail
-from containers.services import container_create
+from containers.services.create import container_create
 
 pytestmark = pytest.mark.integration
 

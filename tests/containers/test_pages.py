@@ -9,7 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from containers.models import ContainerCluster, ContainerEvent, Pod
-from containers.services import cluster_import_kubernetes, container_create
+from containers.services.create import container_create
+from containers.services.kubernetes_import import cluster_import_kubernetes
 from inventory.choices import PowerState
 from inventory.models import Workload
 

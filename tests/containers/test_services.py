@@ -3,18 +3,12 @@
 import pytest
 
 from containers.choices import ContainerState
+from containers.docker_api.parsing import parse_memory
 from containers.models import ContainerEvent, ContainerHost, ContainerSpec, Image, PublishedPort
-from containers.services import (
-    ContainerRefused,
-    container_create,
-    container_remove,
-    container_restart,
-    container_start,
-    container_stop,
-    image_pull,
-    image_resolve,
-    parse_memory,
-)
+from containers.services.create import container_create
+from containers.services.images import image_pull, image_resolve
+from containers.services.lifecycle import container_remove, container_restart, container_start, container_stop
+from containers.services.refusals import ContainerRefused
 from inventory.choices import PowerState, WorkloadKind
 from inventory.models import Workload
 from tests import factories
@@ -153,8 +147,8 @@ def test_no_host_with_enough_memory_is_refused_and_says_needed_versus_free(conta
     before = counts()
     with pytest.raises(ContainerRefused) as exc:
         create(container_host, name="huge", memory_bytes=250 * GIB)
-    assert "needs 1 vCPU and 250.0 GiB of memory; the host with the most free, ca-esx-02, has" in exc.value.messages[0]
-    assert "212.0 GiB free" in exc.value.messages[0]
+    assert "needs 1 vCPU and 250 GiB of memory; the host with the most free, ca-esx-02, has" in exc.value.messages[0]
+    assert "212 GiB free" in exc.value.messages[0]
     assert counts() == before
 
 

@@ -8,7 +8,9 @@ from channels.testing import WebsocketCommunicator
 
 from containers.choices import EventAction
 from containers.models import ContainerEvent, ContainerHost
-from containers.services import container_create, container_moved, image_pull
+from containers.services.create import container_create
+from containers.services.events import container_moved
+from containers.services.images import image_pull
 from hybridcloud.asgi import application
 from inventory.models import Workload
 from migration.choices import RUNNING_STATES

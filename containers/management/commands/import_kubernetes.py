@@ -7,7 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from containers.models import ContainerCluster
-from containers.services import ContainerRefused, cluster_import_kubernetes
+from containers.services.kubernetes_import import cluster_import_kubernetes
+from containers.services.refusals import ContainerRefused
 from inventory.models import Site
 
 

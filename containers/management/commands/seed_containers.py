@@ -11,13 +11,11 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from containers.models import ContainerCluster, ContainerEvent, ContainerHost, ContainerSpec, Image
-from containers.services import (
-    ContainerRefused,
-    cluster_import_kubernetes,
-    container_create,
-    container_stop,
-    image_pull,
-)
+from containers.services.create import container_create
+from containers.services.images import image_pull
+from containers.services.kubernetes_import import cluster_import_kubernetes
+from containers.services.lifecycle import container_stop
+from containers.services.refusals import ContainerRefused
 from inventory.choices import HostState, WorkloadKind
 from inventory.models import Cluster, NetworkSegment, Site, Workload
 

@@ -11,7 +11,8 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from containers.models import ContainerHost
-from containers.services import container_create, image_pull
+from containers.services.create import container_create
+from containers.services.images import image_pull
 from migration.alarms import selectors, services, tasks
 from migration.alarms.choices import AlarmState, RuleKind
 from migration.alarms.models import Alarm, AlarmEvent, AlarmRule
