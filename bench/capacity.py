@@ -19,8 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from hybridcloud.core.units import GIB  # noqa: E402
+
 TARGET_S = 1.0
-GIB = 2**30
 
 
 def build(workloads: int) -> dict:

@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from reference_planner import plan_wave_flat, plan_wave_plain, plan_wave_stepped  # noqa: E402
 
+from hybridcloud.core.units import GIB  # noqa: E402
 from migration.engine import LinkSpec, PrecopyParams, plan_wave, simulate_precopy  # noqa: E402
 
-GiB = 2**30
 SEED = 20240601
 WAVE_SIZE = 10_000
 WAVE_TARGET_S = 1.0
@@ -52,7 +52,7 @@ def mixed_workloads(n: int, seed: int = SEED) -> list[PrecopyParams]:
     rng = random.Random(seed)
     out = []
     for _ in range(n):
-        memory = rng.choice([1, 2, 4, 8, 16, 32, 64]) * GiB
+        memory = rng.choice([1, 2, 4, 8, 16, 32, 64]) * GIB
         u = rng.random()
         if u < 0.70:
             dirty = rng.uniform(1e6, 30e6)
@@ -77,7 +77,7 @@ def issue_workloads(n: int, seed: int = SEED + 19) -> list[PrecopyParams]:
     rng = random.Random(seed)
     out = []
     for _ in range(n):
-        memory = rng.choice([1, 2, 4, 8, 16, 32]) * GiB
+        memory = rng.choice([1, 2, 4, 8, 16, 32]) * GIB
         out.append(
             PrecopyParams(
                 memory_bytes=memory,

@@ -39,6 +39,7 @@ from django.utils import timezone
 
 from hybridcloud.core.audit import audit_record
 from hybridcloud.core.models import AuditVia
+from hybridcloud.core.units import format_bytes
 from inventory.assumptions import workload_dirty_assumption
 from inventory.choices import BASELINE_LEVELS, CpuBaseline, CpuVendor, DatastoreKind, HostState, PowerState, SiteKind
 from inventory.importers.rvtools import Problem, RVToolsExport, RVToolsRefused
@@ -569,8 +570,8 @@ def _apply(export: RVToolsExport, site_choices: dict[str, int | None], estate_na
     for name, used in sorted(memory_on.items()):
         host = host_of[name]
         if used > host.memory_bytes:
-            warnings.append(f"host {name}: powered-on VMs have {used / 2**30:.1f} GiB of memory on "
-                            f"{host.memory_bytes / 2**30:.1f} GiB (over-committed, as vSphere allows)")  # fmt: skip
+            warnings.append(f"host {name}: powered-on VMs have {format_bytes(used)} of memory on "
+                            f"{format_bytes(host.memory_bytes)} (over-committed, as vSphere allows)")  # fmt: skip
     changes = sum(t.added + t.updated + t.removed for t in tallies.values())
     return {
         "_estate": estate,

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
+from hybridcloud.core.units import format_duration
 from inventory.models import NetworkSegment, Site, Workload
 from migration.dr.choices import (
     ACTIVE_DRILL_STATES,
@@ -23,14 +24,6 @@ from migration.dr.choices import (
     StepState,
     Verdict,
 )
-
-
-def _format_duration(seconds: int) -> str:
-    if seconds % 3600 == 0:
-        return f"{seconds // 3600} h"
-    if seconds % 60 == 0:
-        return f"{seconds // 60} min"
-    return f"{seconds} s"
 
 
 class RecoveryPlan(models.Model):
@@ -156,7 +149,7 @@ class ProtectedWorkload(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.workload} (RPO {_format_duration(self.rpo_s)})"
+        return f"{self.workload} (RPO {format_duration(self.rpo_s)})"
 
     def clean(self) -> None:
         errors: dict[str, str] = {}

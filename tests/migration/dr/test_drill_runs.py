@@ -104,7 +104,7 @@ def test_recovery_site_without_capacity_fails_steps_with_reasons():
     assert run.verdict == Verdict.MISSED
     databases = run.steps.get(name="Bring up group 1: databases")
     assert databases.state == "failed"
-    assert "Needs 16.0 GiB, 6.0 GiB free on Virginia DC" in databases.reason
+    assert "Needs 16 GiB, 6.0 GiB free on Virginia DC" in databases.reason
     db = run.results.get(workload_name="ca-db-01")
     assert db.state == "failed" and db.recovered_on == "" and db.up_at_s is None
     # Later groups still ran: the 4 GiB web tier fits where it can.

@@ -2,16 +2,9 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from hybridcloud.core.units import format_duration
 from migration.dr import services
 from migration.dr.models import DrillStep, RecoveryPlan
-
-
-def _seconds(value: float | None) -> str:
-    if value is None:
-        return "-"
-    if value < 120:
-        return f"{value:.1f} s"
-    return f"{int(value // 60)} min {value % 60:.0f} s"
 
 
 class Command(BaseCommand):
@@ -39,7 +32,7 @@ class Command(BaseCommand):
         if run is None:
             raise CommandError("The drill was taken by another process before it could start.")
         self.stdout.write(
-            f"Measured RTO: {_seconds(run.measured_rto_s)} (target {_seconds(run.target_rto_s)}) · "
+            f"Measured RTO: {format_duration(run.measured_rto_s)} (target {format_duration(run.target_rto_s)}) · "
             f"{run.get_verdict_display()} · drill {run.get_state_display().lower()}"
         )
         if run.reason:
@@ -57,8 +50,8 @@ class Command(BaseCommand):
 
     def _print_step(self, step: DrillStep) -> None:
         line = (
-            f"  {step.order}. {step.name:<40} {step.state.upper():<8} {_seconds(step.sim_duration_s):>12}"
-            f"  (starts at {_seconds(step.sim_start_s)})"
+            f"  {step.order}. {step.name:<40} {step.state.upper():<8} {format_duration(step.sim_duration_s):>12}"
+            f"  (starts at {format_duration(step.sim_start_s)})"
         )
         self.stdout.write(line)
         if step.reason:
