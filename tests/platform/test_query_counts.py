@@ -16,8 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from containers.models import ContainerHost
-from containers.services.create import container_create
-from containers.services.images import image_pull
+from containers.services import container_create, image_pull
 from hybridcloud.core.models import AuditEntry
 from inventory.models import EstateImport
 from migration.alarms.models import Alarm, AlarmRule
@@ -223,6 +222,10 @@ CASES = [
     Case("dr-plans", lambda w: "/dr/", grow_plans),
     Case("dr-plan-detail", lambda w: f"/dr/plans/{w.plan.pk}/", grow_plan_members),
     Case("capacity", lambda w: "/capacity/", grow_recommendations),
+    Case("recommendations-csv", lambda w: "/capacity/?recommendations-export=csv", grow_recommendations),
+    Case("evacuations-csv", lambda w: "/capacity/?evacuations-export=csv", grow_recommendations),
+    Case("images-csv", lambda w: "/containers/?images-export=csv", grow_containers),
+    Case("container-vms-csv", lambda w: f"/containers/hosts/{w.container_host.name}/?export=csv", grow_containers),
     Case(
         "recommendation-detail", lambda w: f"/capacity/recommendations/{w.recommendation.pk}/", grow_recommended_moves
     ),
