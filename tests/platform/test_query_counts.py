@@ -16,7 +16,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from containers.models import ContainerHost
-from containers.services import container_create, image_pull
+from containers.services.create import container_create
+from containers.services.images import image_pull
 from hybridcloud.core.models import AuditEntry
 from inventory.models import EstateImport
 from migration.alarms.models import Alarm, AlarmRule
