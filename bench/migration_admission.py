@@ -71,11 +71,11 @@ def main() -> int:
     from django.test.utils import setup_test_environment
 
     from inventory.choices import PowerState
+    from inventory.links import migration_slots
     from inventory.models import CloudLink, Site, Workload
     from migration import progress, tasks
     from migration.choices import RUNNING_STATES, MigrationState
     from migration.models import Migration
-    from migration.prechecks import MIN_MBIT_PER_MIGRATION
 
     setup_test_environment()
     call_command("migrate", verbosity=0)
@@ -133,7 +133,7 @@ def main() -> int:
     for link in CloudLink.objects.select_related("site_a", "site_b"):
         n = Migration.objects.filter(cloud_link=link, state__in=RUNNING_STATES).count()
         w = Migration.objects.filter(cloud_link=link, state=MigrationState.QUEUED).count()
-        slots = int(link.bandwidth_mbit // MIN_MBIT_PER_MIGRATION)
+        slots = migration_slots(link.bandwidth_mbit)
         print(f"  link {link.site_a.name} ↔ {link.site_b.name}: {n} running of {slots} slots, {w} queued")
         if n > slots:
             over.append(link)

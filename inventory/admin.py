@@ -7,21 +7,10 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from hybridcloud.core.audit import AuditedModelAdmin
+from hybridcloud.core.units import GIB, MIB
 from inventory import services
 from inventory.choices import HostState
-from inventory.models import (
-    GIB,
-    MIB,
-    CloudLink,
-    Cluster,
-    Datastore,
-    Host,
-    NetworkSegment,
-    PlacementRule,
-    Site,
-    Tag,
-    Workload,
-)
+from inventory.models import CloudLink, Cluster, Datastore, Host, NetworkSegment, PlacementRule, Site, Tag, Workload
 from inventory.usage import running_sums
 
 

@@ -240,6 +240,16 @@ def site_segments(site: Site) -> list[NetworkSegment]:
     )
 
 
+def link_between(a: Site | int, b: Site | int) -> CloudLink | None:
+    """The link between two sites (sites or their ids; links are symmetric, so either order), with both sites."""
+    a_id, b_id = getattr(a, "pk", a), getattr(b, "pk", b)
+    return (
+        CloudLink.objects.filter(Q(site_a_id=a_id, site_b_id=b_id) | Q(site_a_id=b_id, site_b_id=a_id))
+        .select_related("site_a", "site_b")
+        .first()
+    )
+
+
 def link_list() -> list[CloudLink]:
     return list(CloudLink.objects.select_related("site_a", "site_b"))
 

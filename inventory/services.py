@@ -10,8 +10,9 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from hybridcloud.core.units import GIB
 from inventory.choices import HostState, PowerState
-from inventory.models import GIB, Host, Site, Workload
+from inventory.models import Host, Site, Workload
 from inventory.selectors import host_usage
 
 

@@ -23,11 +23,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 
+from hybridcloud.core import events
 from hybridcloud.core.audit import audit_record
 from migration.alarms import notify, selectors
 from migration.alarms.choices import OPEN_STATES, UNSENT_STATUSES, AlarmAction, AlarmState, Channel, DeliveryStatus
 from migration.alarms.models import Alarm, AlarmEvent, AlarmRule, Delivery, DeliveryAttempt
-from migration.progress import publish_activity_item
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +181,7 @@ def _enqueue(delivery_ids: list[int], countdown: float = 0.0) -> None:
 
 
 def publish_alarm(alarm: Alarm) -> None:
-    publish_activity_item(kind="alarm", item=selectors.activity_item(alarm))
+    events.publish_activity({"type": "alarm", "item": selectors.activity_item(alarm)})
 
 
 # -- people's actions --------------------------------------------------------------------------------------------

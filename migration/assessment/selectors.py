@@ -12,11 +12,11 @@ from django.shortcuts import get_object_or_404
 
 from inventory.filtersets import WorkloadFilterSet
 from inventory.models import CloudLink, Cluster, Estate, Site, Workload
+from inventory.selectors import link_between
 from migration.assessment.choices import MoveMode, ScopeKind
 from migration.assessment.models import Assessment, AssessmentRow
 from migration.choices import MigrationState
 from migration.models import MigrationRound
-from migration.prechecks import link_between
 
 # The scenario's fields, in the order forms, tables and comparisons show them.
 SCENARIO_FIELDS = (

@@ -28,6 +28,7 @@ from django.utils import timezone
 from hybridcloud.core.audit import audit_record
 from inventory.assumptions import DIRTY_RULES, dirty_rule_for, workload_dirty_assumption
 from inventory.choices import PowerState
+from inventory.links import MIN_MBIT_PER_MIGRATION, migration_slots
 from inventory.models import CloudLink, Cluster, Estate, Site, Workload
 from inventory.selectors import site_capacities
 from inventory.usage import Reservation
@@ -36,13 +37,7 @@ from migration.assessment.choices import AssessmentStatus, DirtySource, MoveMode
 from migration.assessment.models import Assessment, AssessmentRow
 from migration.choices import MigrationKind, MigrationPolicy
 from migration.engine import LinkSpec, PrecopyParams, plan_wave
-from migration.prechecks import (
-    LIMIT_LABELS,
-    MIN_MBIT_PER_MIGRATION,
-    PrecheckContext,
-    engine_params,
-    precheck_migration,
-)
+from migration.prechecks import LIMIT_LABELS, PrecheckContext, engine_params, precheck_migration
 
 logger = logging.getLogger(__name__)
 
@@ -378,7 +373,7 @@ def compute(assessment: Assessment, *, progress: Callable[[int, int], None] | No
                 moves.append(_Move(row, params, source_site.name))
         progress(i + 1, total)
 
-    concurrency = max(1, min(a.max_concurrent, int(a.bandwidth_mbit // MIN_MBIT_PER_MIGRATION)))
+    concurrency = max(1, min(a.max_concurrent, migration_slots(a.bandwidth_mbit)))
     link = LinkSpec(
         bandwidth_bps=a.bandwidth_mbit * 1e6 / 8, rtt_s=a.rtt_ms / 1000, loss=a.loss_percent / 100,
         compression_ratio=a.compression_ratio,

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from hybridcloud.core import events
 from hybridcloud.core.audit import audit_record, model_snapshot
 from hybridcloud.core.models import AuditVia
 from inventory.models import Host, Site, Workload
@@ -19,7 +20,6 @@ from migration.choices import ACTIVE_STATES, MigrationPolicy
 from migration.moves.choices import EDITABLE_STATES, GROUP_CANCELLABLE_STATES, MemberState, MoveGroupState, WindowClose
 from migration.moves.models import MAX_CONCURRENCY, MAX_MEMBERS, MoveGroup, MoveGroupMember
 from migration.prechecks import PrecheckContext, precheck_migration
-from migration.progress import publish_activity_item
 from migration.services import MigrationRefused, migration_cancel, migration_start
 
 
@@ -111,16 +111,18 @@ def _announce(group_id: int) -> None:
     def send() -> None:
         group = MoveGroup.objects.filter(pk=group_id).first()
         if group is not None:
-            publish_activity_item(
-                kind="move_group",
-                item={
-                    "key": f"move-group-{group.pk}",
-                    "id": group.pk,
-                    "title": f"Move group: {group.name}",
-                    "url": group.get_absolute_url(),
-                    "state": group.state,
-                    "active": group.state == MoveGroupState.RUNNING,
-                },
+            events.publish_activity(
+                {
+                    "type": "move_group",
+                    "item": {
+                        "key": f"move-group-{group.pk}",
+                        "id": group.pk,
+                        "title": f"Move group: {group.name}",
+                        "url": group.get_absolute_url(),
+                        "state": group.state,
+                        "active": group.state == MoveGroupState.RUNNING,
+                    },
+                }
             )
 
     transaction.on_commit(send)

@@ -1,7 +1,8 @@
 import pytest
 
+from hybridcloud.core.units import GIB
 from inventory.choices import HostState, PowerState
-from inventory.models import GIB, CloudLink, Datastore, Workload
+from inventory.models import CloudLink, Datastore, Workload
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -1,8 +1,9 @@
 import pytest
 from rest_framework.authtoken.models import Token
 
+from hybridcloud.core.units import GIB
 from inventory.choices import WorkloadKind
-from inventory.models import GIB, CloudLink, Datastore, Workload
+from inventory.models import CloudLink, Datastore, Workload
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -2,8 +2,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from hybridcloud.core.units import GIB
 from inventory.choices import CpuBaseline, PowerState
-from inventory.models import GIB, CloudLink, Cluster, Datastore, NetworkSegment, Workload
+from inventory.models import CloudLink, Cluster, Datastore, NetworkSegment, Workload
 from tests import factories
 
 pytestmark = pytest.mark.django_db

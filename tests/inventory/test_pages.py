@@ -5,8 +5,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from hybridcloud.core.units import GIB
 from inventory.choices import PowerState, WorkloadKind
-from inventory.models import GIB, Workload
+from inventory.models import Workload
 from inventory.panels import register_workload_panel, unregister_workload_panel
 from tests import factories
 

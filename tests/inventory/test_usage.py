@@ -5,8 +5,9 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from hybridcloud.core.units import GIB
 from inventory.choices import PowerState
-from inventory.models import GIB, Workload
+from inventory.models import Workload
 from inventory.selectors import host_usage, site_usage
 from inventory.services import workloads_power_on
 from inventory.usage import Reservation, register_host_reservations, unregister_host_reservations

@@ -5,9 +5,22 @@ import pytest
 from inventory.choices import CpuBaseline, HostState, PowerState
 from inventory.models import Workload
 from migration.choices import MigrationKind
+from migration.models import Migration
 from migration.placement import place_workload
-from migration.prechecks import precheck_migration
+from migration.prechecks import (
+    PrecheckContext,
+    host_checks,
+    precheck_migration,
+    register_host_refusal,
+    unregister_host_refusal,
+)
 from tests import factories
+
+
+def place(workload, site):
+    """Placement as the pre-checks run it: with their host checks and a fresh context."""
+    return place_workload(workload=workload, site=site, host_checks=host_checks, context=PrecheckContext())
+
 
 pytestmark = pytest.mark.django_db
 
@@ -143,7 +156,7 @@ def test_storage_move_warns_and_predicts_disk_transfer_time(topo):
     vm = factories.workload(topo.ca_hosts[0], segment=topo.stretched, disk_gib=100)
     result = precheck_migration(workload=vm, destination_host=topo.va_hosts[0])
     assert result.prediction["storage_time_s"] > 80  # 100 GiB at 1.25 GB/s
-    assert any("cannot see datastore ca-vsan" in w and "100.0 GiB" in w for w in result.warnings)
+    assert any("cannot see datastore ca-vsan" in w and "100 GiB" in w for w in result.warnings)
 
 
 def test_non_converging_move_gets_suggestions_with_predicted_outcomes(topo):
@@ -163,7 +176,7 @@ def test_non_converging_move_gets_suggestions_with_predicted_outcomes(topo):
 def test_placement_picks_the_host_with_most_free_memory_and_says_why(topo):
     factories.workload(topo.va_hosts[0], memory_gib=200, segment=topo.stretched)
     vm = factories.workload(topo.ca_hosts[0], segment=topo.stretched)
-    placement = place_workload(workload=vm, site=topo.va)
+    placement = place(vm, topo.va)
     assert placement.host == topo.va_hosts[1]
     assert "most memory free" in placement.reason
     result = precheck_migration(workload=vm, destination_site=topo.va)
@@ -206,3 +219,39 @@ def test_disk_write_rate_changes_nothing_without_a_storage_move_or_when_powered_
     cold = [precheck_migration(workload=vm, destination_host=topo.va_hosts[0]).prediction for vm in (quiet, writer)]
     assert cold[0]["storage_time_s"] > 0
     assert cold[0]["bytes_sent"] == cold[1]["bytes_sent"]
+
+
+def test_a_registered_host_refusal_is_an_error_and_placement_passes_over_the_host(topo):
+    vm = factories.workload(topo.ca_hosts[0], segment=topo.stretched)
+    refused_host = topo.va_hosts[0]
+    reads = []
+
+    def draining():
+        reads.append(1)  # read once per context, however many hosts are weighed
+        return lambda host: f"Host {host.name} is draining." if host.pk == refused_host.pk else None
+
+    register_host_refusal("test.draining", draining)
+    try:
+        context = PrecheckContext()
+        result = precheck_migration(workload=vm, destination_host=refused_host, context=context)
+        assert f"Host {refused_host.name} is draining." in result.errors
+        placed = precheck_migration(workload=vm, destination_site=topo.va, context=context)
+        assert placed.errors == [] and placed.destination_host == topo.va_hosts[1]
+        assert reads == [1]
+    finally:
+        unregister_host_refusal("test.draining")
+    assert precheck_migration(workload=vm, destination_host=refused_host).errors == []
+
+
+def test_a_move_on_its_way_takes_room_on_its_destination(topo):
+    destination = topo.ca_hosts[1]
+    destination.memory_bytes = 16 * 2**30
+    destination.save()
+    first = factories.workload(topo.ca_hosts[0], memory_gib=12)
+    second = factories.workload(topo.ca_hosts[0], memory_gib=8)
+    Migration.objects.create(
+        workload=first, source_host=first.host, destination_host=destination, source_datastore=topo.ca_datastore,
+        destination_datastore=topo.ca_datastore, link_key=f"host:{first.host_id}", state="queued",
+    )  # fmt: skip
+    result = precheck_migration(workload=second, destination_host=destination)
+    assert any("4.0 GiB of memory free" in e and "on their way" in e for e in result.errors)

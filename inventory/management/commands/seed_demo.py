@@ -25,6 +25,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.db.models import ProtectedError
 
+from hybridcloud.core.units import GIB
 from inventory.choices import (
     CPU_OVERCOMMIT_RATIO,
     HYPERVISOR_MIGRATION_DEFAULTS,
@@ -37,7 +38,6 @@ from inventory.choices import (
 )
 from inventory.choices import WorkloadKind as Kind
 from inventory.models import (
-    GIB,
     CloudLink,
     Cluster,
     Datastore,

@@ -1,0 +1,169 @@
+"""What the pre-checks read, each fact read once and kept (`PrecheckContext`), and the link keys that group
+migrations sharing bandwidth."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import F, QuerySet
+
+from inventory.models import CloudLink, Datastore, Host, NetworkSegment, Site, Workload
+from inventory.selectors import host_usage, link_between
+from inventory.usage import Usage, takes_room
+from migration.models import Migration
+from migration.placement import RuleBook, rule_book_load
+from migration.prechecks.refusals import HostCheck, host_refusal_checkers
+
+
+def link_key_for(*, source_host: Host, destination_host: Host, cloud_link: CloudLink | None) -> str:
+    """Migrations that share bandwidth share a key: a WAN link between sites, or the source host's NIC inside one."""
+    if cloud_link is not None:
+        return f"link:{cloud_link.pk}"
+    return f"host:{source_host.pk}"
+
+
+def link_key_limit(*, source_host: Host | None, cloud_link: CloudLink | None) -> int:
+    """Moves that run at once on one link key (`link_key_for`): a WAN link's slots (`migration_slots`), or inside a
+    site the source host's concurrency limit (4 on 1 GbE, 8 on 10 GbE+). Each host's own limit binds on top."""
+    return cloud_link.migration_slots if cloud_link is not None else source_host.max_concurrent_migrations
+
+
+def active_migrations(exclude_pk: int | None = None) -> QuerySet[Migration]:
+    qs = Migration.objects.active()
+    if exclude_pk is not None:
+        qs = qs.exclude(pk=exclude_pk)
+    return qs
+
+
+@dataclass(frozen=True)
+class ActiveMigration:
+    """What the pre-checks need of a migration in flight."""
+
+    pk: int
+    state: str
+    workload_id: int
+    workload_live: bool
+    memory_bytes: int
+    vcpus: int
+    destination_host_id: int
+    cloud_link_id: int | None
+    link_key: str
+
+
+class PrecheckContext:
+    """Facts the pre-checks read, each read once and kept: the migrations in flight, hosts, their load, which
+    sites carry a segment, which hosts see a datastore, links, hosts being evacuated.
+
+    Each `precheck_migration()` call makes a fresh one by default. A caller that checks many moves while nothing
+    is written in between (a planner weighing proposals) passes one context to all of them, so that each fact is
+    read once instead of once per check; after starting a migration, make a new context."""
+
+    def __init__(self, rule_book: RuleBook | None = None) -> None:
+        self._rule_book = rule_book  # a planner passes its own, which it updates as it plans moves
+        self._active: list[ActiveMigration] | None = None
+        self._refusals: list[HostCheck] | None = None
+        self._hosts: dict[int, Host] = {}
+        self._usage: dict[int, Usage] = {}
+        self._segment_sites: dict[int, set[int]] = {}
+        self._site_first_segment: dict[int, NetworkSegment | None] = {}
+        self._datastore_hosts: dict[int, set[int]] = {}
+        self._best_datastore: dict[int, Datastore | None] = {}
+        self._links: dict[frozenset, CloudLink | None] = {}
+        self._site_hosts: dict[int, list[Host]] = {}
+        self._workloads: dict[int, Workload] = {}
+
+    def active(self, exclude_migration: int | None = None) -> list[ActiveMigration]:
+        if self._active is None:
+            rows = active_migrations().values_list(
+                "pk", "state", "workload_id", "workload__power_state", "workload__memory_bytes", "workload__vcpus",
+                "destination_host_id", "cloud_link_id", "link_key",
+            )  # fmt: skip
+            self._active = [
+                ActiveMigration(pk, state, w, takes_room(power), mem, vcpus, dst, link, key)
+                for pk, state, w, power, mem, vcpus, dst, link, key in rows
+            ]
+        return [m for m in self._active if m.pk != exclude_migration]
+
+    def host_refusals(self, host: Host) -> list[str]:
+        """Why higher layers refuse `host` as a destination (`register_host_refusal`: a host being evacuated takes
+        nothing new), each refusal source read once per context."""
+        if self._refusals is None:
+            self._refusals = host_refusal_checkers()
+        return [reason for check in self._refusals if (reason := check(host)) is not None]
+
+    def rule_book(self) -> RuleBook:
+        """The placement rules and where their members run (`rule_book_load`), read once."""
+        if self._rule_book is None:
+            self._rule_book = rule_book_load()
+        return self._rule_book
+
+    def preload_workloads(self, workloads: list[Workload]) -> None:
+        """Workloads read once by the caller (with host, cluster, site, datastore and segment), so that checking
+        thousands of them (an assessment) does not read each again."""
+        self._workloads.update((w.pk, w) for w in workloads)
+
+    def workload(self, pk: int) -> Workload:
+        if pk in self._workloads:
+            return self._workloads[pk]
+        return Workload.objects.select_related("host__cluster__site", "datastore", "segment").get(pk=pk)
+
+    def site_hosts(self, site: Site) -> list[Host]:
+        """The hosts of a site by name, with their cluster and site (placement's candidates)."""
+        if site.pk not in self._site_hosts:
+            hosts = list(Host.objects.filter(cluster__site=site).select_related("cluster__site").order_by("name"))
+            self._site_hosts[site.pk] = hosts
+            for host in hosts:
+                self._hosts.setdefault(host.pk, host)
+        return self._site_hosts[site.pk]
+
+    def host(self, pk: int) -> Host:
+        if pk not in self._hosts:
+            self._hosts[pk] = Host.objects.select_related("cluster__site").get(pk=pk)
+        return self._hosts[pk]
+
+    def usage(self, host_id: int) -> Usage:
+        """What the host's running workloads and the live moves on their way to it take (`host_usage`), read for
+        every host of its site at once (placement weighs them all)."""
+        if host_id not in self._usage:
+            site_id = self.host(host_id).cluster.site_id
+            self._usage.update(host_usage(Host.objects.filter(cluster__site_id=site_id)))
+            self._usage.setdefault(host_id, Usage(pk=host_id))
+        return self._usage[host_id]
+
+    def preload_usage(self) -> None:
+        """Every host's usage in one aggregate (a planner that weighs hosts across all sites)."""
+        self._usage = host_usage()
+
+    def segment_sites(self, segment_id: int) -> set[int]:
+        if segment_id not in self._segment_sites:
+            through = NetworkSegment.sites.through.objects.filter(networksegment_id=segment_id)
+            self._segment_sites[segment_id] = set(through.values_list("site_id", flat=True))
+        return self._segment_sites[segment_id]
+
+    def first_segment(self, site: Site) -> NetworkSegment | None:
+        if site.pk not in self._site_first_segment:
+            self._site_first_segment[site.pk] = site.segments.order_by("name").first()
+        return self._site_first_segment[site.pk]
+
+    def datastore_hosts(self, datastore_id: int) -> set[int]:
+        if datastore_id not in self._datastore_hosts:
+            through = Datastore.hosts.through.objects.filter(datastore_id=datastore_id)
+            self._datastore_hosts[datastore_id] = set(through.values_list("host_id", flat=True))
+        return self._datastore_hosts[datastore_id]
+
+    def best_datastore(self, host: Host) -> Datastore | None:
+        """The datastore the host sees with the most room."""
+        if host.pk not in self._best_datastore:
+            self._best_datastore[host.pk] = (
+                Datastore.objects.filter(hosts=host)
+                .annotate(free=F("capacity_bytes") - F("used_bytes"))
+                .order_by("-free", "name")
+                .first()
+            )
+        return self._best_datastore[host.pk]
+
+    def link(self, a: Site, b: Site) -> CloudLink | None:
+        key = frozenset((a.pk, b.pk))
+        if key not in self._links:
+            self._links[key] = link_between(a, b)
+        return self._links[key]
