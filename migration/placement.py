@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,7 @@ from migration.engine.placement_rules import Rule, Spot, rule_broken, rules_at_r
 from migration.models import Migration
 
 if TYPE_CHECKING:
-    from migration.prechecks import PrecheckContext
+    from migration.prechecks.context import PrecheckContext
 
 
 @dataclass
@@ -209,16 +210,23 @@ def place_new_workload(*, hosts, demand: Demand) -> Placement:
     return Placement(host, reason, datastore)
 
 
+#: The pre-checks of one destination host for a move: (errors, facts with "free_memory_after"). The pre-checks
+#: pass theirs (`migration.prechecks.host_checks`): placement sits below them, so it is given the checks rather than
+#: importing them (the pre-checks call placement to resolve a destination site).
+HostChecks = Callable[..., tuple[list[str], dict]]
+
+
 def place_workload(
-    *, workload: Workload, site: Site, exclude_migration: int | None = None, context: PrecheckContext | None = None
+    *,
+    workload: Workload,
+    site: Site,
+    host_checks: HostChecks,
+    context: PrecheckContext,
+    exclude_migration: int | None = None,
 ) -> Placement:
-    """The host of `site` that passes the host pre-checks and keeps the most memory free after the move,
-    preferring the source's CPU baseline (no feature difference at all). Hosts in maintenance, down or being
-    evacuated are refused by those checks. `context` shares what the checks read (see `PrecheckContext`)."""
-    from migration.prechecks import PrecheckContext, host_checks
-
-    context = context or PrecheckContext()
-
+    """The host of `site` that passes `host_checks` and the placement rules and keeps the most memory free after
+    the move, preferring the source's CPU baseline (no feature difference at all). Hosts in maintenance, down or
+    being evacuated are refused by those checks. `context` shares what the checks read (see `PrecheckContext`)."""
     source_cluster = workload.host.cluster
     candidates = [host for host in context.site_hosts(site) if host.pk != workload.host_id]
     book = context.rule_book()

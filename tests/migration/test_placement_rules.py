@@ -8,9 +8,14 @@ from inventory.choices import HostState, PlacementRuleKind, PlacementScope
 from inventory.models import PlacementRule, Tag
 from migration.engine.placement_rules import KEEP_APART, KEEP_TOGETHER, Rule, Spot, rules_at_risk, rules_broken
 from migration.placement import place_workload
-from migration.prechecks import precheck_migration
+from migration.prechecks import PrecheckContext, host_checks, precheck_migration
 from migration.services import migration_start
 from tests import factories
+
+
+def place(workload, site):
+    """Placement as the pre-checks run it: with their host checks and a fresh context."""
+    return place_workload(workload=workload, site=site, host_checks=host_checks, context=PrecheckContext())
 
 
 def test_keep_apart_on_hosts_names_the_rule_the_host_and_the_member_there():
@@ -59,19 +64,19 @@ class TestPlacementAndPrechecks:
 
     def test_placement_puts_the_second_replica_off_the_first_ones_host_and_says_which_rule(self, world):
         topo, rule, db1, db2 = world
-        placement = place_workload(workload=db2, site=topo.va)
+        placement = place(db2, topo.va)
         assert placement.host == topo.va_hosts[1]
         assert "keep-apart rule 'db-replicas' puts db-2 off va-esx-01, where db-1 runs." in placement.reason
         # Without the rule, memory decides: the first replica's host.
         rule.enabled = False
         rule.save()
-        assert place_workload(workload=db2, site=topo.va).host == topo.va_hosts[0]
+        assert place(db2, topo.va).host == topo.va_hosts[0]
 
     def test_placement_refuses_when_only_the_rule_breaking_host_is_left(self, world):
         topo, rule, db1, db2 = world
         topo.va_hosts[1].state = HostState.MAINTENANCE
         topo.va_hosts[1].save()
-        placement = place_workload(workload=db2, site=topo.va)
+        placement = place(db2, topo.va)
         assert placement.host is None
         assert "keep-apart rule 'db-replicas' puts db-2 off va-esx-01, where db-1 runs." in placement.reason
 
@@ -96,7 +101,7 @@ class TestPlacementAndPrechecks:
             "pin rule 'oracle-licence' keeps db-2 on hosts tagged 'licensed' (va-esx-01); va-esx-02 is not one."
             in result.errors
         )
-        assert place_workload(workload=db2, site=topo.va).host == topo.va_hosts[0]
+        assert place(db2, topo.va).host == topo.va_hosts[0]
 
     def test_rule_clean_names_what_is_wrong(self, world):
         topo, rule, db1, db2 = world
@@ -130,4 +135,4 @@ def test_a_member_on_its_way_counts_where_it_is_going(operator):
     )
     check = precheck_migration(workload=db2, destination_host=topo.va_hosts[0], predict=False)
     assert "keep-apart rule 'db-replicas' puts db-2 off va-esx-01, where db-1 runs." in check.errors
-    assert place_workload(workload=db2, site=topo.va).host == topo.va_hosts[1]
+    assert place(db2, topo.va).host == topo.va_hosts[1]

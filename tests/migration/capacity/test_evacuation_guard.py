@@ -11,9 +11,15 @@ from migration.capacity.planning import TargetIndex
 from migration.capacity.services.evacuations import evacuation_plan, host_evacuate
 from migration.models import Migration
 from migration.placement import place_workload
-from migration.prechecks import PrecheckContext, precheck_migration
+from migration.prechecks import PrecheckContext, host_checks, precheck_migration
 from migration.services import MigrationRefused, migration_start
 from tests import factories
+
+
+def place(workload, site):
+    """Placement as the pre-checks run it: with their host checks and a fresh context."""
+    return place_workload(workload=workload, site=site, host_checks=host_checks, context=PrecheckContext())
+
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +57,7 @@ def test_starting_a_migration_onto_a_host_being_evacuated_is_refused_and_creates
 
 def test_placement_and_the_planners_skip_a_host_being_evacuated(evacuating):
     topo, vm, evacuation = evacuating
-    assert place_workload(workload=vm, site=topo.va).host == topo.va_hosts[1]
+    assert place(vm, topo.va).host == topo.va_hosts[1]
     assert precheck_migration(workload=vm, destination_site=topo.va).destination_host == topo.va_hosts[1]
     index = TargetIndex.load(seed=1, at=timezone.now())
     blocked = index.blocker(index.candidate(vm), index.hosts[topo.va_hosts[0].pk])
