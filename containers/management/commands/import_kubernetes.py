@@ -1,5 +1,6 @@
 """python manage.py import_kubernetes --cluster NAME FILE: imports `kubectl get nodes,pods -o json`."""
 
+import sys
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
@@ -15,7 +16,8 @@ from inventory.models import Site
 class Command(BaseCommand):
     help = (
         "Imports the JSON that `kubectl get nodes,pods -o json` prints into an orchestrated cluster: nodes matched "
-        "to VMs by name or created, pods created, updated or removed. Nothing is changed when the file is refused."
+        "to the VMs of the cluster's site by name or created, pods created, updated or removed. Nothing is changed "
+        "when the file is refused."
     )
 
     def add_arguments(self, parser):
@@ -60,7 +62,5 @@ class Command(BaseCommand):
     @staticmethod
     def stdin_or_file(file: str) -> bytes:
         if file == "-":
-            import sys
-
             return sys.stdin.buffer.read()
         return Path(file).read_bytes()
