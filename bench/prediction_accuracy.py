@@ -23,17 +23,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from hybridcloud.core.units import GIB, MIB  # noqa: E402
 from migration.engine import PrecopyParams  # noqa: E402
+from migration.engine.forecast import forecast_precopy  # noqa: E402
 from migration.engine.world import (  # noqa: E402
     dirty_pattern_for,
-    forecast_precopy,
     last_telemetry_s,
     link_pattern_for,
     run_in_world,
 )
 
-GIB = 2**30
-MIB = 2**20
 TARGET_MEDIAN_ERROR = 0.10
 TARGET_COVERAGE = 0.80
 #: A Monday, 00:00 UTC: start times fall over the two weeks after it, at any hour.

@@ -9,6 +9,8 @@ import math
 from dataclasses import dataclass, fields
 from typing import Any
 
+#: The downtime budget of a migration when none is given (seconds): the one default, which every layer imports.
+DEFAULT_DOWNTIME_LIMIT_S = 0.3
 #: What happens when pre-copy hits a cap without converging.
 POLICIES = ("throttle", "force", "abort")
 #: Engine profiles: the textbook model, or QEMU's own rules (migration/engine/qemu.py).
@@ -65,7 +67,7 @@ class PrecopyParams:
     memory_bytes: float
     bandwidth_bps: float
     dirty_rate_bps: float = 0.0
-    max_downtime_s: float = 0.3
+    max_downtime_s: float = DEFAULT_DOWNTIME_LIMIT_S
     working_set_bytes: float | None = None
     max_rounds: int = 30
     max_total_factor: float = 3.0
@@ -90,6 +92,12 @@ class PrecopyParams:
     switchover_bandwidth_bps: float | None = None
 
     def __post_init__(self) -> None:
+        self._check_finite()
+        self._check_migration()
+        self._check_guest_and_throttle()
+        self._check_transport_and_profile()
+
+    def _check_finite(self) -> None:
         for name in (
             "memory_bytes",
             "bandwidth_bps",
@@ -109,6 +117,9 @@ class PrecopyParams:
             "zero_page_fraction",
         ):
             _finite(name, getattr(self, name))
+
+    def _check_migration(self) -> None:
+        """Memory, bandwidth, dirty rate, downtime, working set, caps, compression, policy."""
         if self.memory_bytes <= 0:
             raise ValueError(f"memory_bytes must be positive, got {self.memory_bytes!r}")
         if self.bandwidth_bps <= 0:
@@ -138,6 +149,9 @@ class PrecopyParams:
             raise ValueError(f"switchover_overhead_s must be >= 0, got {self.switchover_overhead_s!r}")
         if self.on_no_convergence not in POLICIES:
             raise ValueError(f"on_no_convergence must be one of {', '.join(POLICIES)}, got {self.on_no_convergence!r}")
+
+    def _check_guest_and_throttle(self) -> None:
+        """Storage and auto-converge throttle."""
         if self.disk_bytes < 0:
             raise ValueError(f"disk_bytes must be >= 0, got {self.disk_bytes!r}")
         if self.disk_write_rate_bps < 0:
@@ -148,6 +162,9 @@ class PrecopyParams:
             raise ValueError(f"throttle_initial must be in (0, throttle_max], got {self.throttle_initial!r}")
         if self.throttle_increment < 0:
             raise ValueError(f"throttle_increment must be >= 0, got {self.throttle_increment!r}")
+
+    def _check_transport_and_profile(self) -> None:
+        """Transport (RTT, loss, streams, buffers, codec, cipher), zero pages and the profile."""
         if self.rtt_s < 0:
             raise ValueError(f"rtt_s must be >= 0, got {self.rtt_s!r}")
         if not 0 <= self.loss < 1:

@@ -321,18 +321,25 @@ def _advice(
     params: PrecopyParams, binding: str, rate_wire: float, wire: dict[str, float], share_bps: float | None
 ) -> list[str]:
     """What would lift the binding limit, each with the rate it would give (computed, not guessed)."""
-    p = params
-    c = p.compression_ratio
-    now = rate_wire * c
-    others = [w for name, w in wire.items() if name != binding]
-    ceiling_wire = min(others) if others else math.inf  # the next limit up, on the wire
-    out: list[str] = []
     if rate_wire <= 0.0:
         return ["nothing moves at a zero share of the link: wait for the link to free up"]
+    now = rate_wire * params.compression_ratio
+    others = [w for name, w in wire.items() if name != binding]
+    ceiling_wire = min(others) if others else math.inf  # the next limit up, on the wire
 
     def gain(new: float) -> str:
         return f"{new / now:.3g}× as much ({mb_s(new)})"
 
+    return _tcp_advice(params, binding, rate_wire, ceiling_wire, share_bps, gain) + _path_advice(
+        params, binding, now, share_bps, gain
+    )
+
+
+def _tcp_advice(
+    p: PrecopyParams, binding: str, rate_wire: float, ceiling_wire: float, share_bps: float | None, gain
+) -> list[str]:
+    """Advice when TCP binds: more streams, bigger socket buffers, fewer losses."""
+    out: list[str] = []
     if binding in ("window", "loss"):
         # Enough streams to reach the next limit up, but no more than 8 (or twice as many as now).
         k = max(8, 2 * p.streams)
@@ -344,7 +351,8 @@ def _advice(
         target = ceiling_wire if math.isfinite(ceiling_wire) else p.bandwidth_bps
         buffer = target / p.streams * p.rtt_s
         tuned = _rate(replace(p, socket_buffer_bytes=buffer), share_bps)
-        what = "fill this link" if tuned >= (share_bps or p.bandwidth_bps) * c * (1 - _REL) else f"carry {gain(tuned)}"
+        full = (share_bps or p.bandwidth_bps) * p.compression_ratio * (1 - _REL)
+        what = "fill this link" if tuned >= full else f"carry {gain(tuned)}"
         out.append(
             f"socket buffers of {size(buffer)} per stream (the bandwidth-delay product of {gbit_s(target)} × "
             f"{_ms(p.rtt_s)}) would {what}"
@@ -352,10 +360,16 @@ def _advice(
     if binding == "loss":
         per_stream = rate_wire / p.streams
         out.append(
-            f"the loss rate of {_pct(p.loss)} caps each stream at {mb_s(per_stream * c)}; fewer losses "
-            f"(a cleaner path: {_pct(p.loss / 4)} would double it) or more streams"
+            f"the loss rate of {_pct(p.loss)} caps each stream at {mb_s(per_stream * p.compression_ratio)}; fewer "
+            f"losses (a cleaner path: {_pct(p.loss / 4)} would double it) or more streams"
         )
-    if binding in ("link", "nic", "window", "loss") and c <= 1.0:
+    return out
+
+
+def _path_advice(p: PrecopyParams, binding: str, now: float, share_bps: float | None, gain) -> list[str]:
+    """Advice on the rest of the path: WAN compression, the link, the NIC, the codec, the cipher."""
+    out: list[str] = []
+    if binding in ("link", "nic", "window", "loss") and p.compression_ratio <= 1.0:
         compressed = _rate(replace(p, compression_ratio=ADVICE_COMPRESSION), share_bps)
         if compressed > now * (1 + _REL):
             out.append(

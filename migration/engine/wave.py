@@ -25,7 +25,9 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from .params import LinkSpec, PrecopyParams
-from .precopy import _CONSUMING, _DONE, PrecopyResult, PrecopySimulation, _new_tuple
+from .precopy import PrecopySimulation
+from .results import PrecopyResult, _new_tuple
+from .rounds import _CONSUMING, _DONE
 
 
 class WaveItem(NamedTuple):
@@ -188,7 +190,18 @@ def _plan(link: LinkSpec, migrations: Sequence[PrecopyParams], max_concurrent: i
             act_next[i] = t + ttb
             if _CONSUMING[stage] != was_consuming:
                 break
+    return _wave_result(link, max_concurrent, starts, ends, done)
 
+
+def _wave_result(
+    link: LinkSpec,
+    max_concurrent: int,
+    starts: list[float],
+    ends: list[float],
+    done: list[PrecopySimulation | None],
+) -> WaveResult:
+    """Every finished migration's item, and the wave's totals."""
+    n = len(done)
     items = []
     total = wire = 0.0
     for k in range(n):

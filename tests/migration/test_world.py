@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from migration.engine import PrecopyParams, PrecopySimulation
+from migration.engine import forecast as fc
 from migration.engine import world as w
 
 GIB = 2**30
@@ -146,13 +147,13 @@ def test_a_forecast_reads_only_the_past(monkeypatch):
         asked.append(t)
         return real_bg(pattern_, t)
 
-    monkeypatch.setattr(w, "dirty_rate_at", spy_dirty)
-    monkeypatch.setattr(w, "background_at", spy_bg)
-    f = w.forecast_precopy(
+    monkeypatch.setattr(fc, "dirty_rate_at", spy_dirty)  # what the forecast reads the world through
+    monkeypatch.setattr(fc, "background_at", spy_bg)
+    f = fc.forecast_precopy(
         params(), start_s=start, dirty=pattern(), link=w.link_pattern_for(link_id=1), capacity_bps=1.25e9
     )
     assert asked and max(asked) <= start
-    assert f.p10_s <= f.total_time_s <= f.p90_s and f.analogues == w.ANALOGUE_RECENT + w.ANALOGUE_YESTERDAY
+    assert f.p10_s <= f.total_time_s <= f.p90_s and f.analogues == fc.ANALOGUE_RECENT + fc.ANALOGUE_YESTERDAY
     assert "telemetry" in f.basis
 
 
@@ -173,7 +174,7 @@ def test_actual_runs_differ_from_their_predictions_yet_mostly_fall_inside_the_ra
             "capacity_bps": rng.choice([625e6, 1.25e9]),
         }
         start = WEDNESDAY + rng.uniform(0, 5 * 86_400)
-        f = w.forecast_precopy(p, start_s=start, **world)
+        f = fc.forecast_precopy(p, start_s=start, **world)
         actual = w.run_in_world(p, origin_s=start, **world).total_time_s
         differs += not math.isclose(actual, f.total_time_s, rel_tol=1e-3)
         inside += f.p10_s <= actual <= f.p90_s
