@@ -2,6 +2,7 @@
 
 import django_tables2 as tables
 from django.contrib.humanize.templatetags.humanize import naturaltime
+from django.urls import reverse_lazy
 from django.utils.html import format_html
 
 from hybridcloud.core import units
@@ -14,7 +15,7 @@ def _host(host):
 
 class MigrationTable(ListTable):
     export_name = "migrations"
-    export_path = "export.csv"  # the list's export keeps its own URL and columns (migration.views.migration_export)
+    export_path = reverse_lazy("migration:export")  # its own URL and columns (migration.views.migration_export)
     noun = "migrations"
     id = tables.Column(accessor="pk", verbose_name="#", linkify=True)
     workload = tables.Column(accessor="workload__name", verbose_name="Workload",

@@ -32,8 +32,10 @@ class ListTable(tables.Table):
     header, pages the rows and exports them."""
 
     export_name = "rows"  # the CSV's file name
-    export_path = ""  # a list with its own export URL (e.g. "export.csv"); else `?export=csv` on the list's URL
+    export_path = ""  # a list with its own export URL (a reverse_lazy); else `?export=csv` on the list's URL
     noun = "rows"  # what the pagination counts
+    form_id = ""  # the filter form's id; its fields' ids are "<form_id>-<parameter>"
+    filtered_empty_text = "Nothing matches these filters."
 
     class Meta:
         template_name = "_table.html"
@@ -125,6 +127,8 @@ def table_list(
     table.order_by = request.GET.get(f"{param}ordering", "")
     table.filterset = filterset
     table.request = request
+    if table.form_id:
+        filterset.form.auto_id = f"{table.form_id}-%s"
     if per_page:
         _paginate(table, request.GET.get(f"{param}page"), per_page)
     return table
@@ -156,18 +160,6 @@ def list_response(request: HttpRequest, tables_: Sequence[ListTable]) -> HttpRes
         if export_requested(request, table):
             return table_csv(table)
     return None
-
-
-def sort_columns(
-    request: HttpRequest, columns: Iterable[tuple[str, str, bool]], *, param: str = "ordering"
-) -> list[dict]:
-    """Header cells of a hand-written sortable table (until its page is a ListTable)."""
-    current = request.GET.get(param, "")
-    return [
-        {"key": key, "label": label, "numeric": numeric, "next": f"-{key}" if current == key else key,
-         "sorted": "" if not key else "asc" if current == key else "desc" if current == f"-{key}" else ""}
-        for key, label, numeric in columns
-    ]  # fmt: skip
 
 
 class _Echo:

@@ -3,40 +3,27 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from hybridcloud.core.lists import csv_response, sort_columns
+from hybridcloud.core.lists import csv_response, table_list
 from hybridcloud.core.views import operator_required
 from migration.dr import selectors, services
 from migration.dr.filtersets import RecoveryPlanFilterSet
 from migration.dr.forms import DAY_CHOICES, REASON_REQUIRED, PlannedMigrationForm, ScheduleForm
 from migration.dr.models import DrillRun, RecoveryPlan
+from migration.dr.tables import RecoveryPlanTable
 
-# The plans table: (sort key, label, numeric); the keys are RecoveryPlanFilterSet's.
-PLAN_COLUMNS = [
-    ("name", "Plan", False),
-    ("protected", "Protected site → recovery site", False),
-    ("groups", "Groups", True),
-    ("workloads", "Workloads", True),
-    ("rto", "Target RTO", True),
-    ("", "Schedule", False),
-    ("last_drill", "Last drill", False),
-]
 PLAN_EXPORT_HEADER = ["name", "enabled", "protected_site", "recovery_site", "groups", "workloads", "target_rto_s",
                       "schedule", "last_drill_finished_at", "last_drill_rto_s", "last_drill_verdict"]  # fmt: skip
 
 
 @require_GET
 def plan_list(request):
-    plans = RecoveryPlanFilterSet(request.GET, queryset=selectors.plan_list())
+    plans = table_list(
+        request, queryset=selectors.plan_list(), filterset_class=RecoveryPlanFilterSet, table_class=RecoveryPlanTable
+    )
     return render(
         request,
         "dr/plan_list.html",
-        {
-            "plans": plans.qs,
-            "columns": sort_columns(request, PLAN_COLUMNS),
-            "search": request.GET.get("q", ""),
-            "coverage": selectors.site_coverage(),
-            "dr_alerts": selectors.failed_drill_alerts(),
-        },
+        {"plans": plans, "coverage": selectors.site_coverage(), "dr_alerts": selectors.failed_drill_alerts()},
     )
 
 
