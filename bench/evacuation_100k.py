@@ -20,8 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from hybridcloud.core.units import GIB  # noqa: E402
+
 TARGET_S = 5.0
-GIB = 2**30
 
 
 def build(workloads: int, hosts_per_site: int) -> tuple:

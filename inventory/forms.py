@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django import forms
 
+from hybridcloud.core.units import format_bytes
 from inventory.importers.runs import max_upload_bytes, upload_too_large
 from inventory.models import Site
 
-MIB = 2**20
 NEW_SITE = ""
 
 
@@ -21,7 +21,7 @@ class RVToolsUploadForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["file"].help_text = (
             "The .xlsx RVTools wrote, or a .zip of its CSV files (RVTools_tabvInfo.csv, ...); at most "
-            f"{max_upload_bytes() / MIB:g} MiB."
+            f"{format_bytes(max_upload_bytes())}."
         )
 
     def clean_file(self):

@@ -31,6 +31,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from hybridcloud.core.models import AuditVia
+from hybridcloud.core.units import MIB, format_bytes
 from inventory.choices import EstateImportStatus
 from inventory.importers.apply import estate_import_apply
 from inventory.importers.rvtools import (
@@ -44,7 +45,6 @@ from inventory.importers.rvtools import (
 from inventory.importers.sources import ExportUnreadable, read_export
 from inventory.models import Estate, EstateDatacenter, EstateImport, EstateImportFile, Site
 
-MIB = 2**20
 DEFAULT_MAX_UPLOAD_BYTES = 100 * MIB
 STALE_AFTER_S = 120
 MAX_ATTEMPTS = 3
@@ -65,7 +65,7 @@ def upload_too_large(*, name: str, size: int) -> str | None:
     if size <= limit:
         return None
     return (
-        f"{name} is {size / MIB:.1f} MiB; the limit is {limit / MIB:g} MiB. Zip the CSV export, or export only the "
+        f"{name} is {format_bytes(size)}; the limit is {format_bytes(limit)}. Zip the CSV export, or export only the "
         "tabs used (vInfo, vHost, vCluster, vDatastore, vNetwork, vNIC, vSC_VMK)."
     )
 

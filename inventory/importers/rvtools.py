@@ -26,9 +26,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from hybridcloud.core.units import MIB
 from inventory.importers.sources import Sheet
 
-MIB = 2**20
 MAX_LISTED_PROBLEMS = 50
 REQUIRED_TABS = ("vInfo", "vHost", "vDatastore")
 POWER_STATES = {"poweredon": "on", "poweredoff": "off", "suspended": "suspended"}

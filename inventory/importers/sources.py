@@ -22,7 +22,8 @@ from pathlib import Path, PurePosixPath
 
 import openpyxl
 
-MIB = 2**20
+from hybridcloud.core.units import MIB, format_bytes
+
 MAX_UNCOMPRESSED_BYTES = 1024 * MIB
 MAX_COMPRESSION_RATIO = 200  # xlsx sheets compress ~10-30x; hundreds of times is a bomb
 MAX_ZIP_MEMBERS = 500
@@ -94,7 +95,7 @@ def check_zip(archive: zipfile.ZipFile, *, filename: str) -> None:
         total += info.file_size
         if total > MAX_UNCOMPRESSED_BYTES:
             raise ExportUnreadable(
-                f"{filename} refused: it would expand to more than {MAX_UNCOMPRESSED_BYTES // MIB} MiB."
+                f"{filename} refused: it would expand to more than {format_bytes(MAX_UNCOMPRESSED_BYTES)}."
             )
         if info.file_size > 10 * MIB and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
             raise ExportUnreadable(

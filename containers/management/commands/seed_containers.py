@@ -16,10 +16,10 @@ from containers.services.images import image_pull
 from containers.services.kubernetes_import import cluster_import_kubernetes
 from containers.services.lifecycle import container_stop
 from containers.services.refusals import ContainerRefused
+from hybridcloud.core.units import GIB
 from inventory.choices import HostState, WorkloadKind
 from inventory.models import Cluster, NetworkSegment, Site, Workload
 
-GIB = 2**30
 DEMO_CLUSTER = Path(__file__).resolve().parents[2] / "fixtures" / "demo_cluster.json"
 IMAGES = [
     "nginx:1.27", "redis:7.4", "postgres:16", "python:3.12-slim", "grafana/grafana:11.2", "prom/prometheus:v2.54.1",
