@@ -26,6 +26,7 @@ import logging
 from django.conf import settings
 from django.utils import timezone
 
+from inventory.models import Workload
 from migration.choices import CANCELLABLE_STATES, FINAL_STATES, MigrationState
 from migration.dr.choices import DrillState, ResultState, StepKind, StepState, Verdict
 from migration.dr.models import DrillRun, DrillStep, DrillWorkloadResult, ProtectedWorkload
@@ -264,8 +265,6 @@ def _check_group(
 
 def _verify(run: DrillRun, step: DrillStep, sim_now: float) -> None:
     """Every moved workload runs on the recovery site with the IP it had before the move."""
-    from inventory.models import Workload
-
     plan = run.plan
     moved = list(run.results.filter(state=ResultState.RECOVERED).values_list("workload_id", flat=True))
     if not moved:

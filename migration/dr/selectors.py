@@ -10,6 +10,7 @@ from django.urls import reverse
 from inventory.models import Site, Workload
 from migration.dr.choices import DrillState, Verdict
 from migration.dr.models import DrillRun, DrillStep, DrillWorkloadResult, ProtectedWorkload, RecoveryPlan
+from migration.prechecks import precheck_migration
 
 
 def plan_list() -> QuerySet[RecoveryPlan]:
@@ -247,8 +248,6 @@ class PlannedMigrationPreview:
 
 def planned_migration_preview(plan: RecoveryPlan) -> PlannedMigrationPreview:
     """Pre-check every protected workload's move to the plan's recovery site (placement chooses the host)."""
-    from migration.prechecks import precheck_migration
-
     members = list(
         ProtectedWorkload.objects.filter(plan=plan)
         .select_related("workload", "group")

@@ -19,6 +19,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -33,6 +34,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from hybridcloud.env import runtime_file
 from hybridcloud.redis_server import ManagedRedis, _die_with_parent, free_port
+from inventory.models import Site, Workload
 
 #: Restart delays: the first after 1 s, doubling up to 30 s; back to 1 s once a process stayed up this long.
 RESTART_FIRST_DELAY_S = 1.0
@@ -152,8 +154,6 @@ class Command(BaseCommand):
                 "Stop it (Ctrl-C in its terminal) before starting another."
             )
         try:
-            import socket
-
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 sock.bind((host, port))
@@ -163,8 +163,6 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot listen on {host}:{port}: {exc.strerror}.{hint}") from None
 
     def seed_if_empty(self) -> None:
-        from inventory.models import Site
-
         if Site.objects.exists():
             return
         if "seed_demo" in get_commands():
@@ -172,8 +170,6 @@ class Command(BaseCommand):
             log = Path(settings.VAR_DIR) / "log" / "seed_demo.log"
             with open(log, "w") as output:
                 call_command("seed_demo", stdout=output, stderr=output)
-            from inventory.models import Workload
-
             sites, workloads = Site.objects.count(), Workload.objects.count()
             self.stdout.write(f"Loaded {sites} sites and {workloads} workloads (details in {log}).")
 

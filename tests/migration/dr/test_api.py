@@ -1,9 +1,11 @@
 """The DR API: plans and drills to read, POST /api/dr/plans/<id>/drills/ to start a test drill (operators)."""
 
+from types import SimpleNamespace
+
 import pytest
 from rest_framework.authtoken.models import Token
 
-from migration.dr import services
+from migration.dr import leases, services
 from migration.dr.models import DrillRun
 from tests.migration.dr.builders import demo_plan
 
@@ -41,11 +43,11 @@ def test_drill_detail_has_steps_and_results(viewer_client):
 
 
 def test_operator_starts_a_drill_through_the_api(operator, client, django_capture_on_commit_callbacks, monkeypatch):
-    from migration.dr.tasks import run_drill
-
     setup = demo_plan()
     enqueued = []
-    monkeypatch.setattr(run_drill, "delay", enqueued.append)
+    monkeypatch.setattr(
+        leases, "current_app", SimpleNamespace(send_task=lambda name, args: enqueued.append((name, args)))
+    )
     token = Token.objects.create(user=operator)
     auth = {"HTTP_AUTHORIZATION": f"Token {token.key}"}
     with django_capture_on_commit_callbacks(execute=True):
@@ -53,7 +55,7 @@ def test_operator_starts_a_drill_through_the_api(operator, client, django_captur
     assert response.status_code == 201
     body = response.json()
     assert body["state"] == "queued" and body["kind"] == "test" and body["trigger"] == "manual"
-    assert enqueued == [body["id"]]
+    assert enqueued == [("migration.dr.tasks.run_drill", (body["id"],))]
     again = client.post(f"/api/dr/plans/{setup.plan.pk}/drills/", **auth)
     assert again.status_code == 409 and "already running" in again.json()["errors"][0]
     assert DrillRun.objects.count() == 1

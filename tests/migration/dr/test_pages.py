@@ -1,12 +1,14 @@
 """DR pages: plans with coverage, a plan's page, starting a drill and the schedule (operators), the report."""
 
+from types import SimpleNamespace
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
-from migration.dr import services
+from migration.dr import leases, services
 from migration.dr.models import DrillRun, RecoveryPlan
 from migration.dr.selectors import failed_drill_alerts
 from tests import factories
@@ -59,18 +61,18 @@ def test_plan_page_shows_groups_rpo_drills_and_trend(viewer_client):
 
 
 def test_operator_starts_a_drill_from_the_plan_page(operator_client, django_capture_on_commit_callbacks, monkeypatch):
-    from migration.dr.tasks import run_drill
-
     setup = demo_plan()
     enqueued = []
-    monkeypatch.setattr(run_drill, "delay", enqueued.append)
+    monkeypatch.setattr(
+        leases, "current_app", SimpleNamespace(send_task=lambda name, args: enqueued.append((name, args)))
+    )
     html = operator_client.get(reverse("dr:plan_detail", args=[setup.plan.pk])).content.decode()
     assert 'id="run-drill"' in html
     with django_capture_on_commit_callbacks(execute=True):
         response = operator_client.post(reverse("dr:plan_start_drill", args=[setup.plan.pk]))
     run = DrillRun.objects.get()
     assert response.status_code == 302 and response["Location"] == reverse("dr:drill_detail", args=[run.pk])
-    assert enqueued == [run.pk]  # enqueued once the row was committed
+    assert enqueued == [("migration.dr.tasks.run_drill", (run.pk,))]  # enqueued once the row was committed
     assert run.started_by.username == "otto"
     # A second click while it is queued says so, and creates nothing.
     response = operator_client.post(reverse("dr:plan_start_drill", args=[setup.plan.pk]), follow=True)
