@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 from inventory.models import CloudLink, Host, Workload
 from inventory.selectors import host_usage
-from migration.assessment import services
+from migration.assessment import computation, services
 from migration.assessment.choices import AssessmentStatus, DirtySource, MoveMode
 from migration.assessment.exports import HEADER
 from migration.assessment.models import Assessment, AssessmentRow
@@ -152,7 +152,7 @@ def test_a_computation_that_raises_marks_the_assessment_failed_with_the_reason(d
     def boom(*args, **kwargs):
         raise RuntimeError("the engine exploded")
 
-    monkeypatch.setattr(services, "plan_wave", boom)
+    monkeypatch.setattr(computation, "plan_wave", boom)
     assert services.assessment_compute(assessment_id=a.pk) == AssessmentStatus.FAILED
     a.refresh_from_db()
     assert a.status == "failed" and "the engine exploded" in a.error and not a.rows.exists()
