@@ -10,10 +10,10 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+from hybridcloud.core.units import GIB
 from inventory.choices import CpuBaseline, HostState, PowerState, SiteKind, WorkloadKind
 from inventory.models import CloudLink, Cluster, Datastore, Host, NetworkSegment, Site, Workload
 
-GIB = 2**30
 _counter = itertools.count(1)
 
 

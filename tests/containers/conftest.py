@@ -2,9 +2,8 @@ import pytest
 
 from containers.models import ContainerHost
 from containers.services.images import image_pull
+from hybridcloud.core.units import GIB
 from tests import factories
-
-GIB = 2**30
 
 
 @pytest.fixture

@@ -6,11 +6,11 @@ import pytest
 
 from containers.models import ContainerCluster, Image, Pod
 from containers.services.create import container_create
+from hybridcloud.core.units import GIB
 from inventory.choices import PowerState
 from inventory.models import Workload
 
 SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "kubectl_nodes_pods.json"
-GIB = 2**30
 
 BODY = {
     "container_host": "ca-docker",

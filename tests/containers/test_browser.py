@@ -6,12 +6,12 @@ import pytest
 
 from containers.models import ContainerHost
 from containers.services.images import image_pull
+from hybridcloud.core.units import GIB
 from inventory.models import Workload
 from tests import factories
 from tests.conftest import browser_login, make_user, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
-GIB = 2**30
 
 
 def test_create_container_vm_from_form_find_it_in_workloads_and_migrate_it(live_server_url, celery_worker, page):

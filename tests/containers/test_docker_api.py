@@ -10,11 +10,11 @@ from rest_framework.authtoken.models import Token
 from containers.docker_api.serializers import container_id
 from containers.docker_api.streams import demultiplex, frame, layers_of, multiplex
 from containers.models import ContainerEvent, ContainerSpec, Image
+from hybridcloud.core.units import GIB
 from inventory.choices import PowerState
 from inventory.models import Workload
 
 BASE = "/docker/ca-docker"
-GIB = 2**30
 
 RUN_BODY = {
     "Image": "nginx:1.27",

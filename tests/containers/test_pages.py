@@ -11,11 +11,11 @@ from django.test.utils import CaptureQueriesContext
 from containers.models import ContainerCluster, ContainerEvent, Pod
 from containers.services.create import container_create
 from containers.services.kubernetes_import import cluster_import_kubernetes
+from hybridcloud.core.units import GIB
 from inventory.choices import PowerState
 from inventory.models import Workload
 
 SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "kubectl_nodes_pods.json"
-GIB = 2**30
 
 
 @pytest.fixture

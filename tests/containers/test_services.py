@@ -9,12 +9,10 @@ from containers.services.create import container_create
 from containers.services.images import image_pull, image_resolve
 from containers.services.lifecycle import container_remove, container_restart, container_start, container_stop
 from containers.services.refusals import ContainerRefused
+from hybridcloud.core.units import GIB, MIB
 from inventory.choices import PowerState, WorkloadKind
 from inventory.models import Workload
 from tests import factories
-
-GIB = 2**30
-MIB = 2**20
 
 
 def counts():

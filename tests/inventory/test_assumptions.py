@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from hybridcloud.core.units import GIB
 from inventory.assumptions import DIRTY_RULES, MB, dirty_rule_for, workload_dirty_assumption
-
-GIB = 2**30
 
 
 @pytest.mark.parametrize(

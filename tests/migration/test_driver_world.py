@@ -19,7 +19,6 @@ pytestmark = pytest.mark.django_db
 
 #: A Wednesday, 17:30 UTC: business hours in both Californa and Virginia.
 ANCHOR = datetime(2026, 12, 2, 17, 30, tzinfo=UTC)
-GIB = 2**30
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from containers.models import ContainerHost
 from containers.services.create import container_create
 from containers.services.images import image_pull
 from hybridcloud.core.models import AuditEntry
+from hybridcloud.core.units import GIB
 from inventory.models import EstateImport
 from migration.alarms.models import Alarm, AlarmRule
 from migration.assessment.models import Assessment
@@ -29,7 +30,6 @@ from migration.moves.models import MoveGroup, MoveGroupMember
 from tests import factories
 
 N = 2
-GIB = 2**30
 _n = count(1)
 
 

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from hybridcloud.core.models import AuditEntry
+from hybridcloud.core.units import MIB
 from inventory.choices import HostState, PowerState, SiteKind
 from inventory.importers.apply import estate_import_apply
 from inventory.importers.runs import DEMO_EXAMPLE, rvtools_import
@@ -21,7 +22,6 @@ from tests import factories
 from tests.inventory.importers.builders import UUIDS, cell, small_estate
 
 pytestmark = pytest.mark.django_db
-MIB = 2**20
 
 
 def export_of(sample_or_tabs):

@@ -12,6 +12,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from hybridcloud.core.units import MIB
 from inventory.choices import EstateImportStatus
 from inventory.importers.apply import estate_import_apply
 from inventory.importers.runs import MAX_ATTEMPTS, STALE_AFTER_S, estate_import_run, estate_imports_resume_stale
@@ -23,7 +24,6 @@ from tests import factories
 from tests.inventory.importers.builders import UUIDS, cell, small_estate
 
 pytestmark = pytest.mark.django_db
-MIB = 2**20
 
 
 def upload(client, data: bytes, name: str = "export.xlsx", **extra):

@@ -2,9 +2,8 @@
 
 import pytest
 
+from hybridcloud.core.units import GIB
 from migration.dr import drills
-
-GIB = 2**30
 
 
 def spec(i: int, *, memory_gib: float = 4, vcpus: int = 2, rpo_s: int = 900, lag_s: float = 300, **extra):

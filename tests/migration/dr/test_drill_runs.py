@@ -12,8 +12,6 @@ from migration.dr.models import DrillRun, ProtectedWorkload
 from tests import factories
 from tests.migration.dr.builders import demo_plan
 
-GIB = 2**30
-
 
 def production_rows() -> list:
     """Every value of every Workload, Host and NetworkSegment row (and where segments are present)."""

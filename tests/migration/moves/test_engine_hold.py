@@ -2,10 +2,9 @@
 
 import pytest
 
+from hybridcloud.core.units import GIB
 from migration.engine import PrecopySimulation
 from migration.engine.params import PrecopyParams
-
-GIB = 2**30
 
 
 @pytest.mark.parametrize("profile", ["generic", "qemu"])
