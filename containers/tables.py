@@ -22,6 +22,7 @@ def _meter(used, limit, used_text: str, limit_text: str):
 class ContainerHostTable(ListTable):
     export_name = "container-hosts"
     noun = "container hosts"
+    form_id = "container-host-search"
     name = tables.Column(linkify=True, verbose_name="Name")
     cluster = tables.Column(verbose_name="Cluster")
     endpoint = tables.Column(verbose_name="Endpoint", attrs={"td": {"class": "mono"}}, default="–")
@@ -75,6 +76,7 @@ class ContainerHostTable(ListTable):
 class ContainerClusterTable(ListTable):
     export_name = "container-clusters"
     noun = "clusters"
+    form_id = "cluster-search"
     name = tables.Column(linkify=True, verbose_name="Name")
     orchestrator = tables.Column(verbose_name="Orchestrator")
     site = tables.Column(accessor="site__name", verbose_name="Site")
@@ -105,6 +107,7 @@ class ContainerClusterTable(ListTable):
 class ImageTable(ListTable):
     export_name = "images"
     noun = "images"
+    form_id = "image-search"
     repository = tables.Column(verbose_name="Repository")
     tag = tables.Column(verbose_name="Tag")
     image_id = tables.Column(accessor="short_id", verbose_name="Image id", attrs={"td": {"class": "mono"}})
@@ -129,6 +132,7 @@ class ImageTable(ListTable):
 class ContainerSpecTable(ListTable):
     export_name = "container-vms"
     noun = "container-VMs"
+    form_id = "container-search"
     name = tables.Column(
         accessor="workload__name", verbose_name="Name", linkify=lambda record: record.get_absolute_url()
     )
@@ -187,6 +191,7 @@ class ContainerSpecTable(ListTable):
 class PodTable(ListTable):
     export_name = "pods"
     noun = "pods"
+    form_id = "pod-search"
     name = tables.Column(linkify=True, verbose_name="Pod")
     namespace = tables.Column(verbose_name="Namespace")
     phase = tables.Column(verbose_name="Phase")

@@ -17,6 +17,7 @@ class MigrationTable(ListTable):
     export_name = "migrations"
     export_path = reverse_lazy("migration:export")  # its own URL and columns (migration.views.migration_export)
     noun = "migrations"
+    form_id = "migration-filters"
     id = tables.Column(accessor="pk", verbose_name="#", linkify=True)
     workload = tables.Column(accessor="workload__name", verbose_name="Workload",
                              linkify=lambda record: record.get_absolute_url())  # fmt: skip

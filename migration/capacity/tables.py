@@ -12,6 +12,7 @@ from hybridcloud.core.lists import NUM, ListTable
 class RecommendationTable(ListTable):
     export_name = "recommendations"
     noun = "recommendations"
+    form_id = "recommendation-search"
     id = tables.Column(accessor="pk", verbose_name="#", linkify=True)
     subject = tables.Column(accessor="subject_name", verbose_name="For")
     proposal = tables.Column(accessor="summary", verbose_name="Proposal", attrs={"td": {"class": "summary"}})
@@ -54,6 +55,7 @@ class RecommendationTable(ListTable):
 class EvacuationTable(ListTable):
     export_name = "evacuations"
     noun = "evacuations"
+    form_id = "evacuation-search"
     id = tables.Column(accessor="pk", verbose_name="#", linkify=True)
     subject = tables.Column(accessor="subject_name", verbose_name="Of")
     destination = tables.Column(accessor="destination_site__name", verbose_name="To", default="placement")
