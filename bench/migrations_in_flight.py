@@ -96,6 +96,7 @@ DEST_SITES = 4
 LINK_MBIT = 10_000
 TARGET_ADVANCE_S = 1.0
 TARGET_P99_MS = 100.0
+WARM_UP_S = 3.0
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -109,7 +110,7 @@ def prepare(n: int, clients: int) -> dict:
     from django.core.management import call_command
     from django.test import Client
 
-    from migration import progress, tasks
+    from migration import chains, progress
     from migration.choices import RUNNING_STATES, MigrationState
     from migration.models import Migration
     from migration.services import migration_start
@@ -117,8 +118,8 @@ def prepare(n: int, clients: int) -> dict:
 
     call_command("migrate", verbosity=0, stdout=io.StringIO())
     # The worker is not up yet: its first act is a watchdog that kicks every running link.
-    tasks.kick_link = lambda key, force=False: True
-    tasks.admit_queued_task.delay = lambda *a, **k: None
+    chains.kick_link = lambda key, force=False: True
+    chains.kick_admission = lambda: None
     progress.publish_progress = lambda *a, **k: None
     topo = factories.topology()
     src_hosts = [factories.host(topo.ca_cluster, f"evac-{i:03d}", memory_gib=8192) for i in range(24)]
@@ -227,10 +228,10 @@ def main() -> int:
 
         from django.db import connection
 
+        from migration.chains import recent_step_seconds
         from migration.choices import RUNNING_STATES
         from migration.driver import STEP_INTERVAL_S
         from migration.models import Migration, MigrationEvent
-        from migration.tasks import recent_step_seconds
 
         worker_log = tmp / "worker.log"
         worker = subprocess.Popen(
@@ -243,9 +244,9 @@ def main() -> int:
         # Watch every running migration's steps until the time is up.
         seen: dict[int, object] = {}
         gaps: dict[int, float] = {}
-        cpu_start = measure_from = None
+        cpu_start = measure_from = first_step = deadline = None
         t0 = time.monotonic()
-        while time.monotonic() - t0 < args.seconds + 5:
+        while deadline is None or time.monotonic() < deadline:
             rows = Migration.objects.filter(state__in=RUNNING_STATES, last_step_at__isnull=False).values_list(
                 "pk", "last_step_at"
             )
@@ -254,14 +255,21 @@ def main() -> int:
                 if before is not None and at != before and measure_from is not None and before >= measure_from:
                     gaps[pk] = max(gaps.get(pk, 0.0), (at - before).total_seconds())
                 seen[pk] = at
-            if cpu_start is None and seen and time.monotonic() - t0 > 5:
-                # Measure from the moment every worker process runs (5 s in: the worker's start-up is not counted).
+            if first_step is None and seen:
+                first_step = time.monotonic()
+            if cpu_start is None and first_step is not None and time.monotonic() - first_step > WARM_UP_S:
+                # Measured from WARM_UP_S after the first step: the worker's start-up (which takes from a few to
+                # tens of seconds on a loaded machine) and its first steps are not counted.
                 procs_now = [wp, *wp.children(recursive=True)]
                 cpu_start = (time.monotonic(), sum(sum(p.cpu_times()[:2]) for p in procs_now), procs_now)
                 measure_from = Migration.objects.order_by("-last_step_at").values_list("last_step_at", flat=True)[0]
                 measure_epoch, steps_before = time.time(), len(recent_step_seconds())
+                deadline, load_before = time.monotonic() + args.seconds, os.getloadavg()[0]
+            if first_step is None and time.monotonic() - t0 > 180:
+                raise SystemExit("the worker took no step in 180 s:\n" + worker_log.read_text()[-3000:])
             connection.close()
             time.sleep(0.05)
+        load_after = os.getloadavg()[0]
         t_end, procs_now = time.monotonic(), cpu_start[2]
         cpu_s = sum(sum(p.cpu_times()[:2]) for p in procs_now if p.is_running()) - cpu_start[1]
         cpu_share = cpu_s / (t_end - cpu_start[0]) / (psutil.cpu_count() or 1)
@@ -298,7 +306,10 @@ def main() -> int:
         if not os.environ.get("BENCH_KEEP"):
             shutil.rmtree(tmp, ignore_errors=True)
 
-    print("measured from 5 s after the worker started (its start-up and first steps not counted)")
+    print(
+        f"measured for {args.seconds:g} s from {WARM_UP_S:g} s after the worker's first step (its start-up not "
+        f"counted); load average {load_before:.2f} before, {load_after:.2f} after, on {os.cpu_count()} CPUs"
+    )
     by_link: dict[str, list[float]] = {}
     for key, seconds in steps:
         by_link.setdefault(key, []).append(seconds)

@@ -8,8 +8,9 @@ Everything real, each side in its own process, as in production:
   a migration page: one /ws/migrations/<id>/ socket and one /ws/activity/ socket, signed in with a real session;
 - the publisher is a third process, like a Celery worker: 100 running migrations on 25 links (4 per host NIC, as
   admission allows on 1 GbE), each link stepped every `driver.STEP_INTERVAL_S` as its chain of `advance_link`
-  tasks does, every step's pushes made the driver's way (`progress.batch()` around `progress.publish_progress`
-  for each migration whose throttle is due, after the step's commit).
+  tasks does, every step's pushes made the driver's way: after the step's commit, in one `events.batch()`, one
+  `progress.publish_link_step` for the link (one event, a message per migration whose throttle is due) and the
+  activity items that are due merged into one activity message.
 
 Latency is the receipt time minus the `sent_at` epoch stamped in each message when it is published. Lost: on each
 migration socket, every seq between the snapshot's and the last published must arrive (no gap, none missing);
@@ -98,6 +99,7 @@ def publisher(db_path: str, seconds: float, burst: bool, out: str) -> None:
     setup_django(db_path)
     from django.db import transaction
 
+    from hybridcloud.core import events
     from migration import progress
     from migration.driver import STEP_INTERVAL_S
     from migration.models import Migration
@@ -124,21 +126,20 @@ def publisher(db_path: str, seconds: float, burst: bool, out: str) -> None:
         for key in due_keys:
             next_at[key] += interval
             stepped += 1
-            with progress.batch(), transaction.atomic():  # the driver: a batch around the link's step
-                for m in links[key]:
-                    m.bytes_sent = min(m.memory_bytes * 1.2, m.bytes_sent + 1.25e8 * interval)
-                    m.memory_sent_bytes = m.bytes_sent
-                    m.sim_elapsed_s += interval * m.simulation_speed
-                    if not progress.due(m.pk):
-                        continue
-                    seq = last_seq[m.pk] + 1
-                    last_seq[m.pk] = seq
-
-                    def push(m=m, seq=seq) -> None:
-                        progress.publish_progress(m, "progress", seq=seq, new_rounds=[])
-
-                    transaction.on_commit(push)
-    Path(out).write_text(json.dumps({"last_seq": last_seq, "steps": stepped, "activity_seq": progress.activity_seq()}))
+            with events.batch():  # the driver: a batch around the link's step
+                due = []
+                with transaction.atomic():
+                    for m in links[key]:
+                        m.bytes_sent = min(m.memory_bytes * 1.2, m.bytes_sent + 1.25e8 * interval)
+                        m.memory_sent_bytes = m.bytes_sent
+                        m.sim_elapsed_s += interval * m.simulation_speed
+                        if progress.due(m.pk):
+                            last_seq[m.pk] += 1
+                            due.append(m)
+                # After the commit, as the driver: the link's messages in one event.
+                messages = {m.pk: [progress.progress_message(m, "progress", seq=last_seq[m.pk])] for m in due}
+                progress.publish_link_step(key, messages)
+    Path(out).write_text(json.dumps({"last_seq": last_seq, "steps": stepped, "activity_seq": events.activity_seq()}))
 
 
 # -- the browsers' side ------------------------------------------------------------------------------------------

@@ -6,18 +6,11 @@ import contextlib
 from channels.db import database_sync_to_async
 
 from hybridcloud.core.consumers import AuthenticatedJsonConsumer
+from hybridcloud.core.events import ACTIVITY_GROUP
 from migration.choices import FINAL_STATES
-from migration.progress import ACTIVITY_GROUP, migration_group
-
-
-async def send_pushed(consumer: AuthenticatedJsonConsumer, event: dict) -> None:
-    """Forward a push: `migration.progress` encodes each message to JSON once (`text`) for every socket of the
-    group, so it is sent as it is (no database, no re-encoding); a plain `message` dict is encoded here."""
-    text = event.get("text")
-    if text is not None:
-        await consumer.send(text_data=text)
-    else:
-        await consumer.send_json(event["message"])
+from migration.models import Migration
+from migration.progress import link_step_group, migration_group
+from migration.selectors import activity_snapshot, migration_queryset, migration_snapshot
 
 
 class ActivityConsumer(AuthenticatedJsonConsumer):
@@ -25,18 +18,16 @@ class ActivityConsumer(AuthenticatedJsonConsumer):
 
     The snapshot lists the active migrations; each push is `{"type": "migration", "seq", "state", "items": [...]}`
     (the items of one driver step; with `"item"` too when there is one) or `{"type": "workload", ...}`, with `seq`
-    from one Redis counter shared by every publisher (see migration.progress)."""
+    from one Redis counter shared by every publisher (see hybridcloud.core.events)."""
 
     def group_names(self) -> list[str]:
         return [ACTIVITY_GROUP]
 
     def snapshot(self) -> dict:
-        from migration.selectors import activity_snapshot
-
         return activity_snapshot()
 
     async def activity_event(self, event: dict) -> None:
-        await send_pushed(self, event)
+        await self.send_event(event)
 
 
 #: A live page that has heard nothing for this long is sent a fresh snapshot if the migration moved on meanwhile.
@@ -68,17 +59,16 @@ class MigrationConsumer(AuthenticatedJsonConsumer):
         await super().disconnect(code)
 
     def has_permission(self, user) -> bool | None:
-        from migration.models import Migration
-
         self.migration_id = int(self.scope["url_route"]["kwargs"]["pk"])
-        return True if Migration.objects.filter(pk=self.migration_id).exists() else None
+        self.link_key = Migration.objects.filter(pk=self.migration_id).values_list("link_key", flat=True).first()
+        return None if self.link_key is None else True
 
     def group_names(self) -> list[str]:
-        return [migration_group(self.migration_id)]
+        # Its own changes (start, admission, cancel), and the driver's steps of its link (one event for all the
+        # link's migrations: `migration_step` picks this one's messages out).
+        return [migration_group(self.migration_id), link_step_group(self.link_key)]
 
     def read_snapshot(self) -> dict:
-        from migration.selectors import migration_queryset, migration_snapshot
-
         return migration_snapshot(migration_queryset().get(pk=self.migration_id))
 
     def snapshot(self) -> dict:
@@ -101,4 +91,9 @@ class MigrationConsumer(AuthenticatedJsonConsumer):
 
     async def migration_progress(self, event: dict) -> None:
         self.pushes += 1
-        await send_pushed(self, event)
+        await self.send_event(event)
+
+    async def migration_step(self, event: dict) -> None:
+        for text in event["texts"].get(str(self.migration_id), ()):
+            self.pushes += 1
+            await self.send(text_data=text)

@@ -18,25 +18,26 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from contextlib import nullcontext
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 
+from hybridcloud.core import events
 from inventory.addresses import NoFreeAddress, allocate_ip
 from inventory.choices import HostState
 from inventory.models import Datastore, Workload
 from migration import progress
-from migration.choices import RUNNING_STATES, EventKind, MigrationKind, MigrationState
-from migration.engine import PrecopySimulation, rate_limits
+from migration.choices import RUNNING_STATES, MigrationKind, MigrationState
+from migration.engine import PrecopySimulation
 from migration.engine.world import LinkPattern, WorldRun, advance_in_world
 from migration.models import Migration, MigrationEvent, MigrationRound
 from migration.prechecks import engine_params, migration_world
 from migration.services import migration_fail, migrations_admit_queued
 from migration.signals import workload_moved
+from migration.step_writes import StepWrite, step_write, update_rows, write_steps
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +144,32 @@ def advance_together(
 def step_link(link_key: str) -> int:
     """Advance every running migration on `link_key` by one step; return how many still run on it."""
     now = timezone.now()
-    migrations = list(
+    running, runs, capacity, pattern = _runnable(_running_on(link_key), now)
+    if not running:
+        migrations_admit_queued()
+        return 0
+    previous = [m.last_step_at for m in running if m.last_step_at is not None]
+    wall_s = min(max((now - max(previous)).total_seconds(), 0.0), MAX_STEP_WALL_S) if previous else 0.0
+    before = [(run.sim.bytes_sent, run.sim.elapsed_s) for run in runs]
+    engine_events = advance_in_world(runs, capacity_bps=capacity, link=pattern, wall_s=wall_s)
+    writes = []
+    for migration, run, evs, was in zip(running, runs, engine_events, before, strict=True):
+        try:
+            writes.append(step_write(migration, run, evs, now, was))
+        except Exception:  # noqa: BLE001 - one broken row must not stop the others on the link
+            logger.exception("could not take the step of migration %s", migration.pk)
+    with events.batch():  # the step's pushes leave together, after its commits
+        written = _write(writes)
+        _announce_step(link_key, written)
+    ended = [w.migration.pk for w in written if w.ended]
+    if ended:
+        migrations_admit_queued()
+        _migrations_ended(ended)
+    return len(running) - len(ended)
+
+
+def _running_on(link_key: str) -> list[Migration]:
+    return list(
         Migration.objects.filter(link_key=link_key, state__in=RUNNING_STATES)
         .select_related(
             "workload",
@@ -155,188 +181,81 @@ def step_link(link_key: str) -> int:
         )
         .order_by("pk")
     )
+
+
+def _runnable(migrations: list[Migration], now) -> tuple[list[Migration], list[WorldRun], float, LinkPattern | None]:
+    """The migrations that go on (the others are failed, saying why), their runs in their world, and the capacity
+    and background pattern of the link (read on the oldest one's)."""
     running: list[Migration] = []
     runs: list[WorldRun] = []
-    link_pattern, capacity = None, 0.0
+    pattern, capacity = None, 0.0
     gates = switchover_verdicts(migrations, now) if migrations else {}
     for migration in migrations:
-        # The destination must stay usable until the switchover commits.
-        dest = migration.destination_host
-        if migration.state != MigrationState.SWITCHOVER and dest.state != HostState.CONNECTED:
-            migration_fail(
-                migration_id=migration.pk,
-                from_states=(MigrationState.PRECHECKS, MigrationState.PRECOPY),
-                reason=f"Host {dest.name} went {dest.get_state_display().lower()} during the migration; "
-                f"{migration.workload.name} stays on its source host {migration.source_host.name}.",
-            )
+        sim = _simulation(migration, gates)
+        if sim is None:
             continue
-        try:
-            sim = (
-                PrecopySimulation.from_state(migration.engine_state)
-                if migration.engine_state
-                else new_simulation(migration)
-            )
-        except (ValueError, KeyError, TypeError) as exc:
-            migration_fail(
-                migration_id=migration.pk,
-                from_states=RUNNING_STATES,
-                reason=f"The migration's saved progress could not be read ({exc}); the workload stays on its source.",
-            )
-            continue
-        if migration.state != MigrationState.SWITCHOVER:
-            verdict = gates.get(migration.pk, "")
-            if verdict and migration_fail(
-                migration_id=migration.pk,
-                from_states=(MigrationState.PRECHECKS, MigrationState.PRECOPY),
-                reason=verdict,
-            ):
-                continue
-            sim.hold_switchover(migration.pk in gates and verdict is None)
-        run, pattern, cap = world_run(migration, sim, now)
+        run, link_pattern, cap = world_run(migration, sim, now)
         if not running:
-            link_pattern, capacity = pattern, cap
+            pattern, capacity = link_pattern, cap
         running.append(migration)
         runs.append(run)
-    if not running:
-        migrations_admit_queued()
-        return 0
-
-    previous = [m.last_step_at for m in running if m.last_step_at is not None]
-    wall_s = 0.0
-    if previous:
-        wall_s = min(max((now - max(previous)).total_seconds(), 0.0), MAX_STEP_WALL_S)
-    before = [run.sim.bytes_sent for run in runs]
-    elapsed_before = [run.sim.elapsed_s for run in runs]
-    events = advance_in_world(runs, capacity_bps=capacity, link=link_pattern, wall_s=wall_s)
-    ended: list[int] = []
-    with progress.batch():
-        for migration, run, evs, sent_before, t_before in zip(
-            running, runs, events, before, elapsed_before, strict=True
-        ):
-            try:
-                if _persist(migration, run, evs, now, sent_before, t_before):
-                    ended.append(migration.pk)
-            except Exception:  # noqa: BLE001 - one broken row must not stop the others on the link
-                logger.exception("could not persist the step of migration %s", migration.pk)
-    if ended:
-        migrations_admit_queued()
-        _migrations_ended(ended)
-    return len(running) - len(ended)
+    return running, runs, capacity, pattern
 
 
-def _persist(migration: Migration, run: WorldRun, events: list, now, sent_before: float, t_before: float) -> bool:
-    """Write one migration's step (conditional on its state and seq) and push it after commit. Returns whether it
-    ended."""
-    sim = run.sim
-    old_state, old_seq, old_step_at = migration.state, migration.seq, migration.last_step_at
-    state = old_state
-    fields: dict = {}
-    messages: list[tuple[str, str]] = []
-    db_events: list[MigrationEvent] = []
-
-    def event(kind: str, state_: str, message: str, time_s: float | None) -> None:
-        db_events.append(
-            MigrationEvent(
-                migration_id=migration.pk, at=now, kind=kind, state=state_, message=message, sim_time_s=time_s
-            )
-        )
-
-    if state == MigrationState.PRECHECKS:
-        state = MigrationState.PRECOPY
-        fields.update(started_at=now, precopy_started_at=now)
-        first = "copying the disk first" if migration.disk_bytes else "copying memory"
-        event(EventKind.PHASE, state, f"Pre-copy started, {first}.", 0.0)
-        messages.append(("phase", state))
-    throttled_before = any(r.throttle > 0 for r in sim.rounds[: migration.rounds_count])
-    result = None
-    for ev in events:
-        if ev.kind == "phase_changed" and ev.phase == "precopy" and migration.disk_bytes:
-            event(
-                EventKind.PHASE,
-                state,
-                f"Disk copied ({migration.disk_bytes / 2**30:.1f} GiB); memory pre-copy starts.",
-                ev.time_s,
-            )
-        elif ev.kind == "round_completed" and ev.round.throttle > 0 and not throttled_before:
-            throttled_before = True
-            event(
-                EventKind.THROTTLE,
-                state,
-                f"Pre-copy did not converge; the guest is slowed down by {ev.round.throttle:.0%} (auto-converge).",
-                ev.time_s,
-            )
-        elif ev.kind == "phase_changed" and ev.phase == "switchover" and state == MigrationState.PRECOPY:
-            state = MigrationState.SWITCHOVER
-            fields["switchover_started_at"] = now
-            event(
-                EventKind.PHASE,
-                state,
-                f"Switchover: the guest is paused to copy its last {sim.to_state()['stop_bytes'] / 1e6:.1f} MB.",
-                ev.time_s,
-            )
-            messages.append(("phase", state))
-        elif ev.kind == "finished":
-            result = sim.result()
-    if result is not None:
-        state = MigrationState.FAILED if result.outcome == "aborted" else MigrationState.COMPLETED
-        fields.update(
-            finished_at=now,
-            outcome=result.outcome,
-            outcome_reason=result.reason,
-            downtime_s=result.downtime_s,
-            total_time_s=result.total_time_s,
-        )
-        kind = EventKind.FAILED if state == MigrationState.FAILED else EventKind.COMPLETED
-        event(kind, state, result.reason, result.total_time_s)
-        messages.append(("completed" if state == MigrationState.COMPLETED else "failed", state))
-    if not messages and progress.due(migration.pk):
-        messages.append(("progress", state))
-
-    sim_dt = sim.elapsed_s - t_before
-    rate = (sim.bytes_sent - sent_before) / sim_dt if sim_dt > 0 else 0.0
-    new_rounds = [
-        MigrationRound(
+def _simulation(migration: Migration, gates: dict[int, str | None]) -> PrecopySimulation | None:
+    """The migration's engine as its last step left it (a new one for its first), its switchover held or not by the
+    gates; None when it cannot go on (failed, saying why)."""
+    # The destination must stay usable until the switchover commits.
+    dest = migration.destination_host
+    if migration.state != MigrationState.SWITCHOVER and dest.state != HostState.CONNECTED:
+        migration_fail(
             migration_id=migration.pk,
-            index=r.index,
-            start_s=r.start_s,
-            duration_s=r.duration_s,
-            bytes=r.bytes,
-            dirty_rate_bps=r.dirty_rate_bps,
-            throttle=r.throttle,
-            dirtied_bytes=r.dirtied_bytes,
+            from_states=(MigrationState.PRECHECKS, MigrationState.PRECOPY),
+            reason=f"Host {dest.name} went {dest.get_state_display().lower()} during the migration; "
+            f"{migration.workload.name} stays on its source host {migration.source_host.name}.",
         )
-        for r in sim.rounds[migration.rounds_count :]
-    ]
-    fields.update(
-        state=state,
-        seq=old_seq + len(messages),
-        phase=sim.phase,
-        engine_state=sim.to_state(),
-        rounds_count=len(sim.rounds),
-        bytes_sent=sim.bytes_sent,
-        memory_sent_bytes=sim.memory_sent_bytes,
-        dirty_remaining_bytes=sim.dirty_remaining_bytes,
-        transfer_rate_bps=rate if state in RUNNING_STATES else 0.0,
-        # Named only when a push goes out (or it ended): the words cost ~0.1 ms a migration.
-        **(_rate_limit(run, result) if messages or not migration.rate_limit else {}),
-        sim_elapsed_s=sim.elapsed_s,
-        last_step_at=now,
-    )
+        return None
     try:
-        # One statement when the step only moves the row on (most steps); a transaction when it writes more.
-        with transaction.atomic() if new_rounds or db_events or state != old_state else nullcontext():
-            # Conditional on the row as this step read it, the time of its last step included: a worker cut off
-            # mid-step that comes back after another took the link over finds the row stepped since, and writes nothing.
-            applied = _step_update(migration.pk, old_state, old_seq, old_step_at, fields)
-            if not applied:
-                # Cancelled, or stepped by another worker meanwhile: that change wins.
+        sim = PrecopySimulation.from_state(migration.engine_state) if migration.engine_state else None
+        sim = sim or new_simulation(migration)
+    except (ValueError, KeyError, TypeError) as exc:
+        migration_fail(
+            migration_id=migration.pk,
+            from_states=RUNNING_STATES,
+            reason=f"The migration's saved progress could not be read ({exc}); the workload stays on its source.",
+        )
+        return None
+    if migration.state != MigrationState.SWITCHOVER:
+        verdict = gates.get(migration.pk, "")
+        stops = (MigrationState.PRECHECKS, MigrationState.PRECOPY)
+        if verdict and migration_fail(migration_id=migration.pk, from_states=stops, reason=verdict):
+            return None
+        sim.hold_switchover(migration.pk in gates and verdict is None)
+    return sim
+
+
+def _write(writes: list[StepWrite]) -> list[StepWrite]:
+    """The step's rows: all in one statement, but a completing one on its own with the workload's move (which may
+    fail for it alone: the workload left its host meanwhile)."""
+    written = write_steps([w for w in writes if w.state != MigrationState.COMPLETED])
+    for write in writes:
+        if write.state == MigrationState.COMPLETED and _write_completion(write):
+            written.append(write)
+    for write in written:
+        write.applied()
+    return written
+
+
+def _write_completion(write: StepWrite) -> bool:
+    migration = write.migration
+    try:
+        with transaction.atomic():
+            if not update_rows([write]):
                 logger.warning("step of migration %s refused: the row changed since this step read it", migration.pk)
                 return False
-            if state == MigrationState.COMPLETED:
-                _move_workload(migration)
-                transaction.on_commit(lambda: _announce_move(migration))
-            MigrationRound.objects.bulk_create(new_rounds, ignore_conflicts=True)
-            MigrationEvent.objects.bulk_create(db_events)
+            _move_workload(migration)
+            MigrationRound.objects.bulk_create(write.rounds, ignore_conflicts=True)
+            MigrationEvent.objects.bulk_create(write.events)
     except _WorkloadMovedElsewhere:
         migration_fail(
             migration_id=migration.pk,
@@ -344,60 +263,25 @@ def _persist(migration: Migration, run: WorldRun, events: list, now, sent_before
             reason=f"{migration.workload.name} left host {migration.source_host.name} during the migration "
             f"(moved by someone else); the migration stops.",
         )
-        return True
+        return False
+    transaction.on_commit(lambda: _announce_move(migration))
+    return True
 
-    for name, value in fields.items():
-        setattr(migration, name, value)
-    round_dicts = [r.as_dict() for r in new_rounds]
 
-    def push() -> None:
-        for offset, (kind, state_) in enumerate(messages):
-            last = offset == len(messages) - 1
-            progress.publish_progress(
-                migration, kind, seq=old_seq + 1 + offset, state=state_, new_rounds=round_dicts if last else None
+def _announce_step(link_key: str, written: list[StepWrite]) -> None:
+    """One push for the pages of the link's migrations (each message numbered from the row's seq as the step read
+    it; the rounds ride on each migration's last), after the step's commit."""
+    messages: dict[int, list[dict]] = {}
+    for write in written:
+        rounds = [r.as_dict() for r in write.rounds]
+        for offset, (kind, state) in enumerate(write.messages):
+            last = offset == len(write.messages) - 1
+            message = progress.progress_message(
+                write.migration, kind, seq=write.old_seq + 1 + offset, state=state, new_rounds=rounds if last else None
             )
-
-    transaction.on_commit(push)
-    return state not in RUNNING_STATES
-
-
-_STEP_SQL: dict[tuple, str] = {}
-
-
-def _step_update(pk: int, old_state: str, old_seq: int, old_step_at, fields: dict) -> bool:
-    """The step's conditional UPDATE of one row (`pk`, still in `old_state` at `old_seq`, last stepped at
-    `old_step_at`), as one statement compiled once per set of fields: the ORM's query building cost about 2 ms a
-    row, most of a step's time at 40 migrations a link. Values go through each field's own database preparation,
-    as the ORM's would. Returns whether the row was updated."""
-    opts = Migration._meta
-    names = tuple(sorted(fields))
-    key = (connection.vendor, names, old_step_at is None)
-    sql = _STEP_SQL.get(key)
-    qn = connection.ops.quote_name
-    stepped = qn(opts.get_field("last_step_at").column)
-    if sql is None:
-        sets = ", ".join(f"{qn(opts.get_field(name).column)} = %s" for name in names)
-        since = f"{stepped} IS NULL" if old_step_at is None else f"{stepped} = %s"
-        # Names from the model's own metadata, every value a parameter.
-        where = f"{qn(opts.pk.column)} = %s AND {qn('state')} = %s AND {qn('seq')} = %s AND {since}"
-        sql = _STEP_SQL[key] = f"UPDATE {qn(opts.db_table)} SET {sets} WHERE {where}"  # noqa: S608
-    params = [opts.get_field(name).get_db_prep_save(fields[name], connection) for name in names]
-    params += [pk, old_state, old_seq]
-    if old_step_at is not None:
-        params.append(opts.get_field("last_step_at").get_db_prep_value(old_step_at, connection))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount == 1
-
-
-def _rate_limit(run: WorldRun, result) -> dict[str, str]:
-    """Which limit set the rate: at the last step's share while it runs, at the last decision once it ended."""
-    if result is not None and result.params is not None:
-        return {"rate_limit": result.limit, "rate_limit_sentence": result.limit_sentence}
-    if run.share_bps is None:
-        return {}
-    limits = rate_limits(run.sim.params, share_bps=run.share_bps)
-    return {"rate_limit": limits.binding, "rate_limit_sentence": limits.sentence}
+            if message is not None:
+                messages.setdefault(write.migration.pk, []).append(message)
+    progress.publish_link_step(link_key, messages)
 
 
 def _move_workload(migration: Migration) -> None:

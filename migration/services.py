@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q
+from django.db.models import F, Q
 from django.utils import timezone
 
+from hybridcloud.core import events
 from hybridcloud.core.audit import audit_record
+from inventory.links import MIN_MBIT_PER_MIGRATION
 from inventory.models import CloudLink, Host, Site, Workload
-from migration import progress
+from migration import chains, progress
 from migration.choices import CANCELLABLE_STATES, RUNNING_STATES, EventKind, MigrationPolicy, MigrationState, Outcome
 from migration.models import Migration, MigrationEvent
-from migration.prechecks import MIN_MBIT_PER_MIGRATION, PrecheckContext, link_slots, precheck_migration
+from migration.prechecks import PrecheckContext, PrecheckResult, precheck_migration
+
+ADMITTED_MESSAGE = "A slot freed up: the migration starts."
 
 
 class MigrationRefused(ValidationError):
@@ -30,7 +35,7 @@ def _running_on(host: Host) -> int:
 
 def _over_limit(hosts: list[Host], *, link_key: str = "", cloud_link: CloudLink | None = None) -> list[str]:
     """What is full, as sentences: hosts whose concurrent-migration limit is reached (4 on 1 GbE, 8 on 10 GbE+) and
-    the WAN link, when it already carries one migration per 250 Mbit/s of its bandwidth (`link_slots`)."""
+    the WAN link, when it already carries one migration per 250 Mbit/s of its bandwidth (`migration_slots`)."""
     full = []
     for host in hosts:
         running = _running_on(host)
@@ -40,7 +45,7 @@ def _over_limit(hosts: list[Host], *, link_key: str = "", cloud_link: CloudLink 
                 f"migration NIC ({host.max_concurrent_migrations})."
             )
     if cloud_link is not None and link_key:
-        slots = link_slots(cloud_link)
+        slots = cloud_link.migration_slots
         running = Migration.objects.filter(link_key=link_key, state__in=RUNNING_STATES).count()
         if running >= slots:
             full.append(
@@ -65,20 +70,109 @@ def _event(migration: Migration, kind: str, message: str, *, state: str | None =
     )
 
 
-def _notify(migration_id: int, kind: str, *, kick: str | None = None) -> None:
-    """After commit: push the row's state, and start the link's driver when a migration became runnable."""
+def _notify(migration_ids: list[int], kind: str, *, kick: set[str] | None = None) -> None:
+    """After commit: push the rows' state (read once for all), and start the link drivers of migrations that became
+    runnable."""
 
     def send() -> None:
-        from migration import tasks
-        from migration.progress import publish_progress
-
-        migration = Migration.objects.filter(pk=migration_id).select_related("workload").first()
-        if migration is not None:
-            publish_progress(migration, kind)
-        if kick:
-            tasks.kick_link(kick)
+        rows = Migration.objects.filter(pk__in=migration_ids).select_related("workload", "destination_host")
+        with events.batch():
+            for migration in rows.order_by("pk"):
+                progress.publish_progress(migration, kind)
+        for link_key in sorted(kick or ()):
+            chains.kick_link(link_key)
 
     transaction.on_commit(send)
+
+
+def _kick_admission() -> None:
+    transaction.on_commit(chains.kick_admission)
+
+
+def _check_request(policy: str, max_downtime_s: float) -> None:
+    if policy not in MigrationPolicy.values:
+        raise MigrationRefused([f"Unknown policy {policy!r}: choose one of {', '.join(MigrationPolicy.values)}."])
+    if not (0 < float(max_downtime_s) <= 600):
+        raise MigrationRefused([f"The downtime budget must be between 1 ms and 600 s, not {max_downtime_s!r}."])
+
+
+def _passing_check(*, workload: Workload, override_reason: str, **options) -> PrecheckResult:
+    """The pre-checks of the move, which must pass: errors refuse it, warnings need a written override reason."""
+    check = precheck_migration(workload=workload, **options)
+    if check.errors:
+        raise MigrationRefused(check.errors)
+    if check.warnings and not override_reason:
+        raise MigrationRefused(
+            ["These warnings need a written override reason before the move can start: " + " ".join(check.warnings)]
+        )
+    return check
+
+
+def _new_migration(*, workload: Workload, check: PrecheckResult, waits: bool, **fields) -> Migration:
+    """The migration row for a move whose pre-checks passed (saved: the partial unique constraint refuses a second
+    active one for the workload)."""
+    migration = Migration(
+        workload=workload,
+        source_host_id=workload.host_id,
+        destination_host=check.destination_host,
+        source_datastore_id=workload.datastore_id,
+        destination_datastore=check.destination_datastore,
+        destination_segment=check.destination_segment,
+        cloud_link=check.cloud_link,
+        link_key=check.link_key,
+        kind=check.kind,
+        warnings=check.warnings,
+        placement_reason=check.placement_reason,
+        state=MigrationState.QUEUED if waits else MigrationState.PRECHECKS,
+        prediction=check.prediction,
+        **Migration.prediction_fields(check.prediction),
+        memory_bytes=workload.memory_bytes,
+        disk_bytes=workload.disk_bytes if check.destination_datastore.pk != workload.datastore_id else 0,
+        **fields,
+    )
+    migration.full_clean(validate_constraints=False)
+    with transaction.atomic():
+        migration.save()
+    return migration
+
+
+def _record_start(migration: Migration, check: PrecheckResult) -> None:
+    """The start's event and audit record."""
+    workload, dest, warnings = migration.workload, check.destination_host, check.warnings
+    who = migration.requested_by.get_username() if migration.requested_by else "the system"
+    overridden = f" with {len(warnings)} warning(s) overridden: {migration.override_reason.rstrip('.')}"
+    _event(
+        migration,
+        EventKind.CREATED,
+        f"Requested by {who}: {workload.name} from {workload.host.name} to {dest.name} "
+        f"({migration.get_kind_display().lower()}); pre-checks passed{overridden if warnings else ''}.",
+    )
+    audited = {
+        "workload": workload.pk, "workload_name": workload.name, "source_host": workload.host_id,
+        "destination_host": dest.pk, "kind": migration.kind, "policy": migration.policy,
+        "max_downtime_s": migration.max_downtime_s, "state": migration.state, "warnings": warnings,
+        "override_reason": migration.override_reason,
+    }  # fmt: skip
+    audit_record(
+        action="migration.override" if warnings else "migration.start",
+        target=migration,
+        actor=migration.requested_by,
+        after=audited,
+        message=f"{workload.name}: {workload.host.name} → {dest.name}"
+        + (f"; {len(warnings)} warning(s) overridden: {migration.override_reason}" if warnings else ""),
+    )
+
+
+def _announce_start(migration: Migration, *, full: list[str], behind: bool) -> None:
+    if full:
+        _event(migration, EventKind.QUEUED, "Waiting for a free slot: " + " ".join(full))
+        _notify([migration.pk], "queued")
+    elif behind:
+        _event(migration, EventKind.QUEUED, "Waiting behind earlier moves for the same link or hosts.")
+        _notify([migration.pk], "queued")
+        _kick_admission()
+    else:
+        _notify([migration.pk], "created", kick={migration.link_key})
 
 
 def migration_start(
@@ -96,110 +190,46 @@ def migration_start(
 ) -> Migration:
     """Start moving `workload` (pre-checks first; nothing is created when they fail).
 
-    Over a host's concurrency limit, or its link's (one move per 250 Mbit/s: `link_slots`), or behind an earlier
+    Over a host's concurrency limit, or its link's (one move per 250 Mbit/s: `migration_slots`), or behind an earlier
     move waiting for the same link or hosts (first come, first served), the migration is created `queued` and
     starts by itself when a slot frees (`migrations_admit_queued`). Refused only for what waiting cannot fix.
     Two concurrent starts for one workload give exactly one migration: the workload row is locked, and the
     partial unique constraint holds even where locks are not (SQLite).
     """
-    from django.conf import settings
-
-    if policy not in MigrationPolicy.values:
-        raise MigrationRefused([f"Unknown policy {policy!r}: choose one of {', '.join(MigrationPolicy.values)}."])
-    if not (0 < float(max_downtime_s) <= 600):
-        raise MigrationRefused([f"The downtime budget must be between 1 ms and 600 s, not {max_downtime_s!r}."])
+    _check_request(policy, max_downtime_s)
     override_reason = (override_reason or "").strip()
     try:
         with transaction.atomic():
             # Lock the workload, then the hosts in a fixed order, so that concurrent starts queue up here.
             workload = Workload.objects.select_for_update().get(pk=workload.pk)
-            check = precheck_migration(
+            check = _passing_check(
                 workload=workload,
+                override_reason=override_reason,
                 destination_host=destination_host,
                 destination_site=destination_site,
                 accept_readdressing=accept_readdressing,
                 max_downtime_s=float(max_downtime_s),
                 policy=policy,
             )
-            if check.errors:
-                raise MigrationRefused(check.errors)
-            if check.warnings and not override_reason:
-                raise MigrationRefused(
-                    [
-                        "These warnings need a written override reason before the move can start: "
-                        + " ".join(check.warnings)
-                    ]
-                )
-            dest = check.destination_host
-            hosts = list(Host.objects.select_for_update().filter(pk__in=[workload.host_id, dest.pk]).order_by("pk"))
-            link = _lock_link(check.cloud_link)
-            full = _over_limit(hosts, link_key=check.link_key, cloud_link=link)
+            hosts = Host.objects.select_for_update().filter(pk__in=[workload.host_id, check.destination_host.pk])
+            hosts = list(hosts.order_by("pk"))
+            full = _over_limit(hosts, link_key=check.link_key, cloud_link=_lock_link(check.cloud_link))
             # First come, first served: behind an earlier move waiting for the same link or hosts, this one waits.
             behind = not full and _queued_ahead(link_key=check.link_key, host_ids=[h.pk for h in hosts])
-            migration = Migration(
+            migration = _new_migration(
                 workload=workload,
-                source_host_id=workload.host_id,
-                destination_host=dest,
-                source_datastore_id=workload.datastore_id,
-                destination_datastore=check.destination_datastore,
-                destination_segment=check.destination_segment,
-                cloud_link=check.cloud_link,
-                link_key=check.link_key,
-                kind=check.kind,
+                check=check,
+                waits=bool(full or behind),
                 requested_by=requested_by if requested_by is not None and requested_by.is_authenticated else None,
                 reason=reason,
-                warnings=check.warnings,
                 override_reason=override_reason if check.warnings else "",
                 accept_readdressing=accept_readdressing,
-                placement_reason=check.placement_reason,
-                state=MigrationState.QUEUED if full or behind else MigrationState.PRECHECKS,
                 policy=policy,
                 max_downtime_s=float(max_downtime_s),
                 simulation_speed=float(simulation_speed or settings.SIMULATION_SPEED),
-                prediction=check.prediction,
-                **Migration.prediction_fields(check.prediction),
-                memory_bytes=workload.memory_bytes,
-                disk_bytes=workload.disk_bytes if check.destination_datastore.pk != workload.datastore_id else 0,
             )
-            migration.full_clean(validate_constraints=False)
-            with transaction.atomic():
-                migration.save()
-            who = requested_by.get_username() if migration.requested_by else "the system"
-            _event(
-                migration,
-                EventKind.CREATED,
-                f"Requested by {who}: {workload.name} from {workload.host.name} to {dest.name} "
-                f"({migration.get_kind_display().lower()}); pre-checks passed"
-                + (
-                    f" with {len(check.warnings)} warning(s) overridden: {override_reason.rstrip('.')}"
-                    if check.warnings
-                    else ""
-                )
-                + ".",
-            )
-            audited = {
-                "workload": workload.pk, "workload_name": workload.name, "source_host": workload.host_id,
-                "destination_host": dest.pk, "kind": migration.kind, "policy": policy,
-                "max_downtime_s": float(max_downtime_s), "state": migration.state, "warnings": check.warnings,
-                "override_reason": migration.override_reason,
-            }  # fmt: skip
-            audit_record(
-                action="migration.override" if check.warnings else "migration.start",
-                target=migration,
-                actor=migration.requested_by,
-                after=audited,
-                message=f"{workload.name}: {workload.host.name} → {dest.name}"
-                + (f"; {len(check.warnings)} warning(s) overridden: {override_reason}" if check.warnings else ""),
-            )
-            if full:
-                _event(migration, EventKind.QUEUED, "Waiting for a free slot: " + " ".join(full))
-                _notify(migration.pk, "queued")
-            elif behind:
-                _event(migration, EventKind.QUEUED, "Waiting behind earlier moves for the same link or hosts.")
-                _notify(migration.pk, "queued")
-                transaction.on_commit(_kick_admission)
-            else:
-                _notify(migration.pk, "created", kick=migration.link_key)
+            _record_start(migration, check)
+            _announce_start(migration, full=full, behind=behind)
             return migration
     except IntegrityError:
         raise MigrationRefused(
@@ -234,15 +264,9 @@ def migration_cancel(*, migration: Migration, by: AbstractBaseUser | None = None
             after={"state": migration.state, "outcome_reason": migration.outcome_reason},
             message=f"Cancelled; {migration.workload.name} stays on its source.",
         )
-        _notify(migration.pk, "cancelled")
-        transaction.on_commit(_kick_admission)
+        _notify([migration.pk], "cancelled")
+        _kick_admission()
     return migration
-
-
-def _kick_admission() -> None:
-    from migration import tasks
-
-    tasks.admit_queued_task.delay()
 
 
 def migration_fail(*, migration_id: int, from_states: tuple[str, ...], reason: str) -> bool:
@@ -258,25 +282,12 @@ def migration_fail(*, migration_id: int, from_states: tuple[str, ...], reason: s
             engine_state=None,
         )
         if applied:
-            migration = Migration.objects.get(pk=migration_id)
-            _event(migration, EventKind.FAILED, reason)
-            _notify(migration_id, "failed")
-            transaction.on_commit(_kick_admission)
+            MigrationEvent.objects.create(
+                migration_id=migration_id, kind=EventKind.FAILED, state=MigrationState.FAILED, message=reason
+            )
+            _notify([migration_id], "failed")
+            _kick_admission()
     return applied
-
-
-def _full_now(source: Host, destination: Host, link_key: str, link: CloudLink | None) -> bool:
-    """Whether the hosts or the link are full right now, counted in one query (admission's re-count under lock)."""
-    counts = Migration.objects.filter(state__in=RUNNING_STATES).aggregate(
-        source=Count("pk", filter=Q(source_host=source) | Q(destination_host=source)),
-        destination=Count("pk", filter=Q(source_host=destination) | Q(destination_host=destination)),
-        key=Count("pk", filter=Q(link_key=link_key)),
-    )
-    return (
-        counts["source"] >= source.max_concurrent_migrations
-        or counts["destination"] >= destination.max_concurrent_migrations
-        or (link is not None and counts["key"] >= link_slots(link))
-    )
 
 
 def _lock_link(link: CloudLink | None) -> CloudLink | None:
@@ -292,16 +303,13 @@ def migrations_admit_queued() -> list[int]:
     slots; a move whose link or hosts are full is skipped and the next one tried. Each one started is re-checked
     first (things change while one waits) and failed, saying why, when it no longer passes. Returns the ids started.
 
-    Cost does not grow with the queue's queries: the running counts per host and per link key are read once, the
-    queue once, and only a move that fits is locked, re-counted and re-checked (with one shared pre-check context
-    while nothing else fails). The re-check is the pre-checks without a new prediction: the move keeps the one made
-    at its request, at the share it runs at (`link_key_limit`); predicting again cost ~30 ms a move, and a step that
-    frees ten slots must start ten moves by its next step."""
-    with progress.batch():  # every admission's push in one send, after its commit
-        return _admit_queued()
-
-
-def _admit_queued() -> list[int]:
+    In bulk, in a number of queries that grows with neither the queue nor the moves started: the running counts
+    per host and per link key and the queue are read once, the moves that fit are locked (their hosts, then
+    links), re-counted and re-read together, re-checked with one shared pre-check context, and started in one
+    conditional UPDATE, their events in one INSERT and their pushes in one batch after commit. The re-check is the
+    pre-checks without a new prediction: the move keeps the one made at its request, at the share it runs at
+    (`link_key_limit`); predicting again cost ~30 ms a move, and a step that frees ten slots must start ten moves
+    by its next step."""
     queued = list(
         Migration.objects.filter(state=MigrationState.QUEUED)
         .order_by("created_at", "pk")
@@ -309,6 +317,26 @@ def _admit_queued() -> list[int]:
     )
     if not queued:
         return []
+    host_ids = {h for _, s, d, _, _ in queued for h in (s, d)}
+    hosts = {h.pk: h for h in Host.objects.filter(pk__in=host_ids)}
+    links = {link.pk: link for link in CloudLink.objects.filter(pk__in={c for *_, c in queued if c is not None})}
+    fits = _fitting(queued, hosts, links)
+    if not fits:
+        return []
+    with transaction.atomic():
+        if connection.features.has_select_for_update:
+            # Lock the hosts, then the links, as a start does; where nothing locks (SQLite), write transactions run
+            # one at a time. Then count again: another admission may have got there first.
+            list(Host.objects.select_for_update().filter(pk__in={h for _, s, d, _, _ in fits for h in (s, d)}))
+            list(CloudLink.objects.select_for_update().filter(pk__in={c for *_, c in fits if c is not None}))
+        fits = _fitting(fits, hosts, links)
+        passed = _recheck([pk for pk, *_ in fits])
+        return _admit(passed)
+
+
+def _fitting(queued: list[tuple], hosts: dict[int, Host], links: dict[int, CloudLink]) -> list[tuple]:
+    """The queued moves (`pk, source, destination, link key, link id`, oldest first) that fit in the free slots of
+    their hosts and link, counted from the running migrations (one query) as each one is given its slot."""
     on_host: dict[int, int] = {}
     on_key: dict[str, int] = {}
     for src, dst, key in Migration.objects.filter(state__in=RUNNING_STATES).values_list(
@@ -317,59 +345,72 @@ def _admit_queued() -> list[int]:
         on_host[src] = on_host.get(src, 0) + 1
         on_host[dst] = on_host.get(dst, 0) + 1
         on_key[key] = on_key.get(key, 0) + 1
-    host_ids = {h for _, s, d, _, _ in queued for h in (s, d)}
-    hosts = {h.pk: h for h in Host.objects.filter(pk__in=host_ids)}
-    links = {link.pk: link for link in CloudLink.objects.filter(pk__in={c for *_, c in queued if c is not None})}
-    context = PrecheckContext()
-    started: list[int] = []
-    for pk, src, dst, key, link_id in queued:
+    fits = []
+    for row in queued:
+        _, src, dst, key, link_id = row
         link = links.get(link_id)  # None inside a site (or the link is gone: the re-check says so)
-        if link is not None and on_key.get(key, 0) >= link_slots(link):
+        if link is not None and on_key.get(key, 0) >= link.migration_slots:
             continue
         if any(on_host.get(h, 0) >= hosts[h].max_concurrent_migrations for h in (src, dst)):
             continue
-        with transaction.atomic():
-            migration = (
-                Migration.objects.select_related(
-                    "workload__host__cluster__site", "workload__datastore", "workload__segment", "destination_host"
-                )
-                .filter(pk=pk)
-                .first()
-            )
-            if migration is None or migration.state != MigrationState.QUEUED:
-                continue
-            if connection.features.has_select_for_update:
-                # Lock the hosts, then the link, as a start does; where nothing locks (SQLite), its write
-                # transactions run one at a time.
-                list(Host.objects.select_for_update().filter(pk__in=[src, dst]).order_by("pk"))
-                _lock_link(link)
-            if _full_now(hosts[src], hosts[dst], key, link):
-                continue  # another admission got there first
-            context.preload_workloads([migration.workload])
-            check = precheck_migration(
-                workload=migration.workload,
-                destination_host=migration.destination_host,
-                accept_readdressing=migration.accept_readdressing,
-                max_downtime_s=migration.max_downtime_s,
-                policy=migration.policy,
-                exclude_migration=migration.pk,
-                context=context,
-                predict=False,
-            )
-            if check.errors:
-                migration_fail(
-                    migration_id=pk,
-                    from_states=(MigrationState.QUEUED,),
-                    reason="While it waited, the move stopped passing its pre-checks: " + " ".join(check.errors),
-                )
-                context = PrecheckContext()  # it no longer holds room on its destination
-                continue
-            if Migration.objects.transition(pk, MigrationState.QUEUED, MigrationState.PRECHECKS):
-                migration.state = MigrationState.PRECHECKS
-                _event(migration, EventKind.ADMITTED, "A slot freed up: the migration starts.")
-                _notify(pk, "admitted", kick=migration.link_key)
-                started.append(pk)
-                on_key[key] = on_key.get(key, 0) + 1
-                for h in (src, dst):
-                    on_host[h] = on_host.get(h, 0) + 1
-    return started
+        fits.append(row)
+        on_key[key] = on_key.get(key, 0) + 1
+        for h in (src, dst):
+            on_host[h] = on_host.get(h, 0) + 1
+    return fits
+
+
+def _recheck(pks: list[int]) -> list[Migration]:
+    """The moves among `pks` still queued that still pass their pre-checks (one shared context); the others are
+    failed, saying why."""
+    migrations = list(
+        Migration.objects.select_related(
+            "workload__host__cluster__site", "workload__datastore", "workload__segment", "destination_host"
+        )
+        .filter(pk__in=pks, state=MigrationState.QUEUED)
+        .order_by("created_at", "pk")
+    )
+    context = PrecheckContext()
+    context.preload_workloads([m.workload for m in migrations])
+    passed = []
+    for migration in migrations:
+        check = precheck_migration(
+            workload=migration.workload,
+            destination_host=migration.destination_host,
+            accept_readdressing=migration.accept_readdressing,
+            max_downtime_s=migration.max_downtime_s,
+            policy=migration.policy,
+            exclude_migration=migration.pk,
+            context=context,
+            predict=False,
+        )
+        if not check.errors:
+            passed.append(migration)
+            continue
+        migration_fail(
+            migration_id=migration.pk,
+            from_states=(MigrationState.QUEUED,),
+            reason="While it waited, the move stopped passing its pre-checks: " + " ".join(check.errors),
+        )
+        context = PrecheckContext()  # it no longer holds room on its destination
+        context.preload_workloads([m.workload for m in migrations])
+    return passed
+
+
+def _admit(migrations: list[Migration]) -> list[int]:
+    """Start the re-checked moves: one conditional UPDATE (still queued), their events, their pushes after commit."""
+    pks = [m.pk for m in migrations]
+    if not pks:
+        return []
+    still = Migration.objects.filter(pk__in=pks, state=MigrationState.QUEUED)
+    if still.update(state=MigrationState.PRECHECKS, seq=F("seq") + 1) != len(pks):
+        # Cancelled meanwhile (SQLite, where nothing locked the rows): the ones this update started are those now
+        # in pre-checks (nothing else moves a queued row there).
+        started = set(Migration.objects.filter(pk__in=pks, state=MigrationState.PRECHECKS).values_list("pk", flat=True))
+        migrations = [m for m in migrations if m.pk in started]
+    MigrationEvent.objects.bulk_create(
+        MigrationEvent(migration=m, kind=EventKind.ADMITTED, state=MigrationState.PRECHECKS, message=ADMITTED_MESSAGE)
+        for m in migrations
+    )
+    _notify([m.pk for m in migrations], "admitted", kick={m.link_key for m in migrations})
+    return [m.pk for m in migrations]

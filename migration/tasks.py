@@ -1,19 +1,14 @@
 """Celery tasks of the migration driver. They take ids (link keys), are idempotent and never sleep.
 
-One chain of `advance_link` tasks per link: each runs one short step of every migration crossing that link
-(see `migration.driver`) and re-enqueues itself with a countdown while any remain. The chain is identified by
-a token kept in Redis: a task whose token is not the current one (a duplicate delivery, or a chain replaced by
-the watchdog) does nothing, and each step rotates the token. A short Redis lock keeps two steps of one link
-from ever running at once. The watchdog (periodic, and once when a worker starts) restarts chains whose
-migrations have not moved for a while (a killed worker): they resume from their saved engine state. Each step
-records which process runs it (`link_step_holder`), so a fault test can kill the very process holding the work.
+One chain of `advance_link` tasks per link (its keys in Redis: `migration.chains`): each runs one short step of every
+migration crossing that link (see `migration.driver`) and re-enqueues itself with a countdown while any remain. The
+watchdog (periodic, and once when a worker starts) restarts chains whose migrations have not moved for a while (a
+killed worker): they resume from their saved engine state.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
 import uuid
 from datetime import timedelta
@@ -23,84 +18,44 @@ from celery.signals import worker_process_init, worker_ready
 from django.db.models import Q
 from django.utils import timezone
 
+from hybridcloud.core.events import redis_client
+from migration.chains import (
+    CHAIN_TTL_MS,
+    STEP_TIMES_KEPT,
+    STEP_TIMES_KEY,
+    chain_key,
+    holder_key,
+    kick_link,
+    lock_key,
+    process_name,
+)
 from migration.choices import RUNNING_STATES
 from migration.driver import STEP_INTERVAL_S, step_link
 from migration.models import Migration
-from migration.progress import redis_client, warm_up
+from migration.progress import warm_up
 from migration.services import migrations_admit_queued
 
 logger = logging.getLogger(__name__)
 
 LOCK_TTL_S = 10
-CHAIN_TTL_MS = 15_000
 STALE_AFTER_S = 5.0
-
-
-def _chain_key(link_key: str) -> str:
-    return f"hybridcloud:migration:chain:{link_key}"
-
-
-def _lock_key(link_key: str) -> str:
-    return f"hybridcloud:migration:lock:{link_key}"
-
-
-def _holder_key(link_key: str) -> str:
-    return f"hybridcloud:migration:holder:{link_key}"
-
-
-def process_name() -> str:
-    """This host and process, as a step's holder records it (`host:pid`)."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-#: The latest step durations (`<link key> <seconds>`), newest first, for benchmarks and operators.
-STEP_TIMES_KEY = "hybridcloud:migration:step_seconds"
-STEP_TIMES_KEPT = 20_000
-
-
-def recent_step_seconds() -> list[tuple[str, float]]:
-    """The latest steps' durations (link key, seconds), newest first (at most `STEP_TIMES_KEPT`)."""
-    out = []
-    for raw in redis_client().lrange(STEP_TIMES_KEY, 0, -1):
-        key, _, seconds = raw.decode().rpartition(" ")
-        out.append((key, float(seconds)))
-    return out
-
-
-def link_step_holder(link_key: str) -> str | None:
-    """The process (`host:pid`) that ran, or is running, the latest step of the link's chain."""
-    value = redis_client().get(_holder_key(link_key))
-    return value.decode() if value else None
-
-
-def kick_link(link_key: str, *, force: bool = False) -> bool:
-    """Make sure a chain of steps runs for `link_key`. Without `force`, an existing chain is left alone (it picks
-    new migrations up at its next step); with it, a new chain replaces whatever was there."""
-    token = uuid.uuid4().hex
-    r = redis_client()
-    if force:
-        r.set(_chain_key(link_key), token, px=CHAIN_TTL_MS)
-    elif not r.set(_chain_key(link_key), token, nx=True, px=CHAIN_TTL_MS):
-        return False
-    advance_link.delay(link_key, token)
-    return True
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def advance_link(link_key: str, token: str) -> str:
     """One step of every running migration on `link_key`, then the next step is enqueued (if any remain)."""
     r = redis_client()
-    lock = r.lock(_lock_key(link_key), timeout=LOCK_TTL_S, blocking=False)
+    lock = r.lock(lock_key(link_key), timeout=LOCK_TTL_S, blocking=False)
     if not lock.acquire(blocking=False):
         # Another step of this link is running, or a killed worker's lock has not expired yet: try again soon,
         # unless this chain has been replaced.
-        if (r.get(_chain_key(link_key)) or b"").decode() == token:
+        if (r.get(chain_key(link_key)) or b"").decode() == token:
             advance_link.apply_async((link_key, token), countdown=1.0)
         return "busy"
     try:
-        if (r.get(_chain_key(link_key)) or b"").decode() != token:
+        if (r.get(chain_key(link_key)) or b"").decode() != token:
             return "superseded"
-        r.set(_holder_key(link_key), process_name(), px=CHAIN_TTL_MS)
+        r.set(holder_key(link_key), process_name(), px=CHAIN_TTL_MS)
         started = time.monotonic()
         remaining = step_link(link_key)
         took = time.monotonic() - started
@@ -108,13 +63,13 @@ def advance_link(link_key: str, token: str) -> str:
         pipe.lpush(STEP_TIMES_KEY, f"{link_key} {took:.5f}").ltrim(STEP_TIMES_KEY, 0, STEP_TIMES_KEPT - 1)
         if remaining:
             new_token = uuid.uuid4().hex
-            pipe.set(_chain_key(link_key), new_token, px=CHAIN_TTL_MS)
+            pipe.set(chain_key(link_key), new_token, px=CHAIN_TTL_MS)
         pipe.execute()
         if remaining:
             countdown = max(0.0, STEP_INTERVAL_S - (time.monotonic() - started))
             advance_link.apply_async((link_key, new_token), countdown=countdown)
             return "stepped"
-        r.delete(_chain_key(link_key))
+        r.delete(chain_key(link_key))
     finally:
         try:
             lock.release()

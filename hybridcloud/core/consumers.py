@@ -60,5 +60,15 @@ class AuthenticatedJsonConsumer(AsyncJsonWebsocketConsumer):
         """True to accept, False to refuse (403), None when the object does not exist (404)."""
         return True
 
+    async def send_event(self, event: dict) -> None:
+        """Forward an event published by `hybridcloud.core.events`: its message was encoded to JSON once for every
+        socket of the group (`text`), so it is sent as it is (no database, no re-encoding); an event sent to the
+        channel layer some other way (`message`, a dict) is encoded here."""
+        text = event.get("text")
+        if text is None:
+            await self.send_json(event["message"])
+        else:
+            await self.send(text_data=text)
+
     def group_names(self) -> list[str]:
         return []

@@ -22,4 +22,4 @@ class DrillConsumer(AuthenticatedJsonConsumer):
         return message
 
     async def drill_update(self, event: dict) -> None:
-        await self.send_json(event["message"])
+        await self.send_event(event)

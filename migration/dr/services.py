@@ -19,14 +19,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
+from hybridcloud.core import events
 from hybridcloud.core.audit import audit_record
 from hybridcloud.core.roles import is_operator
 from inventory.choices import HostState, PowerState
@@ -35,7 +34,6 @@ from migration.dr import drills, leases
 from migration.dr.choices import DrillKind, DrillState, DrillTrigger, StepKind, StepState, Verdict
 from migration.dr.models import DrillRun, DrillStep, DrillWorkloadResult, ProtectedWorkload, RecoveryPlan
 from migration.dr.planned import cancel_planned_migrations, planned_migration_begin, planned_migration_step
-from migration.dr.selectors import drill_state, planned_migration_preview
 from migration.placement import rule_book_load
 
 logger = logging.getLogger(__name__)
@@ -145,7 +143,10 @@ def drill_start(
         + (f" with {len(warnings)} warning(s) overridden: {override_reason}" if warnings else "."),
     )
     if enqueue:
-        leases.run_enqueue(run_id=run.pk)
+        from migration.dr.tasks import run_drill
+
+        run_id = run.pk
+        transaction.on_commit(lambda: run_drill.delay(run_id))
     return run
 
 
@@ -157,6 +158,8 @@ def planned_migration_start(*, plan: RecoveryPlan, started_by, override_reason: 
     no reason (the reason is audited with the warnings); DrillNotStarted when the caller is not an operator or a
     drill of the plan is already running.
     """
+    from migration.dr.selectors import planned_migration_preview
+
     if started_by is None or not is_operator(started_by):
         raise DrillNotStarted("Only an operator can start a planned migration.")
     if plan.drills.filter(state__in=[DrillState.QUEUED, DrillState.RUNNING]).exists():
@@ -670,20 +673,14 @@ def drills_watchdog(*, force: bool = False) -> list[int]:
 
 
 def publish_drill(run_id: int) -> None:
-    """The one place that pushes a drill's state to `drill.<id>`: bump `seq`, then send the full state.
+    """Push a drill's state to `drill.<id>`: bump `seq`, then send the full state after commit (through the one
+    publisher, `hybridcloud.core.events`: a failing channel layer is logged there, not raised)."""
+    from migration.dr.selectors import drill_state
 
-    Pushes are hints (the database row is the truth), so a failing channel layer is logged, not raised.
-    """
     DrillRun.objects.filter(pk=run_id).update(seq=F("seq") + 1)
     message = drill_state(DrillRun.objects.select_related("plan").get(pk=run_id))
     message["type"] = "drill"
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(layer.group_send)(drill_group_name(run_id), {"type": "drill.update", "message": message})
-    except Exception:  # noqa: BLE001 - a push is a hint; the drill goes on
-        logger.warning("Could not publish drill %s to the channel layer", run_id, exc_info=True)
+    events.publish(drill_group_name(run_id), "drill.update", message)
 
 
 # -- scheduling ----------------------------------------------------------------------------------------------------

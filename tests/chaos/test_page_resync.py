@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True), pyte
 
 @pytest.fixture(autouse=True)
 def quick(monkeypatch, in_memory_channel_layer):
-    monkeypatch.setattr("migration.tasks.kick_link", lambda *args, **kwargs: False)
+    monkeypatch.setattr("migration.chains.kick_link", lambda *args, **kwargs: False)
     monkeypatch.setattr("migration.consumers.QUIET_RESYNC_S", 0.3)
 
 

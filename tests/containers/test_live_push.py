@@ -6,6 +6,7 @@ from channels.testing import WebsocketCommunicator
 
 from containers.services.create import container_create
 from hybridcloud.asgi import application
+from hybridcloud.core import events
 from migration import progress
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -43,6 +44,6 @@ async def test_a_failing_redis_is_logged_and_never_raises_into_the_caller(monkey
     def broken():
         raise ConnectionError("redis is down")
 
-    monkeypatch.setattr(progress, "redis_client", broken)
+    monkeypatch.setattr(events, "redis_client", broken)
     # Pushes are hints: the container service that sent the signal must not see the failure.
     await database_sync_to_async(progress.publish_workload_change)(workload_id=123456, action="remove")

@@ -5,7 +5,8 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from hybridcloud.asgi import application
-from migration import progress
+from hybridcloud.core import events
+from migration import driver, progress
 from migration.models import Migration
 from migration.services import migration_start
 from tests import factories
@@ -17,7 +18,7 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 @pytest.fixture(autouse=True)
 def no_driver(monkeypatch):
     """These tests move the migrations themselves: keep any running worker's driver away from them."""
-    monkeypatch.setattr("migration.tasks.kick_link", lambda *args, **kwargs: False)
+    monkeypatch.setattr("migration.chains.kick_link", lambda *args, **kwargs: False)
 
 
 @database_sync_to_async
@@ -123,7 +124,7 @@ async def test_one_driver_step_reaches_the_activity_panel_as_one_message_with_ev
 
     @database_sync_to_async
     def step():
-        with progress.batch():
+        with events.batch():
             for m in (first, second):
                 Migration.objects.transition(m.pk, "prechecks", "precopy")
                 row = Migration.objects.select_related("workload", "destination_host").get(pk=m.pk)
@@ -160,3 +161,34 @@ async def test_pushes_carry_their_publish_time(ws_headers, viewer):
     pushed = await communicator.receive_json_from(timeout=5)
     assert before <= pushed["sent_at"] <= time.time()
     await communicator.disconnect()
+
+
+async def test_a_driver_step_reaches_each_migration_page_of_its_link_from_one_push(ws_headers, viewer, monkeypatch):
+    first = await make_migration()
+
+    @database_sync_to_async
+    def another():
+        vm = factories.workload(first.source_host, name="second-vm")
+        return migration_start(workload=vm, destination_host=first.destination_host)
+
+    second = await another()
+    assert second.link_key == first.link_key
+    pages = []
+    for m in (first, second):
+        communicator, connected, _ = await connect(
+            f"/ws/migrations/{m.pk}/", await database_sync_to_async(ws_headers)(viewer)
+        )
+        assert connected
+        pages.append((m, communicator, await communicator.receive_json_from(timeout=5)))
+    sent = []
+    real = events.publish_keyed
+    # The step's pushes: one event for the link, whatever the number of migrations on it.
+    monkeypatch.setattr(events, "publish_keyed", lambda *args: sent.append(args) or real(*args))
+    await database_sync_to_async(driver.step_link)(first.link_key)
+    assert len(sent) == 1 and set(sent[0][2]) == {str(first.pk), str(second.pk)}
+    for m, communicator, snapshot in pages:
+        pushed = await communicator.receive_json_from(timeout=5)
+        row = await database_sync_to_async(Migration.objects.get)(pk=m.pk)
+        assert pushed["id"] == m.pk and pushed["state"] == "precopy" == row.state
+        assert pushed["seq"] == snapshot["seq"] + 1 == row.seq
+        await communicator.disconnect()

@@ -158,7 +158,7 @@ def test_cancel_leaves_the_workload_on_its_source(celery_worker, settings, opera
 def test_killed_worker_midway_then_new_worker_ends_with_workload_on_exactly_one_host(transactional_db, settings):
     """The worker killed is the one whose process runs the migration's steps (the chain records its holder):
     only workers started here consume the queue, and the holder is checked to be one of the victim's processes."""
-    from migration.tasks import link_step_holder
+    from migration.chains import link_step_holder
     from tests.conftest import start_celery_worker
     from tests.reliability.helpers import alive, drop_queued_work, holder_pid, in_worker
 

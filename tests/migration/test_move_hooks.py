@@ -12,7 +12,6 @@ from containers.services.create import container_create
 from containers.services.events import container_moved
 from containers.services.images import image_pull
 from hybridcloud.asgi import application
-from hybridcloud.core.units import GIB
 from inventory.models import Workload
 from migration.choices import RUNNING_STATES
 from migration.driver import step_link
@@ -20,11 +19,13 @@ from migration.models import Migration
 from migration.services import migration_start
 from tests import factories
 
+GIB = 2**30
+
 
 @pytest.fixture(autouse=True)
 def no_worker(monkeypatch):
     """The tests step the driver by hand: no Celery chain runs beside them."""
-    monkeypatch.setattr("migration.tasks.kick_link", lambda *args, **kwargs: False)
+    monkeypatch.setattr("migration.chains.kick_link", lambda *args, **kwargs: False)
 
 
 def drive(link_key: str, *, steps: int = 300) -> None:

@@ -21,7 +21,7 @@ def drop_queued_work() -> None:
     """Empty the Celery queue and forget the link chains it carried (a chain's Redis token outlives its purged
     message by up to 15 s, and would keep the next test's migration on that link from being kicked)."""
     from hybridcloud.celery import app
-    from migration.progress import redis_client
+    from hybridcloud.core.events import redis_client
 
     app.control.purge()
     keys = redis_client().keys("hybridcloud:migration:chain:*")

@@ -5,8 +5,8 @@ import pytest
 from django.db import transaction
 
 from hybridcloud.celery import app
+from hybridcloud.core.events import redis_client
 from migration.dr import services as dr_services
-from migration.progress import redis_client
 from migration.services import migration_start
 from tests import factories
 from tests.migration.dr.builders import demo_plan

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 import pytest
 
 from inventory.models import Workload
+from migration.chains import link_step_holder
 from migration.choices import RUNNING_STATES
 from migration.dr import services as dr_services
 from migration.dr.choices import DrillKind, DrillState
 from migration.dr.models import DrillRun, ProtectionGroup, RecoveryPlan
 from migration.models import Migration
 from migration.services import migration_start
-from migration.tasks import link_step_holder
 from tests import factories
 from tests.migration.dr.builders import demo_plan, protect
 from tests.reliability.helpers import (
