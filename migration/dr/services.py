@@ -34,6 +34,7 @@ from migration.dr import drills, leases
 from migration.dr.choices import DrillKind, DrillState, DrillTrigger, StepKind, StepState, Verdict
 from migration.dr.models import DrillRun, DrillStep, DrillWorkloadResult, ProtectedWorkload, RecoveryPlan
 from migration.dr.planned import cancel_planned_migrations, planned_migration_begin, planned_migration_step
+from migration.dr.selectors import drill_state, planned_migration_preview
 from migration.placement import rule_book_load
 
 logger = logging.getLogger(__name__)
@@ -143,10 +144,7 @@ def drill_start(
         + (f" with {len(warnings)} warning(s) overridden: {override_reason}" if warnings else "."),
     )
     if enqueue:
-        from migration.dr.tasks import run_drill
-
-        run_id = run.pk
-        transaction.on_commit(lambda: run_drill.delay(run_id))
+        leases.run_enqueue(run_id=run.pk)
     return run
 
 
@@ -158,8 +156,6 @@ def planned_migration_start(*, plan: RecoveryPlan, started_by, override_reason: 
     no reason (the reason is audited with the warnings); DrillNotStarted when the caller is not an operator or a
     drill of the plan is already running.
     """
-    from migration.dr.selectors import planned_migration_preview
-
     if started_by is None or not is_operator(started_by):
         raise DrillNotStarted("Only an operator can start a planned migration.")
     if plan.drills.filter(state__in=[DrillState.QUEUED, DrillState.RUNNING]).exists():
@@ -675,8 +671,6 @@ def drills_watchdog(*, force: bool = False) -> list[int]:
 def publish_drill(run_id: int) -> None:
     """Push a drill's state to `drill.<id>`: bump `seq`, then send the full state after commit (through the one
     publisher, `hybridcloud.core.events`: a failing channel layer is logged there, not raised)."""
-    from migration.dr.selectors import drill_state
-
     DrillRun.objects.filter(pk=run_id).update(seq=F("seq") + 1)
     message = drill_state(DrillRun.objects.select_related("plan").get(pk=run_id))
     message["type"] = "drill"

@@ -12,14 +12,13 @@ from containers.services.create import container_create
 from containers.services.events import container_moved
 from containers.services.images import image_pull
 from hybridcloud.asgi import application
+from hybridcloud.core.units import GIB
 from inventory.models import Workload
 from migration.choices import RUNNING_STATES
 from migration.driver import step_link
 from migration.models import Migration
 from migration.services import migration_start
 from tests import factories
-
-GIB = 2**30
 
 
 @pytest.fixture(autouse=True)
