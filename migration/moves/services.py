@@ -163,8 +163,46 @@ def move_group_create(
     (then it is left out, and recorded with why); warnings need one written `override_reason`. Without `start_at`
     (or with a time already past) the group starts now; otherwise it waits, editable and cancellable, for the beat.
     Nothing is created when it is refused."""
-    problems: list[str] = []
     workloads = list(dict.fromkeys(workloads))
+    _check_request(
+        workloads=workloads, policy=policy, concurrency=concurrency, on_window_close=on_window_close,
+        has_destination=destination_host is not None or destination_site is not None,
+    )  # fmt: skip
+    override_reason = (override_reason or "").strip()
+    check = move_group_precheck(
+        workloads=workloads,
+        destination_host=destination_host,
+        destination_site=destination_site,
+        policy=policy,
+        max_downtime_s=float(max_downtime_s),
+        accept_readdressing=accept_readdressing,
+    )
+    _check_outcome(check, workloads, leave_out_blocked=leave_out_blocked, override_reason=override_reason)
+    now = timezone.now()
+    blocked = {w.pk for w in check.blocked}
+    group = MoveGroup(
+        name=(name or "").strip() or f"Wave of {len(check.movable)} workloads",
+        destination_host=destination_host, destination_site=None if destination_host else destination_site,
+        concurrency=int(concurrency), policy=policy, max_downtime_s=float(max_downtime_s),
+        accept_readdressing=accept_readdressing, override_reason=override_reason if check.warnings else "",
+        warnings=check.warnings, left_out=[e for e in check.errors] if blocked else [],
+        start_at=start_at if start_at is not None and start_at > now else now, window_start=window_start,
+        window_end=window_end, on_window_close=on_window_close, created_by=_actor(by), created_at=now,
+    )  # fmt: skip
+    _validate_group(group)
+    with transaction.atomic():
+        _save_group(group, [w for w in workloads if w.pk not in blocked], left_out=len(blocked), by=by)
+        if group.start_at <= now:
+            move_group_start(group_id=group.pk, start_at=group.start_at)
+    group.refresh_from_db()
+    return group
+
+
+def _check_request(
+    *, workloads: list[Workload], policy: str, concurrency: int, on_window_close: str, has_destination: bool
+) -> None:
+    """What the request itself gets wrong, before any pre-check: every problem at once."""
+    problems: list[str] = []
     if not workloads:
         problems.append("Select at least one workload to move.")
     if len(workloads) > MAX_MEMBERS:
@@ -175,19 +213,16 @@ def move_group_create(
         problems.append(f"The concurrency cap must be between 1 and {MAX_CONCURRENCY}, not {concurrency}.")
     if on_window_close not in WindowClose.values:
         problems.append(f"Unknown choice {on_window_close!r} for a window that closes: abort or switchover.")
-    if destination_host is None and destination_site is None:
+    if not has_destination:
         problems.append("Choose a destination: a host, or a site.")
     if problems:
         raise MoveGroupRefused(problems)
-    override_reason = (override_reason or "").strip()
-    check = move_group_precheck(
-        workloads=workloads,
-        destination_host=destination_host,
-        destination_site=destination_site,
-        policy=policy,
-        max_downtime_s=float(max_downtime_s),
-        accept_readdressing=accept_readdressing,
-    )
+
+
+def _check_outcome(check, workloads: list[Workload], *, leave_out_blocked: bool, override_reason: str) -> None:
+    """The group's pre-checks must let it go: blocked workloads left out (or none), something left to move, and
+    one written reason for the warnings."""
+    problems: list[str] = []
     if check.blocked and not leave_out_blocked:
         problems.append(
             f"{len(check.blocked)} of the {len(workloads)} workloads cannot move (see the errors); leave them out "
@@ -201,47 +236,22 @@ def move_group_create(
         )
     if problems:
         raise MoveGroupRefused(problems)
-    now = timezone.now()
-    blocked = {w.pk for w in check.blocked}
-    group = MoveGroup(
-        name=(name or "").strip() or f"Wave of {len(check.movable)} workloads",
-        destination_host=destination_host,
-        destination_site=None if destination_host else destination_site,
-        concurrency=int(concurrency),
-        policy=policy,
-        max_downtime_s=float(max_downtime_s),
-        accept_readdressing=accept_readdressing,
-        override_reason=override_reason if check.warnings else "",
-        warnings=check.warnings,
-        left_out=[e for e in check.errors] if blocked else [],
-        start_at=start_at if start_at is not None and start_at > now else now,
-        window_start=window_start,
-        window_end=window_end,
-        on_window_close=on_window_close,
-        created_by=_actor(by),
-        created_at=now,
+
+
+def _save_group(group: MoveGroup, members: list[Workload], *, left_out: int, by: AbstractBaseUser | None) -> None:
+    """The group, its members in order and its audit record (inside the caller's transaction)."""
+    group.save()
+    MoveGroupMember.objects.bulk_create(
+        [MoveGroupMember(group=group, workload=w, position=n) for n, w in enumerate(members)]
     )
-    _validate_group(group)
-    with transaction.atomic():
-        group.save()
-        MoveGroupMember.objects.bulk_create(
-            [
-                MoveGroupMember(group=group, workload=w, position=n)
-                for n, w in enumerate(w for w in workloads if w.pk not in blocked)
-            ]
-        )
-        audit_record(
-            action="move_group.create",
-            target=group,
-            actor=_actor(by),
-            after={**model_snapshot(group), "members": [w.pk for w in workloads if w.pk not in blocked]},
-            message=f"{group.name}: {len(workloads) - len(blocked)} workloads to {group.destination_name}, "
-            f"{group.concurrency} at a time" + (f"; {len(blocked)} left out" if blocked else "") + ".",
-        )
-        if group.start_at <= now:
-            move_group_start(group_id=group.pk, start_at=group.start_at)
-    group.refresh_from_db()
-    return group
+    audit_record(
+        action="move_group.create",
+        target=group,
+        actor=_actor(by),
+        after={**model_snapshot(group), "members": [w.pk for w in members]},
+        message=f"{group.name}: {len(members)} workloads to {group.destination_name}, "
+        f"{group.concurrency} at a time" + (f"; {left_out} left out" if left_out else "") + ".",
+    )
 
 
 def move_group_reschedule(
