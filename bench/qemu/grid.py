@@ -34,6 +34,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import harness  # noqa: E402
+import processes  # noqa: E402
 
 RESULTS = HERE / "results"
 NETWORKS = {"lan": (2.0, 4 * 2**20), "wan": (40.0, 3 * 2**19)}
@@ -109,27 +110,11 @@ def main() -> int:
     failures = 0
     started = time.monotonic()
     try:
-        with harness.terminate_on_sigterm():
+        with processes.terminate_on_sigterm():
             initrd = harness.build_initramfs(work / "build")
             meta["path_line_rate_bps"] = round(harness.measure_line_rate(workdir=work))
             print(f"line rate of the relay path: {meta['path_line_rate_bps'] / 1e6:.0f} MB/s", flush=True)
-            for n, spec in enumerate(specs, 1):
-                print(f"[{n}/{len(specs)}] {spec.name} ...", end=" ", flush=True)
-                record = harness.run_migration(spec, kernel, initrd, work / spec.name)
-                record.update(meta)
-                record["date"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-                (results / f"{spec.name}.json").write_text(json.dumps(record, indent=1) + "\n")
-                final = record.get("final") or {}
-                ram = final.get("ram", {})
-                if record["error"]:
-                    failures += 1
-                    print(f"ERROR {record['error']}")
-                else:
-                    print(
-                        f"{final.get('total-time')} ms, downtime {final.get('downtime')} ms, "
-                        f"{ram.get('transferred', 0) / 1e6:.1f} MB, syncs {ram.get('dirty-sync-count')}, "
-                        f"guest {record['guest_rate_before_bps'] / 1e6:.1f} MB/s, load {record['load_avg_after'][0]}"
-                    )
+            failures = _run_all(specs, kernel, initrd, work, results, meta)
     except KeyboardInterrupt:
         print("\ninterrupted: every QEMU and relay of the run was stopped", file=sys.stderr)
         return 130
@@ -137,6 +122,29 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
     print(f"{len(specs)} runs in {time.monotonic() - started:.0f} s, {failures} failed")
     return 1 if failures else 0
+
+
+def _run_all(specs: list, kernel: Path, initrd: Path, work: Path, results: Path, meta: dict) -> int:
+    """Run every spec, write its record, print a line each; return how many failed."""
+    failures = 0
+    for n, spec in enumerate(specs, 1):
+        print(f"[{n}/{len(specs)}] {spec.name} ...", end=" ", flush=True)
+        record = harness.run_migration(spec, kernel, initrd, work / spec.name)
+        record.update(meta)
+        record["date"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        (results / f"{spec.name}.json").write_text(json.dumps(record, indent=1) + "\n")
+        final = record.get("final") or {}
+        ram = final.get("ram", {})
+        if record["error"]:
+            failures += 1
+            print(f"ERROR {record['error']}")
+        else:
+            print(
+                f"{final.get('total-time')} ms, downtime {final.get('downtime')} ms, "
+                f"{ram.get('transferred', 0) / 1e6:.1f} MB, syncs {ram.get('dirty-sync-count')}, "
+                f"guest {record['guest_rate_before_bps'] / 1e6:.1f} MB/s, load {record['load_avg_after'][0]}"
+            )
+    return failures
 
 
 if __name__ == "__main__":

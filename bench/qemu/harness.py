@@ -23,20 +23,18 @@ from __future__ import annotations
 import contextlib
 import glob
 import hashlib
-import json
 import os
-import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from processes import QMP, Processes, SerialLog
 
 HERE = Path(__file__).resolve().parent
 APT_PACKAGES = ("qemu-system-x86", "linux-image-cloud-amd64", "busybox-static", "cpio")
@@ -55,8 +53,6 @@ exec </dev/console >/dev/console 2>&1
 echo "INIT dirtier_ws_mib=${dirtier_ws_mib:-0} dirtier_rate=${dirtier_rate:-0} dirtier_mode=${dirtier_mode:-paced}"
 exec /dirtier "${dirtier_ws_mib:-0}" "${dirtier_rate:-0}" "${dirtier_mode:-paced}"
 """
-
-_RATE_LINE = re.compile(r"DIRTIER t=([\d.]+) pages=(\d+) rate_bps=(\d+)")
 
 
 # ---------------------------------------------------------------------------- setup
@@ -177,147 +173,6 @@ def measure_line_rate(total_bytes: int = 400_000_000, workdir: Path | None = Non
             shutil.rmtree(log_dir, ignore_errors=True)
 
 
-# ---------------------------------------------------------------------------- processes
-
-
-class Processes:
-    """Children started in their own process groups; :meth:`close` kills every group."""
-
-    def __init__(self) -> None:
-        self.procs: list[subprocess.Popen] = []
-
-    def start(self, cmd: list[str], log: Path, stdout_pipe: bool = False) -> subprocess.Popen:
-        logf = open(log, "wb")  # noqa: SIM115 (closed with the process)
-        proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE if stdout_pipe else logf,
-            stderr=logf,
-            start_new_session=True,
-        )
-        proc._hc_log = logf  # type: ignore[attr-defined]
-        self.procs.append(proc)
-        return proc
-
-    def close(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 3.0
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-            proc._hc_log.close()  # type: ignore[attr-defined]
-            if proc.stdout:
-                proc.stdout.close()
-        self.procs.clear()
-
-
-@contextlib.contextmanager
-def terminate_on_sigterm() -> Iterator[None]:
-    """Turn SIGTERM into SystemExit and SIGINT into KeyboardInterrupt, so that ``finally`` blocks run."""
-
-    def handler(signum: int, frame: Any) -> None:
-        raise SystemExit(128 + signum)
-
-    old = signal.signal(signal.SIGTERM, handler)
-    # A background job of a non-interactive shell starts with SIGINT ignored: take it back.
-    old_int = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, old)
-        signal.signal(signal.SIGINT, old_int)
-
-
-class QMP:
-    """A minimal QMP client over a unix socket (one command at a time; events are kept)."""
-
-    def __init__(self, path: Path, timeout_s: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                self.sock.connect(str(path))
-                break
-            except (FileNotFoundError, ConnectionRefusedError):
-                self.sock.close()
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"QMP socket {path} never came up") from None
-                time.sleep(0.05)
-        self.sock.settimeout(timeout_s)
-        self.buf = b""
-        self.events: list[dict[str, Any]] = []
-        self._read()  # greeting
-        self.execute("qmp_capabilities")
-
-    def _read(self) -> dict[str, Any]:
-        while b"\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise RuntimeError("QMP connection closed")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        return json.loads(line)
-
-    def execute(self, command: str, **arguments: Any) -> Any:
-        msg: dict[str, Any] = {"execute": command}
-        if arguments:
-            msg["arguments"] = arguments
-        self.sock.sendall(json.dumps(msg).encode() + b"\n")
-        while True:
-            reply = self._read()
-            if "event" in reply:
-                self.events.append(reply)
-                continue
-            if "error" in reply:
-                raise RuntimeError(f"QMP {command} failed: {reply['error']}")
-            return reply.get("return")
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-class SerialLog:
-    """Reads a guest's serial console file incrementally, stamping each line with host time."""
-
-    def __init__(self, path: Path, t0: float) -> None:
-        self.path = path
-        self.t0 = t0
-        self.offset = 0
-        self.partial = ""
-        self.lines: list[tuple[float, str]] = []
-
-    def poll(self) -> list[tuple[float, str]]:
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(self.offset)
-                data = f.read()
-        except FileNotFoundError:
-            return []
-        self.offset += len(data)
-        text = self.partial + data.decode(errors="replace")
-        *complete, self.partial = text.split("\n")
-        now = time.monotonic() - self.t0
-        new = [(round(now, 3), line.strip()) for line in complete if line.strip()]
-        self.lines.extend(new)
-        return new
-
-    def rates(self) -> list[tuple[float, float, float]]:
-        """(host s, guest s, achieved bytes/s) of every DIRTIER rate line so far."""
-        out = []
-        for t, line in self.lines:
-            m = _RATE_LINE.search(line)
-            if m:
-                out.append((t, float(m.group(1)), float(m.group(3))))
-        return out
-
-
 def _cpu_busy() -> tuple[float, float]:
     with open("/proc/stat") as f:
         fields = [float(x) for x in f.readline().split()[1:]]
@@ -373,6 +228,94 @@ def _qemu_cmd(kernel: Path, initrd: Path, spec: RunSpec, qmp: Path, serial: Path
     return cmd
 
 
+def _start(spec: RunSpec, kernel: Path, initrd: Path, workdir: Path, procs: Processes) -> int:
+    """Start the destination QEMU (waiting for its incoming migration), the relay in front of it and the source
+    QEMU; return the relay's port."""
+    dst_port, relay_port = free_port(), free_port()
+    for name in ("src.qmp", "dst.qmp", "src.serial", "dst.serial"):
+        (workdir / name).unlink(missing_ok=True)
+    procs.start(
+        _qemu_cmd(kernel, initrd, spec, workdir / "dst.qmp", workdir / "dst.serial", dst_port), workdir / "dst.log"
+    )
+    relay = procs.start(
+        [sys.executable, str(HERE / "relay.py"), "--listen", str(relay_port), "--target", str(dst_port)]
+        + ["--rtt-ms", str(spec.rtt_ms), "--window-bytes", str(spec.window_bytes)],
+        workdir / "relay.log",
+        stdout_pipe=True,
+    )
+    ready = relay.stdout.readline().decode()
+    if not ready.startswith("READY"):
+        raise RuntimeError(f"relay did not start: {ready!r}")
+    procs.start(_qemu_cmd(kernel, initrd, spec, workdir / "src.qmp", workdir / "src.serial", None), workdir / "src.log")
+    return relay_port
+
+
+def _wait_steady(src_serial: SerialLog, t0: float, record: dict[str, Any]) -> float:
+    """Boot and let the dirtier reach its steady rate (recorded); return the boot time."""
+    while len(src_serial.rates()) < STEADY_LINES:
+        src_serial.poll()
+        if time.monotonic() - t0 > BOOT_TIMEOUT_S:
+            raise RuntimeError(f"guest did not report {STEADY_LINES} rate lines in {BOOT_TIMEOUT_S:.0f} s")
+        time.sleep(0.1)
+    steady = src_serial.rates()[1:]
+    record["guest_rate_before_bps"] = sum(r[2] for r in steady) / len(steady)
+    return time.monotonic() - t0
+
+
+def _configure(src: QMP, spec: RunSpec, record: dict[str, Any]) -> None:
+    """Auto-converge, max-bandwidth, downtime-limit and the throttle steps, as QEMU then reports them."""
+    src.execute(
+        "migrate-set-capabilities",
+        capabilities=[{"capability": "auto-converge", "state": spec.auto_converge}],
+    )
+    src.execute(
+        "migrate-set-parameters",
+        **{
+            "max-bandwidth": spec.max_bandwidth_bps,
+            "downtime-limit": spec.downtime_limit_ms,
+            "cpu-throttle-initial": spec.cpu_throttle_initial,
+            "cpu-throttle-increment": spec.cpu_throttle_increment,
+        },
+    )
+    record["migrate_parameters"] = src.execute("query-migrate-parameters")
+    record["capabilities"] = {
+        c["capability"]: c["state"] for c in src.execute("query-migrate-capabilities") if c["state"]
+    }
+
+
+def _migrate(src: QMP, src_serial: SerialLog, relay_port: int, record: dict[str, Any]) -> tuple[dict, list, float]:
+    """Migrate through the relay, polling ``query-migrate`` until the end; return (final info, series, wall s)."""
+    t_mig = time.monotonic()
+    src.execute("migrate", uri=f"tcp:127.0.0.1:{relay_port}")
+    series = []
+    info: dict[str, Any] = {}
+    while True:
+        info = src.execute("query-migrate")
+        series.append(_sample(time.monotonic() - t_mig, info))
+        src_serial.poll()
+        if info.get("status") in ("completed", "failed", "cancelled"):
+            break
+        if time.monotonic() - t_mig > MIGRATION_TIMEOUT_S:
+            src.execute("migrate_cancel")
+            record["error"] = f"did not converge within {MIGRATION_TIMEOUT_S:.0f} s: cancelled"
+        time.sleep(POLL_S)
+    wall_s = time.monotonic() - t_mig
+    for _ in range(40):  # "completed" can be read before total-time is filled in
+        if info.get("status") != "completed" or info.get("total-time"):
+            break
+        time.sleep(0.05)
+        info = src.execute("query-migrate")
+    return info, series, wall_s
+
+
+def _judge(record: dict[str, Any], info: dict[str, Any]) -> None:
+    """The run's error, if it did not complete or the guest did not go on running on the destination."""
+    if info.get("status") != "completed" and not record["error"]:
+        record["error"] = f"migration ended {info.get('status')}: {info.get('error-desc', '')}"
+    elif not record["destination_guest_alive"] and not record["error"]:
+        record["error"] = "the guest did not run on the destination after the switchover"
+
+
 def run_migration(spec: RunSpec, kernel: Path, initrd: Path, workdir: Path) -> dict[str, Any]:
     """Run one real migration and return its record (inputs, guest rates, time series, final stats)."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -382,88 +325,18 @@ def run_migration(spec: RunSpec, kernel: Path, initrd: Path, workdir: Path) -> d
     load_before = os.getloadavg()
     record: dict[str, Any] = {"name": spec.name, "inputs": asdict(spec), "error": None}
     try:
-        dst_port, relay_port = free_port(), free_port()
-        src_qmp_path, dst_qmp_path = workdir / "src.qmp", workdir / "dst.qmp"
-        for p in (src_qmp_path, dst_qmp_path, workdir / "src.serial", workdir / "dst.serial"):
-            p.unlink(missing_ok=True)
-        procs.start(
-            _qemu_cmd(kernel, initrd, spec, dst_qmp_path, workdir / "dst.serial", dst_port), workdir / "dst.log"
-        )
-        relay = procs.start(
-            [
-                sys.executable,
-                str(HERE / "relay.py"),
-                "--listen",
-                str(relay_port),
-                "--target",
-                str(dst_port),
-                "--rtt-ms",
-                str(spec.rtt_ms),
-                "--window-bytes",
-                str(spec.window_bytes),
-            ],
-            workdir / "relay.log",
-            stdout_pipe=True,
-        )
-        ready = relay.stdout.readline().decode()
-        if not ready.startswith("READY"):
-            raise RuntimeError(f"relay did not start: {ready!r}")
-        procs.start(_qemu_cmd(kernel, initrd, spec, src_qmp_path, workdir / "src.serial", None), workdir / "src.log")
-        src = QMP(src_qmp_path)
+        relay_port = _start(spec, kernel, initrd, workdir, procs)
+        src = QMP(workdir / "src.qmp")
         qmps.append(src)
-        dst = QMP(dst_qmp_path)
+        dst = QMP(workdir / "dst.qmp")
         qmps.append(dst)
         src_serial = SerialLog(workdir / "src.serial", t0)
         dst_serial = SerialLog(workdir / "dst.serial", t0)
-
-        # Boot and let the dirtier reach its steady rate.
-        while len(src_serial.rates()) < STEADY_LINES:
-            src_serial.poll()
-            if time.monotonic() - t0 > BOOT_TIMEOUT_S:
-                raise RuntimeError(f"guest did not report {STEADY_LINES} rate lines in {BOOT_TIMEOUT_S:.0f} s")
-            time.sleep(0.1)
-        boot_s = time.monotonic() - t0
-        steady = src_serial.rates()[1:]
-        record["guest_rate_before_bps"] = sum(r[2] for r in steady) / len(steady)
-
-        src.execute(
-            "migrate-set-capabilities",
-            capabilities=[{"capability": "auto-converge", "state": spec.auto_converge}],
-        )
-        src.execute(
-            "migrate-set-parameters",
-            **{
-                "max-bandwidth": spec.max_bandwidth_bps,
-                "downtime-limit": spec.downtime_limit_ms,
-                "cpu-throttle-initial": spec.cpu_throttle_initial,
-                "cpu-throttle-increment": spec.cpu_throttle_increment,
-            },
-        )
-        record["migrate_parameters"] = src.execute("query-migrate-parameters")
-        record["capabilities"] = {
-            c["capability"]: c["state"] for c in src.execute("query-migrate-capabilities") if c["state"]
-        }
+        boot_s = _wait_steady(src_serial, t0, record)
+        _configure(src, spec, record)
         busy0 = _cpu_busy()
         t_mig = time.monotonic()
-        src.execute("migrate", uri=f"tcp:127.0.0.1:{relay_port}")
-        series = []
-        info: dict[str, Any] = {}
-        while True:
-            info = src.execute("query-migrate")
-            series.append(_sample(time.monotonic() - t_mig, info))
-            src_serial.poll()
-            if info.get("status") in ("completed", "failed", "cancelled"):
-                break
-            if time.monotonic() - t_mig > MIGRATION_TIMEOUT_S:
-                src.execute("migrate_cancel")
-                record["error"] = f"did not converge within {MIGRATION_TIMEOUT_S:.0f} s: cancelled"
-            time.sleep(POLL_S)
-        wall_s = time.monotonic() - t_mig
-        for _ in range(40):  # "completed" can be read before total-time is filled in
-            if info.get("status") != "completed" or info.get("total-time"):
-                break
-            time.sleep(0.05)
-            info = src.execute("query-migrate")
+        info, series, wall_s = _migrate(src, src_serial, relay_port, record)
         busy1 = _cpu_busy()
         # The guest must go on running on the destination.
         deadline = time.monotonic() + 4.0
@@ -485,10 +358,7 @@ def run_migration(spec: RunSpec, kernel: Path, initrd: Path, workdir: Path) -> d
                 "host_cpu_busy_during_migration": round((busy1[0] - busy0[0]) / max(1e-9, busy1[1] - busy0[1]), 3),
             }
         )
-        if info.get("status") != "completed" and not record["error"]:
-            record["error"] = f"migration ended {info.get('status')}: {info.get('error-desc', '')}"
-        elif not record["destination_guest_alive"] and not record["error"]:
-            record["error"] = "the guest did not run on the destination after the switchover"
+        _judge(record, info)
     except Exception as exc:  # recorded, then the next run goes on
         record["error"] = f"{type(exc).__name__}: {exc}"
     finally:
