@@ -54,6 +54,18 @@ def build(results_dir: Path = cal.RESULTS) -> tuple[str, go.Figure, list[cal.Com
     runs = cal.load_runs(results_dir)
     usable = [r for r in runs if cal.usable(r)]
     comps = {p: [cal.compare(r, p) for r in usable] for p in PROFILES}
+    lines = _header(runs, usable) + _table(runs, usable, comps) + _summary(comps)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Total time (s)", "Bytes transferred (MB)"))
+    _add_points(fig, comps)
+    _add_guides(fig, comps)
+    fig.update_xaxes(title_text="measured (QEMU 7.2, TCG)")
+    fig.update_yaxes(title_text="predicted (engine)")
+    fig.update_layout(title="Engine vs real QEMU pre-copy migrations", height=560, width=1150)
+    return "\n".join(lines) + "\n", fig, comps.get("qemu", comps["generic"])
+
+
+def _header(runs: list[dict], usable: list[dict]) -> list[str]:
+    """Title, method and the machine the runs were made on."""
     lines = [
         "# QEMU calibration: real pre-copy migrations vs the engine",
         "",
@@ -77,6 +89,12 @@ def build(results_dir: Path = cal.RESULTS) -> tuple[str, go.Figure, list[cal.Com
             f"{min(busy):.0%}-{max(busy):.0%} during the migrations.",
             "",
         ]
+    return lines
+
+
+def _table(runs: list[dict], usable: list[dict], comps: dict[str, list[cal.Comparison]]) -> list[str]:
+    """One row per run: inputs, what QEMU measured, each profile's prediction and error."""
+    lines: list[str] = []
     head = "| run | inputs | measured time / MB / rounds / downtime / max throttle |"
     sep = "|---|---|---|"
     for p in PROFILES:
@@ -101,6 +119,12 @@ def build(results_dir: Path = cal.RESULTS) -> tuple[str, go.Figure, list[cal.Com
     for run in runs:
         if not cal.usable(run):
             lines.append(f"| {run['name']} | {_inputs(run)} | not usable: {run.get('error')} |" + " |" * len(PROFILES))
+    return lines
+
+
+def _summary(comps: dict[str, list[cal.Comparison]]) -> list[str]:
+    """Per profile: runs within tolerance, median and worst errors."""
+    lines: list[str] = []
     lines.append("")
     for p in PROFILES:
         cs = comps[p]
@@ -115,7 +139,11 @@ def build(results_dir: Path = cal.RESULTS) -> tuple[str, go.Figure, list[cal.Com
         )
     lines.append("")
 
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Total time (s)", "Bytes transferred (MB)"))
+    return lines
+
+
+def _add_points(fig: go.Figure, comps: dict[str, list[cal.Comparison]]) -> None:
+    """Predicted vs measured, time and bytes, one marker per run and profile."""
     symbols = {"generic": "x", "qemu": "circle"}
     colors = {"generic": "#d95f02", "qemu": "#1b9e77"}
     for p in PROFILES:
@@ -150,6 +178,10 @@ def build(results_dir: Path = cal.RESULTS) -> tuple[str, go.Figure, list[cal.Com
             row=1,
             col=2,
         )
+
+
+def _add_guides(fig: go.Figure, comps: dict[str, list[cal.Comparison]]) -> None:
+    """The predicted = measured diagonal and the ±10 % band."""
     all_c = [c for cs in comps.values() for c in cs]
     if all_c:
         tmax = max(max(c.measured_time_s, c.predicted_time_s) for c in all_c) * 1.05
@@ -182,10 +214,6 @@ def build(results_dir: Path = cal.RESULTS) -> tuple[str, go.Figure, list[cal.Com
                 row=1,
                 col=col,
             )
-    fig.update_xaxes(title_text="measured (QEMU 7.2, TCG)")
-    fig.update_yaxes(title_text="predicted (engine)")
-    fig.update_layout(title="Engine vs real QEMU pre-copy migrations", height=560, width=1150)
-    return "\n".join(lines) + "\n", fig, comps.get("qemu", comps["generic"])
 
 
 DOCS = cal.ROOT / "docs" / "engine.md"
