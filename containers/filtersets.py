@@ -6,7 +6,8 @@ from django.db.models import Q, QuerySet
 
 from containers.choices import ContainerState, PodPhase
 from containers.models import ContainerCluster, ContainerHost, ContainerSpec, Image, Pod
-from inventory.filtersets import StableOrderingFilter, TagFilter
+from hybridcloud.core.filtersets import StableOrderingFilter
+from inventory.filtersets import TagFilter
 
 
 def _search(queryset: QuerySet, value: str, *fields: str) -> QuerySet:

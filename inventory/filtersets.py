@@ -7,6 +7,7 @@ from django.db.models import Q, QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from hybridcloud.core.filtersets import StableOrderingFilter
 from inventory.choices import PowerState, WorkloadKind
 from inventory.models import Estate, Host, NetworkSegment, PlacementRule, Site, Tag, Workload
 
@@ -22,21 +23,6 @@ WORKLOAD_ORDERING = {
     "memory": "memory_bytes",
     "power": "power_state",
 }
-
-
-class StableOrderingFilter(django_filters.OrderingFilter):
-    """Sorts by the chosen column, then by `tiebreak` (name unless told), so that pages never shuffle rows."""
-
-    def __init__(self, *args, tiebreak: str = "name", **kwargs):
-        self.tiebreak = tiebreak
-        super().__init__(*args, **kwargs)
-
-    def filter(self, qs: QuerySet, value):
-        qs = super().filter(qs, value)
-        ordering = list(qs.query.order_by)
-        if ordering and not any(field.lstrip("-") == self.tiebreak.lstrip("-") for field in ordering):
-            qs = qs.order_by(*ordering, self.tiebreak)
-        return qs
 
 
 @extend_schema_field(OpenApiTypes.STR)  # a tag's slug, repeatable

@@ -8,7 +8,8 @@ workload's tags (each given); without `ordering` the list keeps its rule (active
 import django_filters
 from django.db.models import Q, QuerySet
 
-from inventory.filtersets import StableOrderingFilter, TagFilter
+from hybridcloud.core.filtersets import StableOrderingFilter
+from inventory.filtersets import TagFilter
 from inventory.models import Site
 from migration.choices import MigrationKind, MigrationState
 from migration.models import Migration

@@ -1,10 +1,30 @@
-"""The audit trail's filters, shared by the audit page and `/api/audit/`."""
+"""Filters every list shares (a sort with a tiebreak) and the audit trail's, shared by the audit page and
+`/api/audit/`."""
 
 import django_filters
+from django import forms
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from hybridcloud.core.models import AuditEntry, AuditVia
+
+
+class StableOrderingFilter(django_filters.OrderingFilter):
+    """Sorts by the chosen column, then by `tiebreak` (name unless told), so that pages never shuffle rows."""
+
+    def __init__(self, *args, tiebreak: str = "name", **kwargs):
+        self.tiebreak = tiebreak
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs: QuerySet, value):
+        qs = super().filter(qs, value)
+        ordering = list(qs.query.order_by)
+        if ordering and not any(field.lstrip("-") == self.tiebreak.lstrip("-") for field in ordering):
+            qs = qs.order_by(*ordering, self.tiebreak)
+        return qs
+
+
+_DATE = forms.DateInput(attrs={"type": "date"})
 
 
 def audited_types(request=None):
@@ -15,13 +35,19 @@ def audited_types(request=None):
 
 class AuditEntryFilterSet(django_filters.FilterSet):
     actor = django_filters.CharFilter(field_name="actor_label", lookup_expr="iexact", label="Actor (username)")
-    action = django_filters.CharFilter(method="filter_action", label='Action (e.g. "migration.start" or "migration")')
+    action = django_filters.CharFilter(
+        method="filter_action", label='Action (e.g. "migration.start" or "migration")',
+        widget=forms.TextInput(attrs={"list": "audit-actions"}),
+    )  # fmt: skip
     object_type = django_filters.ModelChoiceFilter(queryset=audited_types, label="Object type")
     object_id = django_filters.CharFilter(field_name="object_id", label="Object id")
     via = django_filters.ChoiceFilter(choices=AuditVia.choices)
-    since = django_filters.DateFilter(field_name="at", lookup_expr="date__gte", label="From (date)")
-    until = django_filters.DateFilter(field_name="at", lookup_expr="date__lte", label="To (date)")
+    since = django_filters.DateFilter(field_name="at", lookup_expr="date__gte", label="From (date)", widget=_DATE)
+    until = django_filters.DateFilter(field_name="at", lookup_expr="date__lte", label="To (date)", widget=_DATE)
     search = django_filters.CharFilter(method="filter_search", label="Search")
+    ordering = StableOrderingFilter(
+        fields={"at": "at", "actor_label": "actor", "action": "action", "via": "via"}, tiebreak="-pk"
+    )
 
     class Meta:
         model = AuditEntry

@@ -4,7 +4,7 @@ list's prefix (`recommendations-q`, `evacuations-ordering`, ...), for the page a
 import django_filters
 from django.db.models import Q, QuerySet
 
-from inventory.filtersets import StableOrderingFilter
+from hybridcloud.core.filtersets import StableOrderingFilter
 from migration.capacity.choices import EvacuationState
 from migration.capacity.models import Evacuation, Recommendation
 

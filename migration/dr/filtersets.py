@@ -3,7 +3,7 @@
 import django_filters
 from django.db.models import Q, QuerySet
 
-from inventory.filtersets import StableOrderingFilter
+from hybridcloud.core.filtersets import StableOrderingFilter
 from migration.dr.models import RecoveryPlan
 
 # Public sort keys (in the URL) → fields of `selectors.plan_list()` (annotations included).
