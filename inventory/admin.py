@@ -7,16 +7,11 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from hybridcloud.core.audit import AuditedModelAdmin
-from hybridcloud.core.units import GIB, MIB
+from hybridcloud.core.units import format_bytes
 from inventory import services
 from inventory.choices import HostState
 from inventory.models import CloudLink, Cluster, Datastore, Host, NetworkSegment, PlacementRule, Site, Tag, Workload
 from inventory.usage import running_sums
-
-
-def gib(value: int | None) -> str:
-    return f"{(value or 0) / GIB:,.1f} GiB"
-
 
 # -- inlines ---------------------------------------------------------------------------------------------------------
 
@@ -65,7 +60,7 @@ class WorkloadInline(admin.TabularInline):
 
     @admin.display(description="Memory")
     def memory(self, obj: Workload) -> str:
-        return gib(obj.memory_bytes)
+        return format_bytes(obj.memory_bytes)
 
 
 # -- sites and links -------------------------------------------------------------------------------------------------
@@ -159,13 +154,13 @@ class HostAdmin(AuditedModelAdmin, admin.ModelAdmin):
 
     @admin.display(description="Memory", ordering="memory_bytes")
     def memory(self, obj: Host) -> str:
-        return gib(obj.memory_bytes)
+        return format_bytes(obj.memory_bytes)
 
     @admin.display(description="Socket buffer", ordering="migration_socket_buffer_bytes")
     def socket_buffer(self, obj: Host) -> str:
         if obj.migration_socket_buffer_bytes is None:
             return "tuned to the path"
-        return f"{obj.migration_socket_buffer_bytes / MIB:,.1f} MiB"
+        return format_bytes(obj.migration_socket_buffer_bytes)
 
     @admin.display(description="Workloads", ordering="workload_count")
     def workload_count(self, obj: Host) -> int:
@@ -173,7 +168,7 @@ class HostAdmin(AuditedModelAdmin, admin.ModelAdmin):
 
     @admin.display(description="Memory used (on)", ordering="used_memory_bytes")
     def memory_used(self, obj: Host) -> str:
-        return gib(obj.used_memory_bytes)
+        return format_bytes(obj.used_memory_bytes)
 
     @admin.action(description="Put selected hosts in maintenance")
     def enter_maintenance(self, request, queryset):
@@ -219,11 +214,11 @@ class DatastoreAdmin(AuditedModelAdmin, admin.ModelAdmin):
 
     @admin.display(description="Capacity", ordering="capacity_bytes")
     def capacity(self, obj: Datastore) -> str:
-        return gib(obj.capacity_bytes)
+        return format_bytes(obj.capacity_bytes)
 
     @admin.display(description="Used", ordering="used_bytes")
     def used(self, obj: Datastore) -> str:
-        return gib(obj.used_bytes)
+        return format_bytes(obj.used_bytes)
 
     @admin.display(description="% used")
     def percent_used(self, obj: Datastore) -> str:
@@ -289,7 +284,7 @@ class WorkloadAdmin(AuditedModelAdmin, admin.ModelAdmin):
 
     @admin.display(description="Memory", ordering="memory_bytes")
     def memory(self, obj: Workload) -> str:
-        return gib(obj.memory_bytes)
+        return format_bytes(obj.memory_bytes)
 
     @admin.action(description="Power on selected workloads")
     def power_on(self, request, queryset):

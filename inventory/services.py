@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from hybridcloud.core.units import GIB
+from hybridcloud.core.units import format_bytes
 from inventory.choices import HostState, PowerState
 from inventory.models import Host, Site, Workload
 from inventory.selectors import host_usage
@@ -48,9 +48,9 @@ def workloads_power_on(*, workloads: QuerySet[Workload]) -> PowerOnResult:
         if host.state == HostState.DOWN:
             result.refused.append(f"{workload.name}: host {host} is down.")
         elif used[0] + workload.memory_bytes > host.memory_bytes:
-            free = max(host.memory_bytes - used[0], 0) / GIB
+            free = format_bytes(max(host.memory_bytes - used[0], 0))
             result.refused.append(
-                f"{workload.name}: host {host} has {free:.1f} GiB free, it needs {workload.memory_bytes / GIB:.1f} GiB."
+                f"{workload.name}: host {host} has {free} free, it needs {format_bytes(workload.memory_bytes)}."
             )
         elif used[1] + workload.vcpus > host.vcpu_capacity:
             result.refused.append(f"{workload.name}: host {host} would exceed its {host.vcpu_capacity} vCPU limit.")

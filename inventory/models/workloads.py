@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-from hybridcloud.core.units import GIB
+from hybridcloud.core.units import format_bytes
 from inventory.choices import (
     CPU_OVERCOMMIT_RATIO,
     PowerState,
@@ -148,10 +148,9 @@ class Workload(models.Model):
                 others = Workload.objects.filter(host=host).exclude(pk=self.pk)
                 used = usage_by(others, "host_id", "host_id", [host.pk])[host.pk].without_reservations_of(self.pk)
                 if used.memory_bytes + self.memory_bytes > host.memory_bytes:
-                    free_gib = max(host.memory_bytes - used.memory_bytes, 0) / GIB
+                    free = format_bytes(max(host.memory_bytes - used.memory_bytes, 0))
                     errors["memory_bytes"] = (
-                        f"Host {host} has {free_gib:.1f} GiB of memory free; this workload needs "
-                        f"{self.memory_bytes / GIB:.1f} GiB."
+                        f"Host {host} has {free} of memory free; this workload needs {format_bytes(self.memory_bytes)}."
                     )
                 if used.vcpus + self.vcpus > host.vcpu_capacity:
                     errors["vcpus"] = (

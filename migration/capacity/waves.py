@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
+from hybridcloud.core.units import format_bytes, format_duration
 from inventory.links import migration_slots
 from inventory.models import Workload
 from migration.capacity.planning import LinkInfo, TargetHost, TargetIndex
@@ -105,9 +106,9 @@ def wave_warnings(w: Workload, p: dict) -> list[str]:
     out = []
     if p.get("storage_time_s"):
         out.append(
-            f"{w.name}'s destination cannot see its datastore, so its disk ({w.disk_bytes / 2**30:,.0f} GiB) is "
-            f"copied first: about {p['storage_time_s']:,.0f} s of disk transfer before the memory pre-copy (wave "
-            f"prediction)."
+            f"{w.name}'s destination cannot see its datastore, so its disk ({format_bytes(w.disk_bytes)}) is "
+            f"copied first: about {format_duration(p['storage_time_s'])} of disk transfer before the memory pre-copy "
+            f"(wave prediction)."
         )
     if p.get("converged") is False:
         out.append(

@@ -26,6 +26,7 @@ import logging
 from django.conf import settings
 from django.utils import timezone
 
+from hybridcloud.core.units import format_duration
 from inventory.models import Workload
 from migration.choices import CANCELLABLE_STATES, FINAL_STATES, MigrationState
 from migration.dr.choices import DrillState, ResultState, StepKind, StepState, Verdict
@@ -244,7 +245,7 @@ def _check_group(
         )
     else:
         state = StepState.DONE
-        reason = f"{len(moved)} workloads moved live to {site} in {duration:.0f} s."
+        reason = f"{len(moved)} workloads moved live to {site} in {format_duration(duration)}."
     finished = DrillStep.objects.filter(pk=step.pk, state=StepState.RUNNING).update(
         state=state,
         reason=reason,
@@ -298,7 +299,7 @@ def _finish_run(run: DrillRun, steps: list[DrillStep]) -> dict | None:
     if failed_step is not None:
         reason = f"{failed_step.name} failed: {failed_step.reason}"
     elif rto is not None and rto > run.target_rto_s:
-        reason = f"Measured RTO {rto:.0f} s is over the target of {run.target_rto_s} s."
+        reason = f"Measured RTO {format_duration(rto)} is over the target of {format_duration(run.target_rto_s)}."
     else:
         reason = ""
     if run.state == DrillState.CANCELLED:

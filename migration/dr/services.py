@@ -19,18 +19,19 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
-from django.db.models import F
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
-from hybridcloud.core import events
 from hybridcloud.core.audit import audit_record
 from hybridcloud.core.roles import is_operator
-from inventory.choices import HostState
-from inventory.models import Host, NetworkSegment, Workload
-from inventory.selectors import host_usage, link_between
+from hybridcloud.core.units import format_duration
+from inventory.choices import HostState, PowerState
+from inventory.models import CloudLink, Host, NetworkSegment, Workload
 from migration.dr import drills, leases
 from migration.dr.choices import DrillKind, DrillState, DrillTrigger, StepKind, StepState, Verdict
 from migration.dr.models import DrillRun, DrillStep, DrillWorkloadResult, ProtectedWorkload, RecoveryPlan
@@ -225,19 +226,27 @@ def production_fingerprint(site_ids: list[int] | None = None) -> str:
     return digest.hexdigest()
 
 
+def _link_between(site_a_id: int, site_b_id: int) -> CloudLink | None:
+    return CloudLink.objects.filter(
+        Q(site_a_id=site_a_id, site_b_id=site_b_id) | Q(site_a_id=site_b_id, site_b_id=site_a_id)
+    ).first()
+
+
 def drill_inputs(*, plan: RecoveryPlan, run: DrillRun, now: datetime | None = None) -> drills.DrillInputs:
     """Read what a drill needs from the database into plain values (a constant number of queries)."""
     now = now or timezone.now()
-    link = link_between(plan.protected_site_id, plan.recovery_site_id)
-    hosts = list(
-        Host.objects.filter(cluster__site_id=plan.recovery_site_id, state=HostState.CONNECTED).order_by("name")
+    link = _link_between(plan.protected_site_id, plan.recovery_site_id)
+    on = Q(workloads__power_state=PowerState.ON)
+    hosts = (
+        Host.objects.filter(cluster__site_id=plan.recovery_site_id, state=HostState.CONNECTED)
+        .annotate(used_memory=Sum("workloads__memory_bytes", filter=on), used_vcpus=Sum("workloads__vcpus", filter=on))
+        .order_by("name")
     )
-    usage = host_usage(hosts)
     capacities = tuple(
         drills.HostCapacity(
             name=h.name,
-            free_memory_bytes=h.memory_bytes - usage[h.pk].memory_bytes,
-            free_vcpus=h.vcpu_capacity - usage[h.pk].vcpus,
+            free_memory_bytes=h.memory_bytes - (h.used_memory or 0),
+            free_vcpus=h.vcpu_capacity - (h.used_vcpus or 0),
             cores=h.cores,
         )
         for h in hosts
@@ -536,7 +545,7 @@ def _end_test_drill(run: DrillRun, token: int) -> None:
     elif failed_steps:
         reason = "; ".join(f"{s.name} failed" for s in failed_steps) + "."
     elif rto is not None and rto > run.target_rto_s:
-        reason = f"Measured RTO {rto:.0f} s is over the target of {run.target_rto_s} s."
+        reason = f"Measured RTO {format_duration(rto)} is over the target of {format_duration(run.target_rto_s)}."
     else:
         reason = ""
     drill_end(
@@ -662,12 +671,20 @@ def drills_watchdog(*, force: bool = False) -> list[int]:
 
 
 def publish_drill(run_id: int) -> None:
-    """Push a drill's state to `drill.<id>`: bump `seq`, then send the full state after commit (through the one
-    publisher, `hybridcloud.core.events`: a failing channel layer is logged there, not raised)."""
+    """The one place that pushes a drill's state to `drill.<id>`: bump `seq`, then send the full state.
+
+    Pushes are hints (the database row is the truth), so a failing channel layer is logged, not raised.
+    """
     DrillRun.objects.filter(pk=run_id).update(seq=F("seq") + 1)
     message = drill_state(DrillRun.objects.select_related("plan").get(pk=run_id))
     message["type"] = "drill"
-    events.publish(drill_group_name(run_id), "drill.update", message)
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(drill_group_name(run_id), {"type": "drill.update", "message": message})
+    except Exception:  # noqa: BLE001 - a push is a hint; the drill goes on
+        logger.warning("Could not publish drill %s to the channel layer", run_id, exc_info=True)
 
 
 # -- scheduling ----------------------------------------------------------------------------------------------------

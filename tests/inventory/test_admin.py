@@ -47,7 +47,7 @@ def test_admin_refuses_a_workload_whose_segment_is_not_on_its_host_site(admin_cl
 
 def test_admin_refuses_a_workload_bigger_than_its_host(admin_client, topo):
     response = admin_client.post("/admin/inventory/workload/add/", workload_form(topo, memory_bytes=600 * GIB))
-    assert "Host ca-esx-01 has 512.0 GiB of memory free; this workload needs 600.0 GiB." in response.content.decode()
+    assert "Host ca-esx-01 has 512 GiB of memory free; this workload needs 600 GiB." in response.content.decode()
 
 
 def test_admin_saves_a_good_workload(admin_client, topo):

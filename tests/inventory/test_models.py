@@ -98,7 +98,7 @@ def test_segment_must_be_present_on_the_hosts_site(topo):
 def test_memory_within_the_hosts_free_memory(topo):
     factories.workload(topo.ca_hosts[0], memory_gib=500, segment=topo.stretched)
     assert errors(new_workload(topo, memory_bytes=16 * GIB, working_set_bytes=GIB))["memory_bytes"] == [
-        "Host ca-esx-01 has 12.0 GiB of memory free; this workload needs 16.0 GiB."
+        "Host ca-esx-01 has 12 GiB of memory free; this workload needs 16 GiB."
     ]
     # Powered off, it takes no memory and fits.
     new_workload(topo, memory_bytes=16 * GIB, power_state=PowerState.OFF).full_clean()

@@ -129,7 +129,7 @@ def test_target_missed_when_rto_exceeds_it():
     run = run_test_drill(setup.plan)
     assert run.state == DrillState.COMPLETED
     assert run.verdict == Verdict.MISSED
-    assert "over the target of 60 s" in run.reason
+    assert "over the target of 1 min 00 s" in run.reason
 
 
 @pytest.mark.django_db
