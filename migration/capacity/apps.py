@@ -10,7 +10,8 @@ class CapacityConfig(AppConfig):
 
     def ready(self) -> None:
         from inventory.overview import CARDS, register_overview_card
-        from migration.capacity.selectors import overview_hot_hosts
+        from migration.capacity.selectors import evacuation_host_refusal, overview_hot_hosts
+        from migration.prechecks import register_host_refusal
 
         # Below the overview's capacity charts: the hosts above the threshold and the last day's heat map.
         register_overview_card(
@@ -20,3 +21,6 @@ class CapacityConfig(AppConfig):
             order=10,
             scripts=("js/capacity/overview_heatmap.js",),
         )
+
+        # A host being emptied takes no new workload: the pre-checks refuse it (and placement passes over it).
+        register_host_refusal("capacity.evacuation", evacuation_host_refusal)

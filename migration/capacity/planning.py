@@ -24,9 +24,8 @@ from inventory.links import MIN_MBIT_PER_MIGRATION, migration_slots
 from inventory.models import CloudLink, Datastore, Host, NetworkSegment, Site, Workload
 from inventory.selectors import host_usage
 from migration.capacity import telemetry
-from migration.capacity.choices import EvacuationState, Scope
-from migration.capacity.models import Evacuation
 from migration.capacity.sampling import fleet_use, load_fleet, tick_of
+from migration.capacity.selectors import evacuating_hosts
 from migration.choices import ACTIVE_STATES
 from migration.engine import LinkSpec
 from migration.engine.placement_rules import Spot
@@ -128,15 +127,13 @@ class WorkloadRow(NamedTuple):
 
 @dataclass(eq=False)
 class Candidate:
-    """A workload as the planner sees it, with its simulated use at the basis instant (compared by identity)."""
+    """A workload as the planner sees it, with its simulated use at the basis instant (compared by identity);
+    `live`: powered on (moved live, and taking its memory and vCPUs on its host)."""
 
     workload: WorkloadRow
     busy_cores: float
     used_memory: float
-
-    @property
-    def live(self) -> bool:
-        return self.workload.power_state == PowerState.ON
+    live: bool
 
 
 def workload_rows(workloads: QuerySet[Workload]) -> list[WorkloadRow]:
@@ -231,12 +228,11 @@ def _links() -> dict[frozenset, LinkInfo]:
 
 
 def _mark_evacuating(hosts: dict[int, TargetHost]) -> None:
-    """Each host being emptied by a running evacuation (of the host, or of its site) takes nothing new."""
-    running = Evacuation.objects.filter(state=EvacuationState.RUNNING).order_by("-pk")
-    for pk, scope, host_id, site_id in running.values_list("pk", "scope", "host_id", "site_id"):
+    """Each host being emptied by a running evacuation takes nothing new (the pre-checks' rule: `evacuating_hosts`)."""
+    evacuating = evacuating_hosts()
+    if evacuating.by_host or evacuating.by_site:
         for host in hosts.values():
-            if (host.pk == host_id if scope == Scope.HOST else host.site_id == site_id) and not host.evacuation:
-                host.evacuation = pk
+            host.evacuation = evacuating.of(host.pk, host.site_id)
 
 
 def _simulated_use(hosts: dict[int, TargetHost], *, seed: int, at: datetime) -> dict[int, tuple[float, float]]:
@@ -282,7 +278,7 @@ class TargetIndex:
 
     def candidate(self, workload: WorkloadRow) -> Candidate:
         cpu, mem = self.use.get(workload.pk, (0.0, 0.0))
-        return Candidate(workload, cpu, mem)
+        return Candidate(workload, cpu, mem, workload.power_state == PowerState.ON)
 
     def link(self, a: int, b: int) -> LinkInfo | None:
         return self.links.get(frozenset((a, b)))

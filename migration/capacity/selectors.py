@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db.models import Avg, BigIntegerField, Count, FloatField, Func, QuerySet
@@ -11,11 +13,50 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 
 from inventory.models import Host, Site
-from migration.capacity.choices import ItemState, RecommendationState, Scope
+from migration.capacity.choices import EvacuationState, ItemState, RecommendationState, Scope
 from migration.capacity.models import CapacitySettings, Evacuation, Recommendation, UtilisationSample
 from migration.choices import MigrationState
 
 RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+
+
+@dataclass(frozen=True)
+class EvacuatingHosts:
+    """The hosts running evacuations are emptying: `of()` is a host's own evacuation, else its whole site's (the
+    oldest of each). Such a host takes no new workload, or its evacuation would never end."""
+
+    by_host: dict[int, int]
+    by_site: dict[int, int]
+
+    def of(self, host_id: int, site_id: int) -> int | None:
+        return self.by_host.get(host_id, self.by_site.get(site_id))
+
+
+def evacuating_hosts() -> EvacuatingHosts:
+    """The running evacuations, one query."""
+    by_host: dict[int, int] = {}
+    by_site: dict[int, int] = {}
+    rows = Evacuation.objects.filter(state=EvacuationState.RUNNING).order_by("pk")
+    for pk, scope, host_id, site_id in rows.values_list("pk", "scope", "host_id", "site_id"):
+        if scope == Scope.HOST and host_id is not None:
+            by_host.setdefault(host_id, pk)
+        elif scope == Scope.SITE:
+            by_site.setdefault(site_id, pk)
+    return EvacuatingHosts(by_host, by_site)
+
+
+def evacuation_host_refusal() -> Callable[[Host], str | None]:
+    """The pre-checks' host refusal that capacity registers (`register_host_refusal`): read once per pre-check
+    context, it refuses a host being evacuated."""
+    evacuating = evacuating_hosts()
+
+    def refuse(host: Host) -> str | None:
+        pk = evacuating.of(host.pk, host.cluster.site_id)
+        if pk is None:
+            return None
+        return f"Host {host.name} is being evacuated (evacuation #{pk}); it takes no new workloads."
+
+    return refuse
 
 
 def chart_range(key: str | None) -> tuple[str, timedelta]:

@@ -64,6 +64,7 @@ class PrecheckContext:
         self._refusals: list[HostCheck] | None = None
         self._hosts: dict[int, Host] = {}
         self._usage: dict[int, Usage] = {}
+        self._usage_complete = False  # every host's usage is read (`preload_usage`): a host missing has none
         self._segment_sites: dict[int, set[int]] = {}
         self._site_first_segment: dict[int, NetworkSegment | None] = {}
         self._datastore_hosts: dict[int, set[int]] = {}
@@ -124,7 +125,7 @@ class PrecheckContext:
     def usage(self, host_id: int) -> Usage:
         """What the host's running workloads and the live moves on their way to it take (`host_usage`), read for
         every host of its site at once (placement weighs them all)."""
-        if host_id not in self._usage:
+        if host_id not in self._usage and not self._usage_complete:
             site_id = self.host(host_id).cluster.site_id
             self._usage.update(host_usage(Host.objects.filter(cluster__site_id=site_id)))
             self._usage.setdefault(host_id, Usage(pk=host_id))
@@ -132,7 +133,8 @@ class PrecheckContext:
 
     def preload_usage(self) -> None:
         """Every host's usage in one aggregate (a planner that weighs hosts across all sites)."""
-        self._usage = host_usage()
+        self._usage = host_usage()  # a UsageByKey: a host with nothing on it reads as an empty Usage
+        self._usage_complete = True
 
     def segment_sites(self, segment_id: int) -> set[int]:
         if segment_id not in self._segment_sites:

@@ -99,31 +99,39 @@ def _by_relief(candidates: list[Candidate], excess: tuple[float, float]) -> list
 def _best_target(planner: _Planner, c: Candidate, tiers: list[list[TargetHost]]) -> tuple[TargetHost | None, list]:
     """The target of the earliest tier with the most room after the move, under the thresholds, that the in-memory
     pre-checks allow; and the placement rules that turned a host down for it."""
-    index, thr_cpu, thr_mem = planner.index, planner.thr_cpu, planner.thr_mem
+    index = planner.index
     w = c.workload
     ruled = bool(index.rules.rules_of(w.pk))
     decided: list[str] = []
-    best: tuple | None = None
     for tier in tiers:
+        scored: list[tuple[tuple[float, str], TargetHost]] = []
         for t in tier:
-            cpu_after = telemetry.pct(min(t.busy_cores + c.busy_cores, t.cores), t.cores)
-            mem_after = telemetry.pct(t.used_memory + c.used_memory, t.memory_bytes)
-            over = cpu_after > thr_cpu or mem_after > thr_mem
-            if over and not ruled:  # the arithmetic first: without a rule, nothing else depends on the blocker
-                continue
-            why = index.blocker(c, t)
-            if why:
-                if ruled and why in index.rules.broken_on(w.pk, w.name, Spot(t.name, t.site_name)):
+            score = _score_after(planner, c, t)
+            if ruled:  # every host's blocker: the rules that turned one down are named beside the destination
+                why = index.blocker(c, t)
+                if why and why in index.rules.broken_on(w.pk, w.name, Spot(t.name, t.site_name)):
                     decided.append(why)
+                if why or score is None:
+                    continue
+            elif score is None:
                 continue
-            if over:
-                continue
-            score = (max(cpu_after / thr_cpu, mem_after / thr_mem), t.name)
-            if best is None or score < best[1]:
-                best = (t, score)
-        if best is not None:
-            break
-    return (best[0] if best else None), decided
+            scored.append((score, t))
+        scored.sort(key=lambda st: st[0])
+        for _, t in scored:
+            # Without a rule, only the best-scored hosts need the blocker (the first that passes is the choice).
+            if ruled or index.blocker(c, t) is None:
+                return t, decided
+    return None, decided
+
+
+def _score_after(planner: _Planner, c: Candidate, t: TargetHost) -> tuple[float, str] | None:
+    """How full `t` would be after taking the candidate (the higher of CPU and memory over their thresholds; ties
+    by name), or None when it would be above a threshold."""
+    cpu_after = telemetry.pct(min(t.busy_cores + c.busy_cores, t.cores), t.cores)
+    mem_after = telemetry.pct(t.used_memory + c.used_memory, t.memory_bytes)
+    if cpu_after > planner.thr_cpu or mem_after > planner.thr_mem:
+        return None
+    return max(cpu_after / planner.thr_cpu, mem_after / planner.thr_mem), t.name
 
 
 def _choose_moves(
