@@ -16,6 +16,7 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
+from hybridcloud.core.units import format_bytes
 from migration.choices import RUNNING_STATES, EventKind, MigrationState
 from migration.engine import rate_limits
 from migration.engine.world import WorldRun
@@ -105,7 +106,7 @@ def _engine_events(write: StepWrite, run: WorldRun, events: list, state: str, no
     result = None
     for ev in events:
         if ev.kind == "phase_changed" and ev.phase == "precopy" and migration.disk_bytes:
-            message = f"Disk copied ({migration.disk_bytes / 2**30:.1f} GiB); memory pre-copy starts."
+            message = f"Disk copied ({format_bytes(migration.disk_bytes)}); memory pre-copy starts."
             write.event(EventKind.PHASE, state, message, ev.time_s, now)
         elif ev.kind == "round_completed" and ev.round.throttle > 0 and not throttled_before:
             throttled_before = True
@@ -114,7 +115,7 @@ def _engine_events(write: StepWrite, run: WorldRun, events: list, state: str, no
         elif ev.kind == "phase_changed" and ev.phase == "switchover" and state == MigrationState.PRECOPY:
             state = MigrationState.SWITCHOVER
             write.fields["switchover_started_at"] = now
-            message = f"Switchover: the guest is paused to copy its last {sim.to_state()['stop_bytes'] / 1e6:.1f} MB."
+            message = f"Switchover: the guest is paused to copy its last {format_bytes(sim.to_state()['stop_bytes'])}."
             write.event(EventKind.PHASE, state, message, ev.time_s, now)
             write.messages.append(("phase", state))
         elif ev.kind == "finished":
