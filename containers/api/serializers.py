@@ -67,7 +67,7 @@ class ContainerSerializer(serializers.ModelSerializer):
 
 
 class ContainerCreateSerializer(serializers.Serializer):
-    """A Docker-style request; every check that can refuse it runs in containers.services.container_create."""
+    """A Docker-style request; every check that can refuse it runs in containers.services.create.container_create."""
 
     container_host = serializers.CharField(required=False, help_text="Its name (optional when there is only one).")
     image = serializers.CharField()
