@@ -113,14 +113,15 @@ def table_list(
     table_class: type[ListTable],
     prefix: str = "",
     per_page: int | None = PER_PAGE,
+    exclude: tuple[str, ...] = (),
 ) -> ListTable:
     """The table of one list: `filterset_class` over `queryset` with the request's filters and sort, paged.
 
     The filterset is `table.filterset` (its form renders the filters); `prefix` names this list's parameters when a
-    page shows several lists."""
+    page shows several lists; `exclude` names columns this request does not show (e.g. actions for a viewer)."""
     filterset = filterset_class(request.GET, queryset=queryset, request=request, prefix=prefix or None)
     param = f"{prefix}-" if prefix else ""
-    table = table_class(filterset.qs, prefix=param, request=request)
+    table = table_class(filterset.qs, prefix=param, request=request, exclude=exclude)
     keys = _ordering_keys(filterset)
     for column in table.columns:
         column.column.orderable = column.name in keys

@@ -1,14 +1,6 @@
 from django import forms
 
-from migration.alarms.choices import AlarmState, Severity
 from migration.alarms.models import AlarmRule, WebhookEndpoint
-
-
-class AlarmFilterForm(forms.Form):
-    state = forms.ChoiceField(
-        required=False, choices=[("", "All"), ("open", "Open (active or acknowledged)"), *AlarmState.choices]
-    )
-    severity = forms.ChoiceField(required=False, choices=[("", "Any severity"), *Severity.choices])
 
 
 class NoteForm(forms.Form):

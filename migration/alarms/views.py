@@ -6,13 +6,15 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from hybridcloud.core.lists import list_response, table_list
 from hybridcloud.core.roles import is_operator
 from hybridcloud.core.views import operator_required
 from migration.alarms import selectors, services
-from migration.alarms.forms import AlarmFilterForm, AlarmRuleForm, NoteForm, WebhookEndpointForm
+from migration.alarms.filtersets import AlarmFilterSet
+from migration.alarms.forms import AlarmRuleForm, NoteForm, WebhookEndpointForm
 from migration.alarms.models import Alarm, AlarmRule, WebhookEndpoint
+from migration.alarms.tables import AlarmTable
 
-ALARMS_PER_PAGE = 50
 DELIVERIES_PER_PAGE = 50
 ADMINS_ONLY = "Only administrators may change alarm rules and webhook endpoints."
 
@@ -29,22 +31,15 @@ def _require_admin(request) -> None:
 
 @require_GET
 def index(request):
-    form = AlarmFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
-    alarms = selectors.alarm_list(state=filters.get("state") or None, severity=filters.get("severity") or None)
-    page = Paginator(alarms, ALARMS_PER_PAGE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    can_act = is_operator(request.user)
+    table = table_list(
+        request, queryset=selectors.alarm_list(), filterset_class=AlarmFilterSet, table_class=AlarmTable,
+        exclude=() if can_act else ("actions",),
+    )  # fmt: skip
+    if export := list_response(request, [table]):
+        return export
     return render(
-        request,
-        "alarms/list.html",
-        {
-            "page": page,
-            "form": form,
-            "query": query.urlencode(),
-            "counts": selectors.open_alarm_counts(),
-            "can_act": is_operator(request.user),
-        },
+        request, "alarms/list.html", {"table": table, "counts": selectors.open_alarm_counts(), "can_act": can_act}
     )
 
 

@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from containers.models import Image
+from migration.alarms.models import Alarm, AlarmRule
 from migration.capacity.models import Evacuation, Recommendation
 from tests import factories
 
@@ -38,6 +39,13 @@ def lists(db):
         )  # fmt: skip
     for host in topo.ca_hosts[:2]:
         Evacuation.objects.create(scope="host", host=host, site=topo.ca)
+    rule = AlarmRule.objects.order_by("pk").first()
+    for i, message in enumerate(("Link loss on ca-va", "CPU hot", "Link loss on va-far")):
+        host = topo.ca_hosts[i % 2]
+        Alarm.objects.create(
+            rule=rule, key=f"k{i}", object_type="host", object_id=host.pk, object_name=host.name, severity="warning",
+            message=message, first_seen=now, last_seen=now, state="active" if i else "cleared",
+        )  # fmt: skip
     return topo
 
 
@@ -45,6 +53,7 @@ CASES = [
     Case("images", "/containers/", "images-", "nginx", ["nginx-extra", "nginx"], "-repository", "repository"),
     Case("recommendations", "/capacity/", "recommendations-", "move", ["move db", "move web"], "-id", "proposal"),
     Case("evacuations", "/capacity/", "evacuations-", "esx", None, "id", "subject"),
+    Case("alarms", "/alarms/", "", "loss", ["Link loss on va-far", "Link loss on ca-va"], "-alarm", "alarm"),
 ]
 
 

@@ -1,0 +1,39 @@
+"""Filters for the alarms page: `?state=open|active|acknowledged|cleared&severity=&q=TEXT&ordering=KEY`."""
+
+import django_filters
+from django.db.models import Q, QuerySet
+
+from hybridcloud.core.filtersets import StableOrderingFilter
+from migration.alarms.choices import OPEN_STATES, AlarmState, Severity
+from migration.alarms.models import Alarm
+
+
+class AlarmFilterSet(django_filters.FilterSet):
+    """Without `ordering`, open alarms first (active, then acknowledged; the most severe first), then the history."""
+
+    state = django_filters.ChoiceFilter(
+        choices=[("open", "Open (active or acknowledged)"), *AlarmState.choices], method="filter_state",
+        empty_label="All",
+    )  # fmt: skip
+    severity = django_filters.ChoiceFilter(choices=Severity.choices, empty_label="Any severity")
+    q = django_filters.CharFilter(method="filter_search", label="Search")
+    ordering = StableOrderingFilter(
+        fields={"severity_rank": "severity", "state_rank": "state", "message": "alarm", "rule__name": "rule",
+                "first_seen": "first_seen", "last_seen": "last_seen"},
+        tiebreak="-pk",
+    )  # fmt: skip
+
+    class Meta:
+        model = Alarm
+        fields = ["state", "severity", "q"]
+
+    def filter_state(self, queryset: QuerySet[Alarm], name: str, value: str) -> QuerySet[Alarm]:
+        return queryset.filter(state__in=OPEN_STATES) if value == "open" else queryset.filter(state=value)
+
+    def filter_search(self, queryset: QuerySet[Alarm], name: str, value: str) -> QuerySet[Alarm]:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(message__icontains=value) | Q(object_name__icontains=value) | Q(rule__name__icontains=value)
+        )
