@@ -1,7 +1,7 @@
 from hybridcloud.core.consumers import AuthenticatedJsonConsumer
 from migration.dr.models import DrillRun
+from migration.dr.runner import drill_group_name
 from migration.dr.selectors import drill_state
-from migration.dr.services import drill_group_name
 
 
 class DrillConsumer(AuthenticatedJsonConsumer):

@@ -11,7 +11,7 @@ migration is meant to change it).
 No worker process waits for a migration here (hundreds run at once, a prefork process runs one task at a
 time): the run is a state machine that `planned_migration_step` advances by one short step per task
 (start a group's migrations, or look at them and finish the group when they have all ended), then
-re-enqueues itself with a countdown. Each step runs under the run's lease (`migration.dr.services.drill_step`
+re-enqueues itself with a countdown. Each step runs under the run's lease (`migration.dr.runner.drill_step`
 claims `step_token` n → n+1 in the same transaction as its work, see migration/dr/leases.py), so a duplicate
 delivery of step n finds the token taken and does nothing, a worker killed mid-step rolls back, and the
 watchdog resumes a run whose worker died. Cancelling the run cancels the

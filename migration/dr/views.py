@@ -5,7 +5,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from hybridcloud.core.lists import csv_response, table_list
 from hybridcloud.core.views import operator_required
-from migration.dr import selectors, services
+from migration.dr import schedules, selectors, services
 from migration.dr.filtersets import RecoveryPlanFilterSet
 from migration.dr.forms import DAY_CHOICES, REASON_REQUIRED, PlannedMigrationForm, ScheduleForm
 from migration.dr.models import DrillRun, RecoveryPlan
@@ -79,11 +79,11 @@ def plan_schedule(request, pk: int):
     form = ScheduleForm(request.POST)
     if form.is_valid():
         if form.cleaned_data["remove"]:
-            services.plan_schedule_clear(plan=plan)
+            schedules.plan_schedule_clear(plan=plan)
             messages.success(request, f"The drill schedule of {plan.name} was removed.")
         else:
             at = form.cleaned_data["time"]
-            services.plan_schedule_set(
+            schedules.plan_schedule_set(
                 plan=plan,
                 hour=at.hour,
                 minute=at.minute,

@@ -39,6 +39,7 @@ from hypothesis.stateful import (
 from hybridcloud.core.models import AuditEntry
 from inventory.models import Host, Workload
 from migration.choices import ACTIVE_STATES, FINAL_STATES
+from migration.dr import runner as dr_runner
 from migration.dr import services as dr
 from migration.dr.choices import DrillState
 from migration.dr.models import DrillRun
@@ -158,13 +159,13 @@ class MigrationActions(RuleBasedStateMachine):
         except dr.DrillNotStarted:
             return
         self.drill_id = run.pk
-        dr.drill_begin(run_id=run.pk)
+        dr_runner.drill_begin(run_id=run.pk)
 
     @rule(n=st.integers(1, 8))
     def drill_steps(self, n: int) -> None:
         for _ in range(n if self.drill_id is not None else 0):
             token = DrillRun.objects.get(pk=self.drill_id).step_token
-            dr.drill_step(run_id=self.drill_id, token=token, pace=False)
+            dr_runner.drill_step(run_id=self.drill_id, token=token, pace=False)
 
     @rule()
     def drill_step_redelivered(self) -> None:
@@ -173,7 +174,7 @@ class MigrationActions(RuleBasedStateMachine):
         run = DrillRun.objects.get(pk=self.drill_id)
         before = (run.state, run.step_token, list(run.steps.values_list("state", flat=True)))
         if run.step_token > 0:
-            assert dr.drill_step(run_id=run.pk, token=run.step_token - 1, pace=False).next_token is None
+            assert dr_runner.drill_step(run_id=run.pk, token=run.step_token - 1, pace=False).next_token is None
         run.refresh_from_db()
         assert (run.state, run.step_token, list(run.steps.values_list("state", flat=True))) == before
 
@@ -183,7 +184,7 @@ class MigrationActions(RuleBasedStateMachine):
         the watchdog takes over, or fails the run after too many takeovers."""
         for _ in range(times if self.drill_id is not None else 0):
             DrillRun.objects.filter(pk=self.drill_id).update(lease_expires_at=timezone.now())
-            self.resumed |= bool(dr.drills_watchdog())
+            self.resumed |= bool(dr_runner.drills_watchdog())
 
     @rule()
     def drill_cancel(self) -> None:

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 from rest_framework.authtoken.models import Token
 
-from migration.dr import leases, services
+from migration.dr import leases, runner, services
 from migration.dr.models import DrillRun
 from tests.migration.dr.builders import demo_plan
 
@@ -26,7 +26,7 @@ def test_plans_list_and_detail_with_groups(viewer_client):
 def test_drill_detail_has_steps_and_results(viewer_client):
     setup = demo_plan()
     run = services.drill_start(plan=setup.plan, enqueue=False)
-    services.drill_execute(run_id=run.pk, pace=False)
+    runner.drill_execute(run_id=run.pk, pace=False)
     listing = viewer_client.get(f"/api/dr/drills/?plan={setup.plan.pk}").json()
     assert listing["results"][0]["id"] == run.pk and listing["results"][0]["verdict"] == "met"
     body = viewer_client.get(f"/api/dr/drills/{run.pk}/").json()

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from migration.dr import services
+from migration.dr import runner, services
 from tests.conftest import browser_login, screenshot, start_celery_worker
 from tests.migration.dr.builders import demo_plan
 
@@ -31,7 +31,7 @@ def test_operator_runs_a_drill_and_watches_it_live(page, live_server_url, operat
     setup = demo_plan(target_rto_s=900)
     for _ in range(3):  # earlier drills, so the trend has points
         run = services.drill_start(plan=setup.plan, enqueue=False)
-        services.drill_execute(run_id=run.pk, pace=False)
+        runner.drill_execute(run_id=run.pk, pace=False)
     browser_login(page, live_server_url, "otto")
 
     page.goto(f"{live_server_url}/dr/")

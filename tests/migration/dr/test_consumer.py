@@ -5,7 +5,7 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from hybridcloud.asgi import application
-from migration.dr import services
+from migration.dr import runner, services
 from tests.migration.dr.builders import demo_plan
 
 
@@ -21,7 +21,7 @@ async def test_drill_socket_sends_snapshot_then_each_step(in_memory_channel_laye
     snapshot = await communicator.receive_json_from(timeout=5)
     assert snapshot["type"] == "snapshot" and snapshot["state"] == "queued" and snapshot["steps"] == []
 
-    await sync_to_async(services.drill_execute)(run_id=run.pk, pace=False)
+    await sync_to_async(runner.drill_execute)(run_id=run.pk, pace=False)
     messages = []
     while True:
         message = await communicator.receive_json_from(timeout=5)

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 
 from inventory.models import Host, NetworkSegment, Workload
-from migration.dr import services
+from migration.dr import inputs, runner, schedules, services
 from migration.dr.choices import DrillState, DrillTrigger, Verdict
 from migration.dr.models import DrillRun, ProtectedWorkload
 from tests import factories
@@ -25,7 +25,7 @@ def production_rows() -> list:
 
 def run_test_drill(plan, **kwargs) -> DrillRun:
     run = services.drill_start(plan=plan, enqueue=False, **kwargs)
-    return services.drill_execute(run_id=run.pk)
+    return runner.drill_execute(run_id=run.pk)
 
 
 @pytest.mark.django_db
@@ -75,7 +75,7 @@ def test_test_drill_leaves_production_untouched():
 @pytest.mark.django_db
 def test_drill_fails_loudly_when_production_changes_under_it(monkeypatch):
     setup = demo_plan()
-    real = services.production_fingerprint
+    real = inputs.production_fingerprint
     calls = []
 
     def changing(site_ids=None):
@@ -84,7 +84,7 @@ def test_drill_fails_loudly_when_production_changes_under_it(monkeypatch):
             Workload.objects.filter(name="ca-web-01").update(vcpus=3)
         return real(site_ids)
 
-    monkeypatch.setattr(services, "production_fingerprint", changing)
+    monkeypatch.setattr(runner, "production_fingerprint", changing)
     run = run_test_drill(setup.plan)
     assert run.state == DrillState.FAILED and run.verdict == Verdict.MISSED
     verify = run.steps.get(kind="verify")
@@ -155,7 +155,7 @@ def test_second_start_while_one_is_active_is_refused():
     with pytest.raises(services.DrillNotStarted, match="already running"):
         services.drill_start(plan=setup.plan, trigger=DrillTrigger.SCHEDULE, enqueue=False)
     assert DrillRun.objects.count() == 1
-    services.drill_execute(run_id=first.pk)
+    runner.drill_execute(run_id=first.pk)
     # Once it has ended, a new one may start.
     services.drill_start(plan=setup.plan, enqueue=False)
 
@@ -164,8 +164,8 @@ def test_second_start_while_one_is_active_is_refused():
 def test_second_delivery_of_the_same_run_does_nothing():
     setup = demo_plan()
     run = services.drill_start(plan=setup.plan, enqueue=False)
-    assert services.drill_execute(run_id=run.pk) is not None
-    assert services.drill_execute(run_id=run.pk) is None
+    assert runner.drill_execute(run_id=run.pk) is not None
+    assert runner.drill_execute(run_id=run.pk) is None
     assert run.steps.count() == 6
 
 
@@ -178,7 +178,7 @@ def test_schedule_firing_twice_at_once_runs_one_drill():
     def fire():
         try:
             barrier.wait()
-            outcomes.append(services.scheduled_drill_run(plan_id=setup.plan.pk, in_process=True, pace=False))
+            outcomes.append(schedules.scheduled_drill_run(plan_id=setup.plan.pk, in_process=True, pace=False))
         finally:
             connection.close()
 
@@ -198,7 +198,7 @@ def test_cancelled_drill_does_not_run():
     setup = demo_plan()
     run = services.drill_start(plan=setup.plan, enqueue=False)
     assert services.drill_cancel(run=run)
-    assert services.drill_execute(run_id=run.pk) is None
+    assert runner.drill_execute(run_id=run.pk) is None
     run.refresh_from_db()
     assert run.state == DrillState.CANCELLED and run.steps.count() == 0
 

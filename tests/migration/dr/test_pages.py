@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
-from migration.dr import leases, services
+from migration.dr import leases, runner, services
 from migration.dr.models import DrillRun, RecoveryPlan
 from migration.dr.selectors import failed_drill_alerts
 from tests import factories
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 def finished_drill(plan) -> DrillRun:
     run = services.drill_start(plan=plan, enqueue=False)
-    return services.drill_execute(run_id=run.pk, pace=False)
+    return runner.drill_execute(run_id=run.pk, pace=False)
 
 
 def test_plan_list_shows_plans_and_unprotected_workloads_per_site(viewer_client):

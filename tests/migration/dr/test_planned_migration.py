@@ -5,7 +5,7 @@ import time
 import pytest
 
 from inventory.models import Workload
-from migration.dr import services
+from migration.dr import runner, services
 from migration.dr.choices import DrillKind, DrillState
 from migration.dr.models import DrillRun, ProtectionGroup, RecoveryPlan
 from migration.models import Migration
@@ -124,7 +124,7 @@ def started_planned_migration(topo, operator):
     run = services.drill_start(
         plan=plan, kind=DrillKind.PLANNED_MIGRATION, started_by=operator, enqueue=False, override_reason=REASON
     )
-    services.drill_execute(run_id=run.pk)
+    runner.drill_execute(run_id=run.pk)
     return run, apps, web
 
 
@@ -133,8 +133,8 @@ def test_a_duplicate_delivery_of_a_planned_migration_step_starts_no_migration_tw
     topo = factories.topology()
     run, apps, web = started_planned_migration(topo, operator)
 
-    first = services.planned_migration_advance(run_id=run.pk, token=0)
-    again = services.planned_migration_advance(run_id=run.pk, token=0)  # the same message, delivered twice
+    first = runner.planned_migration_advance(run_id=run.pk, token=0)
+    again = runner.planned_migration_advance(run_id=run.pk, token=0)  # the same message, delivered twice
 
     assert first is not None and 0 < first <= 5  # it looks again shortly, without sleeping
     assert again is None
@@ -145,7 +145,7 @@ def test_a_duplicate_delivery_of_a_planned_migration_step_starts_no_migration_tw
     assert run.step_token == 1 and run.state == DrillState.RUNNING
     assert [s.state for s in run.steps.order_by("order")] == ["running", "pending", "pending"]
     # While the app tier moves, the next step only looks: nothing more is started, nothing is finished.
-    assert services.planned_migration_advance(run_id=run.pk, token=1) is not None
+    assert runner.planned_migration_advance(run_id=run.pk, token=1) is not None
     assert Migration.objects.count() == 2
     assert run.steps.get(order=1).state == "running"
 
@@ -154,7 +154,7 @@ def test_a_duplicate_delivery_of_a_planned_migration_step_starts_no_migration_tw
 def test_cancelling_a_planned_migration_cancels_its_moves_and_leaves_the_workloads_on_their_source(operator):
     topo = factories.topology()
     run, apps, web = started_planned_migration(topo, operator)
-    services.planned_migration_advance(run_id=run.pk, token=0)  # the app tier starts moving
+    runner.planned_migration_advance(run_id=run.pk, token=0)  # the app tier starts moving
     hosts = {w.pk: w.host_id for w in apps}
 
     assert services.drill_cancel(run=run, by=operator)
@@ -162,7 +162,7 @@ def test_cancelling_a_planned_migration_cancels_its_moves_and_leaves_the_workloa
     moves = list(Migration.objects.filter(workload__in=apps))
     assert [m.state for m in moves] == ["cancelled", "cancelled"]
     assert all("Cancelled by otto" in m.outcome_reason for m in moves)
-    assert services.planned_migration_advance(run_id=run.pk, token=1) is None  # the run winds down
+    assert runner.planned_migration_advance(run_id=run.pk, token=1) is None  # the run winds down
     run.refresh_from_db()
     assert run.state == DrillState.CANCELLED
     assert "2 live migration(s) stopped before their switchover" in run.reason
@@ -188,8 +188,8 @@ def test_a_planned_migration_without_the_operators_reason_does_not_accept_warnin
     app = small(topo.ca_hosts[0], "ca-app-01", topo.stretched)
     protect(plan, groups[0], app, rpo_s=900)
     run = services.drill_start(plan=plan, kind=DrillKind.PLANNED_MIGRATION, started_by=operator, enqueue=False)
-    services.drill_execute(run_id=run.pk)
-    services.planned_migration_advance(run_id=run.pk, token=0)
+    runner.drill_execute(run_id=run.pk)
+    runner.planned_migration_advance(run_id=run.pk, token=0)
 
     assert not Migration.objects.filter(workload=app).exists()
     result = DrillWorkloadResult.objects.get(run=run, workload_name="ca-app-01")

@@ -10,8 +10,8 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from migration.dr.choices import DrillState, DrillTrigger
 from migration.dr.models import DrillRun, RecoveryPlan
+from migration.dr.schedules import SCHEDULED_DRILL_TASK
 from migration.dr.selectors import failed_drill_alerts
-from migration.dr.services import SCHEDULED_DRILL_TASK
 from tests import factories
 from tests.conftest import start_celery_worker
 from tests.migration.dr.builders import demo_plan

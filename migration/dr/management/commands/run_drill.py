@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from hybridcloud.core.units import format_duration
-from migration.dr import services
+from migration.dr import runner, services
 from migration.dr.models import DrillStep, RecoveryPlan
 
 
@@ -28,7 +28,7 @@ class Command(BaseCommand):
             f"Drill #{run.pk} of {plan.name}: {plan.protected_site} → {plan.recovery_site}, "
             f"test network {run.test_network}"
         )
-        run = services.drill_execute(run_id=run.pk, observer=self._print_step, pace=not options["no_pace"])
+        run = runner.drill_execute(run_id=run.pk, observer=self._print_step, pace=not options["no_pace"])
         if run is None:
             raise CommandError("The drill was taken by another process before it could start.")
         self.stdout.write(

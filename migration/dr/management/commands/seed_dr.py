@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from inventory.choices import PowerState, SiteKind
 from inventory.models import NetworkSegment, Site, Workload
-from migration.dr import drills, services
+from migration.dr import drills, runner, schedules, services
 from migration.dr.choices import DrillTrigger
 from migration.dr.models import DrillRun, DrillStep, ProtectedWorkload, ProtectionGroup, RecoveryPlan
 
@@ -92,7 +92,7 @@ class Command(BaseCommand):
         rng = random.Random(seed)
         with transaction.atomic():
             for old in RecoveryPlan.objects.filter(name=PLAN_NAME):
-                services.plan_schedule_clear(plan=old)
+                schedules.plan_schedule_clear(plan=old)
                 old.delete()
             plan = RecoveryPlan.objects.create(
                 name=PLAN_NAME,
@@ -104,7 +104,7 @@ class Command(BaseCommand):
             count = self.protect(plan, rng)
         if count == 0:
             self.stdout.write("seed_dr: no powered-on workload in California to protect.")
-        services.plan_schedule_set(plan=plan, hour=2, minute=0)
+        schedules.plan_schedule_set(plan=plan, hour=2, minute=0)
         runs = self.past_drills(plan, seed)
         self.stdout.write(
             self.style.SUCCESS(
@@ -164,7 +164,7 @@ class Command(BaseCommand):
             trigger = DrillTrigger.MANUAL if days_ago == PAST_DRILLS else DrillTrigger.SCHEDULE
             run = services.drill_start(plan=plan, trigger=trigger, enqueue=False)
             conditions = night_conditions(seed, days_ago, days_ago in bad)
-            run = services.drill_execute(run_id=run.pk, pace=False, conditions=conditions)
+            run = runner.drill_execute(run_id=run.pk, pace=False, conditions=conditions)
             shift = (today - timedelta(days=days_ago)) - run.started_at
             DrillRun.objects.filter(pk=run.pk).update(
                 created_at=run.created_at + shift,
