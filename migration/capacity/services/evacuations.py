@@ -19,13 +19,14 @@ from inventory.choices import HostState
 from inventory.models import CloudLink, Host, Site, Workload
 from inventory.selectors import link_between
 from migration.capacity.choices import ITEM_FINAL_STATES, EvacuationState, ItemState, Scope
+from migration.capacity.destinations import TargetChooser
 from migration.capacity.models import CapacitySettings, Evacuation, EvacuationItem
 from migration.capacity.planning import (
     PlanningWorkloads,
-    TargetChooser,
     TargetHost,
     TargetIndex,
     WorkloadRow,
+    cyclic_gc_paused,
     workload_rows,
 )
 from migration.capacity.services.refusals import CapacityActionRefused, OverrideReasonRequired, acting_user
@@ -100,8 +101,9 @@ def evacuation_plan(
     context = PrecheckContext(rule_book=index.rules)
     context.preload_usage()
     made = PlanningWorkloads(context, rows, {t.site_id for tier in tiers for t in tier} | {site.pk})
-    items = _place(index, tiers, rows, made, blocked_site=destination_site or site)
-    prediction, fit = _predict(index, items, start=now, window_start=window_start, window_end=window_end)
+    with cyclic_gc_paused():
+        items = _place(index, tiers, rows, made, blocked_site=destination_site or site)
+        prediction, fit = _predict(index, items, start=now, window_start=window_start, window_end=window_end)
     scope = Scope.HOST if host is not None else Scope.SITE
     return EvacuationPlan(scope, site, host, destination_site, items, prediction, fit, max(now, window_start or now))
 

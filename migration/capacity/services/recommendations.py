@@ -24,6 +24,7 @@ from migration.capacity.planning import (
     TargetHost,
     TargetIndex,
     cost_of_moving,
+    cyclic_gc_paused,
     next_peak,
     workload_rows,
 )
@@ -243,25 +244,27 @@ def recommendations_compute(*, site: Site, at: datetime | None = None, persist: 
     (bursting to other sites, public cloud regions included). Open proposals of the site are replaced."""
     config = CapacitySettings.get()
     basis = at or next_peak(site.longitude, timezone.now())
-    planner, candidates = _planner_for(site, basis, config)
-    index = planner.index
-    by_host: dict[int, list[Candidate]] = defaultdict(list)
-    for c in candidates:
-        by_host[c.workload.host_id].append(c)
-    site_hosts = sorted(
-        (h for h in index.hosts.values() if h.site_id == site.pk), key=lambda h: (-max(h.cpu_pct, h.mem_pct), h.name)
-    )
-    elsewhere = sorted(
-        (h for h in index.hosts.values() if h.site_id != site.pk),
-        key=lambda h: (h.site_kind != "private", h.site_name, h.name),
-    )
-    proposals = _host_proposals(planner, site_hosts, elsewhere, by_host)
-    whole = _site_proposal(planner, site, site_hosts, elsewhere, [c for cs in by_host.values() for c in cs])
-    if whole is not None:
-        proposals.append(whole)
-    for _, chosen in proposals:
-        _proposal_wave(planner, chosen)
-    recs = [(_recommendation(site, basis, planner, meta, chosen), chosen) for meta, chosen in proposals]
+    with cyclic_gc_paused():
+        planner, candidates = _planner_for(site, basis, config)
+        index = planner.index
+        by_host: dict[int, list[Candidate]] = defaultdict(list)
+        for c in candidates:
+            by_host[c.workload.host_id].append(c)
+        site_hosts = sorted(
+            (h for h in index.hosts.values() if h.site_id == site.pk),
+            key=lambda h: (-max(h.cpu_pct, h.mem_pct), h.name),
+        )
+        elsewhere = sorted(
+            (h for h in index.hosts.values() if h.site_id != site.pk),
+            key=lambda h: (h.site_kind != "private", h.site_name, h.name),
+        )
+        proposals = _host_proposals(planner, site_hosts, elsewhere, by_host)
+        whole = _site_proposal(planner, site, site_hosts, elsewhere, [c for cs in by_host.values() for c in cs])
+        if whole is not None:
+            proposals.append(whole)
+        for _, chosen in proposals:
+            _proposal_wave(planner, chosen)
+        recs = [(_recommendation(site, basis, planner, meta, chosen), chosen) for meta, chosen in proposals]
     if not persist:
         return [rec for rec, _ in recs]
     return _replace_open(site, recs)
