@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from hybridcloud.core.views import operator_required
 from inventory.choices import EstateImportStatus
 from inventory.forms import DatacenterSitesForm, RVToolsUploadForm
+from inventory.importers.records import RVToolsRefused
 from inventory.importers.runs import (
     DEMO_EXAMPLE,
     default_site_for,
@@ -17,7 +18,6 @@ from inventory.importers.runs import (
     estate_import_queue,
     problems_payload,
 )
-from inventory.importers.rvtools import RVToolsRefused
 from inventory.importers.sources import ExportUnreadable
 from inventory.models import Estate, EstateImport, Site
 

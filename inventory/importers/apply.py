@@ -37,7 +37,7 @@ from hybridcloud.core.audit import audit_record
 from hybridcloud.core.models import AuditVia
 from hybridcloud.core.units import format_bytes
 from inventory.choices import SiteKind
-from inventory.importers.rvtools import Problem, RVToolsExport, RVToolsRefused
+from inventory.importers.records import Problem, RVToolsExport, RVToolsRefused
 from inventory.importers.writes import (
     ImportRun,
     ProgressFn,

@@ -34,14 +34,8 @@ from hybridcloud.core.models import AuditVia
 from hybridcloud.core.units import MIB, format_bytes
 from inventory.choices import EstateImportStatus
 from inventory.importers.apply import estate_import_apply
-from inventory.importers.rvtools import (
-    MAX_LISTED_PROBLEMS,
-    Problem,
-    RVToolsExport,
-    RVToolsRefused,
-    parse_rvtools,
-    parse_source,
-)
+from inventory.importers.records import MAX_LISTED_PROBLEMS, Problem, RVToolsExport, RVToolsRefused
+from inventory.importers.rvtools import parse_rvtools, parse_source
 from inventory.importers.sources import ExportUnreadable, read_export
 from inventory.models import Estate, EstateDatacenter, EstateImport, EstateImportFile, Site
 

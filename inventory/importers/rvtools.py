@@ -24,179 +24,14 @@ import ipaddress
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from hybridcloud.core.units import MIB
+from inventory.importers.records import RVVM, Problem, RVDatastore, RVHost, RVToolsExport, RVToolsRefused, Tab, norm
 from inventory.importers.sources import Sheet
 
-MAX_LISTED_PROBLEMS = 50
 REQUIRED_TABS = ("vInfo", "vHost", "vDatastore")
 POWER_STATES = {"poweredon": "on", "poweredoff": "off", "suspended": "suspended"}
 _DATASTORE_IN_PATH = re.compile(r"^\s*\[(?P<name>[^\]]+)\]")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with the file, where it is."""
-
-    tab: str
-    row: int | None
-    column: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = self.tab
-        if self.row is not None:
-            where += f" row {self.row}"
-        if self.column:
-            where += f", column '{self.column}'"
-        return f"{where}: {self.message}"
-
-
-class RVToolsRefused(Exception):
-    """The export is refused whole; `problems` lists every problem found (in file order)."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        shown = "; ".join(str(p) for p in problems[:3])
-        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
-        super().__init__(f"{len(problems)} problem(s): {shown}{more}")
-
-
-@dataclass
-class RVHost:
-    name: str
-    datacenter: str
-    cluster: str
-    cores: int
-    memory_bytes: int
-    cpu_model: str
-    ghz: float
-    maintenance: bool
-    esx_version: str
-    evc_mode: str
-    row: int
-    migration_nic_gbps: int | None = None
-    migration_mtu: int | None = None
-
-
-@dataclass
-class RVDatastore:
-    name: str
-    datacenter: str
-    capacity_bytes: int
-    free_bytes: int
-    hosts: tuple[str, ...]
-    local: bool
-    row: int
-
-
-@dataclass
-class RVVM:
-    uuid: str
-    name: str
-    power_state: str
-    vcpus: int
-    memory_bytes: int
-    provisioned_bytes: int
-    in_use_bytes: int
-    ip_address: str | None
-    networks: tuple[str, ...]
-    guest_os: str
-    host: str
-    cluster: str
-    datacenter: str
-    datastore: str
-    annotation: str
-    row: int
-
-
-@dataclass
-class RVToolsExport:
-    """The validated content of one export: hosts, clusters, datastores, VMs and port groups, per datacenter."""
-
-    vms: list[RVVM] = field(default_factory=list)
-    hosts: dict[str, RVHost] = field(default_factory=dict)
-    clusters: set[tuple[str, str]] = field(default_factory=set)  # (datacenter, cluster)
-    datastores: dict[str, RVDatastore] = field(default_factory=dict)
-    networks: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (datacenter, port group) -> IPs
-    templates_skipped: int = 0
-    vcenter: str = ""
-    vcenter_uuid: str = ""
-    tab_rows: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def datacenters(self) -> list[str]:
-        return sorted({h.datacenter for h in self.hosts.values()} | {vm.datacenter for vm in self.vms})
-
-
-def _norm(name: str) -> str:
-    return re.sub(r"\s+", " ", str(name or "")).strip().lower()
-
-
-class _Tab:
-    """Column lookup and typed cell reading for one sheet, recording problems instead of raising."""
-
-    def __init__(self, sheet: Sheet, problems: list[Problem]):
-        self.sheet, self.problems = sheet, problems
-        self.index = {}
-        for i, name in enumerate(sheet.header):
-            self.index.setdefault(_norm(name), i)
-
-    def column(self, *names: str, required: bool = True) -> tuple[str, int] | None:
-        """The first of `names` the header has, as (name as written, position); a missing required column is a
-        problem on the header row."""
-        for name in names:
-            if _norm(name) in self.index:
-                position = self.index[_norm(name)]
-                return self.sheet.header[position], position
-        if required:
-            also = f" (or '{names[1]}')" if len(names) > 1 else ""
-            self.problems.append(Problem(self.sheet.tab, 1, names[0], f"required column '{names[0]}'{also} missing"))
-        return None
-
-    def text(self, values: list, col: tuple[str, int] | None) -> str:
-        if col is None or col[1] >= len(values) or values[col[1]] is None:
-            return ""
-        return str(values[col[1]]).strip()
-
-    def number(self, row: int, values: list, col: tuple[str, int] | None, *, minimum: float = 0) -> float | None:
-        raw = self.text(values, col)
-        if col is None:
-            return None
-        value = values[col[1]] if col[1] < len(values) else None
-        if isinstance(value, bool):
-            value = None
-        if isinstance(value, int | float):
-            number = float(value)
-        else:
-            cleaned = raw.replace("\u00a0", "").replace(" ", "")
-            if re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", cleaned):
-                cleaned = cleaned.replace(",", "")
-            try:
-                number = float(cleaned)
-            except ValueError:
-                shown = raw if raw else "(empty)"
-                self.problems.append(Problem(self.sheet.tab, row, col[0], f"'{shown[:60]}' is not a number"))
-                return None
-        if number != number or number < minimum:  # NaN or below the minimum
-            self.problems.append(Problem(self.sheet.tab, row, col[0], f"{raw} is below {minimum:g}"))
-            return None
-        return number
-
-    def boolean(self, row: int, values: list, col: tuple[str, int] | None) -> bool:
-        if col is None:
-            return False
-        value = values[col[1]] if col[1] < len(values) else None
-        if isinstance(value, bool):
-            return value
-        text = self.text(values, col).lower()
-        if text in ("true", "yes", "1"):
-            return True
-        if text in ("false", "no", "0", ""):
-            return False
-        self.problems.append(Problem(self.sheet.tab, row, col[0], f"'{text[:40]}' is not True or False"))
-        return False
 
 
 def parse_rvtools(sheets: dict[str, Sheet], *, on_tab: Callable[[str, int], None] | None = None) -> RVToolsExport:
@@ -243,14 +78,14 @@ def parse_source(sheet: Sheet | None, export: RVToolsExport) -> None:
     """The vCenter's name and instance UUID, from vSource."""
     if sheet is None or not sheet.rows:
         return
-    tab = _Tab(sheet, [])
+    tab = Tab(sheet, [])
     values = sheet.rows[0][1]
     export.vcenter = tab.text(values, tab.column("Name", "VI SDK Server", required=False))
     export.vcenter_uuid = tab.text(values, tab.column("VI SDK UUID", "Instance UUID", required=False))
 
 
 def _parse_hosts(sheet: Sheet, export: RVToolsExport, problems: list[Problem]) -> None:
-    tab = _Tab(sheet, problems)
+    tab = Tab(sheet, problems)
     c_host, c_dc, c_cluster = tab.column("Host"), tab.column("Datacenter"), tab.column("Cluster")
     c_cores, c_memory = tab.column("# Cores"), tab.column("# Memory")
     c_model, c_speed = tab.column("CPU Model"), tab.column("Speed", required=False)
@@ -293,7 +128,7 @@ def _ghz_from_model(model: str) -> float:
 
 
 def _parse_clusters(sheet: Sheet, export: RVToolsExport, problems: list[Problem]) -> None:
-    tab = _Tab(sheet, problems)
+    tab = Tab(sheet, problems)
     c_name = tab.column("Name")
     c_dc = tab.column("Datacenter", required=False)
     if c_name is None:
@@ -307,7 +142,7 @@ def _parse_clusters(sheet: Sheet, export: RVToolsExport, problems: list[Problem]
 
 
 def _parse_datastores(sheet: Sheet, export: RVToolsExport, problems: list[Problem]) -> None:
-    tab = _Tab(sheet, problems)
+    tab = Tab(sheet, problems)
     c_name = tab.column("Name")
     c_capacity = tab.column("Capacity MiB", "Capacity MB")
     c_free = tab.column("Free MiB", "Free MB")
@@ -354,7 +189,7 @@ def _parse_datastores(sheet: Sheet, export: RVToolsExport, problems: list[Proble
 
 def _parse_migration_nics(nic: Sheet | None, vmk: Sheet | None, export: RVToolsExport, problems: list[Problem]):
     if nic is not None:
-        tab = _Tab(nic, problems)
+        tab = Tab(nic, problems)
         c_host, c_speed = tab.column("Host"), tab.column("Speed")
         if c_host and c_speed:
             for row, values in nic.rows:
@@ -366,7 +201,7 @@ def _parse_migration_nics(nic: Sheet | None, vmk: Sheet | None, export: RVToolsE
                     gbps = max(1, round(speed / 1000))
                     host.migration_nic_gbps = max(host.migration_nic_gbps or 0, gbps)
     if vmk is not None:
-        tab = _Tab(vmk, problems)
+        tab = Tab(vmk, problems)
         c_host, c_pg, c_mtu = tab.column("Host"), tab.column("Port Group"), tab.column("MTU", required=False)
         c_device = tab.column("Device", required=False)
         c_services = tab.column("Services", "Enabled Services", required=False)
@@ -410,8 +245,8 @@ def _parse_ip(text: str) -> str | None:
     return None
 
 
-def _parse_vms(sheet: Sheet, export: RVToolsExport, problems: list[Problem]) -> None:
-    tab = _Tab(sheet, problems)
+def _vm_columns(tab: Tab, sheet: Sheet) -> tuple[dict, list] | None:
+    """vInfo's columns (None when a required one is missing) and its `Network #n` columns, in order."""
     c = {
         "vm": tab.column("VM"),
         "power": tab.column("Powerstate"),
@@ -436,13 +271,101 @@ def _parse_vms(sheet: Sheet, export: RVToolsExport, problems: list[Problem]) -> 
         tab.column("OS according to the configuration file", "OS according to the VMware Tools")
     network_cols = []
     for i, header in enumerate(sheet.header):
-        match = re.fullmatch(r"network #(\d+)", _norm(header))
+        match = re.fullmatch(r"network #(\d+)", norm(header))
         if match:
             network_cols.append((int(match.group(1)), (header, i)))
-    network_cols = [col for _n, col in sorted(network_cols)]
     required = [k for k in c if k not in ("annotation", "os_config", "os_tools", "sdk", "sdk_uuid")]
     if any(c[k] is None for k in required):
+        return None
+    return c, [col for _n, col in sorted(network_cols)]
+
+
+def _vm_identity(tab: Tab, row: int, values: list, c: dict, seen: dict[str, int]) -> tuple[str, str | None, str | None]:
+    """The VM's name, UUID (a UUID, once in the file) and power state, each None when wrong (a problem)."""
+    problems = tab.problems
+    name = tab.text(values, c["vm"])
+    raw_uuid = tab.text(values, c["uuid"])
+    vm_uuid = _parse_uuid(raw_uuid)
+    if vm_uuid is None:
+        problems.append(Problem("vInfo", row, c["uuid"][0], f"'{raw_uuid[:60]}' is not a UUID (VM {name})"))
+    elif vm_uuid in seen:
+        problems.append(
+            Problem("vInfo", row, c["uuid"][0], f"VM UUID {vm_uuid} is used twice (also row {seen[vm_uuid]})")
+        )
+        vm_uuid = None
+    else:
+        seen[vm_uuid] = row
+    if not name:
+        problems.append(Problem("vInfo", row, c["vm"][0], "the VM has no name"))
+    power_text = tab.text(values, c["power"])
+    power = POWER_STATES.get(power_text.lower())
+    if power is None:
+        problems.append(
+            Problem("vInfo", row, c["power"][0], f"'{power_text}' is not poweredOn, poweredOff or suspended")
+        )
+    return name, vm_uuid, power
+
+
+def _vm_placement(tab: Tab, export: RVToolsExport, row: int, values: list, c: dict, name: str):
+    """The VM's host (in vHost and in the VM's datacenter), datacenter and datastore (the `[name]` of its path, in
+    vDatastore); a problem for each that is wrong."""
+    problems = tab.problems
+    host_name = tab.text(values, c["host"])
+    datacenter = tab.text(values, c["datacenter"])
+    host = export.hosts.get(host_name)
+    if host is None:
+        problems.append(Problem("vInfo", row, c["host"][0], f"host '{host_name}' is not in vHost (VM {name})"))
+    elif host.datacenter != datacenter:
+        problems.append(
+            Problem(
+                "vInfo", row, c["datacenter"][0],
+                f"VM {name} is in datacenter '{datacenter}' but its host {host_name} is in '{host.datacenter}'",
+            )
+        )  # fmt: skip
+    path = tab.text(values, c["path"])
+    match = _DATASTORE_IN_PATH.match(path)
+    datastore = match.group("name").strip() if match else ""
+    if datastore not in export.datastores:
+        what = f"datastore '{datastore}' is not in vDatastore" if datastore else f"'{path[:60]}' names no datastore"
+        problems.append(Problem("vInfo", row, c["path"][0], f"{what} (VM {name})"))
+    return host_name, host, datacenter, datastore
+
+
+def _vm_record(tab: Tab, export: RVToolsExport, row: int, values: list, c: dict, network_cols: list, seen: dict):
+    """One vInfo row as a VM record, or None when anything on it is wrong (the problems are recorded)."""
+    name, vm_uuid, power = _vm_identity(tab, row, values, c, seen)
+    vcpus = tab.number(row, values, c["cpus"], minimum=1)
+    memory = tab.number(row, values, c["memory"], minimum=1)
+    provisioned = tab.number(row, values, c["provisioned"])
+    in_use = tab.number(row, values, c["in_use"])
+    host_name, host, datacenter, datastore = _vm_placement(tab, export, row, values, c, name)
+    ip_text = tab.text(values, c["ip"])
+    ip = _parse_ip(ip_text) if ip_text else None
+    if ip_text and ip is None and ip_text.lower() not in ("unknown", "n/a"):
+        tab.problems.append(Problem("vInfo", row, c["ip"][0], f"'{ip_text[:60]}' is not an IP address (VM {name})"))
+    networks = tuple(n for n in (tab.text(values, col) for col in network_cols) if n)
+    guest_os = tab.text(values, c["os_tools"]) or tab.text(values, c["os_config"])
+    if (
+        None in (vm_uuid, power, vcpus, memory, provisioned, in_use, host)
+        or not name
+        or datastore not in export.datastores
+    ):
+        return None
+    return RVVM(
+        uuid=vm_uuid, name=name[:128], power_state=power, vcpus=int(vcpus), memory_bytes=int(memory * MIB),
+        provisioned_bytes=int(provisioned * MIB), in_use_bytes=int(in_use * MIB), ip_address=ip,
+        networks=networks, guest_os=guest_os[:100], host=host_name, cluster=host.cluster,
+        datacenter=datacenter, datastore=datastore, annotation=tab.text(values, c["annotation"]), row=row,
+    )  # fmt: skip
+
+
+def _parse_vms(sheet: Sheet, export: RVToolsExport, problems: list[Problem]) -> None:
+    """The VMs of vInfo (templates skipped and counted), and the addresses reported on each VM's first port group."""
+    tab = Tab(sheet, problems)
+    columns = _vm_columns(tab, sheet)
+    if columns is None:
         return
+    c, network_cols = columns
     seen: dict[str, int] = {}
     if sheet.rows and not export.vcenter:  # no vSource tab: the vCenter named on the VMs' rows
         export.vcenter = tab.text(sheet.rows[0][1], c["sdk"])
@@ -451,77 +374,19 @@ def _parse_vms(sheet: Sheet, export: RVToolsExport, problems: list[Problem]) -> 
         if tab.boolean(row, values, c["template"]):
             export.templates_skipped += 1
             continue
-        name = tab.text(values, c["vm"])
-        raw_uuid = tab.text(values, c["uuid"])
-        vm_uuid = _parse_uuid(raw_uuid)
-        if vm_uuid is None:
-            problems.append(Problem("vInfo", row, c["uuid"][0], f"'{raw_uuid[:60]}' is not a UUID (VM {name})"))
-        elif vm_uuid in seen:
-            problems.append(
-                Problem("vInfo", row, c["uuid"][0], f"VM UUID {vm_uuid} is used twice (also row {seen[vm_uuid]})")
-            )
-            vm_uuid = None
-        else:
-            seen[vm_uuid] = row
-        if not name:
-            problems.append(Problem("vInfo", row, c["vm"][0], "the VM has no name"))
-        power_text = tab.text(values, c["power"])
-        power = POWER_STATES.get(power_text.lower())
-        if power is None:
-            problems.append(
-                Problem("vInfo", row, c["power"][0], f"'{power_text}' is not poweredOn, poweredOff or suspended")
-            )
-        vcpus = tab.number(row, values, c["cpus"], minimum=1)
-        memory = tab.number(row, values, c["memory"], minimum=1)
-        provisioned = tab.number(row, values, c["provisioned"])
-        in_use = tab.number(row, values, c["in_use"])
-        host_name = tab.text(values, c["host"])
-        datacenter = tab.text(values, c["datacenter"])
-        host = export.hosts.get(host_name)
-        if host is None:
-            problems.append(Problem("vInfo", row, c["host"][0], f"host '{host_name}' is not in vHost (VM {name})"))
-        elif host.datacenter != datacenter:
-            problems.append(
-                Problem(
-                    "vInfo", row, c["datacenter"][0],
-                    f"VM {name} is in datacenter '{datacenter}' but its host {host_name} is in '{host.datacenter}'",
-                )
-            )  # fmt: skip
-        path = tab.text(values, c["path"])
-        match = _DATASTORE_IN_PATH.match(path)
-        datastore = match.group("name").strip() if match else ""
-        if datastore not in export.datastores:
-            what = f"datastore '{datastore}' is not in vDatastore" if datastore else f"'{path[:60]}' names no datastore"
-            problems.append(Problem("vInfo", row, c["path"][0], f"{what} (VM {name})"))
-        ip_text = tab.text(values, c["ip"])
-        ip = _parse_ip(ip_text) if ip_text else None
-        if ip_text and ip is None and ip_text.lower() not in ("unknown", "n/a"):
-            problems.append(Problem("vInfo", row, c["ip"][0], f"'{ip_text[:60]}' is not an IP address (VM {name})"))
-        networks = tuple(n for n in (tab.text(values, col) for col in network_cols) if n)
-        guest_os = tab.text(values, c["os_tools"]) or tab.text(values, c["os_config"])
-        if (
-            None in (vm_uuid, power, vcpus, memory, provisioned, in_use, host)
-            or not name
-            or datastore not in (export.datastores)
-        ):
+        vm = _vm_record(tab, export, row, values, c, network_cols, seen)
+        if vm is None:
             continue
-        export.vms.append(
-            RVVM(
-                uuid=vm_uuid, name=name[:128], power_state=power, vcpus=int(vcpus), memory_bytes=int(memory * MIB),
-                provisioned_bytes=int(provisioned * MIB), in_use_bytes=int(in_use * MIB), ip_address=ip,
-                networks=networks, guest_os=guest_os[:100], host=host_name, cluster=host.cluster,
-                datacenter=datacenter, datastore=datastore, annotation=tab.text(values, c["annotation"]), row=row,
-            )
-        )  # fmt: skip
-        for network in networks or ("",):
-            ips = export.networks.setdefault((datacenter, network), [])
-            if ip and network == (networks[0] if networks else ""):
-                ips.append(ip)
+        export.vms.append(vm)
+        for network in vm.networks or ("",):
+            ips = export.networks.setdefault((vm.datacenter, network), [])
+            if vm.ip_address and network == (vm.networks[0] if vm.networks else ""):
+                ips.append(vm.ip_address)
 
 
 def _parse_vnetwork(sheet: Sheet, export: RVToolsExport, problems: list[Problem]) -> None:
     """Port groups and IPv4 addresses per NIC: adds port groups vInfo's `Network #n` columns did not show."""
-    tab = _Tab(sheet, problems)
+    tab = Tab(sheet, problems)
     c_vm, c_network = tab.column("VM"), tab.column("Network")
     c_uuid = tab.column("VM UUID", required=False)
     c_ipv4 = tab.column("IPv4 Address", required=False)

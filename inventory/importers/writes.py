@@ -16,7 +16,7 @@ from django.db.models import Max, Q
 
 from inventory.assumptions import workload_dirty_assumption
 from inventory.choices import BASELINE_LEVELS, CpuBaseline, CpuVendor, DatastoreKind, HostState, PowerState
-from inventory.importers.rvtools import Problem, RVToolsExport
+from inventory.importers.records import Problem, RVToolsExport
 from inventory.models import Cluster, Datastore, Estate, Host, NetworkSegment, Site, Workload
 
 BATCH = 1000

@@ -12,8 +12,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from hybridcloud.core.models import AuditVia
+from inventory.importers.records import RVToolsRefused
 from inventory.importers.runs import problems_payload, rvtools_import
-from inventory.importers.rvtools import RVToolsRefused
 from inventory.importers.sources import ExportUnreadable
 from inventory.models import Site
 

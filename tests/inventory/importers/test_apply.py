@@ -12,8 +12,9 @@ from hybridcloud.core.models import AuditEntry
 from hybridcloud.core.units import MIB
 from inventory.choices import HostState, PowerState, SiteKind
 from inventory.importers.apply import estate_import_apply
+from inventory.importers.records import RVToolsRefused
 from inventory.importers.runs import DEMO_EXAMPLE, rvtools_import
-from inventory.importers.rvtools import RVToolsRefused, parse_rvtools
+from inventory.importers.rvtools import parse_rvtools
 from inventory.importers.samples import SampleVM, tabs_to_csv_dir, tabs_to_csv_zip, tabs_to_xlsx
 from inventory.importers.sources import read_export
 from inventory.models import Cluster, Datastore, Estate, Host, NetworkSegment, Site, Workload

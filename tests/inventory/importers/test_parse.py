@@ -10,8 +10,9 @@ import zipfile
 import pytest
 
 from hybridcloud.core.units import MIB
+from inventory.importers.records import MAX_LISTED_PROBLEMS, RVToolsRefused
 from inventory.importers.runs import problems_payload
-from inventory.importers.rvtools import MAX_LISTED_PROBLEMS, RVToolsRefused, parse_rvtools
+from inventory.importers.rvtools import parse_rvtools
 from inventory.importers.samples import tabs_to_csv_dir, tabs_to_csv_zip, tabs_to_xlsx
 from inventory.importers.sources import ExportUnreadable, read_export
 from tests.inventory.importers.builders import UUIDS, cell, drop_column, small_estate
