@@ -6,9 +6,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from hybridcloud.core.lists import list_response, table_list
 from hybridcloud.core.roles import is_operator
 from migration.moves import selectors
 from migration.moves.choices import MoveGroupState
+from migration.moves.filtersets import EndedMoveGroupFilterSet, ended_groups
 from migration.moves.forms import MoveGroupForm, ScheduleForm
 from migration.moves.services import (
     MoveGroupRefused,
@@ -17,6 +19,7 @@ from migration.moves.services import (
     move_group_precheck,
     move_group_reschedule,
 )
+from migration.moves.tables import EndedMoveGroupTable
 
 
 def _operator_only(request, what: str) -> None:
@@ -25,14 +28,19 @@ def _operator_only(request, what: str) -> None:
 
 
 def move_group_list(request):
-    groups = list(selectors.move_group_list())
-    upcoming = [g for g in groups if g.state in (MoveGroupState.SCHEDULED, MoveGroupState.RUNNING)]
-    past = sorted((g for g in groups if g not in upcoming), key=lambda g: g.finished_at or g.start_at, reverse=True)
+    groups = selectors.move_group_list()
+    upcoming = groups.filter(state__in=(MoveGroupState.SCHEDULED, MoveGroupState.RUNNING))
     days = [(day, list(items)) for day, items in groupby(upcoming, key=lambda g: timezone.localtime(g.start_at).date())]
+    ended = table_list(
+        request, queryset=ended_groups(groups), filterset_class=EndedMoveGroupFilterSet,
+        table_class=EndedMoveGroupTable, prefix="ended",
+    )  # fmt: skip
+    if export := list_response(request, [ended]):
+        return export
     return render(
         request,
         "migration/moves/list.html",
-        {"days": days, "past": past[:50], "can_operate": is_operator(request.user), "today": timezone.localdate()},
+        {"days": days, "ended": ended, "can_operate": is_operator(request.user), "today": timezone.localdate()},
     )
 
 
