@@ -83,6 +83,15 @@ class RVToolsSample:
         """Every tab as rows of cells, header first."""
         mib = "MB" if self.mb_headers else "MiB"
         sdk = [self.vcenter, self.vcenter_uuid]
+        vinfo, vnetwork = self._vm_tabs(mib, sdk)
+        vhost, vnic, vmk = self._host_tabs(sdk)
+        return {
+            "vInfo": vinfo, "vNetwork": vnetwork, "vCluster": self._vcluster(sdk), "vHost": vhost, "vNIC": vnic,
+            "vSC_VMK": vmk, "vDatastore": self._vdatastore(mib, sdk), "vSource": self._vsource(sdk),
+        }  # fmt: skip
+
+    def _vm_tabs(self, mib: str, sdk: list[str]) -> tuple[list[list], list[list]]:
+        """vInfo (a row per VM) and vNetwork (a row per VM's NIC)."""
         vinfo_header = [
             "VM", "Powerstate", "Template", "SRM Placeholder", "Config status", "DNS Name", "Connection state",
             "Guest state", "Heartbeat", "CPUs", "Memory", "NICs", "Disks", "Primary IP Address",
@@ -110,6 +119,10 @@ class RVToolsSample:
                     "True", f"00:50:56:{n // 65536 % 256:02x}:{n // 256 % 256:02x}:{n % 256:02x}",
                     vm.ip if i == 1 else "", "", vm.datacenter, vm.cluster, vm.host, f"vm-{1000 + n}", vm.uuid, *sdk,
                 ])  # fmt: skip
+        return vinfo, vnetwork
+
+    def _host_tabs(self, sdk: list[str]) -> tuple[list[list], list[list], list[list]]:
+        """vHost, vNIC (two uplinks per host) and vSC_VMK (management and vMotion vmkernel ports)."""
         vhost = [["Host", "Datacenter", "Cluster", "Config status", "in Maintenance Mode", "in Quarantine Mode",
                   "CPU Model", "Speed", "HT Available", "# CPU", "Cores per CPU", "# Cores", "CPU usage %",
                   "# Memory", "Memory usage %", "# NICs", "# VMs", "Current EVC", "Max EVC", "ESX Version",
@@ -133,6 +146,9 @@ class RVToolsSample:
                 vmk.append([h.name, h.datacenter, h.cluster, group, device, f"00:50:56:6{device[-1]}:00:{n:02x}",
                             "False", f"172.16.{n // 250}.{n % 250 + 1}", "", "255.255.255.0", "172.16.0.254", "",
                             mtu, *sdk])  # fmt: skip
+        return vhost, vnic, vmk
+
+    def _vcluster(self, sdk: list[str]) -> list[list]:
         clusters = sorted({(h.datacenter, h.cluster) for h in self.hosts})
         vcluster = [["Name", "Config status", "OverallStatus", "NumHosts", "numEffectiveHosts", "TotalCpu",
                      "NumCpuCores", "TotalMemory", "HA enabled", "DRS enabled", "Object ID", "VI SDK Server",
@@ -142,6 +158,9 @@ class RVToolsSample:
             vcluster.append([name, "green", "green", len(members), len(members),
                              sum(h.cores * h.speed_mhz for h in members), sum(h.cores for h in members),
                              sum(h.memory_mib for h in members), "True", "True", f"domain-c{n}", *sdk])  # fmt: skip
+        return vcluster
+
+    def _vdatastore(self, mib: str, sdk: list[str]) -> list[list]:
         vdatastore = [["Name", "Config status", "Address", "Accessible", "Type", "# VMs total", "# VMs",
                        f"Capacity {mib}", f"Provisioned {mib}", f"In Use {mib}", f"Free {mib}", "Free %",
                        "# Hosts", "Hosts", "Cluster name", "Object ID", "VI SDK Server", "VI SDK UUID"]]  # fmt: skip
@@ -153,15 +172,14 @@ class RVToolsSample:
                 d.capacity_mib - d.free_mib, d.free_mib, round(100 * d.free_mib / d.capacity_mib), len(d.hosts),
                 ", ".join(d.hosts), "", f"datastore-{n}", *sdk,
             ])  # fmt: skip
-        vsource = [["Name", "OS type", "API type", "API version", "Version", "Patch level", "Build", "Fullname",
+        return vdatastore
+
+    def _vsource(self, sdk: list[str]) -> list[list]:
+        return [["Name", "OS type", "API type", "API version", "Version", "Patch level", "Build", "Fullname",
                     "Product name", "Product version", "Product line", "Vendor", "VI SDK Server", "VI SDK UUID"],
                    [self.vcenter, "linux-x64", "VirtualCenter", "8.0.2.0", "8.0.2", "", "22385739",
                     f"VMware vCenter Server 8.0.2 build-22385739 ({self.vcenter})", "VMware VirtualCenter Server",
                     "8.0.2", "vpx", "VMware, Inc.", *sdk]]  # fmt: skip
-        return {
-            "vInfo": vinfo, "vNetwork": vnetwork, "vCluster": vcluster, "vHost": vhost, "vNIC": vnic,
-            "vSC_VMK": vmk, "vDatastore": vdatastore, "vSource": vsource,
-        }  # fmt: skip
 
 
 def tabs_to_xlsx(tabs: Tabs) -> bytes:
