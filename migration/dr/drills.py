@@ -265,45 +265,8 @@ def _bring_up_group(
         step.state, step.reason = "failed", reason
         return step, [_outcome(spec, group, "failed", reason) for spec in group.workloads]
 
-    outcomes: dict[int, WorkloadOutcome] = {}
-    decided: dict[int, str] = {}  # the placement rules that turned a recovery host down, per replica
-    placed: list[tuple[WorkloadSpec, HostCapacity]] = []
-    # Largest first: best-fit decreasing packs the recovery hosts tighter than input order.
-    for spec in sorted(group.workloads, key=lambda s: (-s.memory_bytes, -s.vcpus, s.name)):
-        network_problem = _network_reason(spec, inputs.recovery_site)
-        if network_problem:
-            outcomes[spec.workload_id] = _outcome(spec, group, "failed", network_problem)
-            continue
-        host, rule_reason = place_replica(spec, hosts, inputs, spots)
-        if host is None:
-            outcomes[spec.workload_id] = _outcome(spec, group, "failed", rule_reason)
-            continue
-        decided[spec.workload_id] = rule_reason
-        host.free_memory_bytes -= spec.memory_bytes
-        host.free_vcpus -= spec.vcpus
-        placed.append((spec, host))
-
-    # The catch-up transfers of the group share the link (engine: fair sharing, compression). Replication runs
-    # over connections that are already open with tuned buffers, so no TCP slow start or window applies: the
-    # engine's transport (which takes its RTT and loss from the LinkSpec) is left out, RTT and loss set to 0.
-    link = LinkSpec(bandwidth_bps=inputs.link.bandwidth_bps, compression_ratio=inputs.link.compression_ratio)
-    to_send = [(spec, pending_bytes(spec)) for spec, _ in placed]
-    transfers = [(spec, size) for spec, size in to_send if size > 0]
-    wave = None
-    if transfers:
-        wave = plan_wave(
-            link,
-            [
-                PrecopyParams(memory_bytes=size, bandwidth_bps=inputs.link.bandwidth_bps, max_downtime_s=0.0)
-                for _, size in transfers
-            ],
-            max_concurrent=max(1, inputs.transfer_concurrency),
-        )
-    transfer_end = {spec.workload_id: 0.0 for spec, _ in placed}
-    if wave is not None:
-        for (spec, _), item in zip(transfers, wave.items, strict=True):
-            transfer_end[spec.workload_id] = item.end_s
-
+    outcomes, decided, placed = _place_group(inputs, group, hosts, spots)
+    transfer_end = _transfer_ends(inputs, placed)
     group_end = start_s
     for spec, host in placed:
         outcome = _outcome(spec, group, "recovered", decided.get(spec.workload_id, ""))
@@ -330,6 +293,55 @@ def _bring_up_group(
     else:
         step.reason = f"{recovered} workloads up on {inputs.recovery_site} in {inputs.test_network}."
     return step, results
+
+
+def _place_group(
+    inputs: DrillInputs, group: GroupSpec, hosts: list[HostCapacity], spots: dict[int, tuple[str, Spot]]
+) -> tuple[dict[int, WorkloadOutcome], dict[int, str], list[tuple[WorkloadSpec, HostCapacity]]]:
+    """Place the group's replicas, largest first (best-fit decreasing packs the recovery hosts tighter than input
+    order): the failed ones' outcomes, the rules that turned a host down per placed replica, and the placements."""
+    outcomes: dict[int, WorkloadOutcome] = {}
+    decided: dict[int, str] = {}
+    placed: list[tuple[WorkloadSpec, HostCapacity]] = []
+    for spec in sorted(group.workloads, key=lambda s: (-s.memory_bytes, -s.vcpus, s.name)):
+        network_problem = _network_reason(spec, inputs.recovery_site)
+        if network_problem:
+            outcomes[spec.workload_id] = _outcome(spec, group, "failed", network_problem)
+            continue
+        host, rule_reason = place_replica(spec, hosts, inputs, spots)
+        if host is None:
+            outcomes[spec.workload_id] = _outcome(spec, group, "failed", rule_reason)
+            continue
+        decided[spec.workload_id] = rule_reason
+        host.free_memory_bytes -= spec.memory_bytes
+        host.free_vcpus -= spec.vcpus
+        placed.append((spec, host))
+    return outcomes, decided, placed
+
+
+def _transfer_ends(inputs: DrillInputs, placed: list[tuple[WorkloadSpec, HostCapacity]]) -> dict[int, float]:
+    """When each placed replica's catch-up transfer ends (seconds from the group's start)."""
+    # The catch-up transfers of the group share the link (engine: fair sharing, compression). Replication runs
+    # over connections that are already open with tuned buffers, so no TCP slow start or window applies: the
+    # engine's transport (which takes its RTT and loss from the LinkSpec) is left out, RTT and loss set to 0.
+    link = LinkSpec(bandwidth_bps=inputs.link.bandwidth_bps, compression_ratio=inputs.link.compression_ratio)
+    to_send = [(spec, pending_bytes(spec)) for spec, _ in placed]
+    transfers = [(spec, size) for spec, size in to_send if size > 0]
+    wave = None
+    if transfers:
+        wave = plan_wave(
+            link,
+            [
+                PrecopyParams(memory_bytes=size, bandwidth_bps=inputs.link.bandwidth_bps, max_downtime_s=0.0)
+                for _, size in transfers
+            ],
+            max_concurrent=max(1, inputs.transfer_concurrency),
+        )
+    transfer_end = {spec.workload_id: 0.0 for spec, _ in placed}
+    if wave is not None:
+        for (spec, _), item in zip(transfers, wave.items, strict=True):
+            transfer_end[spec.workload_id] = item.end_s
+    return transfer_end
 
 
 def compute_drill(inputs: DrillInputs) -> DrillOutcome:

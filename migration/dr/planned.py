@@ -192,8 +192,37 @@ def _check_group(
     if moving and waited < _wait_cap_s(migrations):
         return _check_after_s(moving)
 
-    by_workload = {m.workload_id: m for m in migrations}
     cancelled_run = run.state == DrillState.CANCELLED
+    results = _group_results(run, step, members, migrations, cancelled_run)
+    earlier = list(DrillWorkloadResult.objects.filter(run=run, group_id=step.group_id))
+    state, reason, duration = _group_verdict(run, earlier + results, cancelled_run)
+    finished = DrillStep.objects.filter(pk=step.pk, state=StepState.RUNNING).update(
+        state=state,
+        reason=reason,
+        sim_duration_s=duration,
+        finished_at=timezone.now(),
+        wall_duration_s=waited,
+    )
+    if not finished:
+        return None
+    DrillWorkloadResult.objects.bulk_create(results)
+    if state == StepState.FAILED:
+        # Stop at the first error: nothing after this group is attempted.
+        DrillStep.objects.filter(run=run, state=StepState.PENDING).update(state=StepState.SKIPPED, reason=STOPPED)
+        later = [m for m in all_members if m.group.priority > step.group.priority]
+        DrillWorkloadResult.objects.bulk_create([_result(run, m, ResultState.SKIPPED, STOPPED) for m in later])
+    return None
+
+
+def _group_results(
+    run: DrillRun,
+    step: DrillStep,
+    members: list[ProtectedWorkload],
+    migrations: list[Migration],
+    cancelled_run: bool,
+) -> list[DrillWorkloadResult]:
+    """A result per member whose migration the group started: moved, stayed (cancelled), or failed and why."""
+    by_workload = {m.workload_id: m for m in migrations}
     results = []
     for member in members:
         m = by_workload.get(member.workload_id)
@@ -223,9 +252,11 @@ def _check_group(
         else:
             why = f"Migration #{m.pk} was still {m.get_state_display().lower()} when the wait ran out."
             results.append(_result(run, member, ResultState.FAILED, why))
+    return results
 
-    earlier = list(DrillWorkloadResult.objects.filter(run=run, group_id=step.group_id))
-    every = earlier + results
+
+def _group_verdict(run: DrillRun, every: list[DrillWorkloadResult], cancelled_run: bool) -> tuple[str, str, float]:
+    """The group step's state, reason and simulated duration from all its workloads' results."""
     failed = [r for r in every if r.state == ResultState.FAILED]
     moved = [r for r in every if r.state == ResultState.RECOVERED]
     duration = max((r.recovery_time_s or 0.0 for r in moved), default=0.0)
@@ -246,22 +277,7 @@ def _check_group(
     else:
         state = StepState.DONE
         reason = f"{len(moved)} workloads moved live to {site} in {format_duration(duration)}."
-    finished = DrillStep.objects.filter(pk=step.pk, state=StepState.RUNNING).update(
-        state=state,
-        reason=reason,
-        sim_duration_s=duration,
-        finished_at=timezone.now(),
-        wall_duration_s=waited,
-    )
-    if not finished:
-        return None
-    DrillWorkloadResult.objects.bulk_create(results)
-    if state == StepState.FAILED:
-        # Stop at the first error: nothing after this group is attempted.
-        DrillStep.objects.filter(run=run, state=StepState.PENDING).update(state=StepState.SKIPPED, reason=STOPPED)
-        later = [m for m in all_members if m.group.priority > step.group.priority]
-        DrillWorkloadResult.objects.bulk_create([_result(run, m, ResultState.SKIPPED, STOPPED) for m in later])
-    return None
+    return state, reason, duration
 
 
 def _verify(run: DrillRun, step: DrillStep, sim_now: float) -> None:
