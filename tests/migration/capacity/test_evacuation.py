@@ -6,6 +6,8 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from inventory.choices import HostState
@@ -95,3 +97,21 @@ def test_the_plans_wave_models_the_hosts_transport_and_warns_of_what_it_predicts
             warned = any("would not converge" in w for w in item.warnings)
             assert warned == (item.prediction["converged"] is False), (item.workload.name, item.prediction)
     assert {i.workload.name for i in fast.movable} >= {hot.name}
+
+
+@pytest.mark.django_db
+def test_planning_an_evacuation_reads_as_many_queries_for_twelve_workloads_as_for_three():
+    """The plan reads the fleet in a fixed number of queries: no query per workload, per move checked or per
+    destination host weighed (a site of 100,000 workloads is planned the same way)."""
+    topo = factories.topology()
+    host = topo.ca_hosts[0]
+    for _ in range(3):
+        factories.workload(host, memory_gib=2, segment=topo.stretched)
+    with CaptureQueriesContext(connection) as few:
+        small = evacuation_plan(host=host)
+    for _ in range(9):
+        factories.workload(host, memory_gib=2, segment=topo.stretched)
+    with CaptureQueriesContext(connection) as many:
+        large = evacuation_plan(host=host)
+    assert len(small.movable) == 3 and len(large.movable) == 12
+    assert len(many.captured_queries) == len(few.captured_queries)
