@@ -138,8 +138,9 @@ def measured_dirty_rates(workload_ids: list[int]) -> dict[int, tuple[float, int]
 # -- assessments ----------------------------------------------------------------------------------------------------
 
 
-def assessment_list(limit: int = 100) -> list[Assessment]:
-    return list(Assessment.objects.select_related("destination", "created_by")[:limit])
+def assessment_list() -> QuerySet[Assessment]:
+    """Assessments, newest first, with their destination and author."""
+    return Assessment.objects.select_related("destination", "created_by").order_by("-created_at", "-pk")
 
 
 def assessment_get(pk: int) -> Assessment:

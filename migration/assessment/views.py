@@ -4,18 +4,26 @@ from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from hybridcloud.core.lists import list_response, table_list
 from hybridcloud.core.views import operator_required
 from inventory.selectors import link_list
 from migration.assessment import exports, selectors, services
 from migration.assessment.choices import MoveMode, ScopeKind
+from migration.assessment.filtersets import AssessmentFilterSet
 from migration.assessment.forms import AssessmentForm, AssumptionsForm
+from migration.assessment.tables import AssessmentTable
 
 ROWS_PER_PAGE = 100
 
 
 @require_GET
 def index(request):
-    return render(request, "assessment/index.html", {"assessments": selectors.assessment_list()})
+    table = table_list(
+        request, queryset=selectors.assessment_list(), filterset_class=AssessmentFilterSet, table_class=AssessmentTable
+    )
+    if export := list_response(request, [table]):
+        return export
+    return render(request, "assessment/index.html", {"assessments": table})
 
 
 @require_http_methods(["GET", "POST"])
@@ -123,7 +131,7 @@ def compare(request):
     ids = [int(v) for v in raw if v.isdigit() and len(v) < 10]
     error = ""
     if not raw:  # nothing chosen yet: the chooser
-        return render(request, "assessment/compare.html", {"choices": selectors.assessment_list()})
+        return render(request, "assessment/compare.html", {"choices": selectors.assessment_list()[:100]})
     if len(ids) != len(raw):
         error = "Assessments are named by their numbers (ids=1&ids=2)."
     elif not 2 <= len(set(ids)) <= 4:
@@ -133,12 +141,11 @@ def compare(request):
         missing = sorted(set(ids) - {a.pk for a in assessments})
         error = f"No assessment #{', #'.join(map(str, missing))}."
     if error:
-        return render(
-            request, "assessment/compare.html", {"error": error, "choices": selectors.assessment_list()}, status=400
-        )
+        choices = selectors.assessment_list()[:100]
+        return render(request, "assessment/compare.html", {"error": error, "choices": choices}, status=400)
     return render(
         request,
         "assessment/compare.html",
         {"assessments": assessments, "table": selectors.compare_table(assessments),
-         "choices": selectors.assessment_list()},
+         "choices": selectors.assessment_list()[:100]},
     )  # fmt: skip
