@@ -8,8 +8,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from hybridcloud.core.filtersets import StableOrderingFilter
-from inventory.choices import PowerState, WorkloadKind
-from inventory.models import Estate, Host, NetworkSegment, PlacementRule, Site, Tag, Workload
+from inventory.choices import EstateImportStatus, PowerState, WorkloadKind
+from inventory.models import Estate, EstateImport, Host, NetworkSegment, PlacementRule, Site, Tag, Workload
 
 # Public sort keys (in the URL) → model fields. The page's column headers and the API use the same keys.
 WORKLOAD_ORDERING = {
@@ -91,3 +91,29 @@ class PlacementRuleFilterSet(django_filters.FilterSet):
 
     def filter_tag(self, queryset: QuerySet[PlacementRule], name: str, value: str) -> QuerySet[PlacementRule]:
         return queryset.filter(Q(workload_tag__slug=value) | Q(host_tag__slug=value))
+
+
+class EstateImportFilterSet(django_filters.FilterSet):
+    """The imports page's history: `?imports-q=TEXT&imports-status=&imports-ordering=KEY` (newest first)."""
+
+    q = django_filters.CharFilter(method="filter_search", label="Search")
+    status = django_filters.ChoiceFilter(choices=EstateImportStatus.choices, empty_label="Any status")
+    ordering = StableOrderingFilter(
+        fields={"created_at": "when", "file_name": "file", "estate__name": "estate", "status": "status"},
+        tiebreak="-pk",
+    )
+
+    class Meta:
+        model = EstateImport
+        fields = ["q", "status"]
+
+    def filter_search(self, queryset: QuerySet[EstateImport], name: str, value: str) -> QuerySet[EstateImport]:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(file_name__icontains=value)
+            | Q(estate__name__icontains=value)
+            | Q(requested_by__username__icontains=value)
+            | Q(message__icontains=value)
+        )

@@ -7,8 +7,10 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from hybridcloud.core.lists import list_response, table_list
 from hybridcloud.core.views import operator_required
 from inventory.choices import EstateImportStatus
+from inventory.filtersets import EstateImportFilterSet
 from inventory.forms import DatacenterSitesForm, RVToolsUploadForm
 from inventory.importers.records import RVToolsRefused
 from inventory.importers.runs import (
@@ -20,12 +22,18 @@ from inventory.importers.runs import (
 )
 from inventory.importers.sources import ExportUnreadable
 from inventory.models import Estate, EstateImport, Site
+from inventory.tables import EstateImportTable
 
 RECENT_IMPORTS = 20
 
 
 def _list_page(request, form: RVToolsUploadForm, problems: list[str] | None = None, problem_count: int = 0, status=200):
-    imports = EstateImport.objects.select_related("estate", "requested_by").defer("summary", "errors")
+    imports = table_list(
+        request, queryset=EstateImport.objects.select_related("estate", "requested_by").defer("summary", "errors"),
+        filterset_class=EstateImportFilterSet, table_class=EstateImportTable, prefix="imports", per_page=RECENT_IMPORTS,
+    )  # fmt: skip
+    if export := list_response(request, [imports]):
+        return export
     return render(
         request,
         "inventory/estate_import_list.html",
@@ -34,7 +42,7 @@ def _list_page(request, form: RVToolsUploadForm, problems: list[str] | None = No
             "problems": problems or [],
             "problem_count": problem_count,
             "more_problems": max(problem_count - len(problems or []), 0),
-            "imports": imports[:RECENT_IMPORTS],
+            "imports": imports,
             "estates": Estate.objects.order_by("name"),
             "demo_available": DEMO_EXAMPLE.is_file(),
         },
