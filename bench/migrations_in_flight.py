@@ -25,7 +25,6 @@ Measured, against targets (exit 1 on a miss):
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import io
 import json
 import os
@@ -35,61 +34,35 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-_spec = importlib.util.spec_from_file_location("progress_push", ROOT / "bench" / "progress_push.py")
-progress_push = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(progress_push)  # its Django set-up and environment
+from _ws import (
+    ROOT,
+    bench_env,
+    percentile,
+    run_clients,
+    setup_django,
+    start_clients,
+    start_daphne,
+    stop,
+    viewer_cookies,
+)
 
 
 def clients(url: str, spec_path: str, ready_path: str, done_path: str, out: str) -> None:
     """Real websocket clients, as progress_push's: the latency of every message stamped `sent_at` (progress and
     state pushes), and a count of the others (workload changes and the like, not stamped)."""
-    import asyncio
 
-    from websockets.asyncio.client import connect
+    def fields(snapshot: dict) -> dict:
+        return {"lat": [], "unstamped": 0}
 
-    spec = json.loads(Path(spec_path).read_text())
-    ws_url = url.replace("http://", "ws://")
+    def record(sock: dict, message: dict, now: float) -> None:
+        if "sent_at" in message:
+            sock["lat"].append((now, (now - message["sent_at"]) * 1000))
+        else:
+            sock["unstamped"] += 1
 
-    async def run() -> list:
-        sockets = []
-        for i, cookie in enumerate(spec["cookies"]):
-            mid = spec["ids"][i % len(spec["ids"])]
-            for path in (f"/ws/migrations/{mid}/", "/ws/activity/"):
-                ws = await connect(
-                    ws_url + path, origin=url, additional_headers={"Cookie": f"sessionid={cookie}"}, max_queue=None,
-                    compression=None,
-                )  # fmt: skip
-                assert json.loads(await ws.recv())["type"] == "snapshot"
-                sockets.append({"path": path, "ws": ws, "lat": [], "unstamped": 0})
-        Path(ready_path).write_text("ready")
-
-        async def read(sock: dict) -> None:
-            while True:
-                try:
-                    raw = await asyncio.wait_for(sock["ws"].recv(), timeout=0.5)
-                except TimeoutError:
-                    if os.path.exists(done_path):
-                        return
-                    continue
-                now = time.time()
-                message = json.loads(raw)
-                if "sent_at" in message:
-                    sock["lat"].append((now, (now - message["sent_at"]) * 1000))
-                else:
-                    sock["unstamped"] += 1
-
-        await asyncio.gather(*(read(s) for s in sockets))
-        for s in sockets:
-            await s["ws"].close()
-        return [{k: v for k, v in s.items() if k != "ws"} for s in sockets]
-
-    Path(out).write_text(json.dumps(asyncio.run(run())))
+    run_clients(url, spec_path, ready_path, done_path, out, record, fields)
 
 
 DEST_SITES = 4
@@ -99,16 +72,9 @@ TARGET_P99_MS = 100.0
 WARM_UP_S = 3.0
 
 
-def percentile(values: list[float], q: float) -> float:
-    values = sorted(values) or [0.0]
-    return values[min(len(values) - 1, int(len(values) * q))]
-
-
 def prepare(n: int, clients: int) -> dict:
     """The evacuation: `n` moves from one site to four, started through admission (no worker runs yet)."""
-    from django.contrib.auth.models import Group, User
     from django.core.management import call_command
-    from django.test import Client
 
     from migration import chains, progress
     from migration.choices import RUNNING_STATES, MigrationState
@@ -149,31 +115,10 @@ def prepare(n: int, clients: int) -> dict:
         )  # fmt: skip
     running = list(Migration.objects.filter(state__in=RUNNING_STATES).values_list("pk", flat=True).order_by("pk"))
     queued = Migration.objects.filter(state=MigrationState.QUEUED).count()
-    user = User.objects.create_user("bench", password="correct-horse-battery")
-    user.groups.add(Group.objects.get_or_create(name="viewers")[0])
-    cookies = []
-    for _ in range(clients):
-        c = Client()
-        c.force_login(user)
-        cookies.append(c.cookies["sessionid"].value)
     return {
-        "ids": running[:clients], "cookies": cookies, "running": len(running), "queued": queued,
+        "ids": running[:clients], "cookies": viewer_cookies(clients), "running": len(running), "queued": queued,
         "start_s": time.monotonic() - started,
     }  # fmt: skip
-
-
-def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/health/", timeout=2) as response:  # noqa: S310 - our own server
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit("Daphne did not start:\n" + log.read_text()[-3000:])
-        time.sleep(0.2)
 
 
 def main() -> int:
@@ -199,32 +144,19 @@ def main() -> int:
     db_path = str(tmp / "bench.sqlite3")
     procs: list[subprocess.Popen] = []
     try:
-        progress_push.setup_django(db_path)
+        setup_django(db_path)
         data = prepare(args.migrations, args.clients)
         (tmp / "spec.json").write_text(json.dumps(data))
         print(f"{data['running'] + data['queued']:,} migrations in flight: {data['running']} running, "
               f"{data['queued']} queued (started through admission in {data['start_s']:.0f} s); "
               f"{DEST_SITES} links of {LINK_MBIT:,} Mbit/s; {args.clients} websocket clients; "
               f"{args.seconds:g} s")  # fmt: skip
-        env = progress_push.bench_env(db_path)
+        env = bench_env(db_path)
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        daphne_log = tmp / "daphne.log"
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "hybridcloud.asgi:application"],
-            env=env, cwd=ROOT, stdout=daphne_log.open("w"), stderr=subprocess.STDOUT,
-        ))  # fmt: skip
-        wait_http(url, procs[-1], daphne_log)
+        start_daphne(procs, env, tmp / "daphne.log", port)
         ready, done, client_out = tmp / "ready", tmp / "done", tmp / "received.json"
-        client_proc = subprocess.Popen(
-            [sys.executable, __file__, "--clients-proc", url, str(tmp / "spec.json"),
-             str(ready), str(done), str(client_out)], env=env, cwd=ROOT,
-        )  # fmt: skip
-        procs.append(client_proc)
-        while not ready.exists():
-            if client_proc.poll() is not None:
-                raise SystemExit("the websocket clients could not connect")
-            time.sleep(0.1)
+        client_proc = start_clients(procs, __file__, env, url, tmp / "spec.json", ready, done, client_out)
 
         from django.db import connection
 
@@ -294,13 +226,7 @@ def main() -> int:
         completed = Migration.objects.filter(state="completed").count()
         still_queued = Migration.objects.filter(state="queued").count()
     finally:
-        for proc in reversed(procs):
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+        stop(procs, timeout=15)
         if redis is not None:
             redis.stop()
         if not os.environ.get("BENCH_KEEP"):

@@ -27,7 +27,6 @@ database.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import statistics
@@ -35,35 +34,25 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _ws import (
+    ROOT,
+    bench_env,
+    percentile,
+    run_clients,
+    setup_django,
+    start_clients,
+    start_daphne,
+    stop,
+    viewer_cookies,
+)
+
 PER_LINK = 4
 
 
-def bench_env(db_path: str) -> dict[str, str]:
-    env = os.environ.copy()
-    env.setdefault("SECRET_KEY", "bench-only-" + "x" * 40)
-    env.update(
-        DEBUG="0", SECURE_SSL_REDIRECT="0", LOG_LEVEL="WARNING", DATABASE_URL=f"sqlite:///{db_path}",
-        DJANGO_SETTINGS_MODULE="hybridcloud.settings", PYTHONPATH=str(ROOT),
-    )  # fmt: skip
-    return env
-
-
-def setup_django(db_path: str) -> None:
-    os.environ.update(bench_env(db_path))
-    import django
-
-    django.setup()
-
-
 def prepare(n: int, clients: int) -> dict:
-    from django.contrib.auth.models import Group, User
     from django.core.management import call_command
-    from django.test import Client
 
     from migration.models import Migration
     from tests import factories
@@ -81,14 +70,7 @@ def prepare(n: int, clients: int) -> dict:
             memory_bytes=vm.memory_bytes, prediction={"bytes_sent": vm.memory_bytes * 1.2, "total_time_s": 100.0},
         )  # fmt: skip
         ids.append(m.pk)
-    user = User.objects.create_user("bench", password="correct-horse-battery")
-    user.groups.add(Group.objects.get_or_create(name="viewers")[0])
-    cookies = []
-    for _ in range(clients):
-        c = Client()
-        c.force_login(user)
-        cookies.append(c.cookies["sessionid"].value)
-    return {"ids": ids, "cookies": cookies}
+    return {"ids": ids, "cookies": viewer_cookies(clients)}
 
 
 # -- the worker side ---------------------------------------------------------------------------------------------
@@ -147,54 +129,18 @@ def publisher(db_path: str, seconds: float, burst: bool, out: str) -> None:
 
 def clients(url: str, spec_path: str, ready_path: str, done_path: str, out: str) -> None:
     """Real websocket clients; records (receipt time - sent_at) per message, and the seqs seen per socket."""
-    from websockets.asyncio.client import connect
 
-    spec = json.loads(Path(spec_path).read_text())
-    ws_url = url.replace("http://", "ws://")
-    origin = url
+    def fields(snapshot: dict) -> dict:
+        return {"snapshot_seq": snapshot["seq"], "seqs": [], "lat": []}
 
-    async def run() -> dict:
-        sockets = []
-        for i, cookie in enumerate(spec["cookies"]):
-            mid = spec["ids"][i % len(spec["ids"])]
-            for path in (f"/ws/migrations/{mid}/", "/ws/activity/"):
-                ws = await connect(
-                    ws_url + path, origin=origin, additional_headers={"Cookie": f"sessionid={cookie}"},
-                    max_queue=None, compression=None,
-                )  # fmt: skip
-                snapshot = json.loads(await ws.recv())
-                assert snapshot["type"] == "snapshot", snapshot
-                sockets.append({"path": path, "ws": ws, "snapshot_seq": snapshot["seq"], "seqs": [], "lat": []})
-        Path(ready_path).write_text("ready")
+    def record(sock: dict, message: dict, now: float) -> None:
+        sock["lat"].append((now - message["sent_at"]) * 1000)
+        sock["seqs"].append(message["seq"])
 
-        async def read(sock: dict) -> None:
-            ws = sock["ws"]
-            while True:
-                try:
-                    raw = await asyncio.wait_for(ws.recv(), timeout=0.5)
-                except TimeoutError:
-                    if os.path.exists(done_path):
-                        return
-                    continue
-                now = time.time()
-                message = json.loads(raw)
-                sock["lat"].append((now - message["sent_at"]) * 1000)
-                sock["seqs"].append(message["seq"])
-
-        await asyncio.gather(*(read(s) for s in sockets))
-        for s in sockets:
-            await s["ws"].close()
-        return [{k: v for k, v in s.items() if k != "ws"} for s in sockets]
-
-    Path(out).write_text(json.dumps(asyncio.run(run())))
+    run_clients(url, spec_path, ready_path, done_path, out, record, fields)
 
 
 # -- the harness -------------------------------------------------------------------------------------------------
-
-
-def percentile(values: list[float], q: float) -> float:
-    values = sorted(values) or [0.0]
-    return values[min(len(values) - 1, int(len(values) * q))]
 
 
 def main() -> int:
@@ -232,38 +178,10 @@ def main() -> int:
         env = bench_env(db_path)
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        daphne_log = open(tmp / "daphne.log", "w")  # noqa: SIM115 - closed with the process
-        procs.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "hybridcloud.asgi:application"],
-                env=env,
-                cwd=ROOT,
-                stdout=daphne_log,
-                stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/health/", timeout=2) as response:  # noqa: S310 - our own server
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if procs[0].poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("Daphne did not start:\n" + (tmp / "daphne.log").read_text()[-3000:])
-            time.sleep(0.2)
+        start_daphne(procs, env, tmp / "daphne.log", port)
         ready, done = tmp / "ready", tmp / "done"
         client_out, pub_out = tmp / "received.json", tmp / "published.json"
-        client_proc = subprocess.Popen(
-            [sys.executable, __file__, "--clients-proc", url, str(tmp / "spec.json"), str(ready), str(done),
-             str(client_out)], env=env, cwd=ROOT,
-        )  # fmt: skip
-        procs.append(client_proc)
-        while not ready.exists():
-            if client_proc.poll() is not None:
-                raise SystemExit("the clients could not connect")
-            time.sleep(0.1)
+        client_proc = start_clients(procs, __file__, env, url, tmp / "spec.json", ready, done, client_out)
         load_before = os.getloadavg()
         print(
             f"{args.migrations} migrations ({args.migrations // PER_LINK} links) publishing for {args.seconds:g} s"
@@ -283,13 +201,7 @@ def main() -> int:
         published = json.loads(pub_out.read_text())
         sockets = json.loads(client_out.read_text())
     finally:
-        for proc in reversed(procs):
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+        stop(procs, timeout=10)
         if redis is not None:
             redis.stop()
 
