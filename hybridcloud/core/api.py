@@ -4,11 +4,13 @@ from django.db import DataError
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import permissions, serializers, viewsets
 from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from hybridcloud.core.audit_views import can_read_audit
 from hybridcloud.core.filtersets import AuditEntryFilterSet
 from hybridcloud.core.models import AuditEntry
+from hybridcloud.core.refusals import Refused
 
 
 class CanReadAudit(permissions.BasePermission):
@@ -49,8 +51,12 @@ class AuditEntryViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 def exception_handler(exc, context):
-    """DRF's handler, plus: an id too large for the database (SQLite raises OverflowError, PostgreSQL a DataError
-    "out of range") names no object, so it answers 404 rather than a server error."""
+    """DRF's handler, plus: a domain refusal (hybridcloud.core.refusals.Refused) answers its status with its errors
+    (and warnings), the one place API refusals are shaped; an id too large for the database (SQLite raises
+    OverflowError, PostgreSQL a DataError "out of range") names no object, so it answers 404 rather than a server
+    error."""
+    if isinstance(exc, Refused):
+        return Response(exc.body(), status=exc.status_code)
     if isinstance(exc, OverflowError) or (isinstance(exc, DataError) and "out of range" in str(exc)):
         exc = NotFound("No such object: the id is out of range.")
     return drf_exception_handler(exc, context)

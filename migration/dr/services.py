@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 
 from hybridcloud.core.audit import audit_record
+from hybridcloud.core.refusals import Refused
 from hybridcloud.core.roles import is_operator
 from migration.dr import leases
 from migration.dr.choices import DrillKind, DrillState, DrillTrigger
@@ -19,16 +20,15 @@ from migration.dr.runner import drill_end
 from migration.dr.selectors import planned_migration_preview
 
 
-class DrillNotStarted(Exception):
-    """The drill could not start (already running, plan disabled, ...); the message says why."""
+class DrillNotStarted(Refused):
+    """The drill could not start (already running, plan disabled, ...); the message says why. The API answers 409:
+    another run is in the way."""
+
+    status_code = 409
 
 
-class PlannedMigrationRefused(Exception):
+class PlannedMigrationRefused(Refused):
     """A planned migration was not started: pre-checks found errors that would stop it; `errors` lists them."""
-
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__(" ".join(errors))
-        self.errors = list(errors)
 
 
 class OverrideReasonRequired(PlannedMigrationRefused):
@@ -39,9 +39,9 @@ class OverrideReasonRequired(PlannedMigrationRefused):
             [
                 f"{len(warnings)} pre-check warning{'s' if len(warnings) != 1 else ''} need a written override reason "
                 "before the planned migration can start: " + " ".join(warnings)
-            ]
+            ],
+            warnings=warnings,
         )
-        self.warnings = list(warnings)
 
 
 def drill_start(

@@ -4,6 +4,7 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from hybridcloud.core.refusals import Refused
 from migration.dr import services
 from migration.dr.api.serializers import (
     DrillRunDetailSerializer,
@@ -36,11 +37,7 @@ class RecoveryPlanViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=None, responses={201: DrillRunSerializer})
     @action(detail=True, methods=["post"], url_path="drills")
     def start_drill(self, request, pk=None):
-        plan = self.get_object()
-        try:
-            run = services.drill_start(plan=plan, started_by=request.user)
-        except services.DrillNotStarted as exc:
-            return Response({"errors": [str(exc)]}, status=status.HTTP_409_CONFLICT)
+        run = services.drill_start(plan=self.get_object(), started_by=request.user)  # refused: 409 with errors
         return Response(DrillRunSerializer(run).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=PlannedMigrationRequestSerializer, responses={201: DrillRunSerializer})
@@ -52,20 +49,11 @@ class RecoveryPlanViewSet(viewsets.ReadOnlyModelViewSet):
         plan = self.get_object()
         body = PlannedMigrationRequestSerializer(data=request.data)
         if not body.is_valid():
-            return Response(
-                {"errors": [f"{k}: {' '.join(map(str, v))}" for k, v in body.errors.items()]},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        try:
-            run = services.planned_migration_start(
-                plan=plan, started_by=request.user, override_reason=body.validated_data.get("override_reason", "")
-            )
-        except services.OverrideReasonRequired as exc:
-            return Response({"errors": exc.errors, "warnings": exc.warnings}, status=status.HTTP_400_BAD_REQUEST)
-        except services.PlannedMigrationRefused as exc:
-            return Response({"errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
-        except services.DrillNotStarted as exc:
-            return Response({"errors": [str(exc)]}, status=status.HTTP_409_CONFLICT)
+            raise Refused.invalid(body.errors)
+        # Refusals (hybridcloud.core.refusals) are answered by the API's exception handler: 400 or 409, with errors.
+        run = services.planned_migration_start(
+            plan=plan, started_by=request.user, override_reason=body.validated_data.get("override_reason", "")
+        )
         return Response(DrillRunSerializer(run).data, status=status.HTTP_201_CREATED)
 
 
