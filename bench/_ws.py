@@ -37,6 +37,18 @@ def setup_django(db_path: str) -> None:
     django.setup()
 
 
+def private_redis():
+    """A private Redis (hybridcloud.redis_server.ManagedRedis), named in REDIS_URL, unless REDIS_URL is set already
+    (then None): the caller stops what it gets."""
+    from hybridcloud.redis_server import ManagedRedis
+
+    if os.environ.get("REDIS_URL"):
+        return None
+    redis = ManagedRedis().start()
+    os.environ["REDIS_URL"] = redis.url
+    return redis
+
+
 def percentile(values: list[float], q: float) -> float:
     values = sorted(values) or [0.0]
     return values[min(len(values) - 1, int(len(values) * q))]
