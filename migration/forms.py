@@ -2,6 +2,7 @@ from django import forms
 
 from inventory.models import Host, Site
 from migration.choices import MigrationPolicy
+from migration.engine import DEFAULT_DOWNTIME_LIMIT_S
 
 
 class MigrationForm(forms.Form):
@@ -17,7 +18,7 @@ class MigrationForm(forms.Form):
     )  # fmt: skip
     policy = forms.ChoiceField(choices=MigrationPolicy.choices, initial=MigrationPolicy.THROTTLE)
     max_downtime_s = forms.FloatField(
-        min_value=0.001, max_value=600, initial=0.3, label="Downtime budget (s)",
+        min_value=0.001, max_value=600, initial=DEFAULT_DOWNTIME_LIMIT_S, label="Downtime budget (s)",
         help_text="The longest the guest may be paused for the switchover.",
     )  # fmt: skip
     accept_readdressing = forms.BooleanField(

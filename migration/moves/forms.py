@@ -2,6 +2,7 @@ from django import forms
 
 from inventory.models import Host, Site
 from migration.choices import MigrationPolicy
+from migration.engine import DEFAULT_DOWNTIME_LIMIT_S
 from migration.moves.choices import WindowClose
 from migration.moves.models import MAX_CONCURRENCY
 
@@ -50,7 +51,9 @@ class MoveGroupForm(ScheduleForm):
         required=False, empty_label="— let placement choose —",
     )  # fmt: skip
     policy = forms.ChoiceField(choices=MigrationPolicy.choices, initial=MigrationPolicy.THROTTLE)
-    max_downtime_s = forms.FloatField(min_value=0.001, max_value=600, initial=0.3, label="Downtime budget (s)")
+    max_downtime_s = forms.FloatField(
+        min_value=0.001, max_value=600, initial=DEFAULT_DOWNTIME_LIMIT_S, label="Downtime budget (s)"
+    )
     accept_readdressing = forms.BooleanField(required=False, label="Accept re-addressing")
     leave_out_blocked = forms.BooleanField(
         required=False, label="Leave out the workloads that cannot move", help_text="They are listed in the group."
