@@ -6,6 +6,7 @@ import io
 import pytest
 from django.utils import timezone
 
+from inventory.models import Tag
 from migration.models import Migration
 from tests import factories
 
@@ -59,3 +60,18 @@ def test_csv_and_api_answer_with_the_same_rows_as_the_page(moves, viewer_client)
 def test_api_refuses_an_unknown_state_naming_it(moves, viewer_client):
     response = viewer_client.get("/api/migrations/?state=flying", HTTP_ACCEPT="application/json")
     assert response.status_code == 400 and "state" in response.json()
+
+
+def test_the_tag_filter_and_search_name_work_on_the_page_and_the_api_alike(moves, viewer_client):
+    tag = Tag.objects.create(name="Payments", slug="payments", color="e91e63")
+    moves[1].workload.tags.add(tag)
+    page = viewer_client.get("/migrations/?tag=payments").content.decode()
+    assert workloads(page) == ["db-01"]
+    api = viewer_client.get("/api/migrations/?tag=payments&search=db", HTTP_ACCEPT="application/json").json()
+    assert [m["id"] for m in api["results"]] == [moves[1].pk]
+    unknown = viewer_client.get("/api/migrations/?tag=nope", HTTP_ACCEPT="application/json")
+    assert unknown.status_code == 400 and "tag" in unknown.json()
+    csv_rows = viewer_client.get("/migrations/export.csv?tag=payments")
+    assert [r["workload"] for r in csv.DictReader(io.StringIO(b"".join(csv_rows.streaming_content).decode()))] == [
+        "db-01"
+    ]
