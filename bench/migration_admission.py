@@ -73,7 +73,7 @@ def main() -> int:
     from inventory.choices import PowerState
     from inventory.links import migration_slots
     from inventory.models import CloudLink, Site, Workload
-    from migration import progress, tasks
+    from migration import chains, progress
     from migration.choices import RUNNING_STATES, MigrationState
     from migration.models import Migration
 
@@ -83,8 +83,8 @@ def main() -> int:
 
     # No worker in this measurement: what would be sent after each commit is counted instead.
     kicks: Counter = Counter()
-    tasks.kick_link = lambda key, force=False: kicks.update(["kick"]) or True
-    tasks.admit_queued_task.delay = lambda *a, **k: kicks.update(["admit"])
+    chains.kick_link = lambda key, force=False: kicks.update(["kick"]) or True
+    chains.kick_admission = lambda: kicks.update(["admit"])
     progress.publish_progress = lambda *a, **k: None
 
     operator = User.objects.create_user("bench-operator", password="bench-password-123")

@@ -26,9 +26,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from migration.chains import process_name
 from migration.dr.choices import DrillState
 from migration.dr.models import DrillRun
-from migration.tasks import process_name
 
 #: A lease outlives the countdown to the next step by this many seconds.
 LEASE_S = 8.0
