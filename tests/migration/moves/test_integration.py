@@ -34,10 +34,11 @@ def test_a_scheduled_group_starts_once_and_its_switchovers_wait_for_the_window(c
     topo = factories.topology()
     vms = [factories.workload(topo.ca_hosts[0], memory_gib=2, segment=topo.stretched) for _ in range(2)]
     now = timezone.now()
-    start_at, window_start = now + timedelta(seconds=2), now + timedelta(seconds=9)
+    # The window is far enough ahead that the hold is seen however slow the machine; the test opens it below.
+    start_at, window_start = now + timedelta(seconds=2), now + timedelta(minutes=10)
     group = move_group_create(
         name="Night wave", workloads=vms, destination_host=topo.ca_hosts[1], concurrency=2, start_at=start_at,
-        window_start=window_start, window_end=now + timedelta(minutes=5), by=operator,
+        window_start=window_start, window_end=now + timedelta(minutes=20), by=operator,
     )  # fmt: skip
     assert group.state == MoveGroupState.SCHEDULED
     move_groups_tick.delay()  # before its time: nothing starts
@@ -62,12 +63,16 @@ def test_a_scheduled_group_starts_once_and_its_switchovers_wait_for_the_window(c
     # The group's page (its API) says so: held, pre-copy syncing.
     progress = move_group_progress(group=MoveGroup.objects.get(pk=group.pk))
     assert progress["held"] and all(row["held"] for row in progress["members"])
-    while timezone.now() < window_start - timedelta(seconds=1):
+    held_until = time.monotonic() + 3.0  # several steps (at least one a second), all held
+    while time.monotonic() < held_until:
         states = set(Migration.objects.values_list("state", flat=True))
         assert states <= {MigrationState.PRECHECKS, MigrationState.PRECOPY}, states
         time.sleep(0.2)
     before = dict(Migration.objects.values_list("pk", "rounds_count"))
-    # The window opens: they switch over and complete.
+    assert set(Migration.objects.values_list("state", flat=True)) == {MigrationState.PRECOPY}  # still held
+    # The window opens (its time comes: the gate reads it at every step): they switch over and complete.
+    window_start = timezone.now()
+    MoveGroup.objects.filter(pk=group.pk).update(window_start=window_start)
     done = wait_for(
         lambda: all(m.state == MigrationState.COMPLETED for m in Migration.objects.all()) and Migration.objects.all(),
         timeout=60,
