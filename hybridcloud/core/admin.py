@@ -3,6 +3,19 @@ from django.contrib import admin
 from hybridcloud.core.models import AuditEntry
 
 
+class ReadOnlyInline(admin.TabularInline):
+    """An inline of records made elsewhere (events, attempts, items): shown, never added, changed or deleted here."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(AuditEntry)
 class AuditEntryAdmin(admin.ModelAdmin):
     """Read-only: the trail is append-only, even for superusers."""

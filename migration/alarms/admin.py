@@ -3,19 +3,9 @@ deliveries are records (made by the evaluation and the delivery tasks, acknowled
 
 from django.contrib import admin
 
+from hybridcloud.core.admin import ReadOnlyInline
 from hybridcloud.core.audit import AuditedModelAdmin
 from migration.alarms.models import Alarm, AlarmEvent, AlarmRule, Delivery, DeliveryAttempt, WebhookEndpoint
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(AlarmRule)

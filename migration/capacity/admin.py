@@ -3,6 +3,7 @@
 
 from django.contrib import admin
 
+from hybridcloud.core.admin import ReadOnlyInline
 from migration.capacity.models import (
     CapacitySettings,
     Evacuation,
@@ -14,17 +15,6 @@ from migration.capacity.models import (
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
