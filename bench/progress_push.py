@@ -40,6 +40,7 @@ from _ws import (
     ROOT,
     bench_env,
     percentile,
+    private_redis,
     run_clients,
     setup_django,
     start_clients,
@@ -160,12 +161,9 @@ def main() -> int:
         clients(*args.clients_proc)
         return 0
 
-    from hybridcloud.redis_server import ManagedRedis, free_port
+    from hybridcloud.redis_server import free_port
 
-    redis = None
-    if not os.environ.get("REDIS_URL"):
-        redis = ManagedRedis().start()
-        os.environ["REDIS_URL"] = redis.url
+    redis = private_redis()
     tmp = Path(tempfile.mkdtemp(prefix="hc-bench-"))
     db_path = str(tmp / "bench.sqlite3")
     procs: list[subprocess.Popen] = []
