@@ -6,11 +6,11 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from django.db.models import Q, Sum
 from django.utils import timezone
 
-from inventory.choices import HostState, PowerState
-from inventory.models import CloudLink, Host, NetworkSegment, Workload
+from inventory.choices import HostState
+from inventory.models import Host, NetworkSegment, Workload
+from inventory.selectors import host_usage, link_between
 from migration.dr import drills
 from migration.dr.models import DrillRun, ProtectedWorkload, RecoveryPlan
 from migration.placement import rule_book_load
@@ -38,27 +38,19 @@ def production_fingerprint(site_ids: list[int] | None = None) -> str:
     return digest.hexdigest()
 
 
-def _link_between(site_a_id: int, site_b_id: int) -> CloudLink | None:
-    return CloudLink.objects.filter(
-        Q(site_a_id=site_a_id, site_b_id=site_b_id) | Q(site_a_id=site_b_id, site_b_id=site_a_id)
-    ).first()
-
-
 def drill_inputs(*, plan: RecoveryPlan, run: DrillRun, now: datetime | None = None) -> drills.DrillInputs:
     """Read what a drill needs from the database into plain values (a constant number of queries)."""
     now = now or timezone.now()
-    link = _link_between(plan.protected_site_id, plan.recovery_site_id)
-    on = Q(workloads__power_state=PowerState.ON)
-    hosts = (
-        Host.objects.filter(cluster__site_id=plan.recovery_site_id, state=HostState.CONNECTED)
-        .annotate(used_memory=Sum("workloads__memory_bytes", filter=on), used_vcpus=Sum("workloads__vcpus", filter=on))
-        .order_by("name")
+    link = link_between(plan.protected_site_id, plan.recovery_site_id)
+    hosts = list(
+        Host.objects.filter(cluster__site_id=plan.recovery_site_id, state=HostState.CONNECTED).order_by("name")
     )
+    usage = host_usage(hosts)
     capacities = tuple(
         drills.HostCapacity(
             name=h.name,
-            free_memory_bytes=h.memory_bytes - (h.used_memory or 0),
-            free_vcpus=h.vcpu_capacity - (h.used_vcpus or 0),
+            free_memory_bytes=h.memory_bytes - usage[h.pk].memory_bytes,
+            free_vcpus=h.vcpu_capacity - usage[h.pk].vcpus,
             cores=h.cores,
         )
         for h in hosts

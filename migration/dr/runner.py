@@ -16,13 +16,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from hybridcloud.core import events
 from hybridcloud.core.audit import audit_record
 from hybridcloud.core.units import format_duration
 from migration.dr import drills, leases
@@ -390,17 +389,9 @@ def drills_watchdog(*, force: bool = False) -> list[int]:
 
 
 def publish_drill(run_id: int) -> None:
-    """The one place that pushes a drill's state to `drill.<id>`: bump `seq`, then send the full state.
-
-    Pushes are hints (the database row is the truth), so a failing channel layer is logged, not raised.
-    """
+    """Push a drill's state to `drill.<id>`: bump `seq`, then send the full state after commit (through the one
+    publisher, `hybridcloud.core.events`: a failing channel layer is logged there, not raised)."""
     DrillRun.objects.filter(pk=run_id).update(seq=F("seq") + 1)
     message = drill_state(DrillRun.objects.select_related("plan").get(pk=run_id))
     message["type"] = "drill"
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(layer.group_send)(drill_group_name(run_id), {"type": "drill.update", "message": message})
-    except Exception:  # noqa: BLE001 - a push is a hint; the drill goes on
-        logger.warning("Could not publish drill %s to the channel layer", run_id, exc_info=True)
+    events.publish(drill_group_name(run_id), "drill.update", message)
