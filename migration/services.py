@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from hybridcloud.core import events
 from hybridcloud.core.audit import audit_record
+from hybridcloud.core.refusals import Refused
 from inventory.links import MIN_MBIT_PER_MIGRATION
 from inventory.models import CloudLink, Host, Site, Workload
 from migration import chains, progress
@@ -21,12 +21,8 @@ from migration.prechecks import PrecheckContext, PrecheckResult, precheck_migrat
 ADMITTED_MESSAGE = "A slot freed up: the migration starts."
 
 
-class MigrationRefused(ValidationError):
-    """The move cannot start (or be cancelled); `errors` lists why, one full sentence each."""
-
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__(list(errors))
-        self.errors = list(errors)
+class MigrationRefused(Refused):
+    """The move cannot start (or be cancelled); `errors` lists why, one full sentence each (the API answers 400)."""
 
 
 def _running_on(host: Host) -> int:

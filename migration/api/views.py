@@ -5,6 +5,7 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from hybridcloud.core.refusals import Refused
 from migration import selectors
 from migration.api.serializers import (
     ErrorsSerializer,
@@ -15,7 +16,7 @@ from migration.api.serializers import (
 )
 from migration.filtersets import MigrationFilterSet
 from migration.prechecks import precheck_migration
-from migration.services import MigrationRefused, migration_cancel, migration_start
+from migration.services import migration_cancel, migration_start
 
 
 def _errors(serializer_errors) -> list[str]:
@@ -27,22 +28,21 @@ def _errors(serializer_errors) -> list[str]:
     return out
 
 
-def _move_request(request):
+def _move_request(request) -> dict:
+    """The validated move request; Refused (400) naming each field's problem when it does not validate."""
     serializer = MoveRequestSerializer(data=request.data)
     if not serializer.is_valid():
-        return None, Response({"errors": _errors(serializer.errors)}, status=status.HTTP_400_BAD_REQUEST)
+        raise Refused(_errors(serializer.errors))
     data = dict(serializer.validated_data)
     if data.get("destination_host"):
         data["destination_site"] = None
-    return data, None
+    return data
 
 
 class PrecheckView(APIView):
     @extend_schema(request=MoveRequestSerializer, responses={200: PrecheckResponseSerializer, 400: ErrorsSerializer})
     def post(self, request):
-        data, error = _move_request(request)
-        if error:
-            return error
+        data = _move_request(request)
         result = precheck_migration(
             workload=data["workload"],
             destination_host=data.get("destination_host"),
@@ -64,23 +64,18 @@ class MigrationListCreateView(generics.ListAPIView):
 
     @extend_schema(request=MoveRequestSerializer, responses={201: MigrationSerializer, 400: ErrorsSerializer})
     def post(self, request):
-        data, error = _move_request(request)
-        if error:
-            return error
-        try:
-            migration = migration_start(
-                workload=data["workload"],
-                destination_host=data.get("destination_host"),
-                destination_site=data.get("destination_site"),
-                requested_by=request.user,
-                policy=data["policy"],
-                max_downtime_s=data["max_downtime_s"],
-                override_reason=data["override_reason"],
-                accept_readdressing=data["accept_readdressing"],
-                reason=data["reason"],
-            )
-        except MigrationRefused as refused:
-            return Response({"errors": refused.errors}, status=status.HTTP_400_BAD_REQUEST)
+        data = _move_request(request)
+        migration = migration_start(
+            workload=data["workload"],
+            destination_host=data.get("destination_host"),
+            destination_site=data.get("destination_site"),
+            requested_by=request.user,
+            policy=data["policy"],
+            max_downtime_s=data["max_downtime_s"],
+            override_reason=data["override_reason"],
+            accept_readdressing=data["accept_readdressing"],
+            reason=data["reason"],
+        )
         migration = selectors.migration_queryset().get(pk=migration.pk)
         return Response(MigrationSerializer(migration).data, status=status.HTTP_201_CREATED)
 
@@ -96,8 +91,5 @@ class MigrationCancelView(APIView):
     @extend_schema(request=None, responses={200: MigrationSerializer, 400: ErrorsSerializer})
     def post(self, request, pk: int):
         migration = get_object_or_404(selectors.migration_queryset(), pk=pk)
-        try:
-            migration = migration_cancel(migration=migration, by=request.user)
-        except MigrationRefused as refused:
-            return Response({"errors": refused.errors}, status=status.HTTP_400_BAD_REQUEST)
+        migration_cancel(migration=migration, by=request.user)
         return Response(MigrationSerializer(selectors.migration_queryset().get(pk=pk)).data)
