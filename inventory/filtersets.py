@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from hybridcloud.core.filtersets import StableOrderingFilter
 from inventory.choices import EstateImportStatus, PowerState, WorkloadKind
-from inventory.models import Estate, EstateImport, Host, NetworkSegment, PlacementRule, Site, Tag, Workload
+from inventory.models import CloudLink, Estate, EstateImport, Host, NetworkSegment, PlacementRule, Site, Tag, Workload
 
 # Public sort keys (in the URL) → model fields. The page's column headers and the API use the same keys.
 WORKLOAD_ORDERING = {
@@ -117,3 +117,43 @@ class EstateImportFilterSet(django_filters.FilterSet):
             | Q(requested_by__username__icontains=value)
             | Q(message__icontains=value)
         )
+
+
+class CloudLinkFilterSet(django_filters.FilterSet):
+    """The sites page's links: `?links-q=SITE&links-ordering=KEY` (by site names unless told)."""
+
+    q = django_filters.CharFilter(method="filter_search", label="Search")
+    ordering = StableOrderingFilter(
+        fields={"site_a__name": "between", "rtt_ms": "rtt", "bandwidth_mbit": "bandwidth", "loss_percent": "loss",
+                "compression_ratio": "wan"},
+        tiebreak="pk",
+    )  # fmt: skip
+
+    class Meta:
+        model = CloudLink
+        fields = ["q"]
+
+    def filter_search(self, queryset: QuerySet[CloudLink], name: str, value: str) -> QuerySet[CloudLink]:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(site_a__name__icontains=value) | Q(site_b__name__icontains=value))
+
+
+class NetworkSegmentFilterSet(django_filters.FilterSet):
+    """The sites page's segments: `?segments-q=TEXT&segments-ordering=KEY` (name or CIDR; by name unless told)."""
+
+    q = django_filters.CharFilter(method="filter_search", label="Search")
+    ordering = StableOrderingFilter(
+        fields={"name": "segment", "cidr": "cidr", "workload_count": "workloads"}, tiebreak="name"
+    )
+
+    class Meta:
+        model = NetworkSegment
+        fields = ["q"]
+
+    def filter_search(self, queryset: QuerySet[NetworkSegment], name: str, value: str) -> QuerySet[NetworkSegment]:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(name__icontains=value) | Q(cidr__icontains=value))

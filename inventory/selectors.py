@@ -254,6 +254,11 @@ def link_list() -> list[CloudLink]:
     return list(CloudLink.objects.select_related("site_a", "site_b"))
 
 
+def link_rows() -> QuerySet[CloudLink]:
+    """The sites page's links, for its table (by site names unless sorted)."""
+    return CloudLink.objects.select_related("site_a", "site_b")
+
+
 def site_links(site: Site) -> list[CloudLink]:
     return list(CloudLink.objects.filter(Q(site_a=site) | Q(site_b=site)).select_related("site_a", "site_b"))
 
@@ -280,10 +285,8 @@ def segment_workloads(segment: NetworkSegment, limit: int = 50) -> list[Workload
     return list(workload_queryset().filter(segment=segment)[:limit])
 
 
-def segment_list() -> list[NetworkSegment]:
-    return list(
-        NetworkSegment.objects.annotate(workload_count=Count("workloads", distinct=True)).prefetch_related("sites")
-    )
+def segment_list() -> QuerySet[NetworkSegment]:
+    return NetworkSegment.objects.annotate(workload_count=Count("workloads", distinct=True)).prefetch_related("sites")
 
 
 def workload_tags(workload_ids: list[int]) -> dict[int, list[Tag]]:

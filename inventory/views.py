@@ -9,13 +9,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+from hybridcloud.core.lists import list_response, table_list
 from hybridcloud.core.roles import is_operator
 from hybridcloud.core.units import format_bytes
 from inventory import selectors
 from inventory.choices import HostState, PowerState, SiteKind, WorkloadKind
-from inventory.filtersets import WorkloadFilterSet
+from inventory.filtersets import CloudLinkFilterSet, NetworkSegmentFilterSet, WorkloadFilterSet
 from inventory.overview import overview_cards
 from inventory.panels import workload_panels
+from inventory.tables import CloudLinkTable, NetworkSegmentTable
 
 WORKLOADS_PER_PAGE = 50
 
@@ -202,11 +204,18 @@ def workload_detail(request, pk: int):
 
 
 def site_list(request):
-    return render(
-        request,
-        "inventory/site_list.html",
-        {"capacities": selectors.site_list(), "links": selectors.link_list(), "segments": selectors.segment_list()},
-    )
+    links = table_list(
+        request, queryset=selectors.link_rows(), filterset_class=CloudLinkFilterSet, table_class=CloudLinkTable,
+        prefix="links", per_page=None,
+    )  # fmt: skip
+    segments = table_list(
+        request, queryset=selectors.segment_list(), filterset_class=NetworkSegmentFilterSet,
+        table_class=NetworkSegmentTable, prefix="segments", per_page=None,
+    )  # fmt: skip
+    if export := list_response(request, [links, segments]):
+        return export
+    context = {"capacities": selectors.site_list(), "links": links, "segments": segments}
+    return render(request, "inventory/site_list.html", context)
 
 
 def site_detail(request, pk: int):
