@@ -84,7 +84,7 @@ def recommendation_apply(request, pk: int):
         messages.error(request, REASON_REQUIRED)
         return redirect(rec)
     except CapacityActionRefused as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, " ".join(exc.errors))
         return redirect(rec)
     started = sum(r["outcome"] == "started" for r in results)
     queued = sum(r["outcome"] == "queued" for r in results)
@@ -101,7 +101,7 @@ def recommendation_dismiss(request, pk: int):
         recommendations.recommendation_dismiss(recommendation=rec, user=request.user)
         messages.success(request, f"Recommendation #{rec.pk} dismissed.")
     except CapacityActionRefused as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, " ".join(exc.errors))
     return redirect("capacity:index")
 
 
@@ -121,7 +121,7 @@ def host_evacuate(request, pk: int):
         except OverrideReasonRequired:
             form.add_error("override_reason", REASON_REQUIRED)  # the page again, with the warnings and the field
         except CapacityActionRefused as exc:
-            messages.error(request, " ".join(exc.messages))
+            messages.error(request, " ".join(exc.errors))
             return redirect("capacity:host_evacuate", pk=host.pk)
         else:
             return redirect(evacuation)
@@ -150,7 +150,7 @@ def site_evacuate(request, pk: int):
             except OverrideReasonRequired:
                 form.add_error("override_reason", REASON_REQUIRED)
             except CapacityActionRefused as exc:
-                messages.error(request, " ".join(exc.messages))
+                messages.error(request, " ".join(exc.errors))
                 return redirect("capacity:index")
             else:
                 return redirect(evacuation)

@@ -6,6 +6,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from hybridcloud.core.refusals import Refused
 from inventory.models import Site
 from migration.api.serializers import ErrorsSerializer  # one "Errors" component for the whole API
 from migration.capacity.api.serializers import (
@@ -23,7 +24,6 @@ from migration.capacity.choices import EvacuationState, RecommendationState
 from migration.capacity.models import Evacuation, EvacuationItem, Recommendation, RecommendedMove, UtilisationSample
 from migration.capacity.services import evacuations, recommendations
 from migration.capacity.services.evacuations import EvacuationPlan
-from migration.capacity.services.refusals import CapacityActionRefused, OverrideReasonRequired
 
 
 def _errors(serializer_errors) -> list[str]:
@@ -33,10 +33,6 @@ def _errors(serializer_errors) -> list[str]:
         for message in messages if isinstance(messages, list) else [messages]:
             out.append(str(message) if name == "non_field_errors" else f"{name}: {message}")
     return out
-
-
-def _bad_request(errors: list[str]) -> Response:
-    return Response({"errors": errors}, status=status.HTTP_400_BAD_REQUEST)
 
 
 def _recommendations():
@@ -76,7 +72,7 @@ class SampleListView(generics.ListAPIView):
     def list(self, request, *args, **kwargs):
         query = SampleQuerySerializer(data=request.query_params)
         if not query.is_valid():
-            return _bad_request(_errors(query.errors))
+            raise Refused(_errors(query.errors))
         self.filters = query.validated_data
         return super().list(request, *args, **kwargs)
 
@@ -159,16 +155,9 @@ class RecommendationApplyView(APIView):
         rec = get_object_or_404(Recommendation, pk=pk)
         body = RecommendationApplyRequestSerializer(data=request.data if isinstance(request.data, dict) else {})
         if not body.is_valid():
-            return _bad_request(_errors(body.errors))
+            raise Refused(_errors(body.errors))
         reason = body.validated_data.get("override_reason", "")
-        try:
-            results = recommendations.recommendation_apply(
-                recommendation=rec, user=request.user, override_reason=reason
-            )
-        except OverrideReasonRequired as exc:
-            return Response({"errors": exc.messages, "warnings": exc.warnings}, status=status.HTTP_400_BAD_REQUEST)
-        except CapacityActionRefused as exc:
-            return _bad_request(exc.messages)
+        results = recommendations.recommendation_apply(recommendation=rec, user=request.user, override_reason=reason)
         return Response(
             {"results": results, "recommendation": RecommendationDetailSerializer(_recommendation_detail(pk)).data}
         )
@@ -178,10 +167,7 @@ class RecommendationDismissView(APIView):
     @extend_schema(request=None, responses={200: RecommendationDetailSerializer, 400: ErrorsSerializer})
     def post(self, request, pk: int):
         rec = get_object_or_404(Recommendation, pk=pk)
-        try:
-            recommendations.recommendation_dismiss(recommendation=rec, user=request.user)
-        except CapacityActionRefused as exc:
-            return _bad_request(exc.messages)
+        recommendations.recommendation_dismiss(recommendation=rec, user=request.user)
         return Response(RecommendationDetailSerializer(_recommendation_detail(pk)).data)
 
 
@@ -220,11 +206,12 @@ def _plan_data(plan: EvacuationPlan) -> dict:
     }
 
 
-def _evacuation_request(request):
+def _evacuation_request(request) -> dict:
+    """The validated evacuation request; Refused (400) naming each field's problem when it does not validate."""
     serializer = EvacuationRequestSerializer(data=request.data)
     if not serializer.is_valid():
-        return None, _bad_request(_errors(serializer.errors))
-    return serializer.validated_data, None
+        raise Refused(_errors(serializer.errors))
+    return serializer.validated_data
 
 
 @extend_schema(
@@ -254,24 +241,17 @@ class EvacuationListCreateView(generics.ListAPIView):
         request=EvacuationRequestSerializer, responses={201: EvacuationDetailSerializer, 400: ErrorsSerializer}
     )
     def post(self, request):
-        data, error = _evacuation_request(request)
-        if error:
-            return error
+        data = _evacuation_request(request)
         window = {
             "window_start": data.get("window_start"), "window_end": data.get("window_end"),
             "override_reason": data.get("override_reason", ""),
         }  # fmt: skip
-        try:
-            if data.get("host") is not None:
-                evacuation = evacuations.host_evacuate(host=data["host"], user=request.user, **window)
-            else:
-                evacuation = evacuations.site_evacuate(
-                    site=data["site"], destination_site=data["destination_site"], user=request.user, **window
-                )
-        except OverrideReasonRequired as exc:
-            return Response({"errors": exc.messages, "warnings": exc.warnings}, status=status.HTTP_400_BAD_REQUEST)
-        except CapacityActionRefused as exc:
-            return _bad_request(exc.messages)
+        if data.get("host") is not None:
+            evacuation = evacuations.host_evacuate(host=data["host"], user=request.user, **window)
+        else:
+            evacuation = evacuations.site_evacuate(
+                site=data["site"], destination_site=data["destination_site"], user=request.user, **window
+            )
         return Response(
             EvacuationDetailSerializer(_evacuation_detail(evacuation.pk)).data, status=status.HTTP_201_CREATED
         )
@@ -293,14 +273,9 @@ class EvacuationPreviewView(APIView):
         request=EvacuationRequestSerializer, responses={200: EvacuationPreviewSerializer, 400: ErrorsSerializer}
     )
     def post(self, request):
-        data, error = _evacuation_request(request)
-        if error:
-            return error
-        try:
-            plan = evacuations.evacuation_plan(
-                host=data.get("host"), site=data.get("site"), destination_site=data.get("destination_site"),
-                window_start=data.get("window_start"), window_end=data.get("window_end"),
-            )  # fmt: skip
-        except CapacityActionRefused as exc:
-            return _bad_request(exc.messages)
+        data = _evacuation_request(request)
+        plan = evacuations.evacuation_plan(
+            host=data.get("host"), site=data.get("site"), destination_site=data.get("destination_site"),
+            window_start=data.get("window_start"), window_end=data.get("window_end"),
+        )  # fmt: skip
         return Response(EvacuationPreviewSerializer(_plan_data(plan)).data)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
+
+from hybridcloud.core.refusals import Refused
 
 
-class CapacityActionRefused(ValidationError):
-    """The action cannot be done; the message says why."""
+class CapacityActionRefused(Refused):
+    """The action cannot be done; `errors` say why (the API answers 400)."""
 
 
 class OverrideReasonRequired(CapacityActionRefused):
@@ -16,9 +17,9 @@ class OverrideReasonRequired(CapacityActionRefused):
     def __init__(self, warnings: list[str], *, action: str = "the evacuation can start") -> None:
         super().__init__(
             f"{len(warnings)} pre-check warning{'s' if len(warnings) != 1 else ''} need a written override reason "
-            f"before {action}: " + " ".join(warnings)
+            f"before {action}: " + " ".join(warnings),
+            warnings=warnings,
         )
-        self.warnings = list(warnings)
 
 
 def acting_user(user: AbstractBaseUser | None) -> AbstractBaseUser | None:

@@ -43,7 +43,7 @@ def test_without_a_reason_nothing_starts(warned, operator):
     with pytest.raises(OverrideReasonRequired) as exc:
         host_evacuate(host=source, user=operator, override_reason="   ")
     assert exc.value.warnings and off.name in exc.value.warnings[0]
-    assert "need a written override reason" in exc.value.messages[0]
+    assert "need a written override reason" in exc.value.errors[0]
     assert not Evacuation.objects.exists() and not Migration.objects.exists()
     assert not AuditEntry.objects.filter(action__startswith="evacuation").exists()
 
