@@ -15,6 +15,7 @@ from django.utils import timezone
 from hybridcloud.core import events
 from hybridcloud.core.audit import audit_record, model_snapshot
 from hybridcloud.core.models import AuditVia
+from hybridcloud.core.refusals import Refused
 from inventory.models import Host, Site, Workload
 from migration.choices import ACTIVE_STATES, MigrationPolicy
 from migration.moves.choices import EDITABLE_STATES, GROUP_CANCELLABLE_STATES, MemberState, MoveGroupState, WindowClose
@@ -23,12 +24,9 @@ from migration.prechecks import PrecheckContext, precheck_migration
 from migration.services import MigrationRefused, migration_cancel, migration_start
 
 
-class MoveGroupRefused(ValidationError):
-    """The group cannot be created, changed or cancelled; `errors` lists why, one full sentence each."""
-
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__(list(errors))
-        self.errors = list(errors)
+class MoveGroupRefused(Refused):
+    """The group cannot be created, changed or cancelled; `errors` lists why, one full sentence each (the API
+    answers 400)."""
 
 
 @dataclass

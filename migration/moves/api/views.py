@@ -4,6 +4,7 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from hybridcloud.core.refusals import Refused
 from migration.api.serializers import ErrorsSerializer
 from migration.api.views import _errors
 from migration.moves import selectors
@@ -17,7 +18,6 @@ from migration.moves.api.serializers import (
 )
 from migration.moves.choices import MoveGroupState
 from migration.moves.services import (
-    MoveGroupRefused,
     move_group_cancel,
     move_group_create,
     move_group_precheck,
@@ -25,30 +25,24 @@ from migration.moves.services import (
 )
 
 
-def _bad(errors: list[str]) -> Response:
-    return Response({"errors": errors}, status=status.HTTP_400_BAD_REQUEST)
-
-
 def _selection(serializer_class, request):
-    """The request's body validated, and its workloads; or the 400 saying what is wrong."""
+    """The request's body validated, and its workloads; Refused (400) saying what is wrong."""
     serializer = serializer_class(data=request.data)
     if not serializer.is_valid():
-        return None, None, _bad(_errors(serializer.errors))
+        raise Refused(_errors(serializer.errors))
     data = dict(serializer.validated_data)
     workloads, problems = selectors.selected_workloads(ids=data.get("workloads"), query=data.get("query"))
     if problems:
-        return None, None, _bad(problems)
+        raise Refused(problems)
     if data.get("destination_host"):
         data["destination_site"] = None
-    return data, workloads, None
+    return data, workloads
 
 
 class MoveGroupPrecheckView(APIView):
     @extend_schema(request=SelectionSerializer, responses={200: GroupPrecheckSerializer, 400: ErrorsSerializer})
     def post(self, request):
-        data, workloads, error = _selection(SelectionSerializer, request)
-        if error:
-            return error
+        data, workloads = _selection(SelectionSerializer, request)
         result = move_group_precheck(
             workloads=workloads,
             destination_host=data.get("destination_host"),
@@ -70,29 +64,24 @@ class MoveGroupListCreateView(generics.ListAPIView):
 
     @extend_schema(request=MoveGroupCreateSerializer, responses={201: MoveGroupDetailSerializer, 400: ErrorsSerializer})
     def post(self, request):
-        data, workloads, error = _selection(MoveGroupCreateSerializer, request)
-        if error:
-            return error
-        try:
-            group = move_group_create(
-                name=data["name"],
-                workloads=workloads,
-                destination_host=data.get("destination_host"),
-                destination_site=data.get("destination_site"),
-                concurrency=data["concurrency"],
-                policy=data["policy"],
-                max_downtime_s=data["max_downtime_s"],
-                accept_readdressing=data["accept_readdressing"],
-                override_reason=data["override_reason"],
-                leave_out_blocked=data["leave_out_blocked"],
-                start_at=data["start_at"],
-                window_start=data["window_start"],
-                window_end=data["window_end"],
-                on_window_close=data["on_window_close"],
-                by=request.user,
-            )
-        except MoveGroupRefused as refused:
-            return _bad(refused.errors)
+        data, workloads = _selection(MoveGroupCreateSerializer, request)
+        group = move_group_create(
+            name=data["name"],
+            workloads=workloads,
+            destination_host=data.get("destination_host"),
+            destination_site=data.get("destination_site"),
+            concurrency=data["concurrency"],
+            policy=data["policy"],
+            max_downtime_s=data["max_downtime_s"],
+            accept_readdressing=data["accept_readdressing"],
+            override_reason=data["override_reason"],
+            leave_out_blocked=data["leave_out_blocked"],
+            start_at=data["start_at"],
+            window_start=data["window_start"],
+            window_end=data["window_end"],
+            on_window_close=data["on_window_close"],
+            by=request.user,
+        )
         group = selectors.move_group_list().get(pk=group.pk)
         return Response(MoveGroupDetailSerializer(group).data, status=status.HTTP_201_CREATED)
 
@@ -110,11 +99,8 @@ class MoveGroupDetailView(generics.RetrieveAPIView):
         group = get_object_or_404(selectors.move_group_list(), pk=pk)
         serializer = MoveGroupScheduleSerializer(data=request.data)
         if not serializer.is_valid():
-            return _bad(_errors(serializer.errors))
-        try:
-            move_group_reschedule(group=group, by=request.user, **serializer.validated_data)
-        except MoveGroupRefused as refused:
-            return _bad(refused.errors)
+            raise Refused(_errors(serializer.errors))
+        move_group_reschedule(group=group, by=request.user, **serializer.validated_data)
         return Response(MoveGroupDetailSerializer(selectors.move_group_list().get(pk=pk)).data)
 
 
@@ -122,8 +108,5 @@ class MoveGroupCancelView(APIView):
     @extend_schema(request=None, responses={200: MoveGroupDetailSerializer, 400: ErrorsSerializer})
     def post(self, request, pk: int):
         group = get_object_or_404(selectors.move_group_list(), pk=pk)
-        try:
-            move_group_cancel(group=group, by=request.user)
-        except MoveGroupRefused as refused:
-            return _bad(refused.errors)
+        move_group_cancel(group=group, by=request.user)
         return Response(MoveGroupDetailSerializer(selectors.move_group_list().get(pk=pk)).data)
