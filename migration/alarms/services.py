@@ -18,13 +18,13 @@ from datetime import datetime, timedelta
 from celery import current_app
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from hybridcloud.core import events
 from hybridcloud.core.audit import audit_record
+from hybridcloud.core.refusals import Refused
 from migration.alarms import notify, selectors
 from migration.alarms.choices import OPEN_STATES, UNSENT_STATUSES, AlarmAction, AlarmState, Channel, DeliveryStatus
 from migration.alarms.models import Alarm, AlarmEvent, AlarmRule, Delivery, DeliveryAttempt
@@ -187,8 +187,11 @@ def publish_alarm(alarm: Alarm) -> None:
 # -- people's actions --------------------------------------------------------------------------------------------
 
 
-class AlarmStateError(ValidationError):
-    """The alarm is not in a state that allows the action (it was acknowledged or cleared meanwhile)."""
+class AlarmStateError(Refused):
+    """The alarm is not in a state that allows the action (it was acknowledged or cleared meanwhile): the API
+    answers 409."""
+
+    status_code = 409
 
 
 def _alarm_close(*, alarm_id: int, action: str, actor, now: datetime, note: str = "") -> bool:

@@ -1,7 +1,6 @@
 from celery import current_app
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -10,12 +9,11 @@ from hybridcloud.core.lists import list_response, table_list
 from hybridcloud.core.roles import is_operator
 from hybridcloud.core.views import operator_required
 from migration.alarms import selectors, services
-from migration.alarms.filtersets import AlarmFilterSet
+from migration.alarms.filtersets import AlarmFilterSet, AlarmRuleFilterSet, DeliveryFilterSet
 from migration.alarms.forms import AlarmRuleForm, NoteForm, WebhookEndpointForm
 from migration.alarms.models import Alarm, AlarmRule, WebhookEndpoint
-from migration.alarms.tables import AlarmTable
+from migration.alarms.tables import AlarmRuleTable, AlarmTable, DeliveryTable
 
-DELIVERIES_PER_PAGE = 50
 ADMINS_ONLY = "Only administrators may change alarm rules and webhook endpoints."
 
 
@@ -62,7 +60,7 @@ def _act(request, pk: int, action):
         try:
             action(alarm_id=alarm.pk, user=request.user, note=form.cleaned_data["note"])
         except services.AlarmStateError as exc:
-            messages.error(request, " ".join(exc.messages))
+            messages.error(request, " ".join(exc.errors))
     # Back to the list when the button was there, else to the alarm (never to a URL taken from the request).
     return redirect("alarms:index" if request.POST.get("next") == "alarms:index" else alarm)
 
@@ -79,7 +77,13 @@ def clear(request, pk: int):
 
 @require_GET
 def rule_list(request):
-    return render(request, "alarms/rules.html", {"rules": selectors.rule_list(), "can_edit": can_edit(request.user)})
+    rules = table_list(
+        request, queryset=selectors.rule_list(), filterset_class=AlarmRuleFilterSet, table_class=AlarmRuleTable
+    )
+    if export := list_response(request, [rules]):
+        return export
+    rules.can_edit = can_edit(request.user)
+    return render(request, "alarms/rules.html", {"table": rules, "can_edit": rules.can_edit})
 
 
 @require_http_methods(["GET", "POST"])
@@ -110,11 +114,15 @@ def evaluate_now(request):
 
 @require_GET
 def webhooks(request):
-    deliveries = Paginator(selectors.delivery_list(), DELIVERIES_PER_PAGE).get_page(request.GET.get("page"))
+    deliveries = table_list(
+        request, queryset=selectors.delivery_list(), filterset_class=DeliveryFilterSet, table_class=DeliveryTable
+    )
+    if export := list_response(request, [deliveries]):
+        return export
     return render(
         request,
         "alarms/webhooks.html",
-        {"endpoints": selectors.endpoint_list(), "page": deliveries, "can_edit": can_edit(request.user)},
+        {"endpoints": selectors.endpoint_list(), "deliveries": deliveries, "can_edit": can_edit(request.user)},
     )
 
 

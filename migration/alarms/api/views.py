@@ -1,11 +1,12 @@
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, status
+from rest_framework import generics
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hybridcloud.core.permissions import ReadForViewersWriteWithModelPermission
+from hybridcloud.core.refusals import Refused
 from migration.alarms import selectors, services
 from migration.alarms.api.serializers import (
     AlarmDetailSerializer,
@@ -44,7 +45,7 @@ class AlarmListView(generics.ListAPIView):
         if severity and severity not in Severity.values:
             errors.append(f"severity: “{severity}” is not one of {', '.join(Severity.values)}.")
         if errors:
-            return Response({"errors": errors}, status=status.HTTP_400_BAD_REQUEST)
+            raise Refused(errors)
         return super().list(request, *args, **kwargs)
 
     def get_queryset(self):
@@ -75,11 +76,8 @@ class _AlarmActionView(APIView):
             raise Http404("No such alarm.")
         body = NoteSerializer(data=request.data)
         if not body.is_valid():
-            return Response({"errors": _errors(body.errors)}, status=status.HTTP_400_BAD_REQUEST)
-        try:
-            alarm = type(self).service(alarm_id=pk, user=request.user, note=body.validated_data["note"])
-        except services.AlarmStateError as exc:
-            return Response({"errors": exc.messages}, status=status.HTTP_409_CONFLICT)
+            raise Refused(_errors(body.errors))
+        alarm = type(self).service(alarm_id=pk, user=request.user, note=body.validated_data["note"])
         return Response(AlarmSerializer(alarm).data)
 
 
