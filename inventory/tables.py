@@ -51,6 +51,8 @@ def _site_link(site):
 class CloudLinkTable(ListTable):
     export_name = "links"
     noun = "links"
+    form_id = "link-filters"
+    filtered_empty_text = "No link matches this search."
     between = tables.Column(accessor="site_a__name", verbose_name="Between", empty_values=())
     rtt = tables.Column(accessor="rtt_ms", verbose_name="RTT", attrs=NUM)
     bandwidth = tables.Column(accessor="bandwidth_mbit", verbose_name="Bandwidth", attrs=NUM)
@@ -84,6 +86,8 @@ class CloudLinkTable(ListTable):
 class NetworkSegmentTable(ListTable):
     export_name = "segments"
     noun = "segments"
+    form_id = "segment-filters"
+    filtered_empty_text = "No segment matches this search."
     segment = tables.Column(accessor="name", verbose_name="Segment", linkify=lambda record: record.get_absolute_url())
     cidr = tables.Column(verbose_name="CIDR", attrs={"td": {"class": "mono"}})
     sites = tables.Column(accessor="pk", verbose_name="Sites", empty_values=())

@@ -4,8 +4,8 @@ import django_filters
 from django.db.models import Q, QuerySet
 
 from hybridcloud.core.filtersets import StableOrderingFilter
-from migration.alarms.choices import OPEN_STATES, AlarmState, Severity
-from migration.alarms.models import Alarm
+from migration.alarms.choices import OPEN_STATES, AlarmState, Channel, DeliveryStatus, Severity
+from migration.alarms.models import Alarm, AlarmRule, Delivery
 
 
 class AlarmFilterSet(django_filters.FilterSet):
@@ -37,3 +37,40 @@ class AlarmFilterSet(django_filters.FilterSet):
         return queryset.filter(
             Q(message__icontains=value) | Q(object_name__icontains=value) | Q(rule__name__icontains=value)
         )
+
+
+class AlarmRuleFilterSet(django_filters.FilterSet):
+    """The rules page: `?q=NAME&severity=&enabled=&ordering=KEY` (by name unless told)."""
+
+    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Search")
+    severity = django_filters.ChoiceFilter(choices=Severity.choices, empty_label="Any severity")
+    enabled = django_filters.BooleanFilter()
+    ordering = StableOrderingFilter(fields={"name": "rule", "severity_rank": "severity", "enabled": "enabled"})
+
+    class Meta:
+        model = AlarmRule
+        fields = ["q", "severity", "enabled"]
+
+
+class DeliveryFilterSet(django_filters.FilterSet):
+    """The delivery log: `?q=TEXT&status=&channel=&ordering=KEY` (newest first unless told); the search looks in the
+    endpoint's name and the e-mail addresses."""
+
+    q = django_filters.CharFilter(method="filter_search", label="Search")
+    status = django_filters.ChoiceFilter(choices=DeliveryStatus.choices, empty_label="Any status")
+    channel = django_filters.ChoiceFilter(choices=Channel.choices, empty_label="Any channel")
+    ordering = StableOrderingFilter(
+        fields={"created_at": "created", "alarm_id": "alarm", "channel": "channel", "status": "status",
+                "attempts": "attempts", "next_retry_at": "next_retry"},
+        tiebreak="-pk",
+    )  # fmt: skip
+
+    class Meta:
+        model = Delivery
+        fields = ["q", "status", "channel"]
+
+    def filter_search(self, queryset: QuerySet[Delivery], name: str, value: str) -> QuerySet[Delivery]:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(endpoint__name__icontains=value) | Q(recipients__icontains=value))

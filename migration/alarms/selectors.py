@@ -337,6 +337,16 @@ def rule_is_event(rule: AlarmRule) -> bool:
 # -- lists for the pages and the API -----------------------------------------------------------------------------
 
 
+def _severity_rank() -> Case:
+    """Critical 0, warning 1, info 2: the most severe sorts first."""
+    return Case(
+        When(severity="critical", then=Value(0)),
+        When(severity="warning", then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+
+
 def alarm_list(*, state: str | None = None, severity: str | None = None) -> QuerySet[Alarm]:
     """Alarms, open first (active, then acknowledged; the most severe first), then the cleared ones, newest first."""
     queryset = Alarm.objects.select_related("rule", "acknowledged_by", "cleared_by").annotate(
@@ -346,12 +356,7 @@ def alarm_list(*, state: str | None = None, severity: str | None = None) -> Quer
             default=Value(2),
             output_field=IntegerField(),
         ),
-        severity_rank=Case(
-            When(severity="critical", then=Value(0)),
-            When(severity="warning", then=Value(1)),
-            default=Value(2),
-            output_field=IntegerField(),
-        ),
+        severity_rank=_severity_rank(),
     )
     if state == "open":
         queryset = queryset.filter(state__in=OPEN_STATES)
@@ -386,7 +391,7 @@ def open_alarm_counts() -> dict[str, int]:
 
 
 def rule_list() -> QuerySet[AlarmRule]:
-    return AlarmRule.objects.prefetch_related("webhooks").order_by("name")
+    return AlarmRule.objects.prefetch_related("webhooks").annotate(severity_rank=_severity_rank()).order_by("name")
 
 
 def endpoint_list() -> QuerySet[WebhookEndpoint]:

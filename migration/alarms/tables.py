@@ -1,6 +1,8 @@
-"""The alarms list as a table; column names are AlarmFilterSet's sort keys (migration/alarms/filtersets.py)."""
+"""The alarms, alarm rules and delivery log as tables; column names are their filtersets' sort keys
+(migration/alarms/filtersets.py)."""
 
 import django_tables2 as tables
+from django.urls import reverse
 from django.utils.html import format_html
 
 from hybridcloud.core import units
@@ -52,3 +54,102 @@ class AlarmTable(ListTable):
         if record.cleared_at:
             return f"cleared by {record.cleared_by}" if record.cleared_by else "cleared (condition ended)"
         return f"acknowledged by {record.acknowledged_by}" if record.acknowledged_by else ""
+
+
+class AlarmRuleTable(ListTable):
+    export_name = "alarm-rules"
+    noun = "rules"
+    form_id = "rule-filters"
+    filtered_empty_text = "No rule matches these filters."
+    can_edit = False  # the view sets it: the rule's name links to its form for administrators
+    rule = tables.Column(accessor="name", verbose_name="Rule")
+    condition = tables.Column(verbose_name="Condition", empty_values=())
+    severity = tables.Column(verbose_name="Severity")
+    tells = tables.Column(accessor="pk", verbose_name="Tells", empty_values=(), attrs={"td": {"class": "small"}})
+    enabled = tables.Column(verbose_name="Enabled")
+
+    class Meta(ListTable.Meta):
+        attrs = {"class": "data", "id": "rule-table"}
+        row_attrs = {"data-rule": lambda record: record.pk}
+        empty_text = "No rule: nothing raises alarms."
+
+    def render_rule(self, record):
+        if self.can_edit:
+            return format_html('<a href="{}">{}</a>', reverse("alarms:rule_edit", args=[record.pk]), record.name)
+        return record.name
+
+    def value_rule(self, record):
+        return record.name
+
+    def render_severity(self, record):
+        return format_html('<span class="badge {}">{}</span>', record.severity_colour, record.get_severity_display())
+
+    def value_severity(self, record):
+        return record.severity
+
+    def render_tells(self, record):
+        told = [*record.email_recipients]
+        webhooks = ", ".join(f"webhook {w.name}" for w in record.webhooks.all())
+        if not told and not webhooks:
+            return format_html('<span class="muted">{}</span>', "the alarm list only")
+        return "; ".join(part for part in (", ".join(told), webhooks) if part)
+
+    def render_enabled(self, value):
+        if value:
+            return format_html('<span class="badge green">{}</span>', "enabled")
+        return format_html('<span class="badge grey">{}</span>', "disabled")
+
+    def value_enabled(self, value):
+        return "enabled" if value else "disabled"
+
+
+_ATTEMPTS = (
+    '{% load units %}<ol class="attempts-list">{% for a in record.attempt_log.all %}<li>{{ a.at|time_of_day }} '
+    '{% if a.ok %}<span class="badge green">{% if a.response_code %}HTTP {{ a.response_code }}{% else %}sent'
+    '{% endif %}</span>{% else %}<span class="badge red">{% if a.response_code %}HTTP {{ a.response_code }}{% else %}'
+    "failed{% endif %}</span> {{ a.error|truncatechars:80 }}{% endif %} "
+    '<span class="muted">{{ a.duration_ms|floatformat:0 }} ms</span></li>{% endfor %}</ol>'
+)
+
+
+class DeliveryTable(ListTable):
+    export_name = "deliveries"
+    noun = "deliveries"
+    form_id = "delivery-filters"
+    filtered_empty_text = "No delivery matches these filters."
+    created = tables.TemplateColumn(
+        "{% load units %}{{ record.created_at|datetime_seconds }}", accessor="created_at", verbose_name="Created",
+        attrs={"td": {"class": "small nowrap"}},
+    )  # fmt: skip
+    alarm = tables.Column(accessor="alarm_id", verbose_name="Alarm", linkify=lambda record: record.alarm)
+    channel = tables.Column(verbose_name="Channel")
+    to = tables.Column(accessor="target", verbose_name="To", attrs={"td": {"class": "small"}})
+    status = tables.Column(verbose_name="Status")
+    attempts = tables.Column(verbose_name="Attempts", attrs={"th": {"class": "num"}, "td": {"class": "num attempts"}})
+    each_attempt = tables.TemplateColumn(
+        _ATTEMPTS, accessor="pk", verbose_name="Each attempt", attrs={"td": {"class": "small"}}
+    )
+    next_retry = tables.TemplateColumn(
+        "{% load units %}{{ record.next_retry_at|time_of_day }}", accessor="next_retry_at", verbose_name="Next retry",
+        attrs={"td": {"class": "small"}}, empty_values=(),
+    )  # fmt: skip
+
+    class Meta(ListTable.Meta):
+        attrs = {"class": "data", "id": "delivery-log"}
+        row_attrs = {"data-delivery": lambda record: record.pk}
+        empty_text = "Nothing sent yet."
+
+    def render_alarm(self, value):
+        return f"#{value}"
+
+    def render_channel(self, record):
+        return record.get_channel_display()
+
+    def render_status(self, record):
+        return format_html('<span class="badge {}">{}</span>', record.status_colour, record.get_status_display())
+
+    def value_status(self, record):
+        return record.status
+
+    def render_attempts(self, record):
+        return f"{record.attempts} of {record.max_attempts}"

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from containers.models import Image
-from migration.alarms.models import Alarm, AlarmRule
+from migration.alarms.models import Alarm, AlarmRule, Delivery
 from migration.capacity.models import Evacuation, Recommendation
 from tests import factories
 
@@ -40,12 +40,14 @@ def lists(db):
     for host in topo.ca_hosts[:2]:
         Evacuation.objects.create(scope="host", host=host, site=topo.ca)
     rule = AlarmRule.objects.order_by("pk").first()
+    to = ("ops@example.com", "db@example.com", "ops-night@example.com")
     for i, message in enumerate(("Link loss on ca-va", "CPU hot", "Link loss on va-far")):
         host = topo.ca_hosts[i % 2]
-        Alarm.objects.create(
+        alarm = Alarm.objects.create(
             rule=rule, key=f"k{i}", object_type="host", object_id=host.pk, object_name=host.name, severity="warning",
             message=message, first_seen=now, last_seen=now, state="active" if i else "cleared",
         )  # fmt: skip
+        Delivery.objects.create(alarm=alarm, channel="email", recipients=to[i], status="delivered", attempts=1)
     return topo
 
 
@@ -54,6 +56,18 @@ CASES = [
     Case("recommendations", "/capacity/", "recommendations-", "move", ["move db", "move web"], "-id", "proposal"),
     Case("evacuations", "/capacity/", "evacuations-", "esx", None, "id", "subject"),
     Case("alarms", "/alarms/", "", "loss", ["Link loss on va-far", "Link loss on ca-va"], "-alarm", "alarm"),
+    Case(
+        "alarm-rules",
+        "/alarms/rules/",
+        "",
+        "link",
+        ["Link packet loss over 1 %", "Link busy with migrations over 90 %"],
+        "-rule",
+        "rule",
+    ),
+    Case("deliveries", "/alarms/webhooks/", "", "ops", ["ops@example.com", "ops-night@example.com"], "alarm", "to"),
+    Case("links", "/sites/", "links-", "virginia", ["California DC ↔ Virginia DC"], "rtt", "between"),
+    Case("segments", "/sites/", "segments-", "local", ["va-db-local", "ca-db-local"], "-segment", "segment"),
 ]
 
 
