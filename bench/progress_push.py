@@ -10,7 +10,8 @@ Everything real, each side in its own process, as in production:
   admission allows on 1 GbE), each link stepped every `driver.STEP_INTERVAL_S` as its chain of `advance_link`
   tasks does, every step's pushes made the driver's way: after the step's commit, in one `events.batch()`, one
   `progress.publish_link_step` for the link (one event, a message per migration whose throttle is due) and the
-  activity items that are due merged into one activity message.
+  activity items that are due, which the publisher coalesces (at most one activity message a second per process,
+  hybridcloud.core.events; its `sent_at` is when it leaves, so the latency below is not the time it was held).
 
 Latency is the receipt time minus the `sent_at` epoch stamped in each message when it is published. Lost: on each
 migration socket, every seq between the snapshot's and the last published must arrive (no gap, none missing);
@@ -122,6 +123,7 @@ def publisher(db_path: str, seconds: float, burst: bool, out: str) -> None:
                 # After the commit, as the driver: the link's messages in one event.
                 messages = {m.pk: [progress.progress_message(m, "progress", seq=last_seq[m.pk])] for m in due}
                 progress.publish_link_step(key, messages)
+    events.flush_activity()  # the activity items the publisher holds (coalesced, up to a second) leave first
     Path(out).write_text(json.dumps({"last_seq": last_seq, "steps": stepped, "activity_seq": events.activity_seq()}))
 
 

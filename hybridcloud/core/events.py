@@ -15,19 +15,27 @@ Built for latency (bench/progress_push.py, bench/migrations_in_flight.py):
 - each message is encoded to JSON once, here: consumers receive `event["text"]` (or their own entry of
   `event["texts"]`) and send it as it is, without touching the database or re-encoding it per socket;
 - `batch()` collects the publishes of a block (a driver step) and sends them together, with the activity items of
-  the batch merged into ONE activity message (`items`): every client receives every activity message.
+  the batch merged into ONE activity message (`items`): every client receives every activity message;
+- activity items are coalesced per process to at most one activity message per type every `ACTIVITY_WINDOW_S`
+  (issue 19: a thousand migrations in flight stepped on many links would otherwise send every client a message per
+  link step): the first after a quiet window leaves at once, the ones published within the window are held (the
+  latest state of each item wins) and leave together when it ends (a timer on the sender loop), with `sent_at` the
+  moment they leave. Nothing a page shows is lost: the row stays the truth and a page resyncs on a `seq` gap; the
+  `seq` is stamped as a message leaves, so holding one spends none. `flush_activity()` sends what is held now (at
+  process exit, and before a test listens). Messages without `item` (workload changes) are never held.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import logging
 import os
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from functools import partial
 from typing import Any
 
@@ -42,6 +50,8 @@ ACTIVITY_GROUP = "activity"
 #: The channel-layer event type of activity messages (consumers: `activity_event`).
 ACTIVITY_EVENT = "activity.event"
 ACTIVITY_SEQ_KEY = "hybridcloud:activity:seq"
+#: At most one activity message per type (migration, alarm, move group) per process in this many seconds.
+ACTIVITY_WINDOW_S = 1.0
 
 _local = threading.local()
 _redis: redis.Redis | None = None
@@ -164,21 +174,129 @@ def _dumps(message: dict) -> str:
 def _flush(sends: list[tuple[str, dict]]) -> None:
     try:
         sends = _coalesce(sends)
-        _stamp_activity(sends)
-        encoded = [(group, _encode(event)) for group, event in sends]
-        asyncio.run_coroutine_threadsafe(_send_all(encoded), _sender_loop()).result(timeout=10)
+        with _held.lock:  # stamped and handed to the loop in one order: each process's activity seqs leave in order
+            sends = _held.admit(sends, time.monotonic())
+            _stamp_activity(sends)
+            encoded = [(group, _encode(event)) for group, event in sends]
+            future = asyncio.run_coroutine_threadsafe(_send_all(encoded), _sender_loop()) if encoded else None
+        if future is not None:
+            future.result(timeout=10)
     except Exception:  # noqa: BLE001 - pushes are hints: log and carry on
         logger.exception("sending %d channel-layer messages failed", len(sends))
 
 
+def _is_item_message(group: str, event: dict) -> bool:
+    return group == ACTIVITY_GROUP and "items" in event.get("message", {})
+
+
+class _HeldActivity:
+    """This process's activity items waiting for their window (see the module's docstring): per message type, the
+    latest item of each key, in the order they were first held."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        self.pid = os.getpid()
+        self.last_sent = float("-inf")  # time.monotonic() of the last activity items sent
+        self.by_type: dict[Any, dict[str, Any]] = {}
+        self.timer_armed = False
+
+    def admit(self, sends: list[tuple[str, dict]], now: float) -> list[tuple[str, dict]]:
+        """`sends` with their activity items taken out and held; when the window has ended, every held item goes
+        back in (at the place of the first activity item message) to leave now. Called with the lock held."""
+        if self.pid != os.getpid():  # a forked child holds nothing of its parent's
+            self.reset()
+        kept, place = [], None
+        for group, event in sends:
+            if not _is_item_message(group, event):
+                kept.append((group, event))
+                continue
+            place = len(kept) if place is None else place
+            self.hold(event)
+        if not self.by_type:
+            return kept
+        wait = self.last_sent + ACTIVITY_WINDOW_S - now
+        if wait > 0:
+            self.arm(wait)
+            return kept
+        kept[place if place is not None else len(kept) : 0] = self.take(now)
+        return kept
+
+    def hold(self, event: dict) -> None:
+        message = event["message"]
+        held = self.by_type.setdefault(message["type"], {"event": event["type"], "items": {}, "stamped": False})
+        held["stamped"] = held["stamped"] or message.get("sent_at") is not None
+        for item in message["items"]:
+            key = item.get("key", item.get("id"))
+            held["items"].pop(key, None)  # the latest wins, and takes its place at the end
+            held["items"][key] = item
+
+    def take(self, now: float) -> list[tuple[str, dict]]:
+        """The held items as one activity message per type, leaving now (stamped `sent_at` now if theirs were)."""
+        sent_at = time.time()
+        sends = []
+        for kind, held in self.by_type.items():
+            message = {"type": kind, "items": list(held["items"].values())}
+            if held["stamped"]:
+                message["sent_at"] = sent_at
+            sends.append((ACTIVITY_GROUP, {"type": held["event"], "message": message}))
+        self.by_type, self.last_sent = {}, now
+        return sends
+
+    def arm(self, wait: float) -> None:
+        if not self.timer_armed:
+            self.timer_armed = True
+            loop = _sender_loop()
+            loop.call_soon_threadsafe(loop.call_later, wait, _send_held_in_loop)
+
+
+_held = _HeldActivity()
+
+
+def _send_held_in_loop() -> None:
+    """The window's end, on the sender loop: what is held leaves (not waiting for it there: this is the loop)."""
+    try:
+        with _held.lock:
+            _held.timer_armed = False
+            sends = _held.admit([], time.monotonic())
+            _stamp_activity(sends)
+            encoded = [(group, _encode(event)) for group, event in sends]
+            if encoded:
+                asyncio.get_running_loop().create_task(_send_all(encoded))
+    except Exception:  # noqa: BLE001 - pushes are hints: log and carry on
+        logger.exception("sending the held activity items failed")
+
+
+def flush_activity() -> None:
+    """Send the activity items this process holds now, without waiting for their window (a process about to exit;
+    a test before it listens, so that it receives no earlier test's). Never raises; not from the sender loop."""
+    try:
+        with _held.lock:
+            if _held.pid != os.getpid() or not _held.by_type:
+                return
+            sends = _held.take(time.monotonic())
+            _stamp_activity(sends)
+            encoded = [(group, _encode(event)) for group, event in sends]
+            future = asyncio.run_coroutine_threadsafe(_send_all(encoded), _sender_loop())
+        future.result(timeout=10)
+    except Exception:  # noqa: BLE001 - pushes are hints: log and carry on
+        logger.exception("sending the held activity items failed")
+
+
+atexit.register(flush_activity)
+
+
 _loop: asyncio.AbstractEventLoop | None = None
 _loop_pid: int | None = None
+_activity_lock = asyncio.Lock()  # the sender loop's (one per loop: a new loop gets a new one)
 _loop_lock = threading.Lock()
 
 
 def _sender_loop() -> asyncio.AbstractEventLoop:
     """One event loop per process, in a daemon thread, that keeps the channel layer's Redis connection open."""
-    global _loop, _loop_pid
+    global _loop, _loop_pid, _activity_lock
     with _loop_lock:
         if _loop is None or _loop_pid != os.getpid() or not _loop.is_running():
             loop = asyncio.new_event_loop()
@@ -191,7 +309,7 @@ def _sender_loop() -> asyncio.AbstractEventLoop:
 
             threading.Thread(target=run, name="channel-layer-sender", daemon=True).start()
             started.wait(5)
-            _loop, _loop_pid = loop, os.getpid()
+            _loop, _loop_pid, _activity_lock = loop, os.getpid(), asyncio.Lock()
         return _loop
 
 
@@ -203,8 +321,10 @@ async def _send_all(sends: list[tuple[str, dict]]) -> None:
         by_group.setdefault(group, []).append(event)
 
     async def send_in_order(group: str, events: list[dict]) -> None:
-        for event in events:
-            await layer.group_send(group, event)
+        # The activity group's flushes one after the other, in the order they were stamped (the lock is fair).
+        async with _activity_lock if group == ACTIVITY_GROUP else nullcontext():
+            for event in events:
+                await layer.group_send(group, event)
 
     results = await asyncio.gather(
         *(send_in_order(group, events) for group, events in by_group.items()), return_exceptions=True
