@@ -6,7 +6,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from containers.templatetags.containers_tags import cpus, phase_colour, state_colour
-from hybridcloud.core import units
+from hybridcloud.core import times, units
 from hybridcloud.core.lists import NUM, ListTable
 
 
@@ -101,7 +101,7 @@ class ContainerClusterTable(ListTable):
         return format_html('{} <span class="muted small">({})</span>', record.pod_count, record.running_pods)
 
     def render_imported(self, value):
-        return units.format_datetime(value)
+        return times.format_datetime(value)
 
 
 class ImageTable(ListTable):

@@ -1,4 +1,4 @@
-# The Celery app is loaded with Django so that @shared_task binds to it.
-from hybridcloud.celery import app as celery_app
-
-__all__ = ("celery_app",)
+"""HybridCloud's composition root (settings, urls, routing, asgi, Celery, the run command) around its platform core,
+`hybridcloud.core`. It imports nothing when imported, so that the pure engine may use `hybridcloud.core.units`:
+the Celery app is loaded when Django starts (`CompositionRootConfig.ready`), and `celery -A hybridcloud` finds it
+in `hybridcloud.celery`."""

@@ -5,7 +5,7 @@ from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils.html import format_html
 
-from hybridcloud.core import units
+from hybridcloud.core import times, units
 from hybridcloud.core.lists import NUM, ListTable
 from inventory.choices import EstateImportStatus
 
@@ -28,7 +28,7 @@ class EstateImportTable(ListTable):
         empty_text = "No imports yet."
 
     def render_when(self, value):
-        return units.format_datetime(value)
+        return times.format_datetime(value)
 
     def render_status(self, record):
         colour = EstateImportStatus(record.status).colour if record.status in EstateImportStatus.values else "grey"

@@ -4,7 +4,7 @@ import django_tables2 as tables
 from django.urls import reverse_lazy
 from django.utils.html import format_html
 
-from hybridcloud.core import units
+from hybridcloud.core import times
 from hybridcloud.core.lists import ListTable
 
 
@@ -42,7 +42,7 @@ class AuditEntryTable(ListTable):
         empty_text = "No entries."
 
     def render_at(self, value):
-        return format_html('<span title="{}">{}</span>', value.isoformat(), units.format_datetime(value, seconds=True))
+        return format_html('<span title="{}">{}</span>', value.isoformat(), times.format_datetime(value, seconds=True))
 
     def render_actor(self, record):
         if record.actor_id:

@@ -15,20 +15,20 @@ The rules:
 - Usage bars: `usage_level(fraction)` is "ok" below 70 %, "warn" from 70 %, "high" from 90 % (CSS `.bar.warn`,
   `.bar.high`).
 - Times: every instant is shown in the operator's time zone (settings.TIME_ZONE), and the zone is named:
-  "2026-12-01 14:05 UTC", "14:05:09 UTC". The server renders them so; the page's JavaScript formats live instants
-  in the same zone (read from `<html data-time-zone>`), never in the browser's own.
+  "2026-12-01 14:05 UTC", "14:05:09 UTC". The server renders them so (`hybridcloud.core.times`, the one part that
+  reads Django's settings); the page's JavaScript formats live instants in the same zone (read from
+  `<html data-time-zone>`), never in the browser's own.
 - Numbers are rounded half away from zero on their exact value (as JavaScript's toFixed does) and thousands are
   grouped with commas. An unknown value (None, "", NaN, not a number) reads "–".
+
+This module imports nothing but the standard library, so the pure engine (`migration.engine`) words its sentences
+with the same rules as the pages.
 """
 
 from __future__ import annotations
 
 import math
-import zoneinfo
-from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Context, Decimal
-
-from django.conf import settings
 
 KIB = 2**10
 MIB = 2**20
@@ -172,35 +172,3 @@ def usage_level(fraction) -> str:
     if x is None or x < USAGE_WARN:
         return "ok"
     return "high" if x >= USAGE_HIGH else "warn"
-
-
-def time_zone_name() -> str:
-    """The operator's time zone, as settings.TIME_ZONE names it; every instant on a page is shown in it."""
-    return settings.TIME_ZONE or "UTC"
-
-
-def _local(value) -> datetime | None:
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    if not isinstance(value, datetime):
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(zoneinfo.ZoneInfo(time_zone_name()))
-
-
-def format_datetime(value, *, seconds: bool = False) -> str:
-    """An instant in the operator's time zone, named: "2026-12-01 14:05 UTC" (with seconds: "14:05:09")."""
-    local = _local(value)
-    if local is None:
-        return UNKNOWN
-    return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M") + " " + time_zone_name()
-
-
-def format_time(value) -> str:
-    """The time of day of an instant in the operator's time zone, named: "14:05:09 UTC"."""
-    local = _local(value)
-    return UNKNOWN if local is None else local.strftime("%H:%M:%S") + " " + time_zone_name()

@@ -13,7 +13,8 @@ from django.db.models import Case, IntegerField, Prefetch, QuerySet, Sum, Value,
 from django.urls import reverse
 
 from containers.selectors import container_host_list
-from hybridcloud.core.units import format_bitrate, format_bytes, format_duration, format_mbit, format_time
+from hybridcloud.core.times import format_time
+from hybridcloud.core.units import format_bitrate, format_bytes, format_duration, format_mbit
 from inventory.models import CloudLink, Host
 from migration.alarms.choices import EVENT_KINDS, OPEN_STATES, AlarmState, RuleKind
 from migration.alarms.models import Alarm, AlarmEvent, AlarmRule, Delivery, DeliveryAttempt, WebhookEndpoint

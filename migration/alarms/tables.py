@@ -5,7 +5,7 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html
 
-from hybridcloud.core import units
+from hybridcloud.core import times
 from hybridcloud.core.lists import ListTable
 
 
@@ -45,10 +45,10 @@ class AlarmTable(ListTable):
         return record.state
 
     def render_first_seen(self, value):
-        return units.format_datetime(value, seconds=True)
+        return times.format_datetime(value, seconds=True)
 
     def render_last_seen(self, value):
-        return units.format_datetime(value, seconds=True)
+        return times.format_datetime(value, seconds=True)
 
     def render_who(self, record):
         if record.cleared_at:

@@ -3,7 +3,7 @@
 import django_tables2 as tables
 from django.utils.html import format_html
 
-from hybridcloud.core import units
+from hybridcloud.core import times, units
 from hybridcloud.core.lists import NUM, ListTable
 
 
@@ -67,4 +67,4 @@ class AssessmentTable(ListTable):
 
     def render_created(self, record):
         by = record.created_by.username if record.created_by else "–"
-        return f"{units.format_datetime(record.created_at)} · {by}"
+        return f"{times.format_datetime(record.created_at)} · {by}"

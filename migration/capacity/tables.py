@@ -5,7 +5,7 @@ import django_tables2 as tables
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from hybridcloud.core import units
+from hybridcloud.core import times, units
 from hybridcloud.core.lists import NUM, ListTable
 
 
@@ -46,7 +46,7 @@ class RecommendationTable(ListTable):
         return "yes" if value else "partly"
 
     def render_created(self, value):
-        return units.format_datetime(value)
+        return times.format_datetime(value)
 
     def render_review(self, record):
         return format_html('<a class="btn" href="{}">Review</a>', record.get_absolute_url())
@@ -76,7 +76,7 @@ class EvacuationTable(ListTable):
         return value
 
     def render_started(self, value):
-        return units.format_datetime(value)
+        return times.format_datetime(value)
 
     def render_state(self, record):
         return format_html('<span class="badge {}">{}</span>', record.state_colour, record.get_state_display())

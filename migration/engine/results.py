@@ -9,9 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from hybridcloud.core.units import format_bytes, format_duration, format_rate
+
 from . import qemu as _qemu
 from .params import PrecopyParams
-from .transport import RateLimits, limit_phrase, mb_s, rate_limits, size
+from .transport import RateLimits, limit_phrase, rate_limits
 
 
 class Round(NamedTuple):
@@ -123,15 +125,17 @@ class PrecopyResult:
         parts: list[str] = []
         if p.disk_bytes > 0:
             parts.append(
-                f"Storage moved first: {size(p.disk_bytes)} of disk copied in {_dur(self.storage_time_s)} "
-                f"with {size(self.storage_bytes - p.disk_bytes)} of guest writes mirrored until the switchover."
+                f"Storage moved first: {format_bytes(p.disk_bytes)} of disk copied in "
+                f"{format_duration(self.storage_time_s)} "
+                f"with {format_bytes(self.storage_bytes - p.disk_bytes)} of guest writes mirrored until the switchover."
             )
-        budget = f"the {_dur(p.max_downtime_s)} downtime budget"
-        rate = f"{mb_s(self.rate_bps)}, {limit_phrase(self.limit, self.share_bps)}"
+        budget = f"the {format_duration(p.max_downtime_s)} downtime budget"
+        rate = f"{format_rate(self.rate_bps)}, {limit_phrase(self.limit, self.share_bps)}"
         if self.ended_by == "converged":
             parts.append(
-                f"Converged after {n} pre-copy round{'s' if n != 1 else ''}: the last {size(self.stop_copy_bytes)} "
-                f"fit {budget} at {rate}; downtime {_dur(downtime)}."
+                f"Converged after {n} pre-copy round{'s' if n != 1 else ''}: "
+                f"the last {format_bytes(self.stop_copy_bytes)} "
+                f"fit {budget} at {rate}; downtime {format_duration(downtime)}."
                 + (_qemu.reason_clause(p, self.throttle, self.throttled_rounds) if p.profile == "qemu" else "")
             )
             return " ".join(parts)
@@ -142,25 +146,26 @@ class PrecopyResult:
                 f"Pre-copy sent {self.memory_sent_at_cap_bytes / self.memory_bytes:.2f} x memory, over "
                 f"max_total_factor ({p.max_total_factor:g}), without converging"
             )
-        cap += f" (the guest dirties {mb_s(p.dirty_rate_bps)} against {rate})"
+        cap += f" (the guest dirties {format_rate(p.dirty_rate_bps)} against {rate})"
         if self.policy == "abort":
             parts.append(f"{cap}; policy 'abort' cancelled the migration: the workload stays on its source.")
         elif self.policy == "force":
             parts.append(
-                f"{cap}; policy 'force' stopped the guest anyway: {size(self.stop_copy_bytes)} copied while paused, "
-                f"downtime {_dur(downtime)} exceeds {budget}."
+                f"{cap}; policy 'force' stopped the guest anyway: "
+                f"{format_bytes(self.stop_copy_bytes)} copied while paused, "
+                f"downtime {format_duration(downtime)} exceeds {budget}."
             )
         elif self.converged:
             parts.append(
                 f"{cap}; policy 'throttle' slowed the guest down (auto-converge) over {self.throttled_rounds} "
                 f"round{'s' if self.throttled_rounds != 1 else ''} up to {self.throttle:.0%} and it converged: "
-                f"the last {size(self.stop_copy_bytes)} fit {budget}; downtime {_dur(downtime)}."
+                f"the last {format_bytes(self.stop_copy_bytes)} fit {budget}; downtime {format_duration(downtime)}."
             )
         else:
             parts.append(
                 f"{cap}; policy 'throttle' slowed the guest down up to {self.throttle:.0%} for "
                 f"{self.throttled_rounds} rounds (max_throttle_rounds) without converging, so the stop-and-copy "
-                f"was forced: downtime {_dur(downtime)} exceeds {budget}."
+                f"was forced: downtime {format_duration(downtime)} exceeds {budget}."
             )
         return " ".join(parts)
 
@@ -197,7 +202,3 @@ class PrecopyResult:
             d["limit_advice"] = limits.advice
         d["memory_sent_ratio"] = self.memory_sent_ratio
         return d
-
-
-def _dur(x: float) -> str:
-    return f"{x * 1000:.1f} ms" if x < 1 else f"{x:.2f} s"

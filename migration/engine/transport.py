@@ -25,6 +25,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
+from hybridcloud.core.units import format_bitrate, format_bytes, format_duration, format_rate
+
 from .params import PrecopyParams
 
 #: Mathis et al. (1997): a TCP stream with loss rate p carries at most C x MSS / (RTT x sqrt(p)).
@@ -243,31 +245,8 @@ def rate_limits(params: PrecopyParams, *, share_bps: float | None = None) -> Rat
 # ---------------------------------------------------------------------- words
 
 
-def mb_s(x: float) -> str:
-    """A rate in decimal MB/s."""
-    return f"{x / 1e6:,.1f} MB/s"
-
-
-def gbit_s(x: float) -> str:
-    """A rate in bytes/s as Gbit/s (Mbit/s below 1 Gbit/s)."""
-    bits = x * 8
-    return f"{bits / 1e9:,.3g} Gbit/s" if bits >= 1e9 else f"{bits / 1e6:,.3g} Mbit/s"
-
-
-def size(x: float) -> str:
-    """A size in bytes, binary units (GiB, MiB, KiB)."""
-    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if x >= scale:
-            return f"{x / scale:,.1f} {unit}"
-    return f"{x:,.0f} B"
-
-
 def _pct(x: float) -> str:
     return f"{x * 100:.3g} %"
-
-
-def _ms(x: float) -> str:
-    return f"{x * 1000:,.3g} ms"
 
 
 def _streams(n: int) -> str:
@@ -278,33 +257,34 @@ def _memory(params: PrecopyParams, rate_wire: float) -> str:
     """``= X MB/s`` on the wire, with the memory it carries when compression is on."""
     c = params.compression_ratio
     if c > 1.0:
-        return f"{mb_s(rate_wire)} on the wire, {mb_s(rate_wire * c)} of memory at {c:g}× compression"
-    return mb_s(rate_wire)
+        return f"{format_rate(rate_wire)} on the wire, {format_rate(rate_wire * c)} of memory at {c:g}× compression"
+    return format_rate(rate_wire)
 
 
 def _sentence(params: PrecopyParams, binding: str, rate_wire: float, share_bps: float | None) -> str:
     p = params
     if binding == "link":
         if share_bps is None:
-            return f"The link binds: {gbit_s(rate_wire)} = {_memory(p, rate_wire)}"
+            return f"The link binds: {format_bitrate(8 * rate_wire)} = {_memory(p, rate_wire)}"
         return f"The link share binds: this migration's share of the link is {_memory(p, rate_wire)}"
     if binding == "nic":
-        return f"The host's migration NIC binds: {gbit_s(rate_wire)} = {_memory(p, rate_wire)}"
+        return f"The host's migration NIC binds: {format_bitrate(8 * rate_wire)} = {_memory(p, rate_wire)}"
     if binding == "window":
         assert p.socket_buffer_bytes is not None
         return (
-            f"The TCP window binds: {_streams(p.streams)} × {size(p.socket_buffer_bytes)} / {_ms(p.rtt_s)} = "
+            f"The TCP window binds: {_streams(p.streams)} × {format_bytes(p.socket_buffer_bytes)} / "
+            f"{format_duration(p.rtt_s)} = "
             f"{_memory(p, rate_wire)}"
         )
     if binding == "loss":
         return (
-            f"Packet loss binds: {_streams(p.streams)} × 1.22 × {p.mss_bytes:g} B / ({_ms(p.rtt_s)} × "
+            f"Packet loss binds: {_streams(p.streams)} × 1.22 × {p.mss_bytes:g} B / ({format_duration(p.rtt_s)} × "
             f"√{_pct(p.loss)}) = {_memory(p, rate_wire)} (Mathis et al.)"
         )
     if binding == "codec":
         return (
-            f"The WAN compression codec binds: it compresses at most {mb_s(p.codec_rate_bps or 0.0)} of memory "
-            f"({mb_s(rate_wire)} on the wire at {p.compression_ratio:g}×)"
+            f"The WAN compression codec binds: it compresses at most {format_rate(p.codec_rate_bps or 0.0)} of memory "
+            f"({format_rate(rate_wire)} on the wire at {p.compression_ratio:g}×)"
         )
     return f"The cipher binds: it encrypts at most {_memory(p, rate_wire)}"
 
@@ -328,7 +308,7 @@ def _advice(
     ceiling_wire = min(others) if others else math.inf  # the next limit up, on the wire
 
     def gain(new: float) -> str:
-        return f"{new / now:.3g}× as much ({mb_s(new)})"
+        return f"{new / now:.3g}× as much ({format_rate(new)})"
 
     return _tcp_advice(params, binding, rate_wire, ceiling_wire, share_bps, gain) + _path_advice(
         params, binding, now, share_bps, gain
@@ -354,13 +334,15 @@ def _tcp_advice(
         full = (share_bps or p.bandwidth_bps) * p.compression_ratio * (1 - _REL)
         what = "fill this link" if tuned >= full else f"carry {gain(tuned)}"
         out.append(
-            f"socket buffers of {size(buffer)} per stream (the bandwidth-delay product of {gbit_s(target)} × "
-            f"{_ms(p.rtt_s)}) would {what}"
+            f"socket buffers of {format_bytes(buffer)} per stream (the bandwidth-delay product of "
+            f"{format_bitrate(8 * target)} × "
+            f"{format_duration(p.rtt_s)}) would {what}"
         )
     if binding == "loss":
         per_stream = rate_wire / p.streams
         out.append(
-            f"the loss rate of {_pct(p.loss)} caps each stream at {mb_s(per_stream * p.compression_ratio)}; fewer "
+            f"the loss rate of {_pct(p.loss)} caps each stream at "
+            f"{format_rate(per_stream * p.compression_ratio)}; fewer "
             f"losses (a cleaner path: {_pct(p.loss / 4)} would double it) or more streams"
         )
     return out
@@ -381,7 +363,10 @@ def _path_advice(p: PrecopyParams, binding: str, now: float, share_bps: float | 
         else:
             out.append("a quieter hour: fewer migrations or less traffic on the link would give it a larger share")
     if binding == "nic":
-        out.append(f"a faster migration NIC than {gbit_s(p.bandwidth_bps)} (or a second vmknic / migration network)")
+        out.append(
+            f"a faster migration NIC than {format_bitrate(8 * p.bandwidth_bps)} "
+            "(or a second vmknic / migration network)"
+        )
     if binding == "codec":
         off = _rate(replace(p, compression_ratio=1.0, codec_rate_bps=None), share_bps)
         faster = _rate(replace(p, codec_rate_bps=(p.codec_rate_bps or 0.0) * 2), share_bps)

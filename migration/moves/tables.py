@@ -3,7 +3,7 @@
 import django_tables2 as tables
 from django.utils.html import format_html
 
-from hybridcloud.core import units
+from hybridcloud.core import times
 from hybridcloud.core.lists import NUM, ListTable
 
 
@@ -30,7 +30,7 @@ class EndedMoveGroupTable(ListTable):
         return record.state
 
     def render_ended(self, record):
-        return units.format_datetime(record.finished_at)
+        return times.format_datetime(record.finished_at)
 
     def value_ended(self, record):
         return record.finished_at.isoformat() if record.finished_at else ""

@@ -8,7 +8,7 @@ import pytest
 from hybridcloud.core import units
 from tests import factories
 from tests.conftest import browser_login, make_user, screenshot
-from tests.platform.test_units import CASES
+from tests.platform.test_units import CASES, formatter
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -30,7 +30,7 @@ def _js_cases(cases):
 
 
 def _python(cases):
-    return [getattr(units, name)(*args, **kwargs) for name, args, kwargs, _ in cases]
+    return [formatter(name)(*args, **kwargs) for name, args, kwargs, _ in cases]
 
 
 def test_the_javascript_formats_every_value_as_python_does(live_server_url, page, settings):

@@ -2,7 +2,7 @@
 
 from django import template
 
-from hybridcloud.core import units
+from hybridcloud.core import times, units
 
 register = template.Library()
 
@@ -31,22 +31,22 @@ def bar_width(fraction_) -> str:
 @register.filter
 def datetime(value) -> str:
     """ "2026-12-01 14:05 UTC", in the operator's time zone."""
-    return units.format_datetime(value)
+    return times.format_datetime(value)
 
 
 @register.filter
 def datetime_seconds(value) -> str:
     """ "2026-12-01 14:05:09 UTC", in the operator's time zone."""
-    return units.format_datetime(value, seconds=True)
+    return times.format_datetime(value, seconds=True)
 
 
 @register.filter
 def time_of_day(value) -> str:
     """ "14:05:09 UTC", in the operator's time zone."""
-    return units.format_time(value)
+    return times.format_time(value)
 
 
 @register.simple_tag
 def time_zone() -> str:
     """The operator's time zone, for `<html data-time-zone>` that static/js/units.js formats live instants in."""
-    return units.time_zone_name()
+    return times.time_zone_name()
