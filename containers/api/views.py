@@ -19,11 +19,7 @@ from containers.api.serializers import (
 from containers.docker_api.parsing import parse_image_ref
 from containers.models import ContainerHost, ContainerSpec, Image, Pod
 from containers.services import create, images, kubernetes_import, lifecycle
-from containers.services.refusals import ContainerRefused
-
-
-def refused(exc: ContainerRefused) -> Response:
-    return Response({"errors": exc.messages, "code": exc.code}, status=status.HTTP_400_BAD_REQUEST)
+from hybridcloud.core.refusals import Refused
 
 
 class ContainerHostViewSet(viewsets.ReadOnlyModelViewSet):
@@ -46,12 +42,9 @@ class ImageViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         """Pulls an image (simulated): {"image": "nginx:1.27"}."""
         body = ImagePullSerializer(data=request.data)
         if not body.is_valid():
-            return Response({"errors": [f"{k}: {' '.join(v)}" for k, v in body.errors.items()]}, status=400)
+            raise Refused.invalid(body.errors)
         repository, tag, _ = parse_image_ref(body.validated_data["image"])
-        try:
-            image = images.image_pull(repository=repository, tag=tag)
-        except ContainerRefused as exc:
-            return refused(exc)
+        image = images.image_pull(repository=repository, tag=tag)
         return Response(ImageSerializer(image).data, status=status.HTTP_201_CREATED)
 
 
@@ -86,33 +79,30 @@ class ContainerViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewse
     def create(self, request, *args, **kwargs):
         body = ContainerCreateSerializer(data=request.data)
         if not body.is_valid():
-            return Response({"errors": [f"{k}: {' '.join(map(str, v))}" for k, v in body.errors.items()]}, status=400)
+            raise Refused.invalid(body.errors)
         data = body.validated_data
         if data.get("container_host"):
             container_host = ContainerHost.objects.filter(name=data["container_host"]).first()
             if container_host is None:
-                return Response({"errors": [f"No such container host: {data['container_host']}"]}, status=400)
+                raise Refused(f"No such container host: {data['container_host']}")
         else:
             hosts = list(ContainerHost.objects.all()[:2])
             if len(hosts) != 1:
-                return Response({"errors": ["container_host: name the container host to run it on."]}, status=400)
+                raise Refused("container_host: name the container host to run it on.")
             container_host = hosts[0]
-        try:
-            workload = create.container_create(
-                container_host=container_host,
-                name=data.get("name", ""),
-                image_ref=data["image"],
-                command=data.get("command"),
-                env=data.get("env"),
-                ports=data.get("ports"),
-                cpus=data.get("cpus"),
-                memory_bytes=data.get("memory"),
-                restart_policy=data["restart_policy"],
-                start=data["start"],
-                user=request.user,
-            )
-        except ContainerRefused as exc:
-            return refused(exc)
+        workload = create.container_create(
+            container_host=container_host,
+            name=data.get("name", ""),
+            image_ref=data["image"],
+            command=data.get("command"),
+            env=data.get("env"),
+            ports=data.get("ports"),
+            cpus=data.get("cpus"),
+            memory_bytes=data.get("memory"),
+            restart_policy=data["restart_policy"],
+            start=data["start"],
+            user=request.user,
+        )
         return Response(
             ContainerSerializer(self.get_queryset().get(workload=workload)).data, status=status.HTTP_201_CREATED
         )
@@ -120,18 +110,12 @@ class ContainerViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewse
     def destroy(self, request, *args, **kwargs):
         spec = self.get_object()
         force = request.query_params.get("force") in ("1", "true") or request.data.get("force") in (True, "1", "true")
-        try:
-            lifecycle.container_remove(workload=spec.workload, user=request.user, force=force)
-        except ContainerRefused as exc:
-            return refused(exc)
+        lifecycle.container_remove(workload=spec.workload, user=request.user, force=force)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _act(self, request, service):
         spec = self.get_object()
-        try:
-            service(workload=spec.workload, user=request.user)
-        except ContainerRefused as exc:
-            return refused(exc)
+        service(workload=spec.workload, user=request.user)
         return Response(ContainerSerializer(self.get_queryset().get(pk=spec.pk)).data)
 
     @extend_schema(request=None, responses=ContainerSerializer)
@@ -175,12 +159,7 @@ class ContainerClusterViewSet(viewsets.ReadOnlyModelViewSet):
         """Imports the JSON body `kubectl get nodes,pods -o json` printed; 400 {"errors"} and nothing changed when
         refused."""
         cluster = get_object_or_404(self.get_queryset(), name=name)
-        try:
-            report = kubernetes_import.cluster_import_kubernetes(
-                cluster=cluster, document=request.body, user=request.user
-            )
-        except ContainerRefused as exc:
-            return refused(exc)
+        report = kubernetes_import.cluster_import_kubernetes(cluster=cluster, document=request.body, user=request.user)
         return Response({**report.__dict__, "summary": report.summary()})
 
 
