@@ -9,8 +9,8 @@ import django_filters
 from django.db.models import Q, QuerySet
 
 from hybridcloud.core.filtersets import StableOrderingFilter
-from inventory.filtersets import TagFilter
-from inventory.models import Site
+from inventory.filtersets import PlacementRuleFilterSet, TagFilter
+from inventory.models import PlacementRule, Site
 from migration.choices import MigrationKind, MigrationState
 from migration.models import Migration
 
@@ -57,3 +57,20 @@ class MigrationFilterSet(django_filters.FilterSet):
             | Q(destination_host__name__icontains=value)
             | Q(requested_by__username__icontains=value)
         )
+
+
+class PlacementRulePageFilterSet(PlacementRuleFilterSet):
+    """The placement rules page: the API's filters (`?kind=&scope=&enabled=&tag=SLUG`), a search by name or
+    description (`q`), and `ordering` by rule or kind (by name unless told)."""
+
+    q = django_filters.CharFilter(method="filter_search", label="Search")
+    ordering = StableOrderingFilter(fields={"name": "rule", "kind": "kind", "enabled": "enabled"})
+
+    class Meta(PlacementRuleFilterSet.Meta):
+        fields = ["q", "kind", "scope", "enabled"]
+
+    def filter_search(self, queryset: QuerySet[PlacementRule], name: str, value: str) -> QuerySet[PlacementRule]:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(name__icontains=value) | Q(description__icontains=value))

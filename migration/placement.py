@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from hybridcloud.core.units import format_bytes
 from inventory.choices import HostState, PlacementRuleKind
@@ -291,10 +291,13 @@ class RuleStatus:
         return [self.rule.host_tag] if self.rule.host_tag else []
 
 
-def placement_rule_statuses(*, tag: str = "") -> list[RuleStatus]:
-    """Every rule (those whose workload tag or host group is `tag`, when given) with what breaks it where its
-    members run now (`rule_broken`, each pair of members once); a disabled rule binds nothing, so nothing breaks it."""
-    rules = PlacementRule.objects.select_related("workload_tag", "host_tag").order_by("name")
+def placement_rule_statuses(*, tag: str = "", rules: QuerySet[PlacementRule] | None = None) -> list[RuleStatus]:
+    """Every rule (those whose workload tag or host group is `tag`, when given; or `rules`, a page's filtered rules)
+    with what breaks it where its members run now (`rule_broken`, each pair of members once); a disabled rule binds
+    nothing, so nothing breaks it."""
+    if rules is None:
+        rules = PlacementRule.objects.order_by("name")
+    rules = rules.select_related("workload_tag", "host_tag")
     if tag:
         rules = rules.filter(Q(workload_tag__slug=tag) | Q(host_tag__slug=tag))
     book = rule_book_load(enabled_only=False)

@@ -46,3 +46,20 @@ def test_host_pages_show_their_tags(stacked, viewer_client):
     assert 'href="/placement-rules/?tag=licensed"' in html and "color:#000000" in html
     site = viewer_client.get(f"/sites/{topo.va.pk}/").content.decode()
     assert site.count('href="/placement-rules/?tag=licensed"') == 1
+
+
+def test_rules_page_searches_sorts_and_exports_with_what_breaks_each_rule(stacked, viewer_client):
+    topo, tag, licensed = stacked
+    PlacementRule.objects.create(name="licensed-only", kind=PlacementRuleKind.PIN_TO_HOSTS, host_tag=licensed)
+    PlacementRule.objects.create(name="old", kind=PlacementRuleKind.KEEP_APART, workload_tag=tag, enabled=False)
+    html = viewer_client.get("/placement-rules/?ordering=-rule").content.decode()
+    assert (
+        html.index('data-rule="old"') < html.index('data-rule="licensed-only"') < html.index('data-rule="db-replicas"')
+    )
+    assert 'aria-sort="descending"' in html and 'class="muted"' in html  # the disabled rule is greyed
+    export = viewer_client.get("/placement-rules/?q=db&export=csv")
+    rows = b"".join(export.streaming_content).decode().splitlines()
+    assert rows[0] == "rule,kind,members,host_group,now"
+    assert len(rows) == 2 and rows[1].startswith("db-replicas,keep_apart,") and "puts db-2 off ca-esx-01" in rows[1]
+    assert "va-esx-01" in viewer_client.get("/placement-rules/?kind=pin_to_hosts").content.decode()
+    assert viewer_client.get("/placement-rules/?ordering=nope&kind=bogus").status_code == 200
