@@ -50,3 +50,13 @@ def test_eager_mode_is_off():
 def test_step_tasks_are_registered_under_their_names(name):
     app.loader.import_default_modules()
     assert name in app.tasks
+
+
+def test_a_running_worker_holds_one_message_per_process(celery_worker_process):
+    """The worker as it runs (started as the run command and the benchmarks start it: `celery -A hybridcloud worker`
+    with 2 prefork processes), not only the app's setting: with acks_late, a message reserved for a busy process
+    (a link's next step) would wait while the other process sits idle."""
+    node = celery_worker_process.node
+    stats = (app.control.inspect(destination=[node], timeout=5).stats() or {})[node]
+    assert stats["pool"]["max-concurrency"] == 2
+    assert stats["prefetch_count"] == 2 * app.conf.worker_prefetch_multiplier == 2
