@@ -18,6 +18,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from hybridcloud.core.audit import audit_record
+from hybridcloud.core.refusals import Refused
 from inventory.models import Cluster, Estate, Site
 from migration.assessment import selectors
 from migration.assessment.choices import AssessmentStatus, ScopeKind
@@ -32,12 +33,16 @@ PROGRESS_EVERY_S = 0.5
 MB = 1_000_000
 
 
-class AssessmentRefused(ValueError):
-    """The assessment cannot be made as asked; `errors` maps each field to what is wrong with it."""
+class AssessmentRefused(Refused):
+    """The assessment cannot be made as asked; `field_errors` maps each field to what is wrong with it, `errors`
+    says it as "field: problem" sentences. The API answers 400 with both."""
 
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
+    def __init__(self, field_errors: dict[str, str]) -> None:
+        super().__init__([f"{k}: {v}" for k, v in field_errors.items()])
+        self.field_errors = dict(field_errors)
+
+    def body(self) -> dict:
+        return {**super().body(), "field_errors": self.field_errors}
 
 
 # -- create ---------------------------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ def new(request):
             try:
                 assessment = services.assessment_create(**form.service_kwargs(), user=request.user)
             except services.AssessmentRefused as exc:
-                form.add_service_errors(exc.errors)
+                form.add_service_errors(exc.field_errors)
             else:
                 return redirect(assessment)
     else:
@@ -100,7 +100,7 @@ def rerun(request, pk: int):
     try:
         again = services.assessment_rerun(assessment=assessment, dirty_rate_mb_s=form.rates(), user=request.user)
     except services.AssessmentRefused as exc:
-        messages.error(request, "Not re-run: " + "; ".join(exc.errors.values()))
+        messages.error(request, "Not re-run: " + "; ".join(exc.field_errors.values()))
         return redirect(assessment)
     messages.success(request, f"Re-running as assessment #{again.pk} with the edited assumptions.")
     return redirect(again)

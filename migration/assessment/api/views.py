@@ -34,13 +34,6 @@ def _flatten(errors, prefix: str = "") -> dict[str, str]:
     return out
 
 
-def _bad_request(fields: dict[str, str]) -> Response:
-    return Response(
-        {"errors": [f"{k}: {v}" for k, v in fields.items()], "field_errors": fields},
-        status=status.HTTP_400_BAD_REQUEST,
-    )
-
-
 @extend_schema(
     parameters=[OpenApiParameter("status", OpenApiTypes.STR, enum=list(AssessmentStatus.values))],
 )
@@ -65,21 +58,18 @@ class AssessmentListCreateView(generics.ListAPIView):
     def post(self, request):
         serializer = AssessmentRequestSerializer(data=request.data)
         if not serializer.is_valid():
-            return _bad_request(_flatten(serializer.errors))
+            raise services.AssessmentRefused(_flatten(serializer.errors))
         data = serializer.validated_data
         scope = data["scope"]
         overrides = {}
         if data.get("dirty_rate_mb_s"):
             overrides = {"dirty_rate_bps": {k: v * services.MB for k, v in data["dirty_rate_mb_s"].items()}}
-        try:
-            assessment = services.assessment_create(
-                scope_kind=scope["kind"], scope_site=scope.get("site"), scope_cluster=scope.get("cluster"),
-                scope_estate=scope.get("estate"), scope_query=scope.get("query", ""), destination=data["destination"],
-                scenario=dict(data.get("scenario") or {}), overrides=overrides, name=data.get("name", ""),
-                user=request.user,
-            )  # fmt: skip
-        except services.AssessmentRefused as exc:
-            return _bad_request(exc.errors)
+        assessment = services.assessment_create(
+            scope_kind=scope["kind"], scope_site=scope.get("site"), scope_cluster=scope.get("cluster"),
+            scope_estate=scope.get("estate"), scope_query=scope.get("query", ""), destination=data["destination"],
+            scenario=dict(data.get("scenario") or {}), overrides=overrides, name=data.get("name", ""),
+            user=request.user,
+        )  # fmt: skip
         return Response(AssessmentSerializer(assessment).data, status=status.HTTP_201_CREATED)
 
 

@@ -379,7 +379,7 @@ def test_an_imported_estate_is_assessed_with_the_documented_default_dirty_rates(
     assert not imported.filter(host__cluster__site__in=demo.values()).exists()
     with pytest.raises(services.AssessmentRefused) as refused:
         services.assessment_create(scope_kind="estate", scope_estate=estate, destination=demo["Virginia DC"])
-    assert "scenario.bandwidth_mbit" in refused.value.errors
+    assert "scenario.bandwidth_mbit" in refused.value.field_errors
     a = services.assessment_create(
         scope_kind="estate", scope_estate=estate, destination=demo["Virginia DC"],
         scenario={"bandwidth_mbit": 10_000, "rtt_ms": 40, "accept_readdressing": True},
