@@ -19,6 +19,7 @@ from migration.choices import (
     MigrationState,
     Outcome,
 )
+from migration.engine import DEFAULT_DOWNTIME_LIMIT_S
 
 
 class MigrationQuerySet(models.QuerySet):
@@ -78,7 +79,7 @@ class Migration(models.Model):
     )
     phase = models.CharField(max_length=16, blank=True, help_text="The engine's phase: storage, precopy, ...")
     policy = models.CharField(max_length=16, choices=MigrationPolicy.choices, default=MigrationPolicy.THROTTLE)
-    max_downtime_s = models.FloatField(default=0.3, validators=[MinValueValidator(0.001)])
+    max_downtime_s = models.FloatField(default=DEFAULT_DOWNTIME_LIMIT_S, validators=[MinValueValidator(0.001)])
     simulation_speed = models.FloatField(default=10.0, validators=[MinValueValidator(0.001)])
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -15,6 +15,7 @@ from inventory.links import MIN_MBIT_PER_MIGRATION
 from inventory.models import CloudLink, Host, Site, Workload
 from migration import chains, progress
 from migration.choices import CANCELLABLE_STATES, RUNNING_STATES, EventKind, MigrationPolicy, MigrationState, Outcome
+from migration.engine import DEFAULT_DOWNTIME_LIMIT_S
 from migration.models import Migration, MigrationEvent
 from migration.prechecks import PrecheckContext, PrecheckResult, precheck_migration
 
@@ -178,7 +179,7 @@ def migration_start(
     destination_site: Site | None = None,
     requested_by: AbstractBaseUser | None = None,
     policy: str = MigrationPolicy.THROTTLE,
-    max_downtime_s: float = 0.3,
+    max_downtime_s: float = DEFAULT_DOWNTIME_LIMIT_S,
     override_reason: str = "",
     accept_readdressing: bool = False,
     reason: str = "",

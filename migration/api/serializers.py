@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from inventory.models import Host, Site, Workload
 from migration.choices import MigrationPolicy
+from migration.engine import DEFAULT_DOWNTIME_LIMIT_S
 from migration.models import Migration, MigrationEvent, MigrationRound
 from migration.selectors import QueueSpot, migration_queue
 
@@ -13,7 +14,7 @@ class MoveRequestSerializer(serializers.Serializer):
     destination_host = serializers.PrimaryKeyRelatedField(queryset=Host.objects.all(), required=False, allow_null=True)
     destination_site = serializers.PrimaryKeyRelatedField(queryset=Site.objects.all(), required=False, allow_null=True)
     policy = serializers.ChoiceField(choices=MigrationPolicy.choices, default=MigrationPolicy.THROTTLE)
-    max_downtime_s = serializers.FloatField(min_value=0.001, max_value=600, default=0.3)
+    max_downtime_s = serializers.FloatField(min_value=0.001, max_value=600, default=DEFAULT_DOWNTIME_LIMIT_S)
     accept_readdressing = serializers.BooleanField(default=False)
     override_reason = serializers.CharField(required=False, allow_blank=True, default="")
     reason = serializers.CharField(required=False, allow_blank=True, default="")

@@ -6,6 +6,7 @@ from django import forms
 
 from inventory.models import Cluster, Estate, Site
 from migration.assessment.choices import ScopeKind
+from migration.engine import DEFAULT_DOWNTIME_LIMIT_S
 
 
 class AssessmentForm(forms.Form):
@@ -57,7 +58,11 @@ class AssessmentForm(forms.Form):
         # An empty figure is taken from the real link: say so where the figure goes.
         for name in ("bandwidth_mbit", "rtt_ms", "loss_percent", "compression_ratio"):
             self.fields[name].widget.attrs["placeholder"] = "from the link"
-        for name, value in (("max_concurrent", "8"), ("max_downtime_s", "0.3"), ("window_hours", "none")):
+        for name, value in (
+            ("max_concurrent", "8"),
+            ("max_downtime_s", str(DEFAULT_DOWNTIME_LIMIT_S)),
+            ("window_hours", "none"),
+        ):
             self.fields[name].widget.attrs["placeholder"] = value
 
     def clean(self):

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from migration.assessment.choices import AssessmentStatus, DirtySource, MoveMode, ScopeKind
+from migration.engine import DEFAULT_DOWNTIME_LIMIT_S
 
 
 class Assessment(models.Model):
@@ -51,7 +52,9 @@ class Assessment(models.Model):
         default=8, validators=[MinValueValidator(1), MaxValueValidator(256)], help_text="Migrations at once."
     )
     max_downtime_s = models.FloatField(
-        default=0.3, validators=[MinValueValidator(0.001), MaxValueValidator(600)], help_text="Downtime budget."
+        default=DEFAULT_DOWNTIME_LIMIT_S,
+        validators=[MinValueValidator(0.001), MaxValueValidator(600)],
+        help_text="Downtime budget.",
     )
     window_hours = models.FloatField(
         null=True,

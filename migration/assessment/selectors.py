@@ -16,6 +16,7 @@ from inventory.selectors import link_between
 from migration.assessment.choices import MoveMode, ScopeKind
 from migration.assessment.models import Assessment, AssessmentRow
 from migration.choices import MigrationState
+from migration.engine import DEFAULT_DOWNTIME_LIMIT_S
 from migration.models import MigrationRound
 
 # The scenario's fields, in the order forms, tables and comparisons show them.
@@ -101,7 +102,12 @@ class ScenarioDefaults:
 def scenario_defaults(*, sources: list[Site], destination: Site) -> ScenarioDefaults:
     """Defaults from the real link between the scope's site and the destination; with several source sites, from
     the link of the first that has one (each source site's moves then get the same scenario)."""
-    base = {"max_concurrent": 8, "max_downtime_s": 0.3, "window_hours": None, "accept_readdressing": False}
+    base = {
+        "max_concurrent": 8,
+        "max_downtime_s": DEFAULT_DOWNTIME_LIMIT_S,
+        "window_hours": None,
+        "accept_readdressing": False,
+    }
     for source in sources:
         if source.pk == destination.pk:
             continue

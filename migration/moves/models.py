@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from migration.choices import MigrationPolicy
+from migration.engine import DEFAULT_DOWNTIME_LIMIT_S
 from migration.moves.choices import EDITABLE_STATES, MemberState, MoveGroupState, WindowClose
 
 #: The most workloads one group moves (a bigger wave is split into several groups).
@@ -40,7 +41,9 @@ class MoveGroup(models.Model):
         default=4, validators=[MinValueValidator(1), MaxValueValidator(MAX_CONCURRENCY)]
     )
     policy = models.CharField(max_length=16, choices=MigrationPolicy.choices, default=MigrationPolicy.THROTTLE)
-    max_downtime_s = models.FloatField(default=0.3, validators=[MinValueValidator(0.001), MaxValueValidator(600)])
+    max_downtime_s = models.FloatField(
+        default=DEFAULT_DOWNTIME_LIMIT_S, validators=[MinValueValidator(0.001), MaxValueValidator(600)]
+    )
     accept_readdressing = models.BooleanField(default=False)
     override_reason = models.TextField(blank=True, help_text="One written reason for every warning accepted.")
     warnings = models.JSONField(default=list, blank=True, help_text="The warnings accepted at creation, grouped.")

@@ -18,6 +18,7 @@ from hybridcloud.core.models import AuditVia
 from hybridcloud.core.refusals import Refused
 from inventory.models import Host, Site, Workload
 from migration.choices import ACTIVE_STATES, MigrationPolicy
+from migration.engine import DEFAULT_DOWNTIME_LIMIT_S
 from migration.moves.choices import EDITABLE_STATES, GROUP_CANCELLABLE_STATES, MemberState, MoveGroupState, WindowClose
 from migration.moves.models import MAX_CONCURRENCY, MAX_MEMBERS, MoveGroup, MoveGroupMember
 from migration.prechecks import PrecheckContext, precheck_migration
@@ -70,7 +71,7 @@ def move_group_precheck(
     destination_host: Host | None = None,
     destination_site: Site | None = None,
     policy: str = MigrationPolicy.THROTTLE,
-    max_downtime_s: float = 0.3,
+    max_downtime_s: float = DEFAULT_DOWNTIME_LIMIT_S,
     accept_readdressing: bool = False,
 ) -> GroupPrecheck:
     """Pre-check every workload's move (one shared context: each fact is read once). Each member is checked again
@@ -145,7 +146,7 @@ def move_group_create(
     destination_site: Site | None = None,
     concurrency: int = 4,
     policy: str = MigrationPolicy.THROTTLE,
-    max_downtime_s: float = 0.3,
+    max_downtime_s: float = DEFAULT_DOWNTIME_LIMIT_S,
     accept_readdressing: bool = False,
     override_reason: str = "",
     leave_out_blocked: bool = False,

@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from inventory.models import Host, Site
 from migration.choices import MigrationPolicy
+from migration.engine import DEFAULT_DOWNTIME_LIMIT_S
 from migration.moves.choices import WindowClose
 from migration.moves.models import MAX_CONCURRENCY, MoveGroup
 from migration.moves.selectors import move_group_progress
@@ -17,7 +18,7 @@ class SelectionSerializer(serializers.Serializer):
     destination_host = serializers.PrimaryKeyRelatedField(queryset=Host.objects.all(), required=False, allow_null=True)
     destination_site = serializers.PrimaryKeyRelatedField(queryset=Site.objects.all(), required=False, allow_null=True)
     policy = serializers.ChoiceField(choices=MigrationPolicy.choices, default=MigrationPolicy.THROTTLE)
-    max_downtime_s = serializers.FloatField(min_value=0.001, max_value=600, default=0.3)
+    max_downtime_s = serializers.FloatField(min_value=0.001, max_value=600, default=DEFAULT_DOWNTIME_LIMIT_S)
     accept_readdressing = serializers.BooleanField(default=False)
 
     def validate(self, attrs):
