@@ -135,3 +135,14 @@ def test_rule_changes_are_on_the_audit_trail(admin_user):
     entries = list(AuditEntry.objects.filter(object_id=str(rule_id)).order_by("pk"))
     assert [e.action for e in entries] == ["alarm_rule.create", "alarm_rule.change", "alarm_rule.delete"]
     assert entries[1].before["threshold"] == 2 and entries[1].after["threshold"] == 3
+
+
+def test_the_page_refused_a_second_acknowledgement_says_why_as_the_api_does(two_alarms, operator, client):
+    info, _ = two_alarms
+    services.alarm_acknowledge(alarm_id=info.pk, user=operator)
+    client.force_login(operator)
+    page = client.post(f"/alarms/{info.pk}/acknowledge/", {"note": ""}, follow=True)
+    assert page.status_code == 200
+    assert [str(m) for m in page.context["messages"]] == [
+        f"Alarm #{info.pk} is acknowledged: only an active alarm can be acknowledged."
+    ]
