@@ -1,8 +1,14 @@
 """hybridcloud.core.refusals.Refused: a service's refusal, answered by the API's exception handler in one shape."""
 
+from containers.services.refusals import ContainerRefused
 from hybridcloud.core.api import exception_handler
 from hybridcloud.core.refusals import Refused
+from migration.alarms.services import AlarmStateError
+from migration.assessment.services import AssessmentRefused
+from migration.capacity.services import refusals as capacity
 from migration.dr.services import DrillNotStarted, OverrideReasonRequired, PlannedMigrationRefused
+from migration.moves.services import MoveGroupRefused
+from migration.services import MigrationRefused
 
 
 def test_a_refusal_is_a_400_with_its_errors():
@@ -27,3 +33,27 @@ def test_the_dr_refusals_keep_their_statuses_and_bodies():
     needs_reason = exception_handler(OverrideReasonRequired(["a: RTT 160 ms"]), {})
     assert needs_reason.status_code == 400 and needs_reason.data["warnings"] == ["a: RTT 160 ms"]
     assert "1 pre-check warning need a written override reason" in needs_reason.data["errors"][0]
+
+
+def test_every_api_s_refusal_is_answered_by_the_handler_in_the_shape_that_api_has_always_had():
+    answers = [
+        (MigrationRefused(["Host a is full."]), 400, {"errors": ["Host a is full."]}),
+        (MoveGroupRefused(["No workload."]), 400, {"errors": ["No workload."]}),
+        (capacity.CapacityActionRefused("Already evacuated."), 400, {"errors": ["Already evacuated."]}),
+        (AlarmStateError("Alarm #1 is already cleared."), 409, {"errors": ["Alarm #1 is already cleared."]}),
+        (ContainerRefused("In use.", code="name_in_use"), 400, {"errors": ["In use."], "code": "name_in_use"}),
+        (AssessmentRefused({"scope": "No workloads."}), 400,
+         {"errors": ["scope: No workloads."], "field_errors": {"scope": "No workloads."}}),
+    ]  # fmt: skip
+    for refusal, status, body in answers:
+        response = exception_handler(refusal, {})
+        assert (response.status_code, response.data) == (status, body), type(refusal).__name__
+    needs_reason = exception_handler(capacity.OverrideReasonRequired(["w: RTT 160 ms"]), {})
+    assert needs_reason.status_code == 400 and needs_reason.data["warnings"] == ["w: RTT 160 ms"]
+    assert list(needs_reason.data) == ["errors", "warnings"]
+
+
+def test_a_container_refusal_is_still_a_validation_error_for_the_docker_engine_api_and_the_pages():
+    refused = ContainerRefused("No such image: nginx:9.", code="no_such_image")
+    assert refused.messages == ["No such image: nginx:9."] and refused.message == "No such image: nginx:9."
+    assert refused.errors == refused.messages
