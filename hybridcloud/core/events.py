@@ -90,7 +90,9 @@ def publish_keyed(group: str, type: str, payloads: dict[str, list[dict[str, Any]
 
 def publish_activity(payload: dict[str, Any]) -> None:
     """`publish` to the activity group: `payload` is stamped with the group's next `seq` when it leaves. A payload
-    with an `item` is merged with the other items of the same batch and type into one message (`items`)."""
+    with an `item` is merged with the other items of the same type into one message (`items`): those of the batch,
+    and those held while the process's activity window is open (at most one message per type a second, the latest
+    state of each item winning; see the module's docstring)."""
     publish(ACTIVITY_GROUP, ACTIVITY_EVENT, payload)
 
 
