@@ -209,7 +209,7 @@ class PodTable(ListTable):
         return format_html('<span class="badge {}">{}</span>', phase_colour(value), value)
 
     def render_images(self, value):
-        return format_html_join(format_html("<br>"), "{}", ((c.get("image", ""),) for c in value))
+        return format_html_join(mark_safe("<br>"), "{}", ((c.get("image", ""),) for c in value))
 
     def value_images(self, value):
         return " ".join(c.get("image", "") for c in value)
