@@ -100,7 +100,7 @@ def test_the_tcp_window_alone_sets_the_rate_and_is_named():
     advice = r.limit_advice
     assert "8 streams would carry 8× as much (774.3 MB/s)" in advice
     assert any(
-        a.startswith("socket buffers of 78 MiB per stream") and a.endswith("would fill this link") for a in advice
+        a.startswith("socket buffers of 77 MiB per stream") and a.endswith("would fill this link") for a in advice
     )
 
 
