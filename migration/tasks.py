@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from celery import shared_task
 from celery.signals import worker_process_init, worker_ready
+from django.db import InterfaceError, OperationalError, connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -39,6 +40,12 @@ logger = logging.getLogger(__name__)
 
 LOCK_TTL_S = 10
 STALE_AFTER_S = 5.0
+#: A step passes its chain on (a new token, or none: the chain ends) only while the chain is still its own.
+PASS_CHAIN_ON = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
+return 1
+"""
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -57,19 +64,21 @@ def advance_link(link_key: str, token: str) -> str:
             return "superseded"
         r.set(holder_key(link_key), process_name(), px=CHAIN_TTL_MS)
         started = time.monotonic()
-        remaining = step_link(link_key)
+        remaining = _step(link_key)
         took = time.monotonic() - started
+        new_token = uuid.uuid4().hex if remaining else ""
         pipe = r.pipeline(transaction=False)
         pipe.lpush(STEP_TIMES_KEY, f"{link_key} {took:.5f}").ltrim(STEP_TIMES_KEY, 0, STEP_TIMES_KEPT - 1)
-        if remaining:
-            new_token = uuid.uuid4().hex
-            pipe.set(chain_key(link_key), new_token, px=CHAIN_TTL_MS)
-        pipe.execute()
+        pipe.eval(PASS_CHAIN_ON, 1, chain_key(link_key), token, new_token, CHAIN_TTL_MS)
+        if not pipe.execute()[-1]:
+            # The step outlived its lease (this worker was cut off, or stalled) and the watchdog gave the link to a
+            # new chain meanwhile: that chain goes on, this one stops (its writes were conditional on the rows).
+            logger.warning("step of link %s ended after its chain was superseded by another: this one stops", link_key)
+            return "superseded"
         if remaining:
             countdown = max(0.0, STEP_INTERVAL_S - (time.monotonic() - started))
             advance_link.apply_async((link_key, new_token), countdown=countdown)
             return "stepped"
-        r.delete(chain_key(link_key))
     finally:
         try:
             lock.release()
@@ -79,6 +88,18 @@ def advance_link(link_key: str, token: str) -> str:
     if Migration.objects.filter(link_key=link_key, state__in=RUNNING_STATES).exists():
         kick_link(link_key)
     return "done"
+
+
+def _step(link_key: str) -> int:
+    """The link's step; when the database drops it (a cut connection, a failover, a server-side kill), the chain goes
+    on: each of the step's writes is one statement or one transaction, so what it did not commit the next step takes
+    again from the saved rows, STEP_INTERVAL_S later rather than after the watchdog's STALE_AFTER_S."""
+    try:
+        return step_link(link_key)
+    except (OperationalError, InterfaceError) as exc:
+        logger.warning("step of link %s lost to the database, taken again next step: %s", link_key, exc)
+        connection.close()  # a broken connection is not reused; the next query opens a new one
+        return 1
 
 
 @shared_task(ignore_result=True)
