@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import threading
 import time
 
@@ -86,13 +85,6 @@ async def _client(url: str, headers: dict, origin: str, connected: threading.Sem
     return view
 
 
-@pytest.mark.skipif(
-    os.environ.get("DATABASE_URL", "").startswith("postgres"),
-    reason=(
-        "known regression (closing note): on PostgreSQL not every one of the 50 clients connects within 60 s "
-        "since the publisher rewrite, and the flush at teardown deadlocks"
-    ),
-)
 def test_a_lossy_burst_to_fifty_clients_leaves_every_client_with_every_state_in_order(live_server_url, monkeypatch):
     topo = factories.topology()
     vm = factories.workload(topo.ca_hosts[0], segment=topo.stretched)
