@@ -37,7 +37,7 @@ def format_datetime(value, *, seconds: bool = False) -> str:
     return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M") + " " + time_zone_name()
 
 
-def format_time(value) -> str:
-    """The time of day of an instant in the operator's time zone, named: "14:05:09 UTC"."""
+def format_time(value, *, seconds: bool = True) -> str:
+    """The time of day of an instant in the operator's time zone, named: "14:05:09 UTC" (without seconds: "14:05")."""
     local = _local(value)
-    return UNKNOWN if local is None else local.strftime("%H:%M:%S") + " " + time_zone_name()
+    return UNKNOWN if local is None else local.strftime("%H:%M:%S" if seconds else "%H:%M") + " " + time_zone_name()

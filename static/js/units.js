@@ -144,9 +144,11 @@
     return p.year + "-" + p.month + "-" + p.day + " " + p.hour + ":" + p.minute + seconds + " " + timeZoneName();
   }
 
-  function formatTime(value) {
+  function formatTime(value, options) {
     const p = localParts(value);
-    return p ? p.hour + ":" + p.minute + ":" + p.second + " " + timeZoneName() : UNKNOWN;
+    if (!p) return UNKNOWN;
+    const seconds = options && options.seconds === false ? "" : ":" + p.second;
+    return p.hour + ":" + p.minute + seconds + " " + timeZoneName();
   }
 
   HC.units = {

@@ -126,6 +126,7 @@ CASES = [
     ("format_datetime", ("not a time",), {}, "–"),
     ("format_time", ("2026-12-01T12:22:38Z",), {}, "12:22:38 UTC"),
     ("format_time", (None,), {}, "–"),
+    ("format_time", ("2026-12-01T12:22:38Z",), {"seconds": False}, "12:22 UTC"),
 ]
 
 

@@ -46,6 +46,12 @@ def time_of_day(value) -> str:
     return times.format_time(value)
 
 
+@register.filter
+def clock(value) -> str:
+    """ "14:05 UTC", in the operator's time zone (a scheduled start, a window's end)."""
+    return times.format_time(value, seconds=False)
+
+
 @register.simple_tag
 def time_zone() -> str:
     """The operator's time zone, for `<html data-time-zone>` that static/js/units.js formats live instants in."""

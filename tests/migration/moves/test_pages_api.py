@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
@@ -129,6 +130,7 @@ def test_a_scheduled_group_is_on_the_calendar_and_editable_from_the_page(topo, o
     group = MoveGroup.objects.get()
     calendar = operator_client.get("/moves/")
     assert b"Tomorrow" in calendar.content and start.strftime("%A").encode() in calendar.content
+    assert f"{start:%H:%M} {settings.TIME_ZONE}".encode() in calendar.content  # the start, its zone named
     later = start + timedelta(hours=2)
     edited = operator_client.post(
         f"/moves/{group.pk}/edit/",
