@@ -77,7 +77,7 @@ class CloudLinkTable(ListTable):
         return units.format_mbit(value)
 
     def render_loss(self, value):
-        return f"{floatformat(value, '-2')} %"
+        return units.format_loss(value / 100)
 
     def render_wan(self, value):
         return f"{floatformat(value, '-1')}×" if value > 1 else "–"

@@ -11,7 +11,7 @@ The rules:
   are bits per second: "10 Gbit/s", "250 Mbit/s", "1.25 Gbit/s" (1 Gbit/s = 125,000,000 B/s).
 - Durations have one style: "123 ms" below a second, "4.2 s" below a minute, "3 min 20 s" below an hour,
   "2 h 05 min" from an hour.
-- Percentages: "4.2 %" (and "+4.2 %" for a signed change).
+- Percentages: "4.2 %" (and "+4.2 %" for a signed change); a loss rate to three significant digits: "0.01 %".
 - Usage bars: `usage_level(fraction)` is "ok" below 70 %, "warn" from 70 %, "high" from 90 % (CSS `.bar.warn`,
   `.bar.high`).
 - Times: every instant is shown in the operator's time zone (settings.TIME_ZONE), and the zone is named:
@@ -147,6 +147,20 @@ def format_percent(fraction) -> str:
     """A fraction as a percentage: 0.042 → "4.2 %"."""
     x = _number(fraction)
     return UNKNOWN if x is None else _signed(x, f"{_fixed(abs(x * 100), 1)} %")
+
+
+def format_loss(fraction) -> str:
+    """A packet loss rate as a percentage to three significant digits, since a hundredth of a percent already caps a
+    long link's streams: 0.0001 → "0.01 %", 0.0125 → "1.25 %", 0 → "0 %"."""
+    x = _number(fraction)
+    if x is None:
+        return UNKNOWN
+    pct = abs(x) * 100
+    if pct == 0:
+        return "0 %"
+    digits = max(0, 2 - math.floor(math.log10(pct)))
+    text = _fixed(pct, digits)
+    return _signed(x, (text.rstrip("0").rstrip(".") if "." in text else text) + " %")
 
 
 def format_signed_percent(fraction) -> str:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-from hybridcloud.core.units import format_bitrate, format_bytes, format_duration, format_rate
+from hybridcloud.core.units import format_bitrate, format_bytes, format_duration, format_loss, format_rate
 
 from .params import PrecopyParams
 
@@ -245,10 +245,6 @@ def rate_limits(params: PrecopyParams, *, share_bps: float | None = None) -> Rat
 # ---------------------------------------------------------------------- words
 
 
-def _pct(x: float) -> str:
-    return f"{x * 100:.3g} %"
-
-
 def _streams(n: int) -> str:
     return f"{n} stream{'s' if n != 1 else ''}"
 
@@ -279,7 +275,7 @@ def _sentence(params: PrecopyParams, binding: str, rate_wire: float, share_bps: 
     if binding == "loss":
         return (
             f"Packet loss binds: {_streams(p.streams)} × 1.22 × {p.mss_bytes:g} B / ({format_duration(p.rtt_s)} × "
-            f"√{_pct(p.loss)}) = {_memory(p, rate_wire)} (Mathis et al.)"
+            f"√{format_loss(p.loss)}) = {_memory(p, rate_wire)} (Mathis et al.)"
         )
     if binding == "codec":
         return (
@@ -341,9 +337,9 @@ def _tcp_advice(
     if binding == "loss":
         per_stream = rate_wire / p.streams
         out.append(
-            f"the loss rate of {_pct(p.loss)} caps each stream at "
+            f"the loss rate of {format_loss(p.loss)} caps each stream at "
             f"{format_rate(per_stream * p.compression_ratio)}; fewer "
-            f"losses (a cleaner path: {_pct(p.loss / 4)} would double it) or more streams"
+            f"losses (a cleaner path: {format_loss(p.loss / 4)} would double it) or more streams"
         )
     return out
 

@@ -175,3 +175,12 @@ def test_the_template_library_uses_the_same_rules():
         "2.0 GiB|47.7 MB/s|10 Gbit/s|250 Mbit/s|3 min 20 s|4.2 %|+4.2 %|warn|80.0%|2026-12-01 12:22 UTC|"
         "2026-12-01 12:22:38 UTC|12:22:38 UTC|UTC"
     )
+
+
+@pytest.mark.parametrize(
+    ("fraction", "text"),
+    [(0, "0 %"), (0.0001, "0.01 %"), (0.0125, "1.25 %"), (1e-7, "0.00001 %"), (0.5, "50 %"), (None, "–")],
+)
+def test_a_loss_rate_keeps_three_significant_digits(fraction, text):
+    """A hundredth of a percent of loss already caps a long link's streams: it must not read "0.0 %"."""
+    assert units.format_loss(fraction) == text

@@ -47,6 +47,12 @@ def time_of_day(value) -> str:
 
 
 @register.filter
+def loss_percent(value) -> str:
+    """A loss rate kept in percent (a link's `loss_percent`): 0.01 → "0.01 %", to three significant digits."""
+    return units.format_loss(value / 100 if isinstance(value, int | float) and not isinstance(value, bool) else None)
+
+
+@register.filter
 def clock(value) -> str:
     """ "14:05 UTC", in the operator's time zone (a scheduled start, a window's end)."""
     return times.format_time(value, seconds=False)
