@@ -7,7 +7,7 @@ from django.db.models import Q, QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from hybridcloud.core.filtersets import StableOrderingFilter
+from hybridcloud.core.filtersets import SearchFilterSet, StableOrderingFilter
 from inventory.choices import EstateImportStatus, PowerState, WorkloadKind
 from inventory.models import CloudLink, Estate, EstateImport, Host, NetworkSegment, PlacementRule, Site, Tag, Workload
 
@@ -93,10 +93,10 @@ class PlacementRuleFilterSet(django_filters.FilterSet):
         return queryset.filter(Q(workload_tag__slug=value) | Q(host_tag__slug=value))
 
 
-class EstateImportFilterSet(django_filters.FilterSet):
+class EstateImportFilterSet(SearchFilterSet):
     """The imports page's history: `?imports-q=TEXT&imports-status=&imports-ordering=KEY` (newest first)."""
 
-    q = django_filters.CharFilter(method="filter_search", label="Search")
+    search_fields = ("file_name", "estate__name", "requested_by__username", "message")
     status = django_filters.ChoiceFilter(choices=EstateImportStatus.choices, empty_label="Any status")
     ordering = StableOrderingFilter(
         fields={"created_at": "when", "file_name": "file", "estate__name": "estate", "status": "status"},
@@ -107,22 +107,11 @@ class EstateImportFilterSet(django_filters.FilterSet):
         model = EstateImport
         fields = ["q", "status"]
 
-    def filter_search(self, queryset: QuerySet[EstateImport], name: str, value: str) -> QuerySet[EstateImport]:
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(
-            Q(file_name__icontains=value)
-            | Q(estate__name__icontains=value)
-            | Q(requested_by__username__icontains=value)
-            | Q(message__icontains=value)
-        )
 
-
-class CloudLinkFilterSet(django_filters.FilterSet):
+class CloudLinkFilterSet(SearchFilterSet):
     """The sites page's links: `?links-q=SITE&links-ordering=KEY` (by site names unless told)."""
 
-    q = django_filters.CharFilter(method="filter_search", label="Search")
+    search_fields = ("site_a__name", "site_b__name")
     ordering = StableOrderingFilter(
         fields={"site_a__name": "between", "rtt_ms": "rtt", "bandwidth_mbit": "bandwidth", "loss_percent": "loss",
                 "compression_ratio": "wan"},
@@ -133,17 +122,11 @@ class CloudLinkFilterSet(django_filters.FilterSet):
         model = CloudLink
         fields = ["q"]
 
-    def filter_search(self, queryset: QuerySet[CloudLink], name: str, value: str) -> QuerySet[CloudLink]:
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(Q(site_a__name__icontains=value) | Q(site_b__name__icontains=value))
 
-
-class NetworkSegmentFilterSet(django_filters.FilterSet):
+class NetworkSegmentFilterSet(SearchFilterSet):
     """The sites page's segments: `?segments-q=TEXT&segments-ordering=KEY` (name or CIDR; by name unless told)."""
 
-    q = django_filters.CharFilter(method="filter_search", label="Search")
+    search_fields = ("name", "cidr")
     ordering = StableOrderingFilter(
         fields={"name": "segment", "cidr": "cidr", "workload_count": "workloads"}, tiebreak="name"
     )
@@ -151,9 +134,3 @@ class NetworkSegmentFilterSet(django_filters.FilterSet):
     class Meta:
         model = NetworkSegment
         fields = ["q"]
-
-    def filter_search(self, queryset: QuerySet[NetworkSegment], name: str, value: str) -> QuerySet[NetworkSegment]:
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(Q(name__icontains=value) | Q(cidr__icontains=value))

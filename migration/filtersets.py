@@ -8,9 +8,9 @@ workload's tags (each given); without `ordering` the list keeps its rule (active
 import django_filters
 from django.db.models import Q, QuerySet
 
-from hybridcloud.core.filtersets import StableOrderingFilter
+from hybridcloud.core.filtersets import SearchFilterSet, StableOrderingFilter
 from inventory.filtersets import PlacementRuleFilterSet, TagFilter
-from inventory.models import PlacementRule, Site
+from inventory.models import Site
 from migration.choices import MigrationKind, MigrationState
 from migration.models import Migration
 
@@ -28,7 +28,8 @@ MIGRATION_ORDERING = {
 }
 
 
-class MigrationFilterSet(django_filters.FilterSet):
+class MigrationFilterSet(SearchFilterSet):
+    search_fields = ("workload__name", "source_host__name", "destination_host__name", "requested_by__username")
     state = django_filters.ChoiceFilter(choices=MigrationState.choices, empty_label="Any state")
     site = django_filters.ModelChoiceFilter(
         queryset=Site.objects.only("id", "name").order_by("name"), method="filter_site",
@@ -36,7 +37,6 @@ class MigrationFilterSet(django_filters.FilterSet):
     )  # fmt: skip
     kind = django_filters.ChoiceFilter(choices=MigrationKind.choices, empty_label="Any kind")
     tag = TagFilter(field_name="workload__tags__slug")
-    q = django_filters.CharFilter(method="filter_search", label="Search")
     search = django_filters.CharFilter(method="filter_search", label="Search (workload, host or requester)")
     ordering = StableOrderingFilter(fields={field: key for key, field in MIGRATION_ORDERING.items()}, tiebreak="-pk")
 
@@ -47,30 +47,13 @@ class MigrationFilterSet(django_filters.FilterSet):
     def filter_site(self, queryset: QuerySet[Migration], name: str, value: Site) -> QuerySet[Migration]:
         return queryset.filter(Q(source_host__cluster__site=value) | Q(destination_host__cluster__site=value))
 
-    def filter_search(self, queryset: QuerySet[Migration], name: str, value: str) -> QuerySet[Migration]:
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(
-            Q(workload__name__icontains=value)
-            | Q(source_host__name__icontains=value)
-            | Q(destination_host__name__icontains=value)
-            | Q(requested_by__username__icontains=value)
-        )
 
-
-class PlacementRulePageFilterSet(PlacementRuleFilterSet):
+class PlacementRulePageFilterSet(SearchFilterSet, PlacementRuleFilterSet):
     """The placement rules page: the API's filters (`?kind=&scope=&enabled=&tag=SLUG`), a search by name or
     description (`q`), and `ordering` by rule or kind (by name unless told)."""
 
-    q = django_filters.CharFilter(method="filter_search", label="Search")
+    search_fields = ("name", "description")
     ordering = StableOrderingFilter(fields={"name": "rule", "kind": "kind", "enabled": "enabled"})
 
     class Meta(PlacementRuleFilterSet.Meta):
         fields = ["q", "kind", "scope", "enabled"]
-
-    def filter_search(self, queryset: QuerySet[PlacementRule], name: str, value: str) -> QuerySet[PlacementRule]:
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(Q(name__icontains=value) | Q(description__icontains=value))

@@ -1,5 +1,8 @@
-"""Filters every list shares (a sort with a tiebreak) and the audit trail's, shared by the audit page and
-`/api/audit/`."""
+"""Filters every list shares (a sort with a tiebreak, the `q` search box) and the audit trail's, shared by the audit
+page and `/api/audit/`."""
+
+import operator
+from functools import reduce
 
 import django_filters
 from django import forms
@@ -22,6 +25,22 @@ class StableOrderingFilter(django_filters.OrderingFilter):
         if ordering and not any(field.lstrip("-") == self.tiebreak.lstrip("-") for field in ordering):
             qs = qs.order_by(*ordering, self.tiebreak)
         return qs
+
+
+class SearchFilterSet(django_filters.FilterSet):
+    """A list's search box: `?q=TEXT` keeps the rows where any of `search_fields` contains the text
+    (case-insensitive, surrounding spaces ignored); blank text filters nothing."""
+
+    search_fields: tuple[str, ...] = ()
+    q = django_filters.CharFilter(method="filter_search", label="Search")
+
+    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            reduce(operator.or_, (Q(**{f"{field}__icontains": value}) for field in self.search_fields))
+        )
 
 
 _DATE = forms.DateInput(attrs={"type": "date"})

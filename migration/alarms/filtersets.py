@@ -1,22 +1,22 @@
 """Filters for the alarms page: `?state=open|active|acknowledged|cleared&severity=&q=TEXT&ordering=KEY`."""
 
 import django_filters
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
-from hybridcloud.core.filtersets import StableOrderingFilter
+from hybridcloud.core.filtersets import SearchFilterSet, StableOrderingFilter
 from migration.alarms.choices import OPEN_STATES, AlarmState, Channel, DeliveryStatus, Severity
 from migration.alarms.models import Alarm, AlarmRule, Delivery
 
 
-class AlarmFilterSet(django_filters.FilterSet):
+class AlarmFilterSet(SearchFilterSet):
     """Without `ordering`, open alarms first (active, then acknowledged; the most severe first), then the history."""
 
+    search_fields = ("message", "object_name", "rule__name")
     state = django_filters.ChoiceFilter(
         choices=[("open", "Open (active or acknowledged)"), *AlarmState.choices], method="filter_state",
         empty_label="All",
     )  # fmt: skip
     severity = django_filters.ChoiceFilter(choices=Severity.choices, empty_label="Any severity")
-    q = django_filters.CharFilter(method="filter_search", label="Search")
     ordering = StableOrderingFilter(
         fields={"severity_rank": "severity", "state_rank": "state", "message": "alarm", "rule__name": "rule",
                 "first_seen": "first_seen", "last_seen": "last_seen"},
@@ -29,14 +29,6 @@ class AlarmFilterSet(django_filters.FilterSet):
 
     def filter_state(self, queryset: QuerySet[Alarm], name: str, value: str) -> QuerySet[Alarm]:
         return queryset.filter(state__in=OPEN_STATES) if value == "open" else queryset.filter(state=value)
-
-    def filter_search(self, queryset: QuerySet[Alarm], name: str, value: str) -> QuerySet[Alarm]:
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(
-            Q(message__icontains=value) | Q(object_name__icontains=value) | Q(rule__name__icontains=value)
-        )
 
 
 class AlarmRuleFilterSet(django_filters.FilterSet):
@@ -52,11 +44,11 @@ class AlarmRuleFilterSet(django_filters.FilterSet):
         fields = ["q", "severity", "enabled"]
 
 
-class DeliveryFilterSet(django_filters.FilterSet):
+class DeliveryFilterSet(SearchFilterSet):
     """The delivery log: `?q=TEXT&status=&channel=&ordering=KEY` (newest first unless told); the search looks in the
     endpoint's name and the e-mail addresses."""
 
-    q = django_filters.CharFilter(method="filter_search", label="Search")
+    search_fields = ("endpoint__name", "recipients")
     status = django_filters.ChoiceFilter(choices=DeliveryStatus.choices, empty_label="Any status")
     channel = django_filters.ChoiceFilter(choices=Channel.choices, empty_label="Any channel")
     ordering = StableOrderingFilter(
@@ -68,9 +60,3 @@ class DeliveryFilterSet(django_filters.FilterSet):
     class Meta:
         model = Delivery
         fields = ["q", "status", "channel"]
-
-    def filter_search(self, queryset: QuerySet[Delivery], name: str, value: str) -> QuerySet[Delivery]:
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(Q(endpoint__name__icontains=value) | Q(recipients__icontains=value))
