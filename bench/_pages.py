@@ -21,6 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _env import use_bench_settings  # noqa: E402
+
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
@@ -64,14 +66,7 @@ class Timing:
 def start_django() -> tempfile.TemporaryDirectory:
     """Django on a fresh SQLite file in a temporary folder (DATABASE_URL is set before Django starts), migrated."""
     tmp = tempfile.TemporaryDirectory(prefix="hc-bench-")
-    os.environ["DATABASE_URL"] = f"sqlite:///{tmp.name}/bench.sqlite3"
-    os.environ["HYBRIDCLOUD_VAR_DIR"] = tmp.name
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hybridcloud.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-" + "x" * 40)
-    os.environ.setdefault("DEBUG", "0")
-    os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
-    os.environ.setdefault("WHITENOISE_USE_FINDERS", "1")  # no collectstatic manifest in a throwaway var dir
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    use_bench_settings(tmp.name)
     import django
 
     django.setup()

@@ -10,7 +10,6 @@ under a minute"), exiting 1 on a miss; before that, how long the page, the API d
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -18,6 +17,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _env import use_bench_settings  # noqa: E402
 
 TARGET_S = 45.0
 
@@ -27,14 +28,7 @@ def main() -> int:
     parser.add_argument("--workloads", type=int, default=10_000, help="workloads in the assessed site")
     args = parser.parse_args()
     tmp = tempfile.TemporaryDirectory(prefix="hc-bench-assessment-")
-    os.environ["DATABASE_URL"] = f"sqlite:///{tmp.name}/bench.sqlite3"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hybridcloud.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-" + "x" * 40)
-    os.environ.setdefault("DEBUG", "0")
-    os.environ["HYBRIDCLOUD_VAR_DIR"] = tmp.name
-    os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
-    os.environ.setdefault("WHITENOISE_USE_FINDERS", "1")  # no collectstatic manifest in a throwaway var dir
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    use_bench_settings(tmp.name)
     import django
 
     django.setup()

@@ -9,7 +9,6 @@ SQLite database (DATABASE_URL is set before Django starts). Prints the timings a
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -18,6 +17,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _env import use_bench_settings  # noqa: E402
 
 from hybridcloud.core.units import GIB  # noqa: E402
 
@@ -130,10 +131,7 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="Print a profile of the last run (pyinstrument).")
     args = parser.parse_args()
     tmp = tempfile.TemporaryDirectory(prefix="hc-bench-capacity-")
-    os.environ["DATABASE_URL"] = f"sqlite:///{tmp.name}/bench.sqlite3"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hybridcloud.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-" + "x" * 40)
-    os.environ.setdefault("DEBUG", "0")
+    use_bench_settings(tmp.name)
     import django
 
     django.setup()

@@ -11,7 +11,6 @@ pre-checks' reason). Prints the time, the plan's size and its predicted makespan
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -19,6 +18,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _env import use_bench_settings  # noqa: E402
 
 from hybridcloud.core.units import GIB  # noqa: E402
 
@@ -78,12 +79,8 @@ def main() -> int:
     args = parser.parse_args()
     tmp = tempfile.TemporaryDirectory(prefix="hc-bench-evacuation-")
     reuse = args.db is not None and args.db.exists()
-    os.environ["DATABASE_URL"] = f"sqlite:///{args.db.resolve() if args.db else Path(tmp.name) / 'bench.sqlite3'}"
-    os.environ["HYBRIDCLOUD_VAR_DIR"] = tmp.name
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hybridcloud.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-" + "x" * 40)
-    os.environ.setdefault("DEBUG", "0")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    database = args.db.resolve() if args.db else Path(tmp.name) / "bench.sqlite3"
+    use_bench_settings(tmp.name, database_url=f"sqlite:///{database}")
     import django
 
     django.setup()

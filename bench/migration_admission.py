@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import sys
 import tempfile
 import time
@@ -24,6 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _env import use_bench_settings  # noqa: E402
 
 #: Refusal causes (matched in the error sentences) and whether waiting could fix them.
 CAUSES = [
@@ -50,14 +51,7 @@ def main() -> int:
     args = parser.parse_args()
 
     tmp = tempfile.TemporaryDirectory(prefix="hc-bench-")
-    os.environ["DATABASE_URL"] = f"sqlite:///{tmp.name}/bench.sqlite3"
-    os.environ["HYBRIDCLOUD_VAR_DIR"] = tmp.name
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hybridcloud.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-" + "x" * 40)
-    os.environ.setdefault("DEBUG", "0")
-    os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
-    os.environ.setdefault("WHITENOISE_USE_FINDERS", "1")
-    os.environ.setdefault("LOG_LEVEL", "ERROR")
+    use_bench_settings(tmp.name, log_level="ERROR")
 
     import logging
 

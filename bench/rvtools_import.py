@@ -20,6 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _env import use_bench_settings  # noqa: E402
+
 TARGET_S = 30.0
 MAX_QUERIES = 400  # a fixed budget: ~100 batches at 10,000 VMs, whatever the number of rows
 
@@ -40,14 +42,7 @@ def main() -> int:
     args = parser.parse_args()
 
     tmp = tempfile.TemporaryDirectory(prefix="hc-bench-")
-    if not args.keep_database_url:
-        os.environ["DATABASE_URL"] = f"sqlite:///{tmp.name}/bench.sqlite3"
-    os.environ["HYBRIDCLOUD_VAR_DIR"] = tmp.name
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hybridcloud.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-" + "x" * 40)
-    os.environ.setdefault("DEBUG", "0")
-    os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    use_bench_settings(tmp.name, database_url=os.environ.get("DATABASE_URL") if args.keep_database_url else None)
 
     import django
 

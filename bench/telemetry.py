@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import sys
 import tempfile
 import time
@@ -25,6 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _env import use_bench_settings  # noqa: E402
 
 TARGET_SEED_S = 30.0
 TARGET_TICK_S = 1.0
@@ -36,12 +37,7 @@ def main() -> int:
     parser.add_argument("--database-url", default="")
     args = parser.parse_args()
     tmp = tempfile.TemporaryDirectory(prefix="hc-bench-telemetry-")
-    os.environ["DATABASE_URL"] = args.database_url or f"sqlite:///{tmp.name}/bench.sqlite3"
-    os.environ["HYBRIDCLOUD_VAR_DIR"] = tmp.name
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hybridcloud.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-" + "x" * 40)
-    os.environ.setdefault("DEBUG", "0")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    use_bench_settings(tmp.name, database_url=args.database_url)
     import django
 
     django.setup()
