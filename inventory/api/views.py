@@ -1,10 +1,12 @@
 from django.db.models import ProtectedError
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema
 from rest_framework import filters, status, viewsets
-from rest_framework.response import Response
 
+from hybridcloud.core.api_errors import ErrorsSerializer
 from hybridcloud.core.audit import audit_record, model_snapshot
 from hybridcloud.core.permissions import ReadForViewersWriteWithModelPermission
+from hybridcloud.core.refusals import Refused
 from inventory.api import serializers
 from inventory.filtersets import HostFilterSet, PlacementRuleFilterSet, WorkloadFilterSet
 from inventory.models import CloudLink, Cluster, Datastore, Host, NetworkSegment, PlacementRule, Site, Tag, Workload
@@ -34,14 +36,16 @@ class InventoryViewSet(viewsets.ModelViewSet):
         instance.pk = pk
         audit_record(action="inventory.delete", target=instance, before=before, request=self.request)
 
+    @extend_schema(responses={204: None, 409: ErrorsSerializer})
     def destroy(self, request, *args, **kwargs):
+        # Still depended on: a refusal, answered 409 in the API's one refusal shape by its exception handler.
         try:
             return super().destroy(request, *args, **kwargs)
         except ProtectedError as exc:
             blockers = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
-            return Response(
-                {"detail": f"Cannot delete: {', '.join(blockers)} still depend on it."}, status=status.HTTP_409_CONFLICT
-            )
+            raise Refused(
+                f"Cannot delete: {', '.join(blockers)} still depend on it.", status_code=status.HTTP_409_CONFLICT
+            ) from exc
 
 
 class SiteViewSet(InventoryViewSet):

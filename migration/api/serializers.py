@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from hybridcloud.core.api_errors import ErrorsSerializer as ErrorsSerializer  # re-exported: one "Errors" for the API
 from inventory.models import Host, Site, Workload
 from migration.choices import MigrationPolicy
 from migration.engine import DEFAULT_DOWNTIME_LIMIT_S
@@ -50,10 +51,6 @@ class PrecheckResponseSerializer(serializers.Serializer):
     kind = serializers.CharField()
     destination_host = serializers.IntegerField(allow_null=True)
     placement_reason = serializers.CharField(allow_blank=True)
-
-
-class ErrorsSerializer(serializers.Serializer):
-    errors = serializers.ListField(child=serializers.CharField())
 
 
 class RoundSerializer(serializers.ModelSerializer):

@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hybridcloud.core.permissions import ReadForViewersWriteWithModelPermission
-from hybridcloud.core.refusals import Refused
+from hybridcloud.core.refusals import Refused, error_sentences
 from migration.alarms import selectors, services
 from migration.alarms.api.serializers import (
     AlarmDetailSerializer,
@@ -18,10 +18,6 @@ from migration.alarms.api.serializers import (
 from migration.alarms.choices import AlarmState, DeliveryStatus, Severity
 from migration.alarms.models import Alarm, AlarmRule
 from migration.api.serializers import ErrorsSerializer  # one "Errors" component for the whole API
-
-
-def _errors(serializer_errors) -> list[str]:
-    return [f"{name}: {message}" for name, messages in serializer_errors.items() for message in messages]
 
 
 @extend_schema(
@@ -76,7 +72,7 @@ class _AlarmActionView(APIView):
             raise Http404("No such alarm.")
         body = NoteSerializer(data=request.data)
         if not body.is_valid():
-            raise Refused(_errors(body.errors))
+            raise Refused(error_sentences(body.errors))
         alarm = type(self).service(alarm_id=pk, user=request.user, note=body.validated_data["note"])
         return Response(AlarmSerializer(alarm).data)
 

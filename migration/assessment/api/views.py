@@ -5,6 +5,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 
+from hybridcloud.core.refusals import field_errors
 from migration.assessment import services
 from migration.assessment.api.serializers import (
     AssessmentDetailSerializer,
@@ -14,24 +15,6 @@ from migration.assessment.api.serializers import (
 )
 from migration.assessment.choices import AssessmentStatus
 from migration.assessment.models import Assessment, AssessmentRow
-
-
-def _flatten(errors, prefix: str = "") -> dict[str, str]:
-    """DRF's nested field errors as {"scope.site": "...", "scenario.rtt_ms": "..."}."""
-    out: dict[str, str] = {}
-    if isinstance(errors, dict):
-        for name, value in errors.items():
-            key = prefix if name == "non_field_errors" and prefix else f"{prefix}.{name}" if prefix else name
-            out |= _flatten(value, key)
-    elif isinstance(errors, list):
-        if all(not isinstance(e, (dict, list)) for e in errors):
-            out[prefix or "non_field_errors"] = " ".join(str(e) for e in errors)
-        else:
-            for e in errors:
-                out |= _flatten(e, prefix)
-    else:
-        out[prefix or "non_field_errors"] = str(errors)
-    return out
 
 
 @extend_schema(
@@ -58,7 +41,7 @@ class AssessmentListCreateView(generics.ListAPIView):
     def post(self, request):
         serializer = AssessmentRequestSerializer(data=request.data)
         if not serializer.is_valid():
-            raise services.AssessmentRefused(_flatten(serializer.errors))
+            raise services.AssessmentRefused(field_errors(serializer.errors))
         data = serializer.validated_data
         scope = data["scope"]
         overrides = {}

@@ -6,7 +6,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hybridcloud.core.refusals import Refused
+from hybridcloud.core.refusals import Refused, error_sentences
 from inventory.models import Site
 from migration.api.serializers import ErrorsSerializer  # one "Errors" component for the whole API
 from migration.capacity.api.serializers import (
@@ -24,15 +24,6 @@ from migration.capacity.choices import EvacuationState, RecommendationState
 from migration.capacity.models import Evacuation, EvacuationItem, Recommendation, RecommendedMove, UtilisationSample
 from migration.capacity.services import evacuations, recommendations
 from migration.capacity.services.evacuations import EvacuationPlan
-
-
-def _errors(serializer_errors) -> list[str]:
-    """DRF's field errors as sentences."""
-    out = []
-    for name, messages in serializer_errors.items():
-        for message in messages if isinstance(messages, list) else [messages]:
-            out.append(str(message) if name == "non_field_errors" else f"{name}: {message}")
-    return out
 
 
 def _recommendations():
@@ -72,7 +63,7 @@ class SampleListView(generics.ListAPIView):
     def list(self, request, *args, **kwargs):
         query = SampleQuerySerializer(data=request.query_params)
         if not query.is_valid():
-            raise Refused(_errors(query.errors))
+            raise Refused(error_sentences(query.errors))
         self.filters = query.validated_data
         return super().list(request, *args, **kwargs)
 
@@ -155,7 +146,7 @@ class RecommendationApplyView(APIView):
         rec = get_object_or_404(Recommendation, pk=pk)
         body = RecommendationApplyRequestSerializer(data=request.data if isinstance(request.data, dict) else {})
         if not body.is_valid():
-            raise Refused(_errors(body.errors))
+            raise Refused(error_sentences(body.errors))
         reason = body.validated_data.get("override_reason", "")
         results = recommendations.recommendation_apply(recommendation=rec, user=request.user, override_reason=reason)
         return Response(
@@ -210,7 +201,7 @@ def _evacuation_request(request) -> dict:
     """The validated evacuation request; Refused (400) naming each field's problem when it does not validate."""
     serializer = EvacuationRequestSerializer(data=request.data)
     if not serializer.is_valid():
-        raise Refused(_errors(serializer.errors))
+        raise Refused(error_sentences(serializer.errors))
     return serializer.validated_data
 
 
