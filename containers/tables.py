@@ -19,6 +19,16 @@ def _meter(used, limit, used_text: str, limit_text: str):
     )  # fmt: skip
 
 
+def _noted(text, note, *, detail: bool = False):
+    """A value with a muted note after it: a count's "(3 running)" (small), or a detail such as a CIDR or a version
+    (`detail`: monospace)."""
+    return format_html('{} <span class="{}">{}</span>', text, "mono muted" if detail else "muted small", note)
+
+
+def _strong(text):
+    return format_html("<strong>{}</strong>", text)
+
+
 class ContainerHostTable(ListTable):
     export_name = "container-hosts"
     noun = "container hosts"
@@ -38,23 +48,22 @@ class ContainerHostTable(ListTable):
         empty_text = "No container host matches."
 
     def render_name(self, record):
-        return format_html("<strong>{}</strong>", record.name)
+        return _strong(record.name)
 
     def render_cluster(self, record):
-        return format_html('{} <span class="muted small">{}</span>', record.cluster.name, record.cluster.site.name)
+        return _noted(record.cluster.name, record.cluster.site.name)
 
     def value_cluster(self, record):
         return record.cluster.name
 
     def render_segment(self, record):
-        return format_html('{} <span class="mono muted">{}</span>', record.segment.name, record.segment.cidr)
+        return _noted(record.segment.name, record.segment.cidr, detail=True)
 
     def value_segment(self, record):
         return record.segment.name
 
     def render_containers(self, record):
-        return format_html('{} <span class="muted small">({} running)</span>', record.container_count,
-                           record.running_count)  # fmt: skip
+        return _noted(record.container_count, f"({record.running_count} running)")
 
     def value_containers(self, record):
         return record.container_count
@@ -89,16 +98,16 @@ class ContainerClusterTable(ListTable):
         empty_text = "No cluster matches."
 
     def render_name(self, record):
-        return format_html("<strong>{}</strong>", record.name)
+        return _strong(record.name)
 
     def render_orchestrator(self, record):
-        return format_html('{} <span class="mono muted">{}</span>', record.get_orchestrator_display(), record.version)
+        return _noted(record.get_orchestrator_display(), record.version, detail=True)
 
     def render_nodes(self, record):
-        return format_html('{} <span class="muted small">({})</span>', record.node_count, record.ready_count)
+        return _noted(record.node_count, f"({record.ready_count})")
 
     def render_pods(self, record):
-        return format_html('{} <span class="muted small">({})</span>', record.pod_count, record.running_pods)
+        return _noted(record.pod_count, f"({record.running_pods})")
 
     def render_imported(self, value):
         return times.format_datetime(value)
@@ -155,7 +164,7 @@ class ContainerSpecTable(ListTable):
         exclude_from_export = ("actions",)
 
     def render_name(self, record):
-        return format_html("<strong>{}</strong>", record.workload.name)
+        return _strong(record.workload.name)
 
     def render_state(self, record):
         exit_code = (
