@@ -18,9 +18,6 @@ from migration.filtersets import MigrationFilterSet
 from migration.prechecks import precheck_migration
 from migration.services import migration_cancel, migration_start
 
-# The one rule, not a copy: migration/moves/api/views.py still imports it by this name.
-_errors = error_sentences
-
 
 def _move_request(request) -> dict:
     """The validated move request; Refused (400) naming each field's problem when it does not validate."""

@@ -4,9 +4,8 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hybridcloud.core.refusals import Refused
+from hybridcloud.core.refusals import Refused, error_sentences
 from migration.api.serializers import ErrorsSerializer
-from migration.api.views import _errors
 from migration.moves import selectors
 from migration.moves.api.serializers import (
     GroupPrecheckSerializer,
@@ -29,7 +28,7 @@ def _selection(serializer_class, request):
     """The request's body validated, and its workloads; Refused (400) saying what is wrong."""
     serializer = serializer_class(data=request.data)
     if not serializer.is_valid():
-        raise Refused(_errors(serializer.errors))
+        raise Refused(error_sentences(serializer.errors))
     data = dict(serializer.validated_data)
     workloads, problems = selectors.selected_workloads(ids=data.get("workloads"), query=data.get("query"))
     if problems:
@@ -99,7 +98,7 @@ class MoveGroupDetailView(generics.RetrieveAPIView):
         group = get_object_or_404(selectors.move_group_list(), pk=pk)
         serializer = MoveGroupScheduleSerializer(data=request.data)
         if not serializer.is_valid():
-            raise Refused(_errors(serializer.errors))
+            raise Refused(error_sentences(serializer.errors))
         move_group_reschedule(group=group, by=request.user, **serializer.validated_data)
         return Response(MoveGroupDetailSerializer(selectors.move_group_list().get(pk=pk)).data)
 
