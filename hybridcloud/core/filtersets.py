@@ -46,6 +46,12 @@ class SearchFilterSet(django_filters.FilterSet):
 _DATE = forms.DateInput(attrs={"type": "date"})
 
 
+def on_off_filter(*, on: str = "Enabled", off: str = "Disabled", either: str = "Enabled or not"):
+    """A yes/no filter whose menu says what it filters ("Enabled", "Disabled"), not django's "Unknown/Yes/No"."""
+    choices = [("", either), ("true", on), ("false", off)]
+    return django_filters.BooleanFilter(label=on, widget=forms.Select(choices=choices))
+
+
 def audited_types(request=None):
     """Only the content types that appear in the trail (one small query)."""
     ids = AuditEntry.objects.exclude(object_type=None).values("object_type").distinct()

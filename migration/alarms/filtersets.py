@@ -3,9 +3,9 @@
 import django_filters
 from django.db.models import QuerySet
 
-from hybridcloud.core.filtersets import SearchFilterSet, StableOrderingFilter
+from hybridcloud.core.filtersets import SearchFilterSet, StableOrderingFilter, on_off_filter
 from migration.alarms.choices import OPEN_STATES, AlarmState, Channel, DeliveryStatus, Severity
-from migration.alarms.models import Alarm, AlarmRule, Delivery
+from migration.alarms.models import Alarm, AlarmRule, Delivery, WebhookEndpoint
 
 
 class AlarmFilterSet(SearchFilterSet):
@@ -36,7 +36,7 @@ class AlarmRuleFilterSet(django_filters.FilterSet):
 
     q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Search")
     severity = django_filters.ChoiceFilter(choices=Severity.choices, empty_label="Any severity")
-    enabled = django_filters.BooleanFilter()
+    enabled = on_off_filter()
     ordering = StableOrderingFilter(fields={"name": "rule", "severity_rank": "severity", "enabled": "enabled"})
 
     class Meta:
@@ -60,3 +60,18 @@ class DeliveryFilterSet(SearchFilterSet):
     class Meta:
         model = Delivery
         fields = ["q", "status", "channel"]
+
+
+class WebhookEndpointFilterSet(SearchFilterSet):
+    """The webhook endpoints (under the `endpoints-` prefix on the webhooks page): `?endpoints-q=TEXT&endpoints-enabled=
+    &endpoints-ordering=KEY` (by name unless told); the search looks in the name and the URL."""
+
+    search_fields = ("name", "url")
+    enabled = on_off_filter()
+    ordering = StableOrderingFilter(
+        fields={"name": "endpoint", "url": "url", "max_attempts": "retries", "enabled": "enabled"}
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["q", "enabled"]

@@ -5,7 +5,7 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html
 
-from hybridcloud.core import times
+from hybridcloud.core import times, units
 from hybridcloud.core.lists import ListTable
 
 
@@ -95,12 +95,62 @@ class AlarmRuleTable(ListTable):
         return "; ".join(part for part in (", ".join(told), webhooks) if part)
 
     def render_enabled(self, value):
-        if value:
-            return format_html('<span class="badge green">{}</span>', "enabled")
-        return format_html('<span class="badge grey">{}</span>', "disabled")
+        return _enabled_badge(value)
 
     def value_enabled(self, value):
         return "enabled" if value else "disabled"
+
+
+class WebhookEndpointTable(ListTable):
+    export_name = "webhook-endpoints"
+    noun = "endpoints"
+    form_id = "endpoint-filters"
+    filtered_empty_text = "No endpoint matches these filters."
+    can_edit = False  # the view sets it: the endpoint's name links to its form (which shows the secret) for admins
+    endpoint = tables.Column(accessor="name", verbose_name="Endpoint")
+    url = tables.Column(verbose_name="URL", attrs={"td": {"class": "mono small"}})
+    retries = tables.Column(accessor="max_attempts", verbose_name="Retries", attrs={"td": {"class": "small"}})
+    rules = tables.Column(accessor="pk", verbose_name="Rules", empty_values=(), attrs={"td": {"class": "small"}})
+    enabled = tables.Column(verbose_name="Enabled")
+
+    class Meta(ListTable.Meta):
+        attrs = {"class": "data", "id": "endpoint-table"}
+        row_attrs = {"data-endpoint": lambda record: record.pk}
+        empty_text = "No webhook endpoint."
+
+    def render_endpoint(self, record):
+        if self.can_edit:
+            return format_html('<a href="{}">{}</a>', reverse("alarms:webhook_edit", args=[record.pk]), record.name)
+        return record.name
+
+    def value_endpoint(self, record):
+        return record.name
+
+    def render_retries(self, record):
+        backoff = units.format_duration(record.retry_backoff_s)
+        return f"{record.max_attempts} attempts, first retry after {backoff}, then doubling"
+
+    def value_retries(self, record):
+        return record.max_attempts
+
+    def render_rules(self, record):
+        names = ", ".join(rule.name for rule in record.rules.all())
+        return names or format_html('<span class="muted">{}</span>', "none")
+
+    def value_rules(self, record):
+        return ", ".join(rule.name for rule in record.rules.all())
+
+    def render_enabled(self, value):
+        return _enabled_badge(value)
+
+    def value_enabled(self, value):
+        return "enabled" if value else "disabled"
+
+
+def _enabled_badge(enabled: bool):
+    if enabled:
+        return format_html('<span class="badge green">{}</span>', "enabled")
+    return format_html('<span class="badge grey">{}</span>', "disabled")
 
 
 _ATTEMPTS = (

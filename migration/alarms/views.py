@@ -9,10 +9,15 @@ from hybridcloud.core.lists import list_response, table_list
 from hybridcloud.core.roles import is_operator
 from hybridcloud.core.views import operator_required
 from migration.alarms import selectors, services
-from migration.alarms.filtersets import AlarmFilterSet, AlarmRuleFilterSet, DeliveryFilterSet
+from migration.alarms.filtersets import (
+    AlarmFilterSet,
+    AlarmRuleFilterSet,
+    DeliveryFilterSet,
+    WebhookEndpointFilterSet,
+)
 from migration.alarms.forms import AlarmRuleForm, NoteForm, WebhookEndpointForm
 from migration.alarms.models import Alarm, AlarmRule, WebhookEndpoint
-from migration.alarms.tables import AlarmRuleTable, AlarmTable, DeliveryTable
+from migration.alarms.tables import AlarmRuleTable, AlarmTable, DeliveryTable, WebhookEndpointTable
 
 ADMINS_ONLY = "Only administrators may change alarm rules and webhook endpoints."
 
@@ -114,15 +119,20 @@ def evaluate_now(request):
 
 @require_GET
 def webhooks(request):
+    endpoints = table_list(
+        request, queryset=selectors.endpoint_list(), filterset_class=WebhookEndpointFilterSet,
+        table_class=WebhookEndpointTable, prefix="endpoints",
+    )  # fmt: skip
+    endpoints.can_edit = can_edit(request.user)
     deliveries = table_list(
         request, queryset=selectors.delivery_list(), filterset_class=DeliveryFilterSet, table_class=DeliveryTable
     )
-    if export := list_response(request, [deliveries]):
+    if export := list_response(request, [endpoints, deliveries]):
         return export
     return render(
         request,
         "alarms/webhooks.html",
-        {"endpoints": selectors.endpoint_list(), "deliveries": deliveries, "can_edit": can_edit(request.user)},
+        {"endpoints": endpoints, "deliveries": deliveries, "can_edit": endpoints.can_edit},
     )
 
 

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from containers.models import Image
-from migration.alarms.models import Alarm, AlarmRule, Delivery
+from migration.alarms.models import Alarm, AlarmRule, Delivery, WebhookEndpoint
 from migration.capacity.models import Evacuation, Recommendation
 from tests import factories
 
@@ -51,6 +51,9 @@ def lists(db):
             message=message, first_seen=now, last_seen=now, state="active" if i else "cleared",
         )  # fmt: skip
         Delivery.objects.create(alarm=alarm, channel="email", recipients=to[i], status="delivered", attempts=1)
+    for name, url in (("pager", "https://pager.example.com/h"), ("chat", "https://chat.example.com/ops"),
+                      ("pager-backup", "https://pager2.example.com/h")):  # fmt: skip
+        WebhookEndpoint.objects.create(name=name, url=url).rules.add(rule)
     return topo
 
 
@@ -69,6 +72,7 @@ CASES = [
         "rule",
     ),
     Case("deliveries", "/alarms/webhooks/", "", "ops", ["ops@example.com", "ops-night@example.com"], "alarm", "to"),
+    Case("endpoints", "/alarms/webhooks/", "endpoints-", "pager", ["pager-backup", "pager"], "-endpoint", "endpoint"),
     Case("links", "/sites/", "links-", "virginia", ["California DC ↔ Virginia DC"], "rtt", "between"),
     Case("segments", "/sites/", "segments-", "local", ["va-db-local", "ca-db-local"], "-segment", "segment"),
 ]
@@ -102,3 +106,14 @@ def test_search_sort_and_csv_through_the_page(case: Case, lists, viewer_client):
 
 def test_an_unknown_page_number_shows_a_page_not_an_error(lists, viewer_client):
     assert viewer_client.get("/capacity/?recommendations-page=zz&evacuations-page=999").status_code == 200
+
+
+def test_an_on_off_filter_says_what_it_filters_and_filters_it(lists, viewer_client):
+    WebhookEndpoint.objects.filter(name="chat").update(enabled=False)
+    page = viewer_client.get("/alarms/webhooks/", {"endpoints-enabled": "false"})
+    body = page.content.decode()
+    assert ">Disabled</option>" in body and ">Enabled or not</option>" in body and "Unknown" not in body
+    table = body[body.index('id="endpoint-table"') : body.index('id="delivery-log"')]
+    assert "chat" in table and "pager" not in table
+    shown = viewer_client.get("/alarms/webhooks/", {"endpoints-enabled": "true"}).content.decode()
+    assert "pager-backup" in shown[shown.index('id="endpoint-table"') : shown.index('id="delivery-log"')]

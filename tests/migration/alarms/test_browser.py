@@ -106,6 +106,8 @@ def test_alarm_appears_live_is_acknowledged_and_cleared_and_admin_edits_rules(pa
     assert "Host CPU over 80 % for 10 min" in page.locator("#rule-table").inner_text()
 
     page.goto(live_server_url + "/alarms/webhooks/")
+    endpoints = page.locator("#endpoint-table").inner_text()
+    assert "pager" in endpoints and "attempts, first retry after" in endpoints and "enabled" in endpoints
     log = page.locator("#delivery-log").inner_text()
     assert "pager" in log and "Delivered" in log and "HTTP 200" in log
     assert Delivery.objects.get().attempts == 1
