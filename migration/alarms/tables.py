@@ -56,12 +56,33 @@ class AlarmTable(ListTable):
         return f"acknowledged by {record.acknowledged_by}" if record.acknowledged_by else ""
 
 
-class AlarmRuleTable(ListTable):
+class _AdminEditedTable(ListTable):
+    """Rows that administrators edit: the name links to the row's form (`edit_url`) when the view sets `can_edit`,
+    and the row is enabled or not."""
+
+    can_edit = False
+    edit_url = ""
+
+    def edit_link(self, record):
+        if self.can_edit:
+            return format_html('<a href="{}">{}</a>', reverse(self.edit_url, args=[record.pk]), record.name)
+        return record.name
+
+    def render_enabled(self, value):
+        if value:
+            return format_html('<span class="badge green">{}</span>', "enabled")
+        return format_html('<span class="badge grey">{}</span>', "disabled")
+
+    def value_enabled(self, value):
+        return "enabled" if value else "disabled"
+
+
+class AlarmRuleTable(_AdminEditedTable):
     export_name = "alarm-rules"
     noun = "rules"
     form_id = "rule-filters"
     filtered_empty_text = "No rule matches these filters."
-    can_edit = False  # the view sets it: the rule's name links to its form for administrators
+    edit_url = "alarms:rule_edit"
     rule = tables.Column(accessor="name", verbose_name="Rule")
     condition = tables.Column(verbose_name="Condition", empty_values=())
     severity = tables.Column(verbose_name="Severity")
@@ -74,9 +95,7 @@ class AlarmRuleTable(ListTable):
         empty_text = "No rule: nothing raises alarms."
 
     def render_rule(self, record):
-        if self.can_edit:
-            return format_html('<a href="{}">{}</a>', reverse("alarms:rule_edit", args=[record.pk]), record.name)
-        return record.name
+        return self.edit_link(record)
 
     def value_rule(self, record):
         return record.name
@@ -94,19 +113,13 @@ class AlarmRuleTable(ListTable):
             return format_html('<span class="muted">{}</span>', "the alarm list only")
         return "; ".join(part for part in (", ".join(told), webhooks) if part)
 
-    def render_enabled(self, value):
-        return _enabled_badge(value)
 
-    def value_enabled(self, value):
-        return "enabled" if value else "disabled"
-
-
-class WebhookEndpointTable(ListTable):
+class WebhookEndpointTable(_AdminEditedTable):
     export_name = "webhook-endpoints"
     noun = "endpoints"
     form_id = "endpoint-filters"
     filtered_empty_text = "No endpoint matches these filters."
-    can_edit = False  # the view sets it: the endpoint's name links to its form (which shows the secret) for admins
+    edit_url = "alarms:webhook_edit"  # its form shows the secret: administrators only
     endpoint = tables.Column(accessor="name", verbose_name="Endpoint")
     url = tables.Column(verbose_name="URL", attrs={"td": {"class": "mono small"}})
     retries = tables.Column(accessor="max_attempts", verbose_name="Retries", attrs={"td": {"class": "small"}})
@@ -119,9 +132,7 @@ class WebhookEndpointTable(ListTable):
         empty_text = "No webhook endpoint."
 
     def render_endpoint(self, record):
-        if self.can_edit:
-            return format_html('<a href="{}">{}</a>', reverse("alarms:webhook_edit", args=[record.pk]), record.name)
-        return record.name
+        return self.edit_link(record)
 
     def value_endpoint(self, record):
         return record.name
@@ -139,18 +150,6 @@ class WebhookEndpointTable(ListTable):
 
     def value_rules(self, record):
         return ", ".join(rule.name for rule in record.rules.all())
-
-    def render_enabled(self, value):
-        return _enabled_badge(value)
-
-    def value_enabled(self, value):
-        return "enabled" if value else "disabled"
-
-
-def _enabled_badge(enabled: bool):
-    if enabled:
-        return format_html('<span class="badge green">{}</span>', "enabled")
-    return format_html('<span class="badge grey">{}</span>', "disabled")
 
 
 _ATTEMPTS = (
