@@ -36,7 +36,7 @@ class SearchFilterSet(django_filters.FilterSet):
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()
-        if not value:
+        if not value or not self.search_fields:
             return queryset
         return queryset.filter(
             reduce(operator.or_, (Q(**{f"{field}__icontains": value}) for field in self.search_fields))

@@ -70,3 +70,12 @@ def test_the_default_label_and_a_subclass_that_keeps_its_own(clusters):
     assert labelled.filters["q"].label == "Site name"
     assert labelled.form.fields["q"].label == "Site name"
     assert [site.name for site in labelled.qs] == ["Palo Alto"]
+
+
+def test_a_filterset_with_no_search_fields_filters_nothing_rather_than_failing(clusters):
+    class NoFields(SearchFilterSet):
+        class Meta:
+            model = Cluster
+            fields = ["q"]
+
+    assert NoFields({"q": "gold"}, queryset=Cluster.objects.all()).qs.count() == 3
