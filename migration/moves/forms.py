@@ -1,8 +1,12 @@
 from django import forms
 
-from inventory.models import Host, Site
-from migration.choices import MigrationPolicy
-from migration.engine import DEFAULT_DOWNTIME_LIMIT_S
+from migration.forms import (
+    DestinationChoice,
+    destination_host_field,
+    destination_site_field,
+    downtime_field,
+    policy_field,
+)
 from migration.moves.choices import WindowClose
 from migration.moves.models import MAX_CONCURRENCY
 
@@ -38,22 +42,14 @@ class ScheduleForm(forms.Form):
         return data
 
 
-class MoveGroupForm(ScheduleForm):
+class MoveGroupForm(DestinationChoice, ScheduleForm):
     """Bulk move: where to, how, when, and (when pre-checks warn) one written reason for every override."""
 
     name = forms.CharField(required=False, max_length=100, label="Name", help_text="Empty: “Wave of N workloads”.")
-    destination_site = forms.ModelChoiceField(
-        queryset=Site.objects.order_by("name"), required=False, empty_label="— choose a host instead —",
-        help_text="Placement picks the best host of the site for each workload.",
-    )  # fmt: skip
-    destination_host = forms.ModelChoiceField(
-        queryset=Host.objects.select_related("cluster__site").order_by("cluster__site__name", "name"),
-        required=False, empty_label="— let placement choose —",
-    )  # fmt: skip
-    policy = forms.ChoiceField(choices=MigrationPolicy.choices, initial=MigrationPolicy.THROTTLE)
-    max_downtime_s = forms.FloatField(
-        min_value=0.001, max_value=600, initial=DEFAULT_DOWNTIME_LIMIT_S, label="Downtime budget (s)"
-    )
+    destination_site = destination_site_field("Placement picks the best host of the site for each workload.")
+    destination_host = destination_host_field()
+    policy = policy_field()
+    max_downtime_s = downtime_field()
     accept_readdressing = forms.BooleanField(required=False, label="Accept re-addressing")
     leave_out_blocked = forms.BooleanField(
         required=False, label="Leave out the workloads that cannot move", help_text="They are listed in the group."
@@ -64,13 +60,3 @@ class MoveGroupForm(ScheduleForm):
     )  # fmt: skip
 
     field_order = ["name", "destination_site", "destination_host", "concurrency", "policy", "max_downtime_s"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["destination_host"].label_from_instance = lambda h: f"{h.name} ({h.cluster.site.name})"
-
-    def clean(self):
-        data = super().clean()
-        if not data.get("destination_site") and not data.get("destination_host"):
-            raise forms.ValidationError("Choose a destination site or host.")
-        return data
