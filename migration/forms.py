@@ -44,6 +44,16 @@ class DestinationChoice:
             raise forms.ValidationError("Choose a destination site or host.")
         return data
 
+    def move_options(self) -> dict:
+        """What the move services take from the valid form: where to (a chosen host wins over the site) and how."""
+        data = self.cleaned_data
+        host = data["destination_host"]
+        return {
+            "destination_host": host, "destination_site": None if host else data["destination_site"],
+            "policy": data["policy"], "max_downtime_s": data["max_downtime_s"],
+            "accept_readdressing": data["accept_readdressing"],
+        }  # fmt: skip
+
 
 class MigrationForm(DestinationChoice, forms.Form):
     """The migrate wizard: where to, how, and (when pre-checks warn) why go ahead anyway."""

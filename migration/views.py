@@ -99,14 +99,7 @@ def migration_new(request):
     check = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        options = {
-            "workload": workload,
-            "destination_host": data["destination_host"],
-            "destination_site": None if data["destination_host"] else data["destination_site"],
-            "accept_readdressing": data["accept_readdressing"],
-            "max_downtime_s": data["max_downtime_s"],
-            "policy": data["policy"],
-        }
+        options = {"workload": workload, **form.move_options()}
         if request.POST.get("action") == "start":
             try:
                 migration = migration_start(

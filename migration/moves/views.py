@@ -68,14 +68,7 @@ def move_group_new(request):
     check = None
     if request.method == "POST" and not problems and form.is_valid():
         data = form.cleaned_data
-        options = {
-            "workloads": workloads,
-            "destination_host": data["destination_host"],
-            "destination_site": None if data["destination_host"] else data["destination_site"],
-            "policy": data["policy"],
-            "max_downtime_s": data["max_downtime_s"],
-            "accept_readdressing": data["accept_readdressing"],
-        }
+        options = {"workloads": workloads, **form.move_options()}
         if request.POST.get("action") == "create":
             try:
                 group = move_group_create(
