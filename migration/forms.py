@@ -3,6 +3,7 @@ from django import forms
 from inventory.models import Host, Site
 from migration.choices import MigrationPolicy
 from migration.engine import DEFAULT_DOWNTIME_LIMIT_S
+from migration.placement import move_options
 
 
 def destination_site_field(help_text: str = "Placement picks the best host of the site.") -> forms.ModelChoiceField:
@@ -45,14 +46,8 @@ class DestinationChoice:
         return data
 
     def move_options(self) -> dict:
-        """What the move services take from the valid form: where to (a chosen host wins over the site) and how."""
-        data = self.cleaned_data
-        host = data["destination_host"]
-        return {
-            "destination_host": host, "destination_site": None if host else data["destination_site"],
-            "policy": data["policy"], "max_downtime_s": data["max_downtime_s"],
-            "accept_readdressing": data["accept_readdressing"],
-        }  # fmt: skip
+        """What the move services take from the valid form (migration.placement.move_options)."""
+        return move_options(self.cleaned_data)
 
 
 class MigrationForm(DestinationChoice, forms.Form):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -315,3 +315,14 @@ def placement_rule_statuses(*, tag: str = "", rules: QuerySet[PlacementRule] | N
             seen[pk] = (name, spot)
         statuses.append(RuleStatus(rule, [(name, spot) for _, name, spot in members], sorted(values.hosts), broken))
     return statuses
+
+
+def move_options(request: Mapping) -> dict:
+    """Where a move goes and how, from a validated request (the wizard's form, the bulk-move form, the API's body):
+    a chosen host wins over the site, which placement would otherwise choose in."""
+    host = request.get("destination_host")
+    return {
+        "destination_host": host, "destination_site": None if host else request.get("destination_site"),
+        "policy": request["policy"], "max_downtime_s": request["max_downtime_s"],
+        "accept_readdressing": request["accept_readdressing"],
+    }  # fmt: skip

@@ -15,6 +15,7 @@ from migration.api.serializers import (
     PrecheckResponseSerializer,
 )
 from migration.filtersets import MigrationFilterSet
+from migration.placement import move_options
 from migration.prechecks import precheck_migration
 from migration.services import migration_cancel, migration_start
 
@@ -24,24 +25,14 @@ def _move_request(request) -> dict:
     serializer = MoveRequestSerializer(data=request.data)
     if not serializer.is_valid():
         raise Refused(error_sentences(serializer.errors))
-    data = dict(serializer.validated_data)
-    if data.get("destination_host"):
-        data["destination_site"] = None
-    return data
+    return dict(serializer.validated_data)
 
 
 class PrecheckView(APIView):
     @extend_schema(request=MoveRequestSerializer, responses={200: PrecheckResponseSerializer, 400: ErrorsSerializer})
     def post(self, request):
         data = _move_request(request)
-        result = precheck_migration(
-            workload=data["workload"],
-            destination_host=data.get("destination_host"),
-            destination_site=data.get("destination_site"),
-            accept_readdressing=data["accept_readdressing"],
-            max_downtime_s=data["max_downtime_s"],
-            policy=data["policy"],
-        )
+        result = precheck_migration(workload=data["workload"], **move_options(data))
         return Response(result.as_dict())
 
 
@@ -57,16 +48,9 @@ class MigrationListCreateView(generics.ListAPIView):
     def post(self, request):
         data = _move_request(request)
         migration = migration_start(
-            workload=data["workload"],
-            destination_host=data.get("destination_host"),
-            destination_site=data.get("destination_site"),
-            requested_by=request.user,
-            policy=data["policy"],
-            max_downtime_s=data["max_downtime_s"],
-            override_reason=data["override_reason"],
-            accept_readdressing=data["accept_readdressing"],
-            reason=data["reason"],
-        )
+            workload=data["workload"], **move_options(data), requested_by=request.user,
+            override_reason=data["override_reason"], reason=data["reason"],
+        )  # fmt: skip
         migration = selectors.migration_queryset().get(pk=migration.pk)
         return Response(MigrationSerializer(migration).data, status=status.HTTP_201_CREATED)
 

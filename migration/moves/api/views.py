@@ -22,6 +22,7 @@ from migration.moves.services import (
     move_group_precheck,
     move_group_reschedule,
 )
+from migration.placement import move_options
 
 
 def _selection(serializer_class, request):
@@ -33,8 +34,6 @@ def _selection(serializer_class, request):
     workloads, problems = selectors.selected_workloads(ids=data.get("workloads"), query=data.get("query"))
     if problems:
         raise Refused(problems)
-    if data.get("destination_host"):
-        data["destination_site"] = None
     return data, workloads
 
 
@@ -42,14 +41,7 @@ class MoveGroupPrecheckView(APIView):
     @extend_schema(request=SelectionSerializer, responses={200: GroupPrecheckSerializer, 400: ErrorsSerializer})
     def post(self, request):
         data, workloads = _selection(SelectionSerializer, request)
-        result = move_group_precheck(
-            workloads=workloads,
-            destination_host=data.get("destination_host"),
-            destination_site=data.get("destination_site"),
-            policy=data["policy"],
-            max_downtime_s=data["max_downtime_s"],
-            accept_readdressing=data["accept_readdressing"],
-        )
+        result = move_group_precheck(workloads=workloads, **move_options(data))
         return Response(result.as_dict())
 
 
@@ -67,12 +59,8 @@ class MoveGroupListCreateView(generics.ListAPIView):
         group = move_group_create(
             name=data["name"],
             workloads=workloads,
-            destination_host=data.get("destination_host"),
-            destination_site=data.get("destination_site"),
+            **move_options(data),
             concurrency=data["concurrency"],
-            policy=data["policy"],
-            max_downtime_s=data["max_downtime_s"],
-            accept_readdressing=data["accept_readdressing"],
             override_reason=data["override_reason"],
             leave_out_blocked=data["leave_out_blocked"],
             start_at=data["start_at"],
