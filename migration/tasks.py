@@ -16,7 +16,6 @@ from datetime import timedelta
 from celery import shared_task
 from celery.signals import worker_process_init, worker_ready
 from django.db import InterfaceError, OperationalError, connection
-from django.db.models import Q
 from django.utils import timezone
 
 from hybridcloud.core.events import redis_client
@@ -57,7 +56,7 @@ def advance_link(link_key: str, token: str) -> str:
         # Another step of this link is running, or a killed worker's lock has not expired yet: try again soon,
         # unless this chain has been replaced.
         if (r.get(chain_key(link_key)) or b"").decode() == token:
-            advance_link.apply_async((link_key, token), countdown=1.0)
+            advance_link.apply_async((link_key, token), countdown=STEP_INTERVAL_S)
         return "busy"
     try:
         if (r.get(chain_key(link_key)) or b"").decode() != token:
@@ -113,14 +112,23 @@ def watchdog(force: bool = False) -> list[str]:
     """Restart the chains of links whose migrations have not moved for `STALE_AFTER_S` (all running links when
     `force`, as when a worker starts), and admit queued migrations."""
     running = Migration.objects.filter(state__in=RUNNING_STATES)
-    if not force:
-        stale = timezone.now() - timedelta(seconds=STALE_AFTER_S)
-        running = running.filter(Q(last_step_at__lt=stale) | Q(last_step_at__isnull=True, created_at__lt=stale))
-    keys = sorted(set(running.values_list("link_key", flat=True)))
+    keys = sorted(set(running.values_list("link_key", flat=True))) if force else _stale_links(running)
     for key in keys:
         kick_link(key, force=True)
     migrations_admit_queued()
     return keys
+
+
+def _stale_links(running) -> list[str]:
+    """The links whose chain has stopped: one of their migrations has not stepped for STALE_AFTER_S, or one that has
+    never stepped (admitted from the queue, perhaps long after it was created) waits on a link without a live chain.
+    A migration the chain admitted a moment ago is not a stopped chain: its next step takes it."""
+    stale = timezone.now() - timedelta(seconds=STALE_AFTER_S)
+    stopped = set(running.filter(last_step_at__lt=stale).values_list("link_key", flat=True))
+    waiting = set(running.filter(last_step_at__isnull=True, created_at__lt=stale).values_list("link_key", flat=True))
+    r = redis_client()
+    stopped |= {key for key in waiting - stopped if not r.exists(chain_key(key))}
+    return sorted(stopped)
 
 
 @worker_ready.connect
