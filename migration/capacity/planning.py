@@ -19,6 +19,8 @@ from typing import NamedTuple
 
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Count, QuerySet
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
 
 from hybridcloud.core.units import format_bytes
 from inventory.choices import BASELINE_LEVELS, CPU_OVERCOMMIT_RATIO, HostState, PowerState
@@ -150,6 +152,19 @@ def _model_order() -> tuple[list[str], list[int]]:
     return names, [CANDIDATE_FIELDS.index(n) for n in names]
 
 
+def _from_row(names: list[str], values: list) -> Workload:
+    """What `Workload.from_db(DEFAULT_DB_ALIAS, names, values)` makes (a saved instance, the other fields deferred),
+    without `Model.__init__`'s per-field loop: its attribute values set at once. Only when no `pre_init` or
+    `post_init` receiver listens for workloads (`PlanningWorkloads` checks), which `__init__` would call; the
+    foreign keys' descriptors would only drop a cached related object, and a fresh instance has none."""
+    w = Workload.__new__(Workload)
+    state = w._state = ModelState()
+    state.adding = False
+    state.db = DEFAULT_DB_ALIAS
+    w.__dict__.update(zip(names, values, strict=True))
+    return w
+
+
 class PlanningWorkloads:
     """The planned workloads' model instances, made from their rows only when needed (a chosen move's pre-checks,
     its engine inputs), with their host, datastore and segment from what was read once for all of them; each is
@@ -164,17 +179,20 @@ class PlanningWorkloads:
         self.datastores = Datastore.objects.in_bulk({w.datastore_id for w in rows if w.datastore_id})
         self.segments = NetworkSegment.objects.in_bulk({w.segment_id for w in rows if w.segment_id})
         self._made: dict[int, Workload] = {}
+        self._bare = not (pre_init.has_listeners(Workload) or post_init.has_listeners(Workload))
 
     def instance(self, row: WorkloadRow) -> Workload:
-        if row.pk not in self._made:
+        w = self._made.get(row.pk)
+        if w is None:
             names, order = _model_order()
-            w = Workload.from_db(DEFAULT_DB_ALIAS, names, [row[i] for i in order])
+            values = [row[i] for i in order]
+            w = _from_row(names, values) if self._bare else Workload.from_db(DEFAULT_DB_ALIAS, names, values)
+            self._made[row.pk] = w
             Workload.host.field.set_cached_value(w, self.hosts[row.host_id])
             Workload.datastore.field.set_cached_value(w, self.datastores.get(row.datastore_id))
             Workload.segment.field.set_cached_value(w, self.segments.get(row.segment_id))
-            self._made[row.pk] = w
             self.context.preload_workloads([w])
-        return self._made[row.pk]
+        return w
 
 
 def next_peak(longitude: float, after: datetime) -> datetime:

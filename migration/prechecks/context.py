@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 
 from inventory.models import CloudLink, Datastore, Host, NetworkSegment, Site, Workload
 from inventory.selectors import host_usage, link_between
@@ -62,13 +62,15 @@ class PrecheckContext:
         self._rule_book = rule_book  # a planner passes its own, which it updates as it plans moves
         self._active: list[ActiveMigration] | None = None
         self._refusals: list[HostCheck] | None = None
+        self._host_refusals: dict[int, list[str]] = {}  # each host's refusals, asked once
         self._hosts: dict[int, Host] = {}
         self._usage: dict[int, Usage] = {}
         self._usage_complete = False  # every host's usage is read (`preload_usage`): a host missing has none
         self._segment_sites: dict[int, set[int]] = {}
         self._site_first_segment: dict[int, NetworkSegment | None] = {}
         self._datastore_hosts: dict[int, set[int]] = {}
-        self._best_datastore: dict[int, Datastore | None] = {}
+        self._best_datastore: dict[int, Datastore] = {}  # by host, for the hosts of the sites read (none: sees none)
+        self._best_datastore_sites: set[int] = set()
         self._links: dict[frozenset, CloudLink | None] = {}
         self._site_hosts: dict[int, list[Host]] = {}
         self._workloads: dict[int, Workload] = {}
@@ -90,7 +92,9 @@ class PrecheckContext:
         nothing new), each refusal source read once per context."""
         if self._refusals is None:
             self._refusals = host_refusal_checkers()
-        return [reason for check in self._refusals if (reason := check(host)) is not None]
+        if host.pk not in self._host_refusals:
+            self._host_refusals[host.pk] = [reason for check in self._refusals if (reason := check(host)) is not None]
+        return list(self._host_refusals[host.pk])
 
     def rule_book(self) -> RuleBook:
         """The placement rules and where their members run (`rule_book_load`), read once."""
@@ -154,15 +158,19 @@ class PrecheckContext:
         return self._datastore_hosts[datastore_id]
 
     def best_datastore(self, host: Host) -> Datastore | None:
-        """The datastore the host sees with the most room."""
-        if host.pk not in self._best_datastore:
-            self._best_datastore[host.pk] = (
-                Datastore.objects.filter(hosts=host)
-                .annotate(free=F("capacity_bytes") - F("used_bytes"))
-                .order_by("-free", "name")
-                .first()
-            )
-        return self._best_datastore[host.pk]
+        """The datastore the host sees with the most room (then by name), read for every host of its site at once
+        (placement weighs them all): one read per site, not per host."""
+        site_id = self.host(host.pk).cluster.site_id
+        if site_id not in self._best_datastore_sites:
+            self._best_datastore_sites.add(site_id)
+            seen = Datastore.hosts.through.objects.filter(host__cluster__site_id=site_id)
+            pairs = list(seen.values_list("host_id", "datastore_id"))
+            stores = Datastore.objects.in_bulk({ds for _, ds in pairs})
+            for host_id, ds in pairs:
+                best, store = self._best_datastore.get(host_id), stores[ds]
+                if best is None or (-store.free_bytes, store.name, store.pk) < (-best.free_bytes, best.name, best.pk):
+                    self._best_datastore[host_id] = store
+        return self._best_datastore.get(host.pk)
 
     def link(self, a: Site, b: Site) -> CloudLink | None:
         key = frozenset((a.pk, b.pk))

@@ -1,0 +1,85 @@
+"""The shared pre-check context reads each fact once and answers as a read of that fact alone would: the datastore
+each host sees with the most room (one read per site), each host's refusals (asked once per host)."""
+
+import pytest
+from django.db import connection
+from django.db.models import F
+from django.test.utils import CaptureQueriesContext
+
+from inventory.models import Datastore
+from migration.capacity.planning import PlanningWorkloads, workload_rows
+from migration.prechecks import PrecheckContext, register_host_refusal, unregister_host_refusal
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def best_alone(host):
+    """The datastore the host sees with the most room, read for that host alone (what the context did per host)."""
+    free = F("capacity_bytes") - F("used_bytes")
+    return Datastore.objects.filter(hosts=host).annotate(free=free).order_by("-free", "name").first()
+
+
+def test_best_datastore_reads_once_per_site_and_answers_as_a_read_per_host():
+    topo = factories.topology()
+    c = topo.ca_cluster
+    extra = [factories.host(c, f"ca-esx-{i:02d}") for i in (3, 4, 5)]
+    roomy = factories.datastore(topo.ca, "ca-roomy", [topo.ca_hosts[1], extra[0]], capacity_gib=200_000)
+    factories.datastore(topo.ca, "ca-small", [extra[0], extra[1]], capacity_gib=10)
+    # as roomy as the vSAN that ca-esx-01 sees too: by name
+    tied = factories.datastore(topo.ca, "aa-tied", [topo.ca_hosts[0], extra[1]], capacity_gib=100_000)
+    hosts = [*topo.ca_hosts, *extra]
+    expected = {h.pk: best_alone(h) for h in hosts}
+    assert expected[topo.ca_hosts[1].pk] == roomy and expected[topo.ca_hosts[0].pk] == expected[extra[1].pk] == tied
+    assert expected[extra[2].pk] is None  # sees no datastore
+    context = PrecheckContext()
+    context.site_hosts(topo.ca)  # the hosts as a planner reads them
+    with CaptureQueriesContext(connection) as reads:
+        answers = {h.pk: context.best_datastore(h) for h in hosts}
+    assert answers == expected
+    assert len(reads) == 2  # which host sees which datastore on the site, and those datastores
+    with CaptureQueriesContext(connection) as again:
+        context.best_datastore(topo.va_hosts[0])
+        context.best_datastore(topo.va_hosts[1])
+    # another site's hosts, not read yet: each host once (its site), then the site's datastores once
+    assert len(again) == 4 and context.best_datastore(topo.va_hosts[0]) == topo.va_datastore
+
+
+def test_host_refusals_are_asked_once_per_host_and_each_answer_is_its_own_list():
+    topo = factories.topology()
+    asked = []
+
+    def draining():
+        def check(host):
+            asked.append(host.pk)
+            return f"Host {host.name} is draining." if host.pk == topo.va_hosts[0].pk else None
+
+        return check
+
+    register_host_refusal("test.draining", draining)
+    try:
+        context = PrecheckContext()
+        first = context.host_refusals(topo.va_hosts[0])
+        first.append("changed by a caller")
+        assert context.host_refusals(topo.va_hosts[0]) == [f"Host {topo.va_hosts[0].name} is draining."]
+        assert context.host_refusals(topo.va_hosts[1]) == context.host_refusals(topo.va_hosts[1]) == []
+        assert asked == [topo.va_hosts[0].pk, topo.va_hosts[1].pk]
+    finally:
+        unregister_host_refusal("test.draining")
+
+
+def test_planning_instances_are_what_from_db_makes():
+    topo = factories.topology()
+    vm = factories.workload(topo.ca_hosts[0], segment=topo.stretched)
+    rows = workload_rows(type(vm).objects.filter(pk=vm.pk))
+    made = PlanningWorkloads(PrecheckContext(), rows, {topo.ca.pk}).instance(rows[0])
+    saved = type(vm).objects.get(pk=vm.pk)
+    assert made.pk == vm.pk and not made._state.adding and made._state.db == "default"
+    assert made.get_deferred_fields() == {"guest_os", "estate_id", "external_id", "annotation", "disk_used_bytes",
+                                          "created_at", "updated_at"}  # fmt: skip
+    for name in ("name", "memory_bytes", "vcpus", "power_state", "host_id", "datastore_id", "segment_id"):
+        assert getattr(made, name) == getattr(saved, name)
+    with CaptureQueriesContext(connection) as reads:
+        assert (made.host, made.datastore, made.segment) == (topo.ca_hosts[0], vm.datastore, topo.stretched)
+    assert len(reads) == 0
+    assert made.guest_os == saved.guest_os  # a deferred field reads on access, as from_db's would
