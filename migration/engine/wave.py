@@ -13,8 +13,10 @@ Rules:
   to the others too: the link is never idle while a migration could use more of it.
 - Between two events every share is constant, so each migration's next boundary is one division
   away (:meth:`PrecopySimulation.time_to_next_boundary`). The loop jumps from event to event; a
-  round boundary touches only its own migration, and all shares are recomputed only when the set
-  of migrations on the wire changes (a start, a switchover, an end).
+  round boundary touches only its own migration, and the shares change only when the set of
+  migrations on the wire changes (a start, a switchover, an end): in virtual time
+  (:mod:`migration.engine.shared_link`), so that such a change costs nothing per migration whose
+  boundary does not depend on it.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import NamedTuple
 from .params import LinkSpec, PrecopyParams
 from .precopy import PrecopySimulation
 from .results import PrecopyResult, _new_tuple
-from .rounds import _CONSUMING, _DONE
+from .shared_link import SharedLink, water_level
 
 
 class WaveItem(NamedTuple):
@@ -97,22 +99,13 @@ class WaveResult:
 def fair_shares(capacity: float, caps: Sequence[float]) -> list[float]:
     """Water-filling: split ``capacity`` equally, but never give anyone more than its cap; what a
     capped consumer cannot use is split among the others. Shares sum to ``min(capacity, sum(caps))``."""
-    n = len(caps)
-    if n == 0:
+    if not caps:
         return []
-    equal = capacity / n
-    if min(caps) >= equal:  # the usual case: nobody is limited by its own NIC
-        return [equal] * n
-    shares = [0.0] * n
-    left = capacity
-    remaining = n
-    for i in sorted(range(n), key=caps.__getitem__):
-        fair = left / remaining
-        give = caps[i] if caps[i] < fair else fair
-        shares[i] = give
-        left -= give
-        remaining -= 1
-    return shares
+    counts: dict[float, int] = {}
+    for cap in caps:
+        counts[cap] = counts.get(cap, 0) + 1
+    level = water_level(capacity, sorted(counts), counts, len(caps))
+    return [cap if cap < level else level for cap in caps]
 
 
 def plan_wave(link: LinkSpec, migrations: Sequence[PrecopyParams], max_concurrent: int = 8) -> WaveResult:
@@ -135,62 +128,9 @@ def plan_wave(link: LinkSpec, migrations: Sequence[PrecopyParams], max_concurren
 
 
 def _plan(link: LinkSpec, migrations: Sequence[PrecopyParams], max_concurrent: int) -> WaveResult:
-    n = len(migrations)
-    capacity = link.bandwidth_bps
-    starts = [0.0] * n
-    ends = [0.0] * n
-    done: list[PrecopySimulation | None] = [None] * n
-
-    # Parallel lists over the active migrations (at most max_concurrent: linear scans are fastest).
-    act_idx: list[int] = []  # input index
-    act_sim: list[PrecopySimulation] = []
-    act_share: list[float] = []  # raw bandwidth while nothing changes
-    act_next: list[float] = []  # absolute time of its next boundary
-    act_ttb: list[float] = []  # that boundary, relative to act_synced
-    act_synced: list[float] = []  # time up to which the simulation has been advanced
-    now = 0.0
-    queued = 0
-
-    while True:
-        # Start queued migrations into free slots, then re-share the link.
-        while queued < n and len(act_idx) < max_concurrent:
-            act_idx.append(queued)
-            act_sim.append(PrecopySimulation(migrations[queued], shared=True, link=link))
-            act_share.append(-1.0)  # no share yet: the re-share gives it one
-            act_next.append(now)
-            act_ttb.append(0.0)
-            act_synced.append(now)
-            starts[queued] = now
-            queued += 1
-        if not act_idx:
-            break
-        _reshare(now, capacity, act_sim, act_share, act_next, act_ttb, act_synced)
-
-        # Process boundaries until the set of migrations on the wire changes.
-        while True:
-            t = min(act_next)
-            i = act_next.index(t)
-            sim = act_sim[i]
-            share = act_share[i]
-            was_consuming = _CONSUMING[sim._stage]
-            sim._progress(act_ttb[i], share)
-            sim._boundary(share, None)
-            now = t
-            act_synced[i] = t
-            stage = sim._stage
-            if stage == _DONE:
-                k = act_idx[i]
-                ends[k] = t
-                done[k] = sim
-                for lst in (act_idx, act_sim, act_share, act_next, act_ttb, act_synced):
-                    del lst[i]
-                break
-            ttb = sim._ttb(share)
-            act_ttb[i] = ttb
-            act_next[i] = t + ttb
-            if _CONSUMING[stage] != was_consuming:
-                break
-    return _wave_result(link, max_concurrent, starts, ends, done)
+    wave = SharedLink(link, migrations, max_concurrent)
+    wave.run()
+    return _wave_result(link, max_concurrent, wave.starts, wave.ends, wave.done)
 
 
 def _wave_result(
@@ -218,34 +158,3 @@ def _wave_result(
         wire += wired
     makespan = max(ends) if n else 0.0
     return WaveResult(tuple(items), makespan, total, wire, link, max_concurrent)
-
-
-def _reshare(
-    now: float,
-    capacity: float,
-    sims: list[PrecopySimulation],
-    shares: list[float],
-    nexts: list[float],
-    ttbs: list[float],
-    synced: list[float],
-) -> None:
-    """Give new shares; a simulation whose share changes is first brought up to ``now`` at its old
-    share and gets a new next boundary. One whose share is unchanged (the usual case when a migration
-    ends and a queued one takes its slot) is left alone: its next boundary still holds."""
-    consumers = [i for i, sim in enumerate(sims) if _CONSUMING[sim._stage]]
-    new = [0.0] * len(sims)
-    for i, s in zip(consumers, fair_shares(capacity, [sims[i]._cap for i in consumers]), strict=True):
-        new[i] = s
-    for i, sim in enumerate(sims):
-        share = new[i]
-        if share == shares[i]:
-            continue
-        dt = now - synced[i]
-        if dt > 0.0:
-            # Never past its boundary: now <= its next boundary (float noise is clamped by _ttb).
-            sim._progress(dt if dt < ttbs[i] else ttbs[i], shares[i])
-            synced[i] = now
-        shares[i] = share
-        ttb = sim._ttb(share)
-        ttbs[i] = ttb
-        nexts[i] = now + ttb
