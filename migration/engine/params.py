@@ -6,6 +6,7 @@ Units everywhere: bytes, bytes per second, seconds (1 Gbit/s = 125,000,000 B/s).
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -15,6 +16,29 @@ DEFAULT_DOWNTIME_LIMIT_S = 0.3
 POLICIES = ("throttle", "force", "abort")
 #: Engine profiles: the textbook model, or QEMU's own rules (migration/engine/qemu.py).
 PROFILES = ("generic", "qemu")
+
+
+#: The fields that must be finite numbers (validated on every PrecopyParams).
+_FINITE_FIELDS = (
+    "memory_bytes",
+    "bandwidth_bps",
+    "dirty_rate_bps",
+    "max_downtime_s",
+    "max_total_factor",
+    "compression_ratio",
+    "switchover_overhead_s",
+    "disk_bytes",
+    "disk_write_rate_bps",
+    "throttle_initial",
+    "throttle_increment",
+    "throttle_max",
+    "rtt_s",
+    "loss",
+    "mss_bytes",
+    "zero_page_fraction",
+)
+_finite_values = operator.attrgetter(*_FINITE_FIELDS)
+_isfinite = math.isfinite
 
 
 def _finite(name: str, value: float) -> None:
@@ -98,25 +122,11 @@ class PrecopyParams:
         self._check_transport_and_profile()
 
     def _check_finite(self) -> None:
-        for name in (
-            "memory_bytes",
-            "bandwidth_bps",
-            "dirty_rate_bps",
-            "max_downtime_s",
-            "max_total_factor",
-            "compression_ratio",
-            "switchover_overhead_s",
-            "disk_bytes",
-            "disk_write_rate_bps",
-            "throttle_initial",
-            "throttle_increment",
-            "throttle_max",
-            "rtt_s",
-            "loss",
-            "mss_bytes",
-            "zero_page_fraction",
-        ):
-            _finite(name, getattr(self, name))
+        # One C-level read of every field, and a quick test (a plain int or float, finite) before the full one:
+        # a wave of 100,000 validates 1.6 million numbers.
+        for name, value in zip(_FINITE_FIELDS, _finite_values(self), strict=True):
+            if (value.__class__ is not float and value.__class__ is not int) or not _isfinite(value):
+                _finite(name, value)
 
     def _check_migration(self) -> None:
         """Memory, bandwidth, dirty rate, downtime, working set, caps, compression, policy."""
