@@ -57,6 +57,11 @@ class WaveItem(NamedTuple):
         """The migration's full result (rounds, reason, binding limit...)."""
         return self.sim.result()
 
+    @property
+    def storage_time_s(self) -> float:
+        """Seconds of its disk copy (0 without one): ``result.storage_time_s``, without building the result."""
+        return self.sim._storage_time
+
     def __eq__(self, other: object) -> bool:
         """Items are equal when their figures are (the simulation object itself is not compared)."""
         if not isinstance(other, WaveItem):

@@ -125,3 +125,10 @@ def test_a_change_of_level_moves_the_clock_not_the_migrations_on_the_v_heap(monk
     assert sum(levels) > 1.5 * len(ps)  # each leave for the overhead changed it, and each end that took its slot back
     assert calls["progress"] <= calls["boundary"] + 400  # not 400 more for each change of level
     assert all(item.outcome == "converged" for item in wave.items)
+
+
+def test_a_wave_item_names_its_disk_copy_time_without_building_its_result():
+    p = PrecopyParams(memory_bytes=GiB, bandwidth_bps=125 * MB, disk_bytes=4 * GiB, disk_write_rate_bps=2 * MB)
+    items = plan_wave(LinkSpec(bandwidth_bps=125 * MB, rtt_s=0.02), [p, replace(p, disk_bytes=0)], 2).items
+    assert items[0].storage_time_s == items[0].result.storage_time_s > 4 * GiB / (125 * MB)
+    assert items[1].storage_time_s == items[1].result.storage_time_s == 0.0
