@@ -324,9 +324,10 @@ class TargetIndex:
         why = self.site_blocker(c, source, target.site_id, target.site_name)
         if why:
             return why
-        broken = self.rules.broken_on(w.pk, w.name, Spot(target.name, target.site_name))
-        if broken:
-            return broken[0]
+        if self.rules.rules_of(w.pk):  # a workload in no rule breaks none (most of them: no spot to make)
+            broken = self.rules.broken_on(w.pk, w.name, Spot(target.name, target.site_name))
+            if broken:
+                return broken[0]
         return None
 
     def site_blocker(self, c: Candidate, source: TargetHost, site_id: int, site_name: str) -> str | None:

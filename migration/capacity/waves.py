@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from hybridcloud.core.units import format_bytes, format_duration
 from inventory.links import migration_slots
@@ -29,9 +30,13 @@ def predict_wave(index: TargetIndex, moves: list[tuple[Workload, TargetHost]], *
     groups: dict[str, list[int]] = defaultdict(list)
     specs: dict[str, tuple[LinkSpec, int]] = {}
     params = []
+    keys: dict[tuple[int, int], tuple[str, LinkInfo | None]] = {}  # by source host and destination site
     for i, (w, target) in enumerate(moves):
         source = index.hosts[w.host_id]
-        key, link = link_key(index, source, target)
+        known = keys.get((source.pk, target.site_id))
+        if known is None:
+            known = keys[(source.pk, target.site_id)] = link_key(index, source, target)
+        key, link = known
         groups[key].append(i)
         disk = 0 if w.datastore_id in target.datastores else w.disk_bytes
         params.append(
@@ -100,14 +105,19 @@ def window_fit(prediction: dict, *, start: datetime, window_start: datetime | No
     }
 
 
+#: The sizes and durations in the warnings, each worded once (a wave of 100,000 moves has a handful of distinct ones).
+_size = lru_cache(maxsize=4096, typed=True)(format_bytes)
+_duration = lru_cache(maxsize=4096, typed=True)(format_duration)
+
+
 def wave_warnings(w: Workload, p: dict) -> list[str]:
     """What the wave's own prediction of a move warns about: a disk copied first, pre-copy that does not converge
     within the downtime budget (with the others sharing its link, as it will run)."""
     out = []
     if p.get("storage_time_s"):
         out.append(
-            f"{w.name}'s destination cannot see its datastore, so its disk ({format_bytes(w.disk_bytes)}) is "
-            f"copied first: about {format_duration(p['storage_time_s'])} of disk transfer before the memory pre-copy "
+            f"{w.name}'s destination cannot see its datastore, so its disk ({_size(w.disk_bytes)}) is "
+            f"copied first: about {_duration(p['storage_time_s'])} of disk transfer before the memory pre-copy "
             f"(wave prediction)."
         )
     if p.get("converged") is False:

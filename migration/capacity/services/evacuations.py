@@ -94,14 +94,14 @@ def evacuation_plan(
     if site is not None and (destination_site is None or destination_site.pk == site.pk):
         raise CapacityActionRefused("Choose another site to move the site's workloads to.")
     now = timezone.now()
-    index = TargetIndex.load(seed=CapacitySettings.get().seed, at=now)
-    site, rows, tiers = _subject(index, host=host, site=site, destination_site=destination_site)
-    # Reads only: every pre-check shares what it reads (every host's usage in one aggregate), and the planned moves
-    # (the rules).
-    context = PrecheckContext(rule_book=index.rules)
-    context.preload_usage()
-    made = PlanningWorkloads(context, rows, {t.site_id for tier in tiers for t in tier} | {site.pk})
-    with cyclic_gc_paused():
+    with cyclic_gc_paused():  # from the reads on (100,000 rows are as many objects for the collector to scan)
+        index = TargetIndex.load(seed=CapacitySettings.get().seed, at=now)
+        site, rows, tiers = _subject(index, host=host, site=site, destination_site=destination_site)
+        # Reads only: every pre-check shares what it reads (every host's usage in one aggregate), and the planned
+        # moves (the rules).
+        context = PrecheckContext(rule_book=index.rules)
+        context.preload_usage()
+        made = PlanningWorkloads(context, rows, {t.site_id for tier in tiers for t in tier} | {site.pk})
         items = _place(index, tiers, rows, made, blocked_site=destination_site or site)
         prediction, fit = _predict(index, items, start=now, window_start=window_start, window_end=window_end)
     scope = Scope.HOST if host is not None else Scope.SITE
