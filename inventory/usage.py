@@ -114,15 +114,20 @@ class Usage:
         """This host's usage less what `workload` (as saved) takes here: its share where it runs (a workload does
         not count against the host it is on) and whatever is reserved for it (a move of it being re-checked)."""
         own = workload.host_id == self.pk and takes_room(workload.power_state)
+        if not own:  # the usual case of a destination: nothing of it runs here
+            return self.without_reservations_of(workload.pk)
         return Usage(
             pk=self.pk,
-            running_memory_bytes=self.running_memory_bytes - (workload.memory_bytes if own else 0),
-            running_vcpus=self.running_vcpus - (workload.vcpus if own else 0),
+            running_memory_bytes=self.running_memory_bytes - workload.memory_bytes,
+            running_vcpus=self.running_vcpus - workload.vcpus,
             reservations=self.reservations,
         ).without_reservations_of(workload.pk)
 
     def without_reservations_of(self, workload_id: int | None) -> Usage:
+        """The same less the reservations held for `workload_id` (itself, immutable, when it holds none)."""
         held = tuple(r for r in self.reservations if r.workload_id != workload_id)
+        if len(held) == len(self.reservations):
+            return self
         return Usage(self.pk, self.running_memory_bytes, self.running_vcpus, held)
 
     def plus(self, reservation: Reservation) -> Usage:

@@ -77,10 +77,9 @@ def predict_wave(index: TargetIndex, moves: list[tuple[Workload, TargetHost]], *
                 "max_concurrent": limit,
             }
             if params[i].disk_bytes > 0 or not item.converged:  # the details, only where a warning needs them
-                result = item.result
-                items[i]["storage_time_s"] = round(result.storage_time_s, 1)
-                if not item.converged:
-                    items[i]["reason"] = result.reason
+                items[i]["storage_time_s"] = round(item.storage_time_s, 1)
+                if not item.converged:  # the result (its sentences) only for these
+                    items[i]["reason"] = item.result.reason
     return {"makespan_s": round(makespan, 2), "items": items, "groups": len(groups)}
 
 

@@ -176,8 +176,9 @@ def check_link(move: Move) -> None:
     """Between sites: a link, its RTT, and at least one admission slot (`migration_slots`: one move per
     `MIN_MBIT_PER_MIGRATION`, compression does not count; beyond its slots moves wait in the queue)."""
     result, src_site, dst_site = move.result, move.source.cluster.site, move.destination.cluster.site
-    link = move.context.link(src_site, dst_site) if move.between_sites else None
-    if move.between_sites and link is None:
+    between_sites = move.between_sites
+    link = move.context.link(src_site, dst_site) if between_sites else None
+    if between_sites and link is None:
         result.errors.append(
             f"There is no cloud link between {src_site.name} and {dst_site.name}: a move between sites needs one."
         )

@@ -129,11 +129,13 @@ class PrecheckContext:
     def usage(self, host_id: int) -> Usage:
         """What the host's running workloads and the live moves on their way to it take (`host_usage`), read for
         every host of its site at once (placement weighs them all)."""
-        if host_id not in self._usage and not self._usage_complete:
-            site_id = self.host(host_id).cluster.site_id
-            self._usage.update(host_usage(Host.objects.filter(cluster__site_id=site_id)))
-            self._usage.setdefault(host_id, Usage(pk=host_id))
-        return self._usage[host_id]
+        usage = self._usage.get(host_id)
+        if usage is None:
+            if not self._usage_complete:
+                site_id = self.host(host_id).cluster.site_id
+                self._usage.update(host_usage(Host.objects.filter(cluster__site_id=site_id)))
+            usage = self._usage.setdefault(host_id, Usage(pk=host_id))  # a host with nothing on it: kept, made once
+        return usage
 
     def preload_usage(self) -> None:
         """Every host's usage in one aggregate (a planner that weighs hosts across all sites)."""

@@ -4,7 +4,6 @@ check of one move shares (`Move`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 from inventory.models import CloudLink, Datastore, Host, NetworkSegment, Workload
@@ -68,6 +67,6 @@ class Move:
     def live(self) -> bool:
         return takes_room(self.workload.power_state)
 
-    @cached_property
+    @property
     def between_sites(self) -> bool:
         return self.source.cluster.site_id != self.destination.cluster.site_id

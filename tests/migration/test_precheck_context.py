@@ -83,3 +83,17 @@ def test_planning_instances_are_what_from_db_makes():
         assert (made.host, made.datastore, made.segment) == (topo.ca_hosts[0], vm.datastore, topo.stretched)
     assert len(reads) == 0
     assert made.guest_os == saved.guest_os  # a deferred field reads on access, as from_db's would
+
+
+def test_an_empty_hosts_usage_is_made_once_and_a_destination_keeps_its_own_figures():
+    topo = factories.topology()
+    vm = factories.workload(topo.ca_hosts[0], segment=topo.stretched)
+    context = PrecheckContext()
+    context.preload_usage()
+    empty = context.usage(topo.va_hosts[0].pk)
+    assert empty is context.usage(topo.va_hosts[0].pk)
+    assert (empty.pk, empty.memory_bytes, empty.vcpus) == (topo.va_hosts[0].pk, 0, 0)
+    assert empty.without(vm) is empty  # nothing of it runs or is held there
+    source = context.usage(topo.ca_hosts[0].pk)
+    assert (source.memory_bytes, source.vcpus) == (vm.memory_bytes, vm.vcpus)
+    assert (source.without(vm).memory_bytes, source.without(vm).vcpus) == (0, 0)  # its own host: not counted
