@@ -123,7 +123,7 @@ def check_power_state(move: Move) -> None:
 def check_segment(move: Move) -> None:
     """The network segment must be present at the destination, else the IP changes (an error unless the operator
     accepts re-addressing onto the site's first segment)."""
-    workload, result, site = move.workload, move.result, move.destination.cluster.site
+    workload, result, site = move.workload, move.result, move.destination_site
     if site.pk in move.context.segment_sites(workload.segment_id):
         return
     candidate = move.context.first_segment(site)
@@ -175,7 +175,7 @@ def check_storage(move: Move) -> None:
 def check_link(move: Move) -> None:
     """Between sites: a link, its RTT, and at least one admission slot (`migration_slots`: one move per
     `MIN_MBIT_PER_MIGRATION`, compression does not count; beyond its slots moves wait in the queue)."""
-    result, src_site, dst_site = move.result, move.source.cluster.site, move.destination.cluster.site
+    result, src_site, dst_site = move.result, move.source_site, move.destination_site
     between_sites = move.between_sites
     link = move.context.link(src_site, dst_site) if between_sites else None
     if between_sites and link is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from inventory.models import CloudLink, Datastore, Host, NetworkSegment, Workload
+from inventory.models import CloudLink, Datastore, Host, NetworkSegment, Site, Workload
 from inventory.usage import takes_room
 from migration.choices import MigrationKind
 from migration.prechecks.context import PrecheckContext
@@ -49,9 +49,9 @@ class PrecheckResult:
 
 @dataclass
 class Move:
-    """One move being checked: the workload (as the context read it), its source and destination, and what the
-    checks found so far (`result`, which each check extends; `disk_bytes` and `link` are set by the storage and the
-    link checks for the prediction)."""
+    """One move being checked: the workload (as the context read it), its source and destination (and their
+    sites), and what the checks found so far (`result`, which each check extends; `disk_bytes` and `link` are set
+    by the storage and the link checks for the prediction)."""
 
     workload: Workload
     source: Host
@@ -62,6 +62,12 @@ class Move:
     exclude_migration: int | None = None
     disk_bytes: int = 0
     link: CloudLink | None = None
+    source_site: Site = field(init=False)
+    destination_site: Site = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.source_site = self.source.cluster.site  # read once for every check of the move
+        self.destination_site = self.destination.cluster.site
 
     @property
     def live(self) -> bool:
@@ -69,4 +75,4 @@ class Move:
 
     @property
     def between_sites(self) -> bool:
-        return self.source.cluster.site_id != self.destination.cluster.site_id
+        return self.source_site.pk != self.destination_site.pk
