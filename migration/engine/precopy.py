@@ -46,6 +46,7 @@ from .rounds import (
     _STOPCOPY,
     _STORAGE,
     PassModel,
+    throttle_steps,
 )
 from .transport import RateLimits, binding_limit, own_limit, rate_limits
 
@@ -92,6 +93,7 @@ class PrecopySimulation(PassModel):
         "_cap",
         "_cap_name",
         "_setup_s",
+        "_throttles",
         "_stage",
         "_elapsed",
         "_disk_left",
@@ -217,6 +219,7 @@ class PrecopySimulation(PassModel):
         self._write_rate = float(p.disk_write_rate_bps)
         self._mirror = p.disk_bytes > 0 and p.disk_write_rate_bps > 0
         self._cap_name, self._cap, self._setup_s = own_limit(p, over)
+        self._throttles = throttle_steps(p)
         if self._qemu:
             self._setup_s += _qemu.SETUP_S
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 from . import qemu as _qemu
+from .params import PrecopyParams
 from .results import Event, Round, _new_tuple
 
 # Internal stages (ints: compared in the hot loop of plan_wave).
@@ -32,6 +33,25 @@ MIRROR_MAX_SHARE = 0.5
 #: While the switchover is held, each pass lasts at least this many seconds (one sync period: a long hold adds a
 #: round every half minute, not thousands). It sends what is dirty, then waits, sending nothing, for the rest.
 HOLD_PASS_S = 30.0
+
+
+_THROTTLES: dict[tuple[float, float, float, int], tuple[float, ...]] = {}
+
+
+def throttle_steps(p: PrecopyParams) -> tuple[float, ...]:
+    """The throttle of the n-th throttled round (n = 0 .. ``max_throttle_rounds`` - 1): ``throttle_initial`` plus
+    ``throttle_increment`` per round, at most ``throttle_max``; computed from the count (not accumulated) so that
+    floats do not drift, and once per distinct schedule (a wave of 100,000 has a handful)."""
+    key = (p.throttle_initial, p.throttle_increment, p.throttle_max, p.max_throttle_rounds)
+    steps = _THROTTLES.get(key)
+    if steps is None:
+        if len(_THROTTLES) > 1024:
+            _THROTTLES.clear()
+        steps = _THROTTLES[key] = tuple(
+            min(round(p.throttle_initial + p.throttle_increment * n, 12), p.throttle_max)
+            for n in range(p.max_throttle_rounds)
+        )
+    return steps
 
 
 class PassModel:
@@ -215,9 +235,7 @@ class PassModel:
             if self._throttled_rounds >= p.max_throttle_rounds:
                 self._start_stopcopy(events)  # hard bound: throttling alone could not converge
                 return
-            # Computed from the count (not accumulated) so that floats do not drift.
-            t = min(round(p.throttle_initial + p.throttle_increment * self._throttled_rounds, 12), p.throttle_max)
-            self._start_round(t, events)
+            self._start_round(self._throttles[self._throttled_rounds], events)
             return
         cap = self._cap_reached()
         if cap is None:
