@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import gc
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from operator import itemgetter
 from typing import NamedTuple
 
 from django.db import DEFAULT_DB_ALIAS
@@ -146,10 +147,11 @@ def workload_rows(workloads: QuerySet[Workload]) -> list[WorkloadRow]:
 
 
 @cache
-def _model_order() -> tuple[list[str], list[int]]:
-    """`CANDIDATE_FIELDS` in the model's own field order (what `Model.from_db` takes), and where each sits."""
+def _model_order() -> tuple[list[str], Callable[[WorkloadRow], tuple]]:
+    """`CANDIDATE_FIELDS` in the model's own field order (what `Model.from_db` takes), and what picks them from a
+    row in that order."""
     names = [f.attname for f in Workload._meta.concrete_fields if f.attname in CANDIDATE_FIELDS]
-    return names, [CANDIDATE_FIELDS.index(n) for n in names]
+    return names, itemgetter(*(CANDIDATE_FIELDS.index(n) for n in names))
 
 
 def _from_row(names: list[str], values: list) -> Workload:
@@ -184,8 +186,8 @@ class PlanningWorkloads:
     def instance(self, row: WorkloadRow) -> Workload:
         w = self._made.get(row.pk)
         if w is None:
-            names, order = _model_order()
-            values = [row[i] for i in order]
+            names, pick = _model_order()
+            values = pick(row)
             w = _from_row(names, values) if self._bare else Workload.from_db(DEFAULT_DB_ALIAS, names, values)
             self._made[row.pk] = w
             Workload.host.field.set_cached_value(w, self.hosts[row.host_id])

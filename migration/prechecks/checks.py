@@ -213,7 +213,7 @@ MOVE_CHECKS = (
 
 def _already_moving(workload: Workload, context: PrecheckContext, exclude_migration: int | None) -> list[str]:
     """No other active migration of the same workload."""
-    other = next((m for m in context.active(exclude_migration) if m.workload_id == workload.pk), None)
+    other = next(iter(context.active_of(workload.pk, exclude_migration)), None)
     if other is None:
         return []
     return [

@@ -61,6 +61,7 @@ class PrecheckContext:
     def __init__(self, rule_book: RuleBook | None = None) -> None:
         self._rule_book = rule_book  # a planner passes its own, which it updates as it plans moves
         self._active: list[ActiveMigration] | None = None
+        self._active_by_workload: dict[int, list[ActiveMigration]] | None = None
         self._refusals: list[HostCheck] | None = None
         self._host_refusals: dict[int, list[str]] = {}  # each host's refusals, asked once
         self._hosts: dict[int, Host] = {}
@@ -86,6 +87,15 @@ class PrecheckContext:
                 for pk, state, w, power, mem, vcpus, dst, link, key in rows
             ]
         return [m for m in self._active if m.pk != exclude_migration]
+
+    def active_of(self, workload_id: int, exclude_migration: int | None = None) -> list[ActiveMigration]:
+        """The workload's own migrations in flight (`active`, in its order), found by workload: a planner checks
+        thousands of moves against every migration in flight."""
+        if self._active_by_workload is None:
+            self._active_by_workload = {}
+            for m in self.active():
+                self._active_by_workload.setdefault(m.workload_id, []).append(m)
+        return [m for m in self._active_by_workload.get(workload_id, ()) if m.pk != exclude_migration]
 
     def host_refusals(self, host: Host) -> list[str]:
         """Why higher layers refuse `host` as a destination (`register_host_refusal`: a host being evacuated takes

@@ -8,7 +8,8 @@ from django.test.utils import CaptureQueriesContext
 
 from inventory.models import Datastore
 from migration.capacity.planning import PlanningWorkloads, workload_rows
-from migration.prechecks import PrecheckContext, register_host_refusal, unregister_host_refusal
+from migration.prechecks import PrecheckContext, precheck_migration, register_host_refusal, unregister_host_refusal
+from migration.services import migration_start
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -97,3 +98,19 @@ def test_an_empty_hosts_usage_is_made_once_and_a_destination_keeps_its_own_figur
     source = context.usage(topo.ca_hosts[0].pk)
     assert (source.memory_bytes, source.vcpus) == (vm.memory_bytes, vm.vcpus)
     assert (source.without(vm).memory_bytes, source.without(vm).vcpus) == (0, 0)  # its own host: not counted
+
+
+def test_a_workloads_migrations_in_flight_are_found_by_workload_as_in_the_whole_list():
+    topo = factories.topology()
+    moving, other, still = (factories.workload(topo.ca_hosts[0]) for _ in range(3))
+    first = migration_start(workload=moving, destination_host=topo.ca_hosts[1])
+    second = migration_start(workload=other, destination_host=topo.ca_hosts[1])
+    context = PrecheckContext()
+    assert sorted(m.pk for m in context.active()) == [first.pk, second.pk]
+    for w in (moving, other, still):
+        assert context.active_of(w.pk) == [m for m in context.active() if m.workload_id == w.pk]
+    assert [m.pk for m in context.active_of(moving.pk)] == [first.pk]
+    assert context.active_of(moving.pk, exclude_migration=first.pk) == []  # a queued move re-checked: not itself
+    refused = precheck_migration(workload=moving, destination_host=topo.ca_hosts[1], context=context, predict=False)
+    assert any(f"migration #{first.pk}" in e for e in refused.errors)
+    assert precheck_migration(workload=still, destination_host=topo.ca_hosts[1], context=context).errors == []
