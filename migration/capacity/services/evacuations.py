@@ -197,24 +197,25 @@ def _evacuation_start(
     OverrideReasonRequired, nothing created); it is stored, audited with the warnings, and each migration carries
     it."""
     override_reason = (override_reason or "").strip()
-    if plan.warnings and not override_reason:
-        raise OverrideReasonRequired(plan.warnings)
+    warnings = plan.warnings  # worded once (every movable item's, each naming its workload)
+    if warnings and not override_reason:
+        raise OverrideReasonRequired(warnings)
     with transaction.atomic():
         evacuation = Evacuation(
             scope=plan.scope, host=plan.host, site=plan.site, destination_site=plan.destination_site,
             created_by=acting_user(user), window_start=window_start, window_end=window_end,
             prediction={**plan.prediction, "fit": plan.fit, "items": None},
-            override_reason=override_reason if plan.warnings else "",
+            override_reason=override_reason if warnings else "",
         )  # fmt: skip
         evacuation.full_clean()
         evacuation.save()
         audit_record(
             action="evacuation.start", target=evacuation, actor=acting_user(user),
             after={"scope": plan.scope, "subject": evacuation.subject_name, "moves": len(plan.movable),
-                   "blocked": len(plan.blocked), "warnings": plan.warnings,
+                   "blocked": len(plan.blocked), "warnings": warnings,
                    "override_reason": evacuation.override_reason},
             message=f"{evacuation} started"
-            + (f" with {len(plan.warnings)} warning(s) overridden: {evacuation.override_reason}" if plan.warnings
+            + (f" with {len(warnings)} warning(s) overridden: {evacuation.override_reason}" if warnings
                else "."),
         )  # fmt: skip
         rows = []
