@@ -125,6 +125,8 @@ class Usage:
 
     def without_reservations_of(self, workload_id: int | None) -> Usage:
         """The same less the reservations held for `workload_id` (itself, immutable, when it holds none)."""
+        if not self.reservations:
+            return self
         held = tuple(r for r in self.reservations if r.workload_id != workload_id)
         if len(held) == len(self.reservations):
             return self

@@ -359,7 +359,8 @@ class TargetIndex:
         target.used_memory += c.used_memory
         source.busy_cores -= c.busy_cores
         source.used_memory -= c.used_memory
-        self.rules.move(w.pk, w.name, Spot(target.name, target.site_name))
+        if self.rules.rules_of(w.pk):  # only a rule's member has a spot to move
+            self.rules.move(w.pk, w.name, Spot(target.name, target.site_name))
         if target.site_id != source.site_id:
             link = self.link(source.site_id, target.site_id)
             if link is not None:
