@@ -22,7 +22,6 @@ class TargetChooser:
         self.tiers: list[dict[tuple[int, int], list]] = []
         self.where: dict[int, list[list]] = defaultdict(list)  # host -> the heaps it is in
         self.site_names: dict[int, str] = {}
-        self.site_why: dict[tuple, str | None] = {}  # site_blocker by (segment, source site, site, live)
         for tier in tiers:
             groups: dict[tuple[int, int], list] = defaultdict(list)
             for t in tier:
@@ -49,11 +48,7 @@ class TargetChooser:
         for groups in self.tiers:
             same, other = [], []
             for (site_id, level), heap in groups.items():
-                # What rules a site out (segment, link) stays the same while planning: asked once per kind of move.
-                asked = (w.segment_id, source.site_id, site_id, c.live)
-                why = self.site_why.get(asked, False)
-                if why is False:
-                    why = self.site_why[asked] = self.index.site_blocker(c, source, site_id, self.site_names[site_id])
+                why = self.index.site_blocker(c, source, site_id, self.site_names[site_id])
                 if why:
                     reasons.append(why)
                 elif heap:

@@ -283,6 +283,7 @@ class TargetIndex:
     host_models: dict[int, Host] = field(default_factory=dict)
     link_models: dict[int, CloudLink] = field(default_factory=dict)
     rules: RuleBook = field(default_factory=RuleBook)  # placement rules; `commit()` moves their members
+    _site_why: dict[tuple, str | None] = field(default_factory=dict, repr=False)  # `site_blocker`'s answers
 
     @classmethod
     def load(cls, *, seed: int, at: datetime) -> TargetIndex:
@@ -333,7 +334,15 @@ class TargetIndex:
         return None
 
     def site_blocker(self, c: Candidate, source: TargetHost, site_id: int, site_name: str) -> str | None:
-        """The first reason no host of the site can take the workload (segment, link), or None."""
+        """The first reason no host of the site can take the workload (segment, link), or None; found once per kind
+        of move (what it reads, segments and links, stays the same while planning: `commit` counts moves only)."""
+        asked = (c.workload.segment_id, source.site_id, site_id, site_name, c.live)
+        why = self._site_why.get(asked, False)
+        if why is False:
+            why = self._site_why[asked] = self._site_blocker(c, source, site_id, site_name)
+        return why
+
+    def _site_blocker(self, c: Candidate, source: TargetHost, site_id: int, site_name: str) -> str | None:
         if c.workload.segment_id not in self.site_segments.get(site_id, ()):
             return f"its segment is not present on {site_name}"
         if site_id != source.site_id:

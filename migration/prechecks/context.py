@@ -70,8 +70,7 @@ class PrecheckContext:
         self._segment_sites: dict[int, set[int]] = {}
         self._site_first_segment: dict[int, NetworkSegment | None] = {}
         self._datastore_hosts: dict[int, set[int]] = {}
-        self._best_datastore: dict[int, Datastore] = {}  # by host, for the hosts of the sites read (none: sees none)
-        self._best_datastore_sites: set[int] = set()
+        self._best_datastore: dict[int, Datastore | None] = {}  # every host of the sites read
         self._links: dict[frozenset, CloudLink | None] = {}
         self._site_hosts: dict[int, list[Host]] = {}
         self._workloads: dict[int, Workload] = {}
@@ -172,17 +171,20 @@ class PrecheckContext:
     def best_datastore(self, host: Host) -> Datastore | None:
         """The datastore the host sees with the most room (then by name), read for every host of its site at once
         (placement weighs them all): one read per site, not per host."""
-        site_id = self.host(host.pk).cluster.site_id
-        if site_id not in self._best_datastore_sites:
-            self._best_datastore_sites.add(site_id)
-            seen = Datastore.hosts.through.objects.filter(host__cluster__site_id=site_id)
-            pairs = list(seen.values_list("host_id", "datastore_id"))
-            stores = Datastore.objects.in_bulk({ds for _, ds in pairs})
-            for host_id, ds in pairs:
-                best, store = self._best_datastore.get(host_id), stores[ds]
-                if best is None or (-store.free_bytes, store.name, store.pk) < (-best.free_bytes, best.name, best.pk):
+        if host.pk not in self._best_datastore:
+            site_id = self.host(host.pk).cluster.site_id
+            pairs = list(Host.objects.filter(cluster__site_id=site_id).values_list("pk", "datastores"))
+            stores = Datastore.objects.in_bulk({ds for _, ds in pairs if ds is not None})
+            for host_id, ds in pairs:  # each host with each datastore it sees, or once with None: it sees none
+                best, store = self._best_datastore.get(host_id), stores.get(ds)
+                if store is not None and (
+                    best is None or (-store.free_bytes, store.name, store.pk) < (-best.free_bytes, best.name, best.pk)
+                ):
                     self._best_datastore[host_id] = store
-        return self._best_datastore.get(host.pk)
+                else:
+                    self._best_datastore.setdefault(host_id, None)
+            self._best_datastore.setdefault(host.pk, None)
+        return self._best_datastore[host.pk]
 
     def link(self, a: Site, b: Site) -> CloudLink | None:
         key = frozenset((a.pk, b.pk))
