@@ -131,13 +131,14 @@ class SharedLink:
                         sim._progress(dt, (vb - sync_v[kv]) / dt)  # the level's mean since: linear, so exact
                 now = tv if tv > now else now
                 sim._boundary(level, None)  # on the V heap: its cap does not bind
-                if sim._stage == _ROUND and not sim._mirror:
-                    # The usual boundary: a pass ends and the next one starts, on the V heap again (the level has not
-                    # changed, nor its entry's version: the one just popped was its only one).
+                if sim._stage == _ROUND:
+                    # The usual boundary: a pass ends and the next one starts, on the V heap again (it was on it in a
+                    # pass or a disk copy, so it mirrors no writes; the level has not changed, nor its entry's
+                    # version: the one just popped was its only one).
                     sync_t[kv] = now
                     sync_v[kv] = vb
                     ttb = ttbs[kv] = sim._ttb(level)
-                    heappush(hv, (vb + ttb * level, kv, ver[kv]))
+                    heappush(hv, (vb + ttb * level, kv, ve))
                     continue
                 self._after(kv, now, True)
             elif tt != _INF:
