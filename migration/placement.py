@@ -173,12 +173,14 @@ def _no_room(demand: Demand, best: Host, free_memory: int, free_vcpus: int) -> s
     )
 
 
-def place_new_workload(*, hosts, demand: Demand) -> Placement:
+def place_new_workload(*, hosts, demand: Demand, refusals: Callable[[Host], list[str]] | None = None) -> Placement:
     """Where a workload about to be created goes (a container-VM, a Kubernetes node VM): of `hosts` (a queryset),
     the connected host with the most memory free that fits it, by the same capacity rule as a move's pre-checks
     (memory never overcommitted, vCPUs within the host's overcommitted cores and never more than its cores; usage
     by inventory's one accounting, `host_usage`, so live moves on their way to a host count there), and the
-    datastore of the host's site it sees with the most free space. Ties go to the oldest host.
+    datastore of the host's site it sees with the most free space. Ties go to the oldest host. A host that
+    `refusals` refuses (the pre-checks' `PrecheckContext.host_refusals`: a host being evacuated takes nothing new,
+    or its evacuation would never end) is passed over, as it is for a move.
 
     A workload not created yet is a member of no placement rule (rules name workloads or their tags), so no rule
     can decide here; once it exists, every move of it (`place_workload`, the pre-checks) honours them."""
@@ -186,6 +188,12 @@ def place_new_workload(*, hosts, demand: Demand) -> Placement:
     connected = [h for h in candidates if h.state == HostState.CONNECTED]
     if not connected:
         return Placement(None, f"No capacity for {demand.what}: no connected host to run it on.")
+    if refusals is not None:
+        refused = {h.pk: reasons[0] for h in connected if (reasons := refusals(h))}
+        if len(refused) == len(connected):
+            return Placement(None, f"No capacity for {demand.what}: no host takes it. " + " ".join(
+                list(refused.values())[:5]))  # fmt: skip
+        connected = [h for h in connected if h.pk not in refused]
     usage = host_usage(connected)
     fitting: list[tuple[int, Host, Datastore]] = []
     best: tuple[int, int, Host] | None = None  # (free memory, free vCPUs, host) of the host with the most free

@@ -36,6 +36,7 @@ from inventory.addresses import NoFreeAddress, allocate_ip
 from inventory.choices import PowerState, WorkloadKind
 from inventory.models import Workload
 from migration.placement import Demand, place_new_workload
+from migration.prechecks import PrecheckContext
 
 CONTAINER_DISK_WRITE_BPS = 1_000_000  # a container-VM's disk writes (logs, writable layer), mirrored on storage moves
 # Images whose processes write memory fast (databases, caches): their container-VMs dirty more memory.
@@ -181,6 +182,7 @@ def _new_workload(container_host: ContainerHost, request: ContainerRequest, *, s
     """The container-VM's workload (not saved): placed on the container host's cluster, addressed on its segment."""
     placement = place_new_workload(
         hosts=container_host.cluster.hosts.all(),
+        refusals=PrecheckContext().host_refusals,
         demand=Demand(
             vcpus=request.vcpus,
             memory_bytes=request.memory_bytes,

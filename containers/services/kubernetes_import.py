@@ -19,6 +19,7 @@ from inventory.addresses import NoFreeAddress, allocate_ip
 from inventory.choices import PowerState, WorkloadKind
 from inventory.models import Host, NetworkSegment, Workload
 from migration.placement import Demand, place_new_workload
+from migration.prechecks import PrecheckContext
 
 NODE_DISK_WRITE_BPS = 5_000_000  # a Kubernetes node VM's disk writes (images, logs, emptyDir volumes)
 POD_FIELDS = ("uid", "labels", "node", "phase", "pod_ip", "restart_count", "containers", "started_at")
@@ -122,7 +123,9 @@ def _create_node_vm(cluster: ContainerCluster, record: NodeRecord, report: Impor
             code="no_capacity",
         )
     demand = Demand(record.cpus, record.memory_bytes, record.disk_bytes, f"node VM {record.name} on {cluster.site}")
-    placement = place_new_workload(hosts=Host.objects.filter(cluster__site=cluster.site), demand=demand)
+    placement = place_new_workload(
+        hosts=Host.objects.filter(cluster__site=cluster.site), demand=demand, refusals=PrecheckContext().host_refusals
+    )
     if placement.host is None:
         raise ContainerRefused(f"items[{record.index}]: {placement.reason}", code="no_capacity")
     try:

@@ -12,6 +12,7 @@ from containers.services.refusals import ContainerRefused
 from hybridcloud.core.units import GIB, MIB
 from inventory.choices import PowerState, WorkloadKind
 from inventory.models import Workload
+from migration.capacity.models import Evacuation
 from tests import factories
 
 
@@ -254,3 +255,24 @@ def test_remove_is_refused_while_the_container_vm_is_migrating(container_host, t
     migration_model.objects.filter(pk=migration.pk).update(state="completed")
     container_remove(workload=workload)
     assert not Workload.objects.filter(pk=workload.pk).exists()
+
+
+def test_a_host_being_evacuated_takes_no_new_container_vm(container_host, topo):
+    """As for a move: a host being emptied takes nothing new, or its evacuation would never end."""
+    # Without the evacuation the first Californian host (the one with the most room) would take it.
+    factories.workload(topo.ca_hosts[1], memory_gib=64, segment=topo.stretched)
+    assert create(container_host, name="probe").host == topo.ca_hosts[0]
+    evacuation = Evacuation.objects.create(scope="host", host=topo.ca_hosts[0], site=topo.ca)
+    assert create(container_host, name="web").host == topo.ca_hosts[1]
+    # Both hosts emptied: refused, saying why, and nothing is created.
+    Evacuation.objects.create(scope="host", host=topo.ca_hosts[1], site=topo.ca)
+    before = counts()
+    with pytest.raises(ContainerRefused) as exc:
+        create(container_host, name="api")
+    assert exc.value.code == "no_capacity"
+    assert exc.value.messages[0] == (
+        "No capacity for container api on cluster ca-compute: no host takes it. "
+        f"Host ca-esx-01 is being evacuated (evacuation #{evacuation.pk}); it takes no new workloads. "
+        f"Host ca-esx-02 is being evacuated (evacuation #{evacuation.pk + 1}); it takes no new workloads."
+    )
+    assert counts() == before
