@@ -41,6 +41,8 @@ class RuleBook:
 
     def broken(self, workload: Workload, host: Host) -> list[str]:
         """The rules that putting `workload` on `host` breaks, one sentence each (`rules_broken`)."""
+        if not self.rules_of(workload.pk):  # no rule names it: no spot to make (a planner asks this per move)
+            return []
         return self.broken_on(workload.pk, workload.name, Spot(host.name, host.cluster.site.name))
 
     def broken_on(self, workload_id: int, workload_name: str, target: Spot) -> list[str]:
