@@ -13,33 +13,10 @@ from hypothesis import strategies as st
 from migration.engine import LinkSpec, PrecopyParams, PrecopySimulation, fair_shares, plan_wave
 from migration.engine import shared_link as shared_link_module
 from migration.engine.shared_link import SharedLink, water_level
+from tests.migration.engine_oracle import wave_by_plain_stepping
 
 GiB = 2**30
 MB = 1e6
-
-
-def _oracle(link: LinkSpec, migrations: list[PrecopyParams], max_concurrent: int) -> tuple[list[float], list[int]]:
-    """Ends and round counts when, at every event, the link is re-shared among all and every migration is stepped."""
-    on_link = [replace(p, rtt_s=link.rtt_s, loss=link.loss) for p in migrations]
-    ends = [0.0] * len(on_link)
-    rounds = [0] * len(on_link)
-    active: list[tuple[int, PrecopySimulation]] = []
-    queued, now = 0, 0.0
-    while queued < len(on_link) or active:
-        while queued < len(on_link) and len(active) < max_concurrent:
-            active.append((queued, PrecopySimulation(on_link[queued], shared=True)))
-            queued += 1
-        given_ = iter(fair_shares(link.bandwidth_bps, [s.wire_cap_bps for _, s in active if s.consumes_bandwidth]))
-        shares = [next(given_) if s.consumes_bandwidth else 0.0 for _, s in active]
-        dt = min(s.time_to_next_boundary(b) for (_, s), b in zip(active, shares, strict=True))
-        for (_, s), b in zip(active, shares, strict=True):
-            s.advance(dt, b)
-        now += dt
-        for k, s in active:
-            if s.done:
-                ends[k], rounds[k] = now, len(s.rounds)
-        active = [(k, s) for k, s in active if not s.done]
-    return ends, rounds
 
 
 @st.composite
@@ -75,7 +52,7 @@ def test_plan_wave_equals_re_sharing_and_stepping_everyone_with_many_on_the_wire
     ps = [replace(p, memory_bytes=p.memory_bytes * (1 + k / 997)) for k, p in enumerate(ps)]
     link = LinkSpec(bandwidth_bps=bw, rtt_s=rtt)
     wave = plan_wave(link, ps, concurrency)
-    ends, rounds = _oracle(link, ps, concurrency)
+    ends, rounds = wave_by_plain_stepping(link, ps, concurrency)
     for item, end, count in zip(wave.items, ends, rounds, strict=True):
         assert math.isclose(item.end_s, end, rel_tol=1e-7, abs_tol=1e-9)
         assert item.rounds == count

@@ -16,7 +16,6 @@ from migration.engine import (
     PrecopyParams,
     PrecopySimulation,
     RateLimits,
-    fair_shares,
     plan_wave,
     rate_limits,
     simulate_precopy,
@@ -24,6 +23,7 @@ from migration.engine import (
     transport_rate_bps,
 )
 from migration.engine.precopy import STATE_VERSION
+from tests.migration.engine_oracle import wave_by_plain_stepping
 
 GiB = 2**30
 MiB = 2**20
@@ -405,29 +405,6 @@ def test_stepping_through_the_ramp_and_the_rounds_equals_the_closed_run(p, steps
     assert math.isclose(r.wire_bytes, closed.wire_bytes, rel_tol=1e-9)
 
 
-def _wave_by_plain_stepping(link: LinkSpec, migrations: list[PrecopyParams], max_concurrent: int) -> list[float]:
-    """Oracle: at every event re-share the link among all and step every migration (the public API only)."""
-    on_link = [replace(p, rtt_s=link.rtt_s, loss=link.loss) for p in migrations]
-    ends = [0.0] * len(on_link)
-    active: list[tuple[int, PrecopySimulation]] = []
-    queued, now = 0, 0.0
-    while queued < len(on_link) or active:
-        while queued < len(on_link) and len(active) < max_concurrent:
-            active.append((queued, PrecopySimulation(on_link[queued], shared=True)))
-            queued += 1
-        given = iter(fair_shares(link.bandwidth_bps, [s.wire_cap_bps for _, s in active if s.consumes_bandwidth]))
-        shares = [next(given) if s.consumes_bandwidth else 0.0 for _, s in active]
-        dt = min(s.time_to_next_boundary(b) for (_, s), b in zip(active, shares, strict=True))
-        for (_, s), b in zip(active, shares, strict=True):
-            s.advance(dt, b)
-        now += dt
-        for k, s in active:
-            if s.done:
-                ends[k] = now
-        active = [(k, s) for k, s in active if not s.done]
-    return ends
-
-
 @settings(max_examples=80, deadline=None)
 @given(
     st.lists(transported(), min_size=1, max_size=10),
@@ -442,7 +419,7 @@ def test_plan_wave_equals_re_sharing_and_stepping_everyone_at_every_event(ps, bw
         ps = [replace(p, disk_bytes=p.memory_bytes * 2, disk_write_rate_bps=p.bandwidth_bps / 4) for p in ps]
     link = LinkSpec(bandwidth_bps=bw, rtt_s=rtt, loss=loss)
     w = plan_wave(link, ps, concurrency)
-    ends = _wave_by_plain_stepping(link, ps, concurrency)
+    ends, _ = wave_by_plain_stepping(link, ps, concurrency)
     for item, end in zip(w.items, ends, strict=True):
         assert math.isclose(item.end_s, end, rel_tol=1e-7, abs_tol=1e-9)
     assert math.isclose(w.makespan_s, max(ends), rel_tol=1e-7)
