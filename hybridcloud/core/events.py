@@ -22,7 +22,8 @@ Built for latency (bench/progress_push.py, bench/migrations_in_flight.py):
   latest state of each item wins) and leave together when it ends (a timer on the sender loop), with `sent_at` the
   moment they leave. Nothing a page shows is lost: the row stays the truth and a page resyncs on a `seq` gap; the
   `seq` is stamped as a message leaves, so holding one spends none. `flush_activity()` sends what is held now (at
-  process exit, and before a test listens). Messages without `item` (workload changes) are never held.
+  process exit: `atexit`, and `worker_process_shutdown` in a prefork child, which skips `atexit`; and before a test
+  listens). Messages without `item` (workload changes) are never held.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ connected client receives every activity message. Over the real sender loop and 
 layer is a recorder, so that what leaves the publisher is counted exactly."""
 
 import json
+import os
 import time
 
 import pytest
@@ -88,3 +89,18 @@ def test_a_workload_change_is_never_held(layer):
     wait_for(layer, 2, timeout=events.ACTIVITY_WINDOW_S + 2)
     assert [m["type"] for m in layer.sent] == ["workload", "migration"]
     assert layer.sent[0]["seq"] < layer.sent[1]["seq"]
+
+
+def test_a_worker_child_that_exits_sends_what_it_holds_first(layer):
+    # A prefork child exits with os._exit (no atexit): Celery's worker_process_shutdown is its last word.
+    from celery.signals import worker_process_shutdown
+
+    import hybridcloud.celery  # noqa: F401 - the app, which connects the handler
+
+    events.publish_activity(migration_item(1))
+    events.flush_activity()  # a window has just begun
+    layer.sent.clear()
+    events.publish_activity(migration_item(2))  # held
+    assert layer.sent == []
+    worker_process_shutdown.send(sender=None, pid=os.getpid(), exitcode=0)
+    assert [m["item"]["percent"] for m in layer.sent] == [2], "sent at once, not when the window ends"
