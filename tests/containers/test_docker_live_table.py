@@ -29,7 +29,7 @@ def test_docker_run_appears_in_the_open_workloads_table_without_a_reload(
     page.wait_for_selector("#workloads-table tr[data-id]")
     page.wait_for_selector('#live-indicator[data-state="live"]')
     page.evaluate("window.__marker = 1")
-    assert "1 match" in page.inner_text("#workload-count")
+    assert "1 workload matches the filters" in page.inner_text("#workload-count")
     assert page.locator("#workloads-table tbody tr", has_text="live-web").count() == 0
     screenshot(page, "docker-live-1-before")
 
@@ -38,7 +38,7 @@ def test_docker_run_appears_in_the_open_workloads_table_without_a_reload(
     row = page.locator("#workloads-table tbody tr", has_text="live-web")
     row.wait_for(timeout=10_000)
     assert page.evaluate("window.__marker") == 1, "the page was reloaded"
-    assert "2 matches" in page.inner_text("#workload-count")
+    assert "2 workloads match the filters" in page.inner_text("#workload-count")
     assert "row-new" in (row.get_attribute("class") or "")
     # `docker run` is a create then a start: the start's push refreshes the row again (debounced to 1/s).
     row.locator(".badge", has_text="Powered on").wait_for(timeout=10_000)
