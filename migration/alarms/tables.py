@@ -202,3 +202,13 @@ class DeliveryTable(ListTable):
 
     def render_attempts(self, record):
         return f"{record.attempts} of {record.max_attempts}"
+
+    def value_each_attempt(self, record):
+        """In the CSV, each attempt on its own line of the cell, in full: number, time to the second, result, the
+        whole error, duration (the page's list truncates the error)."""
+        return "\n".join(
+            f"{a.number}. {times.format_datetime(a.at, seconds=True)}: "
+            f"{f'HTTP {a.response_code}' if a.response_code else ('sent' if a.ok else 'failed')}"
+            f"{'' if a.ok or not a.error else f' ({a.error})'}, {a.duration_ms:.0f} ms"
+            for a in record.attempt_log.all()
+        )

@@ -1,6 +1,8 @@
 """The alarms API: lists open first, refuses bad filters by name, acknowledges and clears once (409 after), rules
 for administrators only with the model's rules (400 naming the field, nothing created)."""
 
+import csv
+import io
 from datetime import timedelta
 
 import pytest
@@ -146,3 +148,28 @@ def test_the_page_refused_a_second_acknowledgement_says_why_as_the_api_does(two_
     assert [str(m) for m in page.context["messages"]] == [
         f"Alarm #{info.pk} is acknowledged: only an active alarm can be acknowledged."
     ]
+
+
+def test_the_delivery_logs_csv_lists_each_attempt_in_full_on_its_own_line(settings, viewer_client):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
+    topo = factories.topology()
+    builders.only_rules(builders.rule("migration_failed", email_to="ops@example.com"))
+    builders.failed_migration(topo, finished_at=timezone.now() - timedelta(minutes=1))
+    [alarm_id] = services.alarms_evaluate().raised
+    delivery = Alarm.objects.get(pk=alarm_id).deliveries.get()
+    assert services.delivery_attempt(delivery_id=delivery.pk) == "retrying"
+    delivery.refresh_from_db()
+    delivery.next_retry_at = timezone.now() - timedelta(seconds=1)  # due now
+    delivery.save(update_fields=["next_retry_at"])
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert services.delivery_attempt(delivery_id=delivery.pk) == "delivered"
+
+    response = viewer_client.get("/alarms/webhooks/?export=csv")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    [row] = [r for r in rows if r["alarm"] == f"#{alarm_id}"]
+    first, second = row["each_attempt"].split("\n")
+    assert first.startswith("1. ") and "failed (" in first and "ConnectionRefusedError" in first and "<" not in first
+    assert second.startswith("2. ") and ": sent, " in second and second.endswith(" ms")
+    assert row["attempts"] == "2 of 5" and row["status"] == "delivered"
