@@ -124,6 +124,24 @@ def in_memory_channel_layer(settings):
     channel_layers.backends.clear()
 
 
+@pytest.fixture
+def steady_world(monkeypatch):
+    """The pre-checks' forecast in a steady world: guests dirty at their inventory rate and links carry no
+    background traffic. The simulated world draws each workload's and link's pattern from its id and the hour (a
+    burst up to about 3x, a quarter of the rate at night at the site), so an outcome a test asserts (converges or
+    not, which suggestions) would depend on the ids the database hands out and on the clock. The world has its own
+    tests (tests/migration/test_world.py, test_driver_world.py)."""
+    from migration.prechecks import prediction
+
+    world = prediction.migration_world
+
+    def steady(**kwargs):
+        _dirty, _link, capacity = world(**kwargs)
+        return None, None, capacity
+
+    monkeypatch.setattr(prediction, "migration_world", steady)
+
+
 # -- real processes against the test database --------------------------------------------------------------------
 
 

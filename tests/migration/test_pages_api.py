@@ -48,7 +48,7 @@ def test_wizard_shows_prediction_warnings_and_override_field_then_starts(operato
     assert m.override_reason == "The disk moves too: fine."
 
 
-def test_wizard_suggests_what_would_converge(operator_client, topo):
+def test_wizard_suggests_what_would_converge(operator_client, topo, steady_world):
     vm = factories.workload(topo.ca_hosts[0], memory_gib=64, dirty_rate_bps=8_000_000_000)
     vm.working_set_bytes = vm.memory_bytes
     vm.save()

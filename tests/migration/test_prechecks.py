@@ -14,7 +14,6 @@ from migration.prechecks import (
     register_host_refusal,
     unregister_host_refusal,
 )
-from migration.prechecks import prediction as prediction_module
 from tests import factories
 
 
@@ -160,12 +159,7 @@ def test_storage_move_warns_and_predicts_disk_transfer_time(topo):
     assert any("cannot see datastore ca-vsan" in w and "100 GiB" in w for w in result.warnings)
 
 
-def test_non_converging_move_gets_suggestions_with_predicted_outcomes(topo, monkeypatch):
-    # The guest dirties at its inventory rate, not the world's: the world's draw for its id and the hour (up to
-    # about 3x in a burst, a quarter at night) decides whether even a link ten times as fast would converge (on
-    # PostgreSQL, after other tests, an id drew one where it did not). The world has its own tests.
-    world = prediction_module.migration_world
-    monkeypatch.setattr(prediction_module, "migration_world", lambda **kwargs: (None, *world(**kwargs)[1:]))
+def test_non_converging_move_gets_suggestions_with_predicted_outcomes(topo, steady_world):
     vm = factories.workload(topo.ca_hosts[0], memory_gib=64, dirty_rate_bps=8_000_000_000)
     vm.working_set_bytes = vm.memory_bytes
     vm.save()
