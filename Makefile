@@ -8,7 +8,7 @@ UV_VERSION ?= uv==0.13.9
 PIP_VERSION ?= pip==26.3
 LOCK := requirements.lock
 
-.PHONY: run test test-fast lint format bench calibrate secret clean venv deps lock
+.PHONY: run test test-fast fuzz lint format bench calibrate secret clean venv deps lock
 
 $(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -48,6 +48,13 @@ test: $(VENV)/.installed
 
 test-fast: $(VENV)/.installed
 	$(PY) -m pytest -m "not browser and not integration" $(PYTEST_ARGS)
+
+# The property tests (Hypothesis, schemathesis) FUZZ_RUNS times with new draws each time (CI draws the same ones).
+FUZZ_RUNS ?= 5
+FUZZ_TESTS = $(shell grep -rlE "^from hypothesis|^import hypothesis|^import schemathesis" tests --include="test_*.py")
+fuzz: $(VENV)/.installed
+	@for i in $$(seq 1 $(FUZZ_RUNS)); do echo "== fuzz run $$i of $(FUZZ_RUNS)"; \
+	  HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest $(FUZZ_TESTS) -q -m "not browser" $(PYTEST_ARGS) || exit 1; done
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -23,12 +23,24 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import connections
+from hypothesis import settings as hypothesis_settings
 
 from hybridcloud.redis_server import _die_with_parent, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+# -- Hypothesis ----------------------------------------------------------------------------------------------------
+
+# In CI (the CI variable set) Hypothesis loads its own "ci" profile: derandomized, so every CI run checks the same
+# examples (a red CI is a finding anyone can reproduce, not the luck of a draw; its SQLite and PostgreSQL passes check
+# the same cases). Elsewhere each run draws new ones; `make fuzz` (HYPOTHESIS_PROFILE=fuzz) runs the property tests
+# again and again with new draws, CI or not, to find what the fixed ones do not.
+hypothesis_settings.register_profile("fuzz", derandomize=False, database=None, print_blob=True)
+if os.environ.get("HYPOTHESIS_PROFILE"):
+    hypothesis_settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])
 
 
 # -- ordering and skipping ----------------------------------------------------------------------------------------
