@@ -9,10 +9,10 @@ from functools import lru_cache
 
 from hybridcloud.core.units import format_bytes, format_duration
 from inventory.links import migration_slots
-from inventory.models import Workload
+from inventory.models import CloudLink, Host, Workload
 from migration.capacity.planning import LinkInfo, TargetHost, TargetIndex
 from migration.engine import LinkSpec, plan_wave
-from migration.prechecks import engine_params
+from migration.prechecks import HostStack, LinkStack, engine_params, transport_between
 
 
 def link_key(index: TargetIndex, source: TargetHost, target: TargetHost) -> tuple[str, LinkInfo | None]:
@@ -20,6 +20,18 @@ def link_key(index: TargetIndex, source: TargetHost, target: TargetHost) -> tupl
         return f"host:{source.pk}", None
     link = index.link(source.site_id, target.site_id)
     return f"link:{link.pk}", link
+
+
+def _link_model(index: TargetIndex, link: LinkInfo | None) -> CloudLink | None:
+    return index.link_models.get(link.pk) if link is not None else None
+
+
+def _host_facts(
+    index: TargetIndex, hosts: dict[int, tuple[Host | None, HostStack | None, float]], host: TargetHost
+) -> tuple[Host | None, HostStack | None, float]:
+    model = index.host_models.get(host.pk)
+    facts = hosts[host.pk] = (model, HostStack.of(model) if model is not None else None, host.nic_bps)
+    return facts
 
 
 def predict_wave(index: TargetIndex, moves: list[tuple[Workload, TargetHost]], *, max_downtime_s: float = 0.3,
@@ -30,28 +42,41 @@ def predict_wave(index: TargetIndex, moves: list[tuple[Workload, TargetHost]], *
     groups: dict[str, list[int]] = defaultdict(list)
     specs: dict[str, tuple[LinkSpec, int]] = {}
     params = []
-    keys: dict[tuple[int, int], tuple[str, LinkInfo | None]] = {}  # by source host and destination site
+    # By source host and destination site: the link key, the link, its transport facts, its ratio, the key's moves.
+    keys: dict[tuple[int, int], tuple[str, LinkInfo | None, LinkStack | None, float, list[int]]] = {}
+    hosts: dict[int, tuple[Host | None, HostStack | None, float]] = {}  # each host's model, stack and NIC, read once
     for i, (w, target) in enumerate(moves):
-        source = index.hosts[w.host_id]
-        known = keys.get((source.pk, target.site_id))
+        source_id = w.host_id
+        source = index.hosts[source_id]
+        known = keys.get((source_id, target.site_id))
         if known is None:
-            known = keys[(source.pk, target.site_id)] = link_key(index, source, target)
-        key, link = known
-        groups[key].append(i)
-        disk = 0 if w.datastore_id in target.datastores else w.disk_bytes
+            key, link = link_key(index, source, target)
+            known = keys[(source_id, target.site_id)] = (
+                key, link, LinkStack.of(_link_model(index, link)), float(link.compression_ratio) if link else 1.0,
+                groups[key],
+            )  # fmt: skip
+            if key not in specs:
+                if link is None:
+                    specs[key] = (LinkSpec(bandwidth_bps=source.nic_bps), source.max_concurrent)
+                else:
+                    specs[key] = (link.spec(), max(1, migration_slots(link.bandwidth_mbit) - link.active))
+        key, link, link_stack, ratio, members = known
+        members.append(i)
+        source_model, source_stack, source_nic = hosts.get(source_id) or _host_facts(index, hosts, source)
+        destination_model, destination_stack, destination_nic = hosts.get(target.pk) or _host_facts(
+            index, hosts, target
+        )
+        transport = None
+        if source_model is not None and destination_model is not None:
+            transport = transport_between(source_stack, destination_stack, link_stack, ratio)
         params.append(
             engine_params(
-                workload=w, bandwidth_bps=min(source.nic_bps, target.nic_bps), max_downtime_s=max_downtime_s,
-                policy=policy, compression_ratio=link.compression_ratio if link else 1.0, disk_bytes=disk,
-                source_host=index.host_models.get(source.pk), destination_host=index.host_models.get(target.pk),
-                cloud_link=index.link_models.get(link.pk) if link else None,
+                workload=w, bandwidth_bps=min(source_nic, destination_nic), max_downtime_s=max_downtime_s,
+                policy=policy, compression_ratio=ratio,
+                disk_bytes=0 if w.datastore_id in target.datastores else w.disk_bytes, source_host=source_model,
+                destination_host=destination_model, transport=transport,
             )
         )  # fmt: skip
-        if key not in specs:
-            if link is None:
-                specs[key] = (LinkSpec(bandwidth_bps=source.nic_bps), source.max_concurrent)
-            else:
-                specs[key] = (link.spec(), max(1, migration_slots(link.bandwidth_mbit) - link.active))
     items: list[dict] = [{} for _ in moves]
     makespan = 0.0
     for key, members in groups.items():
@@ -67,19 +92,20 @@ def predict_wave(index: TargetIndex, moves: list[tuple[Workload, TargetHost]], *
         wave = plan_wave(spec, [params[i] for i in members], max_concurrent=max(1, limit))
         makespan = max(makespan, wave.makespan_s)
         for i, item in zip(members, wave.items, strict=True):
-            items[i] = {
+            converged = item.converged
+            p = items[i] = {
                 "start_s": round(item.start_s, 2),
                 "end_s": round(item.end_s, 2),
                 "downtime_s": round(item.downtime_s, 4),
                 "outcome": item.outcome,
-                "converged": item.converged,
+                "converged": converged,
                 "group": key,
                 "max_concurrent": limit,
             }
-            if params[i].disk_bytes > 0 or not item.converged:  # the details, only where a warning needs them
-                items[i]["storage_time_s"] = round(item.storage_time_s, 1)
-                if not item.converged:  # the result (its sentences) only for these
-                    items[i]["reason"] = item.result.reason
+            if not converged or params[i].disk_bytes > 0:  # the details, only where a warning needs them
+                p["storage_time_s"] = round(item.storage_time_s, 1)
+                if not converged:  # the result (its sentences) only for these
+                    p["reason"] = item.result.reason
     return {"makespan_s": round(makespan, 2), "items": items, "groups": len(groups)}
 
 

@@ -19,10 +19,13 @@ from migration.prechecks.context import ActiveMigration, PrecheckContext, link_k
 from migration.prechecks.move import Move, PrecheckResult
 from migration.prechecks.prediction import (
     LIMIT_LABELS,
+    HostStack,
+    LinkStack,
     engine_params,
     migration_world,
     prediction_dict,
     suggestions,
+    transport_between,
     transport_fields,
 )
 from migration.prechecks.refusals import HostCheck, register_host_refusal, unregister_host_refusal
@@ -33,6 +36,8 @@ __all__ = [
     "MOVE_CHECKS",
     "ActiveMigration",
     "HostCheck",
+    "HostStack",
+    "LinkStack",
     "Move",
     "PrecheckContext",
     "PrecheckResult",
@@ -46,6 +51,7 @@ __all__ = [
     "prediction_dict",
     "register_host_refusal",
     "suggestions",
+    "transport_between",
     "transport_fields",
     "unregister_host_refusal",
 ]

@@ -8,8 +8,11 @@ estimate and a p10-p90 range, names the limit that sets the rate and says what w
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from django.utils import timezone
 
@@ -34,39 +37,91 @@ from migration.prechecks.move import Move
 TRANSPORT_LIMITS = ("window", "loss", "codec", "cipher")
 
 
+class HostStack(NamedTuple):
+    """What the transport rules read of one host's migration stack (`transport_fields`): plain values, so that a
+    planner reads each host's once and the moves between hosts of the same stacks share one computation."""
+
+    mtu_bytes: int | None
+    socket_buffer_bytes: int | None
+    encrypted: bool
+    codec_rate_bps: int | None
+    streams: int
+    cipher_rate_bps: int
+
+    @classmethod
+    def of(cls, host: Host) -> HostStack:
+        return cls(
+            host.migration_mtu_bytes, host.migration_socket_buffer_bytes, host.migration_encrypted,
+            host.migration_codec_rate_bps, host.migration_streams, host.migration_cipher_rate_bps,
+        )  # fmt: skip
+
+
+class LinkStack(NamedTuple):
+    """What the transport rules read of a cloud link (`transport_fields`)."""
+
+    rtt_s: float
+    loss: float
+    mtu_bytes: int
+    encrypted: bool
+
+    @classmethod
+    def of(cls, link: CloudLink | None) -> LinkStack | None:
+        return None if link is None else cls(link.rtt_s, link.loss, link.mtu_bytes, link.encrypted)
+
+
+def _path_mss(hosts: tuple[HostStack, HostStack], link: LinkStack | None) -> int:
+    mtus = [h.mtu_bytes or DEFAULT_MTU_BYTES for h in hosts]
+    if link is not None:
+        mtus.append(link.mtu_bytes)
+    return min(mtus) - IP_TCP_HEADER_BYTES
+
+
 def path_mss_bytes(*, source_host: Host, destination_host: Host, cloud_link: CloudLink | None) -> int:
     """TCP payload per segment on the path: the smallest MTU on it (the link's, each host's migration port; a port
     of unknown MTU counts as 1500) less the IPv4 and TCP headers."""
-    mtus = [h.migration_mtu_bytes or DEFAULT_MTU_BYTES for h in (source_host, destination_host)]
-    if cloud_link is not None:
-        mtus.append(cloud_link.mtu_bytes)
-    return min(mtus) - IP_TCP_HEADER_BYTES
+    return _path_mss((HostStack.of(source_host), HostStack.of(destination_host)), LinkStack.of(cloud_link))
 
 
 def transport_fields(
     *, source_host: Host, destination_host: Host, cloud_link: CloudLink | None, compression_ratio: float
 ) -> dict[str, Any]:
-    """The engine's transport inputs for a move between two hosts, over a link or inside a site.
+    """The engine's transport inputs for a move between two hosts, over a link or inside a site
+    (`transport_between` of their stacks)."""
+    return dict(
+        transport_between(
+            HostStack.of(source_host), HostStack.of(destination_host), LinkStack.of(cloud_link),
+            float(compression_ratio),
+        )
+    )  # fmt: skip
+
+
+@lru_cache(maxsize=1024)
+def transport_between(
+    source: HostStack, destination: HostStack, link: LinkStack | None, compression_ratio: float
+) -> Mapping[str, Any]:
+    """The engine's transport inputs for a move from a host of stack `source` to one of stack `destination`, over
+    `link` or inside a site (None); computed once per distinct combination (a wave of 100,000 moves has a handful),
+    read-only (`transport_fields` returns a copy).
 
     Rules: the link's RTT and loss (none inside a site); the path's MSS; the lower stream count of the two hosts
     and the smaller socket buffer (empty = tuned to the path, so a host with a fixed buffer binds); the move is
     encrypted when the link or either host encrypts, at the slower host's cipher rate; with WAN compression on
     (ratio > 1), the slower codec of the hosts that compress themselves (none: an optimiser on the link)."""
-    hosts = (source_host, destination_host)
-    buffers = [h.migration_socket_buffer_bytes for h in hosts if h.migration_socket_buffer_bytes is not None]
-    encrypted = any(h.migration_encrypted for h in hosts) or bool(cloud_link is not None and cloud_link.encrypted)
-    codecs = [h.migration_codec_rate_bps for h in hosts if h.migration_codec_rate_bps is not None]
-    return {
-        "rtt_s": cloud_link.rtt_s if cloud_link is not None else 0.0,
-        "loss": cloud_link.loss if cloud_link is not None else 0.0,
-        "mss_bytes": float(
-            path_mss_bytes(source_host=source_host, destination_host=destination_host, cloud_link=cloud_link)
-        ),
-        "streams": min(h.migration_streams for h in hosts),
-        "socket_buffer_bytes": float(min(buffers)) if buffers else None,
-        "cipher_rate_bps": float(min(h.migration_cipher_rate_bps for h in hosts)) if encrypted else None,
-        "codec_rate_bps": float(min(codecs)) if codecs and compression_ratio > 1.0 else None,
-    }
+    hosts = (source, destination)
+    buffers = [h.socket_buffer_bytes for h in hosts if h.socket_buffer_bytes is not None]
+    encrypted = any(h.encrypted for h in hosts) or bool(link is not None and link.encrypted)
+    codecs = [h.codec_rate_bps for h in hosts if h.codec_rate_bps is not None]
+    return MappingProxyType(
+        {
+            "rtt_s": link.rtt_s if link is not None else 0.0,
+            "loss": link.loss if link is not None else 0.0,
+            "mss_bytes": float(_path_mss(hosts, link)),
+            "streams": min(h.streams for h in hosts),
+            "socket_buffer_bytes": float(min(buffers)) if buffers else None,
+            "cipher_rate_bps": float(min(h.cipher_rate_bps for h in hosts)) if encrypted else None,
+            "codec_rate_bps": float(min(codecs)) if codecs and compression_ratio > 1.0 else None,
+        }
+    )
 
 
 def engine_params(
@@ -80,22 +135,21 @@ def engine_params(
     source_host: Host | None = None,
     destination_host: Host | None = None,
     cloud_link: CloudLink | None = None,
+    transport: Mapping[str, Any] | None = None,
 ) -> PrecopyParams:
     """The engine's inputs for this workload. A powered-off workload dirties nothing and writes nothing to its disk
     (a cold move); a live one's disk writes are mirrored while a storage move (``disk_bytes > 0``) copies the disk.
     With both hosts given, the transport (RTT, loss, MSS, streams, buffers, cipher, codec) comes from them and the
-    link (`transport_fields`); without, the move is modelled as a LAN with no transport limit. The source host's
-    hypervisor picks the engine's profile: a KVM source migrates by QEMU's own rules (``profile="qemu"``,
-    calibrated against real QEMU, docs/engine.md), any other by the generic model."""
+    link (`transport_fields`; a planner of many moves passes `transport`, `transport_between` of the same hosts'
+    stacks and link, worked out once per kind of move); without, the move is modelled as a LAN with no transport
+    limit. The source host's hypervisor picks the engine's profile: a KVM source migrates by QEMU's own rules
+    (``profile="qemu"``, calibrated against real QEMU, docs/engine.md), any other by the generic model."""
     live = workload.power_state == PowerState.ON
-    transport: dict[str, Any] = {}
-    if source_host is not None and destination_host is not None:
-        transport = transport_fields(
-            source_host=source_host,
-            destination_host=destination_host,
-            cloud_link=cloud_link,
-            compression_ratio=float(compression_ratio),
-        )
+    if transport is None and source_host is not None and destination_host is not None:
+        transport = transport_between(
+            HostStack.of(source_host), HostStack.of(destination_host), LinkStack.of(cloud_link),
+            float(compression_ratio),
+        )  # fmt: skip
     return PrecopyParams(
         memory_bytes=float(workload.memory_bytes),
         bandwidth_bps=float(bandwidth_bps),
@@ -107,7 +161,7 @@ def engine_params(
         disk_bytes=float(disk_bytes),
         disk_write_rate_bps=float(workload.disk_write_rate_bps) if live and disk_bytes else 0.0,
         profile="qemu" if source_host is not None and source_host.hypervisor == Hypervisor.KVM else "generic",
-        **transport,
+        **(transport or {}),
     )
 
 

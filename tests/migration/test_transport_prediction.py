@@ -7,7 +7,14 @@ import pytest
 
 from inventory.choices import LINUX_DEFAULT_TCP_BUFFER_BYTES, Hypervisor
 from inventory.models import Host
-from migration.prechecks import engine_params, precheck_migration
+from migration.prechecks import (
+    HostStack,
+    LinkStack,
+    engine_params,
+    precheck_migration,
+    transport_between,
+    transport_fields,
+)
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -156,3 +163,40 @@ def test_api_precheck_gives_the_range_the_binding_limit_and_its_advice(operator_
     p = response.json()["prediction"]
     assert p["p10_total_time_s"] <= p["total_time_s"] <= p["p90_total_time_s"]
     assert p["limit"] == "window" and "65 ms" in p["limit_sentence"] and p["advice"]
+
+
+def test_transport_worked_out_once_per_kind_of_move_gives_the_same_engine_inputs(topo):
+    """A planner's `transport_between` of the hosts' stacks (computed once per distinct stacks and link) gives the
+    inputs `engine_params` works out from the hosts themselves, for each combination of stacks; `transport_fields`
+    hands out its own dict, never the shared one."""
+    link = topo.ca_link_va
+    link.compression_ratio = 2.0
+    link.save()
+    plain, tuned = topo.va_hosts[0], kvm(topo.ca_hosts[0], migration_codec_rate_bps=300_000_000)
+    encrypting = kvm(topo.ca_hosts[1], migration_encrypted=True, migration_mtu_bytes=1300, migration_streams=3)
+    vm = factories.workload(tuned)
+    for source, destination, over in ((tuned, plain, link), (encrypting, plain, link), (tuned, encrypting, None)):
+        ratio = over.compression_ratio if over else 1.0
+        alone = engine_params(
+            workload=vm, bandwidth_bps=1.25e9, max_downtime_s=0.3, policy="throttle", compression_ratio=ratio,
+            source_host=source, destination_host=destination, cloud_link=over,
+        )  # fmt: skip
+        shared = transport_between(HostStack.of(source), HostStack.of(destination), LinkStack.of(over), ratio)
+        given = engine_params(
+            workload=vm, bandwidth_bps=1.25e9, max_downtime_s=0.3, policy="throttle", compression_ratio=ratio,
+            source_host=source, destination_host=destination, cloud_link=over, transport=shared,
+        )  # fmt: skip
+        assert given == alone
+        fields = transport_fields(
+            source_host=source, destination_host=destination, cloud_link=over, compression_ratio=ratio
+        )
+        assert fields == dict(shared)
+        fields["streams"] = 99
+        assert transport_between(HostStack.of(source), HostStack.of(destination), LinkStack.of(over), ratio) == shared
+        with pytest.raises(TypeError):
+            shared["streams"] = 99  # read-only: every move of that kind shares it
+    # A host whose stack changes is a new key: nothing stale is served.
+    before = transport_between(HostStack.of(tuned), HostStack.of(plain), LinkStack.of(link), 2.0)
+    tuned = kvm(tuned, migration_codec_rate_bps=100_000_000)
+    after = transport_between(HostStack.of(tuned), HostStack.of(plain), LinkStack.of(link), 2.0)
+    assert (before["codec_rate_bps"], after["codec_rate_bps"]) == (300_000_000, 100_000_000)
