@@ -95,11 +95,11 @@ class Usage:
 
     @property
     def reserved_memory_bytes(self) -> int:
-        return sum(r.memory_bytes for r in self.reservations)
+        return sum(r.memory_bytes for r in self.reservations) if self.reservations else 0  # most hosts hold none
 
     @property
     def reserved_vcpus(self) -> int:
-        return sum(r.vcpus for r in self.reservations)
+        return sum(r.vcpus for r in self.reservations) if self.reservations else 0
 
     @property
     def memory_bytes(self) -> int:

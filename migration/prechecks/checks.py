@@ -6,7 +6,7 @@ from __future__ import annotations
 from hybridcloud.core.units import format_bytes
 from inventory.choices import CPU_OVERCOMMIT_RATIO, HostState
 from inventory.links import MIN_MBIT_PER_MIGRATION
-from inventory.models import Host, Site, Workload
+from inventory.models import Cluster, Host, Site, Workload
 from inventory.usage import takes_room
 from migration.choices import MigrationKind, MigrationPolicy, MigrationState
 from migration.placement import place_workload, placement_rule_checks
@@ -22,22 +22,33 @@ def host_load(host: Host, *, exclude_workload: Workload | None = None, context: 
     """Memory and vCPUs taken on `host` (inventory's one accounting: running workloads plus live moves on their way
     to it), less what `exclude_workload` itself takes there."""
     context = context or PrecheckContext()
-    usage = context.usage(host.pk)
+    usage = context.usage(host.id)
     if exclude_workload is not None:
         usage = usage.without(exclude_workload)
     return {"memory": usage.memory_bytes, "vcpus": usage.vcpus}
 
 
-def _cpu_errors(workload: Workload, host: Host) -> list[str]:
-    """Same CPU vendor and a baseline at least as new (a running guest keeps the CPU features it saw at boot)."""
-    src_cluster, dst_cluster = workload.host.cluster, host.cluster
+def _cpu_mismatch(src_cluster: Cluster, dst_cluster: Cluster) -> str | None:
+    """Same CPU vendor and a baseline at least as new (a running guest keeps the CPU features it saw at boot): None,
+    else what differs ("vendor" or "baseline")."""
     if src_cluster.cpu_vendor != dst_cluster.cpu_vendor:
+        return "vendor"
+    if dst_cluster.baseline_level < src_cluster.baseline_level:
+        return "baseline"
+    return None
+
+
+def _cpu_errors(workload: Workload, host: Host, context: PrecheckContext) -> list[str]:
+    """`_cpu_mismatch` of the clusters (asked once per pair of clusters), in words only for a move it refuses."""
+    src_cluster, dst_cluster = context.place(workload.host)[0], context.place(host)[0]
+    mismatch = None if src_cluster is dst_cluster else context.cpu_mismatch(src_cluster, dst_cluster, _cpu_mismatch)
+    if mismatch == "vendor":
         return [
             f"Host {host.name} has {dst_cluster.get_cpu_vendor_display()} CPUs but {workload.name} runs on "
             f"{src_cluster.get_cpu_vendor_display()} ({src_cluster.get_cpu_baseline_display()}): a running guest "
             f"cannot move between CPU vendors."
         ]
-    if dst_cluster.baseline_level < src_cluster.baseline_level:
+    if mismatch == "baseline":
         return [
             f"Cluster {dst_cluster.name}'s CPU baseline {dst_cluster.get_cpu_baseline_display()} is older than "
             f"{src_cluster.name}'s {src_cluster.get_cpu_baseline_display()}: the guest uses CPU features host "
@@ -75,7 +86,7 @@ def host_checks(
     errors: list[str] = []
     live = takes_room(workload.power_state)
     # Not onto the host it already runs on.
-    if host.pk == workload.host_id:
+    if host.id == workload.host_id:
         errors.append(f"{workload.name} already runs on host {host.name}; choose another host.")
     # The destination takes new workloads; a layer above may refuse it too (a host being emptied takes nothing new,
     # or its evacuation would never end).
@@ -84,7 +95,7 @@ def host_checks(
     else:
         errors.extend(context.host_refusals(host))
     if live:
-        errors.extend(_cpu_errors(workload, host))
+        errors.extend(_cpu_errors(workload, host, context))
     load = host_load(host, exclude_workload=workload, context=context)
     errors.extend(_capacity_errors(workload, host, load, live=live))
     free_memory = host.memory_bytes - load["memory"]
@@ -124,7 +135,7 @@ def check_segment(move: Move) -> None:
     """The network segment must be present at the destination, else the IP changes (an error unless the operator
     accepts re-addressing onto the site's first segment)."""
     workload, result, site = move.workload, move.result, move.destination_site
-    if site.pk in move.context.segment_sites(workload.segment_id):
+    if site.id in move.context.segment_sites(workload.segment_id):
         return
     candidate = move.context.first_segment(site)
     if candidate is None:
@@ -150,7 +161,7 @@ def check_storage(move: Move) -> None:
     """The datastore must be visible from the destination, else the disk moves too (onto the datastore the host
     sees with the most room, which must hold it)."""
     workload, result, host = move.workload, move.result, move.destination
-    if host.pk in move.context.datastore_hosts(workload.datastore_id):
+    if host.id in move.context.datastore_hosts(workload.datastore_id):
         result.destination_datastore = workload.datastore
         return
     best = move.context.best_datastore(host)
@@ -213,7 +224,7 @@ MOVE_CHECKS = (
 
 def _already_moving(workload: Workload, context: PrecheckContext, exclude_migration: int | None) -> list[str]:
     """No other active migration of the same workload."""
-    other = next(iter(context.active_of(workload.pk, exclude_migration)), None)
+    other = next(iter(context.active_of(workload.id, exclude_migration)), None)
     if other is None:
         return []
     return [
@@ -245,7 +256,7 @@ def _destination(
             return None
         host = placement.host
         result.placement_reason = placement.reason
-    result.destination_host = context.host(host.pk)
+    result.destination_host = context.host(host.id)
     return result.destination_host
 
 
@@ -270,7 +281,7 @@ def precheck_migration(
     """
     context = context or PrecheckContext()
     result = PrecheckResult()
-    workload = context.workload(workload.pk)
+    workload = context.workload(workload.id)
     result.errors.extend(_already_moving(workload, context, exclude_migration))
     host = _destination(
         workload, result, host=destination_host, site=destination_site, exclude_migration=exclude_migration,

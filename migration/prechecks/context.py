@@ -3,11 +3,12 @@ migrations sharing bandwidth."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
-from inventory.models import CloudLink, Datastore, Host, NetworkSegment, Site, Workload
+from inventory.models import CloudLink, Cluster, Datastore, Host, NetworkSegment, Site, Workload
 from inventory.selectors import host_usage, link_between
 from inventory.usage import Usage, takes_room
 from migration.models import Migration
@@ -18,8 +19,8 @@ from migration.prechecks.refusals import HostCheck, host_refusal_checkers
 def link_key_for(*, source_host: Host, destination_host: Host, cloud_link: CloudLink | None) -> str:
     """Migrations that share bandwidth share a key: a WAN link between sites, or the source host's NIC inside one."""
     if cloud_link is not None:
-        return f"link:{cloud_link.pk}"
-    return f"host:{source_host.pk}"
+        return f"link:{cloud_link.id}"
+    return f"host:{source_host.id}"
 
 
 def link_key_limit(*, source_host: Host | None, cloud_link: CloudLink | None) -> int:
@@ -72,6 +73,9 @@ class PrecheckContext:
         self._datastore_hosts: dict[int, set[int]] = {}
         self._best_datastore: dict[int, Datastore | None] = {}  # every host of the sites read
         self._links: dict[frozenset, CloudLink | None] = {}
+        self._links_by_pair: dict[tuple[int, int], CloudLink | None] = {}  # `_links` by ordered site pair
+        self._places: dict[int, tuple[Cluster, Site]] = {}  # each host's cluster and site
+        self._cpu_mismatch: dict[tuple[int, int], str | None] = {}  # by source and destination cluster
         self._site_hosts: dict[int, list[Host]] = {}
         self._workloads: dict[int, Workload] = {}
 
@@ -101,9 +105,20 @@ class PrecheckContext:
         nothing new), each refusal source read once per context."""
         if self._refusals is None:
             self._refusals = host_refusal_checkers()
-        if host.pk not in self._host_refusals:
-            self._host_refusals[host.pk] = [reason for check in self._refusals if (reason := check(host)) is not None]
-        return list(self._host_refusals[host.pk])
+        refusals = self._host_refusals.get(host.id)
+        if refusals is None:
+            refusals = self._host_refusals[host.id] = [r for check in self._refusals if (r := check(host)) is not None]
+        return list(refusals)
+
+    def cpu_mismatch(
+        self, source: Cluster, destination: Cluster, rule: Callable[[Cluster, Cluster], str | None]
+    ) -> str | None:
+        """What keeps a running guest of `source` off `destination`'s CPUs (`rule`: None when nothing), asked once
+        per pair of clusters."""
+        pair = (source.id, destination.id)
+        if pair not in self._cpu_mismatch:
+            self._cpu_mismatch[pair] = rule(source, destination)
+        return self._cpu_mismatch[pair]
 
     def rule_book(self) -> RuleBook:
         """The placement rules and where their members run (`rule_book_load`), read once."""
@@ -129,6 +144,17 @@ class PrecheckContext:
             for host in hosts:
                 self._hosts.setdefault(host.pk, host)
         return self._site_hosts[site.pk]
+
+    def place(self, host: Host) -> tuple[Cluster, Site]:
+        """The host's cluster and site, read once per host (every check of a move asks for both hosts')."""
+        place = self._places.get(host.id)
+        if place is None:
+            cluster = host.cluster
+            place = self._places[host.id] = (cluster, cluster.site)
+        return place
+
+    def site_of(self, host: Host) -> Site:
+        return self.place(host)[1]
 
     def host(self, pk: int) -> Host:
         if pk not in self._hosts:
@@ -171,23 +197,28 @@ class PrecheckContext:
     def best_datastore(self, host: Host) -> Datastore | None:
         """The datastore the host sees with the most room (then by name), read for every host of its site at once
         (placement weighs them all): one read per site, not per host."""
-        if host.pk not in self._best_datastore:
-            site_id = self.host(host.pk).cluster.site_id
-            pairs = list(Host.objects.filter(cluster__site_id=site_id).values_list("pk", "datastores"))
-            stores = Datastore.objects.in_bulk({ds for _, ds in pairs if ds is not None})
-            for host_id, ds in pairs:  # each host with each datastore it sees, or once with None: it sees none
-                best, store = self._best_datastore.get(host_id), stores.get(ds)
-                if store is not None and (
-                    best is None or (-store.free_bytes, store.name, store.pk) < (-best.free_bytes, best.name, best.pk)
-                ):
-                    self._best_datastore[host_id] = store
-                else:
-                    self._best_datastore.setdefault(host_id, None)
-            self._best_datastore.setdefault(host.pk, None)
+        if host.id in self._best_datastore:
+            return self._best_datastore[host.id]
+        site_id = self.host(host.pk).cluster.site_id
+        pairs = list(Host.objects.filter(cluster__site_id=site_id).values_list("pk", "datastores"))
+        stores = Datastore.objects.in_bulk({ds for _, ds in pairs if ds is not None})
+        for host_id, ds in pairs:  # each host with each datastore it sees, or once with None: it sees none
+            best, store = self._best_datastore.get(host_id), stores.get(ds)
+            if store is not None and (
+                best is None or (-store.free_bytes, store.name, store.pk) < (-best.free_bytes, best.name, best.pk)
+            ):
+                self._best_datastore[host_id] = store
+            else:
+                self._best_datastore.setdefault(host_id, None)
+        self._best_datastore.setdefault(host.pk, None)
         return self._best_datastore[host.pk]
 
     def link(self, a: Site, b: Site) -> CloudLink | None:
-        key = frozenset((a.pk, b.pk))
+        pair = (a.id, b.id)
+        if pair in self._links_by_pair:
+            return self._links_by_pair[pair]
+        key = frozenset(pair)
         if key not in self._links:
             self._links[key] = link_between(a, b)
-        return self._links[key]
+        link = self._links_by_pair[pair] = self._links[key]
+        return link

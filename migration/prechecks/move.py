@@ -47,7 +47,7 @@ class PrecheckResult:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class Move:
     """One move being checked: the workload (as the context read it), its source and destination (and their
     sites), and what the checks found so far (`result`, which each check extends; `disk_bytes` and `link` are set
@@ -64,15 +64,14 @@ class Move:
     link: CloudLink | None = None
     source_site: Site = field(init=False)
     destination_site: Site = field(init=False)
+    between_sites: bool = field(init=False)
+    live: bool = field(init=False)  # powered on: moved live (`takes_room`)
 
     def __post_init__(self) -> None:
-        self.source_site = self.source.cluster.site  # read once for every check of the move
-        self.destination_site = self.destination.cluster.site
-
-    @property
-    def live(self) -> bool:
-        return takes_room(self.workload.power_state)
-
-    @property
-    def between_sites(self) -> bool:
-        return self.source_site.pk != self.destination_site.pk
+        # Read once for every check of the move (the sites through the context's per-host memo).
+        self.source_site = self.context.site_of(self.source)
+        self.destination_site = self.context.site_of(self.destination)
+        self.between_sites = self.source_site is not self.destination_site and (
+            self.source_site.id != self.destination_site.id
+        )
+        self.live = takes_room(self.workload.power_state)

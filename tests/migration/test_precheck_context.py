@@ -6,6 +6,7 @@ from django.db import connection
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
+from inventory.choices import CpuBaseline
 from inventory.models import Datastore
 from migration.capacity.planning import PlanningWorkloads, workload_rows
 from migration.prechecks import PrecheckContext, precheck_migration, register_host_refusal, unregister_host_refusal
@@ -114,3 +115,28 @@ def test_a_workloads_migrations_in_flight_are_found_by_workload_as_in_the_whole_
     refused = precheck_migration(workload=moving, destination_host=topo.ca_hosts[1], context=context, predict=False)
     assert any(f"migration #{first.pk}" in e for e in refused.errors)
     assert precheck_migration(workload=still, destination_host=topo.ca_hosts[1], context=context).errors == []
+
+
+def test_a_shared_context_compares_each_pair_of_clusters_once_and_words_each_refusal_for_its_own_move():
+    """The CPU check's answer is kept per (source cluster, destination cluster): every move between the same pair
+    gets it, in its own words (its workload, its host); another pair, or the reverse one, is asked anew."""
+    topo = factories.topology()
+    old = factories.cluster(topo.ca, "ca-old", CpuBaseline.INTEL_SKYLAKE)
+    old_host = factories.host(old, "ca-old-01")
+    amd_host = factories.host(factories.cluster(topo.ca, "ca-amd", CpuBaseline.AMD_ZEN3), "ca-amd-01")
+    topo.ca_datastore.hosts.add(old_host, amd_host)
+    a, b = factories.workload(topo.ca_hosts[0], name="vm-a"), factories.workload(topo.ca_hosts[1], name="vm-b")
+    on_old = factories.workload(old_host, name="vm-old")
+    context = PrecheckContext()
+
+    def cpu_errors(vm, host):
+        return [e for e in precheck_migration(workload=vm, destination_host=host, context=context, predict=False).errors
+                if "CPU" in e]  # fmt: skip
+
+    assert cpu_errors(a, old_host) == [
+        f"Cluster ca-old's CPU baseline Intel Skylake is older than {topo.ca_cluster.name}'s Intel Cascade Lake: the "
+        "guest uses CPU features host ca-old-01 lacks."
+    ]
+    assert cpu_errors(b, old_host)[0].endswith("host ca-old-01 lacks.")  # the same pair: the same answer, in words
+    assert cpu_errors(b, amd_host) and "vm-b runs on Intel" in cpu_errors(b, amd_host)[0]
+    assert cpu_errors(on_old, topo.ca_hosts[0]) == []  # the reverse pair: a newer baseline takes it
