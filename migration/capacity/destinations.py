@@ -38,7 +38,9 @@ class TargetChooser:
         return (-(t.memory_bytes - t.alloc_memory), t.name, t.pk)
 
     def _fresh(self, entry: tuple[float, str, int]) -> bool:
-        return entry == self._entry(self.index.hosts[entry[2]])
+        """Whether `entry` is the host's room now (its name and pk are its own: only the room can be older)."""
+        t = self.index.hosts[entry[2]]
+        return entry[0] == -(t.memory_bytes - t.alloc_memory)
 
     def choose(self, c: Candidate, reasons: list[str], decided: list[str]) -> TargetHost | None:
         """The destination, or None; appends why hosts were passed over to `reasons` (and those that a placement

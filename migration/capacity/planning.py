@@ -154,17 +154,25 @@ def _model_order() -> tuple[list[str], Callable[[WorkloadRow], tuple]]:
     return names, itemgetter(*(CANDIDATE_FIELDS.index(n) for n in names))
 
 
-def _from_row(names: list[str], values: list) -> Workload:
+def _from_row(names: list[str], values: list, related: dict[str, object]) -> Workload:
     """What `Workload.from_db(DEFAULT_DB_ALIAS, names, values)` makes (a saved instance, the other fields deferred),
-    without `Model.__init__`'s per-field loop: its attribute values set at once. Only when no `pre_init` or
-    `post_init` receiver listens for workloads (`PlanningWorkloads` checks), which `__init__` would call; the
-    foreign keys' descriptors would only drop a cached related object, and a fresh instance has none."""
+    with `related` as its cached related objects (by cache name), without `Model.__init__`'s per-field loop: its
+    attribute values set at once. Only when no `pre_init` or `post_init` receiver listens for workloads
+    (`PlanningWorkloads` checks), which `__init__` would call; the foreign keys' descriptors would only drop a
+    cached related object, and a fresh instance has none."""
     w = Workload.__new__(Workload)
     state = w._state = ModelState()
     state.adding = False
     state.db = DEFAULT_DB_ALIAS
+    state.fields_cache = related
     w.__dict__.update(zip(names, values, strict=True))
     return w
+
+
+#: The cache names of a workload's host, datastore and segment (`ForeignKey.set_cached_value`'s keys).
+_HOST_CACHE, _DATASTORE_CACHE, _SEGMENT_CACHE = (
+    Workload._meta.get_field(name).cache_name for name in ("host", "datastore", "segment")
+)
 
 
 class PlanningWorkloads:
@@ -188,12 +196,18 @@ class PlanningWorkloads:
         if w is None:
             names, pick = _model_order()
             values = pick(row)
-            w = _from_row(names, values) if self._bare else Workload.from_db(DEFAULT_DB_ALIAS, names, values)
+            related = {
+                _HOST_CACHE: self.hosts[row.host_id],
+                _DATASTORE_CACHE: self.datastores.get(row.datastore_id),
+                _SEGMENT_CACHE: self.segments.get(row.segment_id),
+            }
+            if self._bare:
+                w = _from_row(names, values, related)
+            else:
+                w = Workload.from_db(DEFAULT_DB_ALIAS, names, values)
+                w._state.fields_cache.update(related)
             self._made[row.pk] = w
-            Workload.host.field.set_cached_value(w, self.hosts[row.host_id])
-            Workload.datastore.field.set_cached_value(w, self.datastores.get(row.datastore_id))
-            Workload.segment.field.set_cached_value(w, self.segments.get(row.segment_id))
-            self.context.preload_workloads([w])
+            self.context.preload_workloads((w,))
         return w
 
 
