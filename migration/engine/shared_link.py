@@ -70,7 +70,7 @@ class SharedLink:
     __slots__ = (
         "capacity", "link", "migrations", "max_concurrent", "queued", "active", "starts", "ends", "done", "sims",
         "mode", "ver", "sync_t", "sync_v", "share", "ttb", "hv", "ht", "vcaps", "td", "t0", "v0", "level", "caps",
-        "counts", "consumers", "busy",
+        "counts", "consumers", "busy", "epoch", "sync_e",
     )  # fmt: skip
 
     def __init__(self, link: LinkSpec, migrations: Sequence[PrecopyParams], max_concurrent: int) -> None:
@@ -88,6 +88,7 @@ class SharedLink:
         self.ver = [0] * n
         self.sync_t = [0.0] * n  # the time up to which the migration has been advanced
         self.sync_v = [0.0] * n  # V then (V heap)
+        self.sync_e = [-1] * n  # the level's epoch then (V heap)
         self.share = [0.0] * n  # its share since then (time heap)
         self.ttb = [0.0] * n  # its boundary, relative to sync_t, at the level or share it was timed at
         self.hv: list[tuple[float, int, int]] = []  # (V of the boundary, index, version)
@@ -100,15 +101,16 @@ class SharedLink:
         self.counts: dict[float, int] = {}
         self.consumers = 0
         self.busy = -1  # the migration whose boundary is being processed
+        self.epoch = 0  # how many times the level has changed (a change at the very instant of a sync counts too)
 
     def run(self) -> None:
         """Jump from boundary to boundary (the earliest of both heaps; ties to the earlier start) until all end."""
         hv, ver, sims, sync_t, sync_v, ttbs = self.hv, self.ver, self.sims, self.sync_t, self.sync_v, self.ttb
-        ht = self.ht
+        ht, sync_e = self.ht, self.sync_e
         heappop, heappush = heapq.heappop, heapq.heappush
         now = 0.0
         self._start(now)
-        level, t0, v0 = self.level, self.t0, self.v0
+        level, t0, v0, epoch = self.level, self.t0, self.v0, self.epoch
         tt, kt = self._time_top()
         while True:
             tv = _INF
@@ -121,7 +123,7 @@ class SharedLink:
             if tv < tt or (tv == tt and tv != _INF and kv < kt):
                 heappop(hv)
                 sim = sims[kv]
-                if sync_t[kv] >= t0:  # the level has not changed since: its boundary is where it was timed
+                if sync_e[kv] == epoch:  # the level has not changed since: its boundary is where it was timed
                     ttb = ttbs[kv]
                     sim._progress(ttb, level)
                     tv = sync_t[kv] + ttb
@@ -137,6 +139,7 @@ class SharedLink:
                     # version: the one just popped was its only one).
                     sync_t[kv] = now
                     sync_v[kv] = vb
+                    sync_e[kv] = epoch
                     ttb = ttbs[kv] = sim._ttb(level)
                     heappush(hv, (vb + ttb * level, kv, ve))
                     continue
@@ -155,7 +158,7 @@ class SharedLink:
                 self._after(kt, now, was)
             else:
                 break
-            level, t0, v0 = self.level, self.t0, self.v0
+            level, t0, v0, epoch = self.level, self.t0, self.v0, self.epoch
             tt, kt = self._time_top()
 
     def _time_top(self) -> tuple[float, int]:
@@ -196,6 +199,7 @@ class SharedLink:
             if cap >= level and level != _INF and _linear(sim, stage):
                 v = self.v0 + level * (now - self.t0)
                 self.sync_v[k] = v
+                self.sync_e[k] = self.epoch
                 if old != _V:
                     heapq.heappush(self.vcaps, (cap, k))
                     if old == _TD:
@@ -275,6 +279,7 @@ class SharedLink:
             self.v0 += old * (now - self.t0)
         self.t0 = now
         self.level = level
+        self.epoch += 1
         sims, busy = self.sims, self.busy
         for k in sorted(self.td):  # brought up to date at their old share (never past their boundary)
             if k == busy:

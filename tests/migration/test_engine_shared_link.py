@@ -68,6 +68,19 @@ def test_plan_wave_equals_re_sharing_and_stepping_everyone_with_many_on_the_wire
     assert math.isclose(wave.makespan_s, max(ends), rel_tol=1e-7)
 
 
+def test_a_change_of_level_at_the_very_instant_a_pass_starts_re_times_it():
+    """B's second pass starts at 0.4 s, at the instant C ends and B gets the whole link (the tie goes to B, which
+    started first): the pass must run at the new level (1 MB at 10 MB/s: 0.1 s), not at the share it was timed at
+    just before (found by test_engine_properties' never-idle property: the link idled 0.1 s)."""
+    quick = PrecopyParams(memory_bytes=1e6, bandwidth_bps=1e7, max_downtime_s=1.0, max_rounds=1, max_total_factor=1.0)
+    busy = replace(quick, dirty_rate_bps=1e7, max_downtime_s=0.125)
+    wave = plan_wave(LinkSpec(bandwidth_bps=1e7), [quick, busy, quick], 2)
+    assert [item.end_s for item in (wave.items[0], wave.items[2])] == [0.2, 0.4]
+    last = wave.items[1].result.rounds[-1]
+    assert last.start_s == 0.4 and math.isclose(last.duration_s, 0.1)
+    assert math.isclose(wave.makespan_s, wave.total_wire_bytes / 1e7)  # the link never idles
+
+
 def test_water_level_is_the_equal_split_unless_caps_bind():
     assert water_level(1000.0, [500.0], {500.0: 4}, 4) == 250.0  # nobody held by a cap: capacity / n, exactly
     assert water_level(1000.0, [100.0, 5000.0], {100.0: 1, 5000.0: 1}, 2) == 900.0
