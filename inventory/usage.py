@@ -114,8 +114,8 @@ class Usage:
         """This host's usage less what `workload` (as saved) takes here: its share where it runs (a workload does
         not count against the host it is on) and whatever is reserved for it (a move of it being re-checked)."""
         own = workload.host_id == self.pk and takes_room(workload.power_state)
-        if not own:  # the usual case of a destination: nothing of it runs here
-            return self.without_reservations_of(workload.pk)
+        if not own:  # the usual case of a destination: nothing of it runs here (and mostly nothing reserved)
+            return self.without_reservations_of(workload.pk) if self.reservations else self
         return Usage(
             pk=self.pk,
             running_memory_bytes=self.running_memory_bytes - workload.memory_bytes,

@@ -153,9 +153,6 @@ class PrecheckContext:
             place = self._places[host.id] = (cluster, cluster.site)
         return place
 
-    def site_of(self, host: Host) -> Site:
-        return self.place(host)[1]
-
     def host(self, pk: int) -> Host:
         if pk not in self._hosts:
             self._hosts[pk] = Host.objects.select_related("cluster__site").get(pk=pk)

@@ -69,8 +69,8 @@ class Move:
 
     def __post_init__(self) -> None:
         # Read once for every check of the move (the sites through the context's per-host memo).
-        self.source_site = self.context.site_of(self.source)
-        self.destination_site = self.context.site_of(self.destination)
+        self.source_site = self.context.place(self.source)[1]
+        self.destination_site = self.context.place(self.destination)[1]
         self.between_sites = self.source_site is not self.destination_site and (
             self.source_site.id != self.destination_site.id
         )
