@@ -37,11 +37,6 @@ class TargetChooser:
     def _entry(t: TargetHost) -> tuple[float, str, int]:
         return (-(t.memory_bytes - t.alloc_memory), t.name, t.pk)
 
-    def _fresh(self, entry: tuple[float, str, int]) -> bool:
-        """Whether `entry` is the host's room now (its name and pk are its own: only the room can be older)."""
-        t = self.index.hosts[entry[2]]
-        return entry[0] == -(t.memory_bytes - t.alloc_memory)
-
     def choose(self, c: Candidate, reasons: list[str], decided: list[str]) -> TargetHost | None:
         """The destination, or None; appends why hosts were passed over to `reasons` (and those that a placement
         rule turned down to `decided`). Call `commit` after planning the move."""
@@ -63,19 +58,25 @@ class TargetChooser:
 
     def _best(self, heaps: list[list], c: Candidate, reasons: list[str], decided: list[str]) -> TargetHost | None:
         w = c.workload
+        hosts = self.index.hosts
         aside: list[tuple[list, tuple]] = []
         found = None
         while True:
             top = None
             for heap in heaps:
-                while heap and not self._fresh(heap[0]):
+                while heap:
+                    # The host's room now? (Its name and pk are its own: only the room can be older.)
+                    room, _, pk = heap[0]
+                    h = hosts[pk]
+                    if room == -(h.memory_bytes - h.alloc_memory):
+                        break
                     heapq.heappop(heap)  # an older entry of a host that has taken a move since
                 if heap and (top is None or heap[0] < top[0]):
                     top = heap
             if top is None:
                 break
             entry = top[0]
-            t = self.index.hosts[entry[2]]
+            t = hosts[entry[2]]
             if c.live and -entry[0] < w.memory_bytes:  # the roomiest host left is too small: so is every other
                 reasons.append(self.index.blocker(c, t) or f"host {t.name} is full")
                 break

@@ -11,7 +11,7 @@ from hybridcloud.core.units import format_bytes, format_duration
 from inventory.links import migration_slots
 from inventory.models import CloudLink, Host, Workload
 from migration.capacity.planning import LinkInfo, TargetHost, TargetIndex
-from migration.engine import LinkSpec, plan_wave
+from migration.engine import LinkSpec, PrecopyParams, plan_wave
 from migration.prechecks import HostStack, LinkStack, engine_params, transport_between
 
 
@@ -34,11 +34,11 @@ def _host_facts(
     return facts
 
 
-def predict_wave(index: TargetIndex, moves: list[tuple[Workload, TargetHost]], *, max_downtime_s: float = 0.3,
-                 policy: str = "throttle") -> dict:  # fmt: skip
-    """The engine's plan of a wave: moves grouped by what their bandwidth is shared on (a WAN link, or the source
-    host's migration NIC), each group planned by `plan_wave` under its concurrency limit, groups side by side.
-    Returns the makespan and, per move (in input order), start, end and downtime in simulated seconds."""
+def _engine_inputs(
+    index: TargetIndex, moves: list[tuple[Workload, TargetHost]], *, max_downtime_s: float, policy: str
+) -> tuple[dict[str, list[int]], dict[str, tuple[LinkSpec, int]], list[PrecopyParams]]:
+    """Each move's engine inputs, the moves grouped by what their bandwidth is shared on (a WAN link, or the source
+    host's migration NIC), and each group's link and concurrency limit."""
     groups: dict[str, list[int]] = defaultdict(list)
     specs: dict[str, tuple[LinkSpec, int]] = {}
     params = []
@@ -77,6 +77,15 @@ def predict_wave(index: TargetIndex, moves: list[tuple[Workload, TargetHost]], *
                 destination_host=destination_model, transport=transport,
             )
         )  # fmt: skip
+    return groups, specs, params
+
+
+def predict_wave(index: TargetIndex, moves: list[tuple[Workload, TargetHost]], *, max_downtime_s: float = 0.3,
+                 policy: str = "throttle") -> dict:  # fmt: skip
+    """The engine's plan of a wave: moves grouped by what their bandwidth is shared on (a WAN link, or the source
+    host's migration NIC), each group planned by `plan_wave` under its concurrency limit, groups side by side.
+    Returns the makespan and, per move (in input order), start, end and downtime in simulated seconds."""
+    groups, specs, params = _engine_inputs(index, moves, max_downtime_s=max_downtime_s, policy=policy)
     items: list[dict] = [{} for _ in moves]
     makespan = 0.0
     for key, members in groups.items():

@@ -114,7 +114,10 @@ def check_destination_host(move: Move) -> None:
 
 
 def check_placement_rules(move: Move) -> None:
-    """A placement rule broken is an error, a rule at risk a warning."""
+    """A placement rule broken is an error, a rule at risk a warning (a workload that no rule names breaks none and
+    risks none: most of a planner's moves ask nothing more)."""
+    if not move.context.rule_book().rules_of(move.workload.id):
+        return
     errors, warnings = placement_rule_checks(workload=move.workload, host=move.destination, context=move.context)
     move.result.errors.extend(errors)
     move.result.warnings.extend(warnings)

@@ -98,7 +98,8 @@ class PrecheckContext:
             self._active_by_workload = {}
             for m in self.active():
                 self._active_by_workload.setdefault(m.workload_id, []).append(m)
-        return [m for m in self._active_by_workload.get(workload_id, ()) if m.pk != exclude_migration]
+        own = self._active_by_workload.get(workload_id)
+        return [m for m in own if m.pk != exclude_migration] if own else []
 
     def host_refusals(self, host: Host) -> list[str]:
         """Why higher layers refuse `host` as a destination (`register_host_refusal`: a host being evacuated takes

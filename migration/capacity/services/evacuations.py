@@ -151,7 +151,7 @@ def _place(
         # The engine's figures come from the wave (each move with the others it shares its link with), not from a
         # forecast of each move alone: the checks here predict nothing.
         check = precheck_migration(workload=w, destination_host=context.host(target.pk), context=context, predict=False)
-        items.append(PlannedItem(w, target, reason=" ".join(decided[:3]), warnings=check.warnings))
+        items.append(PlannedItem(w, target, reason=" ".join(decided[:3]) if decided else "", warnings=check.warnings))
     return items
 
 
