@@ -130,7 +130,8 @@ class PrecheckContext:
     def preload_workloads(self, workloads: list[Workload]) -> None:
         """Workloads read once by the caller (with host, cluster, site, datastore and segment), so that checking
         thousands of them (an assessment) does not read each again."""
-        self._workloads.update((w.pk, w) for w in workloads)
+        for w in workloads:
+            self._workloads[w.id] = w
 
     def workload(self, pk: int) -> Workload:
         if pk in self._workloads:
