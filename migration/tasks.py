@@ -14,11 +14,11 @@ import uuid
 from datetime import timedelta
 
 from celery import shared_task
-from celery.signals import worker_process_init, worker_ready
+from celery.signals import worker_process_init, worker_process_shutdown, worker_ready
 from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
-from hybridcloud.core.events import redis_client
+from hybridcloud.core.events import flush_activity, redis_client
 from migration.chains import (
     CHAIN_TTL_MS,
     STEP_TIMES_KEPT,
@@ -144,3 +144,10 @@ def resume_after_restart(sender=None, **kwargs) -> None:
 def warm_progress_sender(sender=None, **kwargs) -> None:
     """Each worker process opens its progress sender (event loop and Redis connections) once, when it starts."""
     warm_up()
+
+
+@worker_process_shutdown.connect
+def flush_held_activity(sender=None, **kwargs) -> None:
+    """A prefork child leaves with `os._exit`, so `atexit` (where `flush_activity` is registered) never runs in it:
+    the activity items it holds (up to `ACTIVITY_WINDOW_S` of them, any app's) leave before it does."""
+    flush_activity()

@@ -8,7 +8,9 @@ import os
 import time
 
 import pytest
+from celery.signals import worker_process_shutdown
 
+import migration.tasks  # noqa: F401 - the worker's tasks, which connect the handler
 from hybridcloud.core import events
 
 pytestmark = pytest.mark.django_db(transaction=True)  # autocommit: each publish leaves as it is made
@@ -93,10 +95,6 @@ def test_a_workload_change_is_never_held(layer):
 
 def test_a_worker_child_that_exits_sends_what_it_holds_first(layer):
     # A prefork child exits with os._exit (no atexit): Celery's worker_process_shutdown is its last word.
-    from celery.signals import worker_process_shutdown
-
-    import hybridcloud.celery  # noqa: F401 - the app, which connects the handler
-
     events.publish_activity(migration_item(1))
     events.flush_activity()  # a window has just begun
     layer.sent.clear()
