@@ -160,9 +160,7 @@ def workload_list(request):
                 ],
             },
             "search": data.get("q") or data.get("search") or "",
-            "filtered": any(
-                data.get(name) for name in ("kind", "site", "host", "power_state", "segment", "q", "search", "tag")
-            ),
+            "filtered": any(data.get(name) for name in filterset.filters if name != "ordering"),
         },
     )
 

@@ -33,7 +33,7 @@ def test_overview_and_workloads_on_the_demo_cloud(live_server_url, page):
     assert page.locator("#workloads-table tbody tr").count() == 50
     kinds = set(page.locator("#workloads-table tbody tr").evaluate_all("rows => rows.map(r => r.dataset.kind)"))
     assert kinds <= {"vm", "container_vm"}
-    assert f"{Workload.objects.count()} matches" in page.locator(".page-head").inner_text()
+    assert f"{Workload.objects.count()} workloads." in page.locator(".page-head").inner_text()
     screenshot(page, "inventory-02-workloads")
 
     page.select_option("#f-kind", "container_vm")

@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from hybridcloud.core.units import GIB
 from inventory.choices import PowerState, WorkloadKind
-from inventory.models import Workload
+from inventory.models import Estate, Workload
 from inventory.panels import register_workload_panel, unregister_workload_panel
 from tests import factories
 
@@ -188,3 +188,19 @@ def test_workload_page_shows_the_disk_write_rate_next_to_the_dirty_rate(viewer_c
     html = viewer_client.get(f"/workloads/{wl.pk}/").content.decode()
     assert "<dt>Dirty rate</dt><dd>20.0 MB/s</dd>" in html
     assert "<dt>Disk write rate</dt><dd>12.5 MB/s</dd>" in html
+
+
+def test_the_count_says_whether_filters_narrowed_it_any_filter_counts(viewer_client, topo):
+    estate = Estate.objects.create(name="Frankfurt export")
+    one = factories.workload(topo.ca_hosts[0])
+    factories.workload(topo.ca_hosts[0])
+    Workload.objects.filter(pk=one.pk).update(estate=estate)
+
+    def count_line(query):
+        body = viewer_client.get(f"/workloads/{query}").content.decode()
+        return body.split('id="workload-count">', 1)[1].split("</p>", 1)[0]
+
+    assert count_line("").endswith("2 workloads.")
+    assert count_line("?ordering=name").endswith("2 workloads."), "an order is not a filter"
+    assert count_line(f"?estate={estate.pk}").endswith("1 workload matches the filters.")
+    assert count_line(f"?host={topo.ca_hosts[0].pk}").endswith("2 workloads match the filters.")
