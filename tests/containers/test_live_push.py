@@ -25,7 +25,7 @@ async def test_creating_a_container_vm_pushes_a_workload_message_on_the_activity
     communicator = WebsocketCommunicator(
         application, "/ws/activity/", headers=await database_sync_to_async(ws_headers)(viewer)
     )
-    connected, _ = await communicator.connect()
+    connected, _ = await communicator.connect(timeout=10)
     assert connected
     snapshot = await communicator.receive_json_from(timeout=5)
     assert snapshot["type"] == "snapshot"

@@ -33,7 +33,7 @@ async def connect(path, headers):
         # The set-up's activity items (held for up to a second: hybridcloud.core.events) leave before it listens.
         await database_sync_to_async(events.flush_activity)()
     communicator = WebsocketCommunicator(application, path, headers=headers)
-    connected, code = await communicator.connect()
+    connected, code = await communicator.connect(timeout=10)
     return communicator, connected, code
 
 

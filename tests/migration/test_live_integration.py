@@ -69,7 +69,7 @@ async def test_websocket_client_receives_ordered_progress_ending_in_completed(ce
         workload=vm, destination_host=topo.ca_hosts[1], requested_by=operator
     )
     communicator = WebsocketCommunicator(application, f"/ws/migrations/{migration.pk}/", headers=headers)
-    connected, _ = await communicator.connect()
+    connected, _ = await communicator.connect(timeout=10)
     assert connected
     snapshot = await communicator.receive_json_from(timeout=5)
     assert snapshot["type"] == "snapshot"

@@ -89,7 +89,7 @@ async def test_the_activity_channel_announces_the_moved_workload_when_the_migrat
     communicator = WebsocketCommunicator(
         application, "/ws/activity/", headers=await database_sync_to_async(ws_headers)(viewer)
     )
-    connected, _ = await communicator.connect()
+    connected, _ = await communicator.connect(timeout=10)
     assert connected
     await communicator.receive_json_from(timeout=5)  # the snapshot
     await database_sync_to_async(drive)(migration.link_key)
@@ -119,7 +119,7 @@ async def test_a_moved_container_vm_is_announced_once_by_its_container_side(ws_h
     communicator = WebsocketCommunicator(
         application, "/ws/activity/", headers=await database_sync_to_async(ws_headers)(viewer)
     )
-    connected, _ = await communicator.connect()
+    connected, _ = await communicator.connect(timeout=10)
     assert connected
     await communicator.receive_json_from(timeout=5)  # the snapshot
     await database_sync_to_async(drive)(migration.link_key)

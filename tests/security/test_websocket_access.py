@@ -29,7 +29,7 @@ def _objects(operator):
 
 async def _connect(path, headers):
     communicator = WebsocketCommunicator(application, path, headers=headers)
-    connected, code = await communicator.connect()
+    connected, code = await communicator.connect(timeout=10)
     return communicator, connected, code
 
 

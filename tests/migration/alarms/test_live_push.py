@@ -27,7 +27,7 @@ def raise_alarm() -> int:
 async def test_a_new_alarm_is_pushed_to_the_activity_panel_and_listed_in_its_snapshot(ws_headers, viewer, operator):
     headers = await database_sync_to_async(ws_headers)(viewer)
     communicator = WebsocketCommunicator(application, "/ws/activity/", headers=headers)
-    assert (await communicator.connect())[0]
+    assert (await communicator.connect(timeout=10))[0]
     snapshot = await communicator.receive_json_from(timeout=5)
     assert not [i for i in snapshot["active"] if i["key"].startswith("alarm-")]
 

@@ -16,7 +16,7 @@ async def test_drill_socket_sends_snapshot_then_each_step(in_memory_channel_laye
     run = await sync_to_async(services.drill_start)(plan=setup.plan, enqueue=False)
     headers = await sync_to_async(ws_headers)(viewer)
     communicator = WebsocketCommunicator(application, f"/ws/drills/{run.pk}/", headers=headers)
-    connected, _ = await communicator.connect()
+    connected, _ = await communicator.connect(timeout=10)
     assert connected
     snapshot = await communicator.receive_json_from(timeout=5)
     assert snapshot["type"] == "snapshot" and snapshot["state"] == "queued" and snapshot["steps"] == []
@@ -48,9 +48,9 @@ async def test_drill_socket_sends_snapshot_then_each_step(in_memory_channel_laye
 @pytest.mark.django_db(transaction=True)
 async def test_drill_socket_refuses_anonymous_and_unknown_drills(in_memory_channel_layer, viewer, ws_headers):
     anonymous = WebsocketCommunicator(application, "/ws/drills/1/", headers=[(b"origin", b"http://localhost")])
-    connected, code = await anonymous.connect()
+    connected, code = await anonymous.connect(timeout=10)
     assert not connected and code == 4401
     headers = await sync_to_async(ws_headers)(viewer)
     missing = WebsocketCommunicator(application, "/ws/drills/424242/", headers=headers)
-    connected, code = await missing.connect()
+    connected, code = await missing.connect(timeout=10)
     assert not connected and code == 4404
