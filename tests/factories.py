@@ -114,7 +114,7 @@ def topology() -> Topology:
 def workload(
     host: Host, *, name: str | None = None, kind: str = WorkloadKind.VM, memory_gib: float = 4, vcpus: int = 2,
     segment: NetworkSegment | None = None, datastore: Datastore | None = None, ip: str | None = None,
-    dirty_rate_bps: int = 20_000_000, power_state: str = PowerState.ON, disk_gib: int = 40,
+    dirty_rate_bps: int = 20_000_000, power_state: str = PowerState.ON, disk_gib: int = 40, pk: int | None = None,
 ) -> Workload:  # fmt: skip
     n = next(_counter)
     segment = segment or host.cluster.site.segments.first()
@@ -122,7 +122,7 @@ def workload(
     network = segment.network
     memory = int(memory_gib * GIB)
     return Workload.objects.create(
-        name=name or f"wl-{n:05d}", kind=kind, vcpus=vcpus, memory_bytes=memory, disk_bytes=disk_gib * GIB,
+        pk=pk, name=name or f"wl-{n:05d}", kind=kind, vcpus=vcpus, memory_bytes=memory, disk_bytes=disk_gib * GIB,
         power_state=power_state, host=host, datastore=datastore, segment=segment,
         ip_address=ip or str(network.network_address + 10 + n), guest_os="Ubuntu 24.04",
         dirty_rate_bps=dirty_rate_bps, working_set_bytes=memory // 4,
